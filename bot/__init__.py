@@ -1,0 +1,1 @@
+"""Wiring of the chatshop bot: configuration, the Application, entry points."""

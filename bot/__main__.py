@@ -1,0 +1,85 @@
+"""Entry point: ``python -m bot`` runs the bot; ``python -m bot migrate`` upgrades the store.
+
+Start-up problems (a missing or malformed setting, an unreachable database, a
+store that needs migrating) stop the process with one line naming the cause.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from telegram import Update
+
+from bot.app import build_application
+from bot.config import Settings, SettingsError, load_settings
+from store.db import Database
+from store.demo import load_demo_catalog
+from store.migrate import pending, upgrade
+
+logger = logging.getLogger("bot")
+
+
+class StartupError(Exception):
+    """Something outside the code stops the bot from starting; the message says what."""
+
+
+def configure_logging(level: str) -> None:
+    """Log one line per record to stderr; keep the HTTP client quiet."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+async def prepare_store(settings: Settings, *, migrate: bool) -> None:
+    """Create the schema on an empty store (or migrate when asked) and load the demo catalog."""
+    database = Database(settings.database_url)
+    try:
+        try:
+            missing = await pending(database)
+        except Exception as exc:  # any driver error: refused, unknown host, bad password, missing database
+            where = database.engine.url.render_as_string(hide_password=True)
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise StartupError(f"cannot reach the database at {where}: {reason}") from None
+        fresh = "0001" in missing
+        if missing and not (fresh or migrate):
+            raise StartupError(f"the database is behind by {len(missing)} migration(s): run `python -m bot migrate`")
+        if missing:
+            await upgrade(database)
+            logger.info("database migrated: %s", ", ".join(missing))
+        if settings.demo_catalog:
+            async with database.transaction() as session:
+                await load_demo_catalog(session)
+    finally:
+        await database.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command named on the command line; return the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description="chatshop: a marketplace in Telegram")
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "migrate"],
+                        help="run the bot (default) or apply database migrations")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"chatshop: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(prepare_store(settings, migrate=args.command == "migrate"))
+    except StartupError as exc:
+        print(f"chatshop: {exc}", file=sys.stderr)
+        return 1
+    if args.command == "migrate":
+        return 0
+    application = build_application(settings)
+    logger.info("starting chatshop by long polling")
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

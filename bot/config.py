@@ -1,0 +1,130 @@
+"""Settings of one bot process, read from the environment and `.env`.
+
+Every setting is documented in `.env.example`. A missing or malformed setting
+stops start-up with one line naming it (see :func:`load_settings`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from babel.numbers import get_currency_precision, list_currencies
+from pydantic import Field, ValidationError, field_validator, model_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it in one line."""
+
+
+class Settings(BaseSettings):
+    """Everything a bot process can be configured with."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: str = Field(description="Bot token from @BotFather")
+    database_url: str = "sqlite+aiosqlite:///chatshop.db"
+    telegram_api_base_url: str | None = None
+    currency: str = "USD"
+    payment_provider_token: str | None = None
+    stars_enabled: bool = False
+    stars_per_unit: int = Field(default=50, gt=0, le=10_000)
+    cash_on_delivery: bool = True
+    checkout_expiry_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    default_phone_region: str = "US"
+    demo_catalog: bool = True
+    log_level: str = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: str) -> str:
+        value = value.strip()
+        if not TOKEN_PATTERN.match(value):
+            raise ValueError("expected the form 123456:ABC... given by @BotFather")
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value == "XTR" or value not in list_currencies():
+            raise ValueError("expected an ISO 4217 code such as USD or EUR")
+        return value
+
+    @field_validator("telegram_api_base_url", "payment_provider_token")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("expected an http(s) URL such as http://127.0.0.1:8081/bot")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        try:
+            url = make_url(value.strip())
+        except ArgumentError:
+            raise ValueError("expected a URL such as sqlite:///chatshop.db or postgresql://user@host/db") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("only SQLite (sqlite:///file.db) and PostgreSQL (postgresql://...) are supported")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _some_payment(self) -> Settings:
+        if not (self.payment_provider_token or self.stars_enabled or self.cash_on_delivery):
+            raise ValueError("no way to pay: set CASH_ON_DELIVERY=true, PAYMENT_PROVIDER_TOKEN or STARS_ENABLED=true")
+        return self
+
+    @field_validator("default_phone_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        value = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", value):
+            raise ValueError("expected a two-letter country code such as US or DE")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @property
+    def currency_digits(self) -> int:
+        """Number of minor-unit digits of the shop currency (2 for USD, 0 for JPY)."""
+        return get_currency_precision(self.currency)
+
+    @property
+    def api_urls(self) -> tuple[str, str] | None:
+        """PTB's ``base_url`` and ``base_file_url`` for a non-default Bot API server."""
+        if not self.telegram_api_base_url:
+            return None
+        url = self.telegram_api_base_url.rstrip("/")
+        root = url[: -len("/bot")] if url.endswith("/bot") else url
+        return f"{root}/bot", f"{root}/file/bot"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; raise :class:`SettingsError` naming the first bad one."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        message = error["msg"].removeprefix("Value error, ")
+        if not error["loc"]:
+            raise SettingsError(f"settings are inconsistent: {message}") from None
+        name = str(error["loc"][0]).upper()
+        if error["type"] == "missing":
+            raise SettingsError(f"setting {name} is missing: set it in the environment or in .env") from None
+        raise SettingsError(f"setting {name} is invalid: {message}") from None

@@ -1,0 +1,35 @@
+"""The cart: one message, edited in place as lines change."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from handlers import keyboards, render
+from handlers.common import button_handler, edit, lang, reply
+from handlers.context import ShopContext
+from store.services.cart import change_line, get_cart
+
+
+async def on_cart_command(update: Update, context: ShopContext) -> None:
+    """Show the cart as a new message (/cart)."""
+    async with context.shop.db.transaction() as session:
+        cart = await get_cart(session, update.effective_user.id)
+    await reply(update, render.cart(cart, context.shop.options.currency, lang(update)), keyboards.cart(cart))
+
+
+@button_handler
+async def on_cart_button(update: Update, context: ShopContext) -> None:
+    """Show the cart as a new message (from a Cart button)."""
+    await update.callback_query.answer()
+    await on_cart_command(update, context)
+
+
+@button_handler
+async def on_cart_line(update: Update, context: ShopContext, line_id: int, action: str) -> None:
+    """Decrease, increase or remove one line, then redraw the cart in place."""
+    query = update.callback_query
+    async with context.shop.db.transaction() as session:
+        change = await change_line(session, update.effective_user.id, line_id, action)
+    await query.answer(change.note)
+    await edit(query, render.cart(change.cart, context.shop.options.currency, lang(update)),
+               keyboards.cart(change.cart))

@@ -1,0 +1,86 @@
+"""Small helpers shared by the flows: opening the store, replying and editing in place."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from handlers import callbacks as cb
+from handlers.context import ShopContext
+from handlers.render import EXPIRED_BUTTON
+from store.errors import ShopError
+from store.services.users import touch_user
+
+logger = logging.getLogger(__name__)
+
+
+def lang(update: Update) -> str | None:
+    """The language of the person behind the update."""
+    user = update.effective_user
+    return user.language_code if user else None
+
+
+async def ensure_user(session, update: Update) -> None:  # type: ignore[no-untyped-def]
+    """Make sure the person behind the update has a row in the store."""
+    user = update.effective_user
+    await touch_user(session, user.id, user.first_name or "", user.username, user.language_code)
+
+
+async def reply(
+    update: Update, text: str, markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
+) -> Message:
+    """Send a new HTML message in the chat of the update."""
+    return await update.effective_chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                                    disable_web_page_preview=True)
+
+
+async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Replace the text (or photo caption) and keyboard of the message a button belongs to."""
+    message = query.message
+    try:
+        if isinstance(message, Message) and (message.photo or message.document):
+            await query.edit_message_caption(caption=text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        else:
+            await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                          disable_web_page_preview=True)
+    except BadRequest as exc:
+        # A double tap re-renders the same thing; Telegram refuses that edit.
+        if "not modified" not in exc.message.lower():
+            raise
+
+
+async def expired(query: CallbackQuery, text: str = EXPIRED_BUTTON) -> None:
+    """Tell the person that the button they pressed no longer applies."""
+    await query.answer(text, show_alert=True)
+
+
+def button_handler(func: Callable[..., Awaitable[None]]) -> Callable[[Update, ShopContext], Awaitable[None]]:
+    """Wrap a button callback: decode its data strictly, and turn a refusal into a short alert.
+
+    The wrapped function receives the decoded arguments after ``update`` and
+    ``context``. Data that is not one of our shapes is answered "expired" and
+    logged; a :class:`ShopError` from the store is shown as it is.
+    """
+
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: ShopContext) -> None:
+        query = update.callback_query
+        try:
+            data = cb.unpack(query.data)
+        except cb.CallbackError as exc:
+            logger.warning("refused callback data from user %s: %s", update.effective_user.id, exc)
+            await expired(query)
+            return
+        try:
+            await func(update, context, *data.args)
+        except ShopError as exc:
+            logger.info("button %s refused for user %s: %s", data.prefix, update.effective_user.id,
+                        type(exc).__name__)
+            await query.answer(exc.message, show_alert=True)
+
+    return wrapper

@@ -1,0 +1,71 @@
+"""What every handler reaches through ``context.shop``: the store, the search index, the shop options."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from store.db import Database
+from store.models import utcnow
+from store.services.checkout import CARD, COD, STARS_METHOD, CheckoutRules
+from store.services.search import CatalogSearch
+
+SHOP_KEY = "shop"
+
+
+@dataclass(frozen=True, slots=True)
+class ShopOptions:
+    """Shop settings the handlers need (the bot builds them from its configuration)."""
+
+    currency: str = "USD"
+    provider_token: str | None = None
+    stars_enabled: bool = False
+    stars_per_unit: int = 50
+    cash_on_delivery: bool = True
+    checkout_expiry: timedelta = timedelta(minutes=30)
+    phone_region: str = "US"
+
+    @property
+    def payment_methods(self) -> tuple[str, ...]:
+        """The payment methods offered at checkout, in display order."""
+        methods = []
+        if self.provider_token:
+            methods.append(CARD)
+        if self.stars_enabled:
+            methods.append(STARS_METHOD)
+        if self.cash_on_delivery:
+            methods.append(COD)
+        return tuple(methods)
+
+    @property
+    def rules(self) -> CheckoutRules:
+        """The checkout rules of the store derived from these options."""
+        return CheckoutRules(currency=self.currency, expiry=self.checkout_expiry,
+                             stars_per_unit=self.stars_per_unit, phone_region=self.phone_region)
+
+
+@dataclass(slots=True)
+class Shop:
+    """The resources of one bot process."""
+
+    db: Database
+    search: CatalogSearch
+    options: ShopOptions = field(default_factory=ShopOptions)
+    clock: Callable[[], datetime] = utcnow
+
+
+class ShopContext(CallbackContext[ExtBot, dict, dict, dict]):
+    """PTB's callback context with the shop attached."""
+
+    @property
+    def shop(self) -> Shop:
+        """The shop this application serves."""
+        return self.application.bot_data[SHOP_KEY]
+
+
+def attach(application: Application, shop: Shop) -> None:
+    """Make ``shop`` reachable from every handler of ``application``."""
+    application.bot_data[SHOP_KEY] = shop

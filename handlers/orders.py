@@ -1,0 +1,49 @@
+"""The buyer's orders: a paged list, newest first, and a detail view."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Update
+
+from handlers import keyboards, render
+from handlers.common import button_handler, edit, lang, reply
+from handlers.context import ShopContext
+from store.errors import Expired
+from store.services.orders import PENDING_PAYMENT, get_order_for_buyer, list_orders
+
+PAGE_SIZE = 5
+
+
+async def _page(context: ShopContext, update: Update, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    """Text and keyboard of one page of the buyer's orders."""
+    async with context.shop.db.transaction() as session:
+        orders, total = await list_orders(session, update.effective_user.id, page * PAGE_SIZE, PAGE_SIZE)
+    pages = max(1, -(-total // PAGE_SIZE))
+    if page >= pages:
+        raise Expired("That page is gone. Please open /orders again.")
+    return (render.order_list(orders, page * PAGE_SIZE, total, lang(update)),
+            keyboards.order_list(orders, page, pages))
+
+
+async def on_orders_command(update: Update, context: ShopContext) -> None:
+    """/orders: the newest orders."""
+    await reply(update, *await _page(context, update, 0))
+
+
+@button_handler
+async def on_orders_page(update: Update, context: ShopContext, page: int) -> None:
+    """A page of orders, edited in place."""
+    query = update.callback_query
+    text, markup = await _page(context, update, page)
+    await query.answer()
+    await edit(query, text, markup)
+
+
+@button_handler
+async def on_order(update: Update, context: ShopContext, order_id: int, page: int) -> None:
+    """One order's details, edited in place."""
+    query = update.callback_query
+    async with context.shop.db.transaction() as session:
+        detail = await get_order_for_buyer(session, update.effective_user.id, order_id)
+    await query.answer()
+    unpaid = detail.checkout.id if detail.checkout.status == PENDING_PAYMENT else None
+    await edit(query, render.order_detail(detail, lang(update)), keyboards.order_detail(page, unpaid))

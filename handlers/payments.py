@@ -1,0 +1,62 @@
+"""Payments: pre-checkout re-validation and recording a successful payment once."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from handlers import render
+from handlers.common import reply
+from handlers.context import ShopContext
+from store.errors import ShopError
+from store.services import checkout as co
+
+logger = logging.getLogger(__name__)
+
+
+async def on_pre_checkout(update: Update, context: ShopContext) -> None:
+    """Check the checkout is still open, unchanged and reserved before Telegram charges the buyer."""
+    query = update.pre_checkout_query
+    try:
+        async with context.shop.db.transaction() as session:
+            await co.check_pre_checkout(session, query.from_user.id, query.invoice_payload, query.currency,
+                                        query.total_amount, context.shop.clock())
+    except ShopError as exc:
+        logger.info("pre-checkout refused for user %s: %s", query.from_user.id, type(exc).__name__)
+        await query.answer(ok=False, error_message=exc.message)
+        return
+    await query.answer(ok=True)
+
+
+async def on_successful_payment(update: Update, context: ShopContext) -> None:
+    """Mark the checkout's orders paid, once per charge id."""
+    message = update.effective_message
+    payment = message.successful_payment
+    user_id = update.effective_user.id
+    try:
+        async with context.shop.db.transaction() as session:
+            outcome = await co.record_payment(
+                session, user_id, payment.invoice_payload, currency=payment.currency,
+                amount=payment.total_amount, charge_id=payment.telegram_payment_charge_id,
+                provider_charge_id=payment.provider_payment_charge_id, now=context.shop.clock(),
+            )
+            order_ids = [order.id for order in outcome.checkout.orders]
+    except ShopError as exc:
+        logger.error("payment %s of user %s not matched: %s", payment.telegram_payment_charge_id, user_id,
+                     type(exc).__name__)
+        await reply(update, "We received your payment but couldn't match it to an order. Our team will sort it "
+                            "out and refund you if needed.")
+        return
+    numbers = ", ".join(f"#{order_id}" for order_id in order_ids)
+    if outcome.status == "duplicate":
+        logger.info("payment %s seen again; nothing to do", payment.telegram_payment_charge_id)
+    elif outcome.status == "refund_due":
+        logger.warning("payment %s for checkout %s is due for refund", payment.telegram_payment_charge_id,
+                       outcome.checkout.id)
+        await reply(update, f"We received your payment, but order {numbers} could no longer be reserved. "
+                            "The payment will be refunded.")
+    else:
+        amount = render.money(payment.total_amount, payment.currency, update.effective_user.language_code)
+        await reply(update, f"✅ <b>Payment of {amount} received — thank you!</b>\nOrder {numbers} is paid; the "
+                            "seller will prepare it. See /orders any time.")

@@ -1,0 +1,248 @@
+"""Message texts (HTML): every catalog, seller or shopper string is escaped here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from babel.dates import format_datetime
+
+from store.money import format_money, locale_for
+from store.services.cart import CartLineView, CartView
+from store.services.catalog import ProductView, VariantView
+from store.services.checkout import CARD, COD, STARS_METHOD, Quote
+from store.services.orders import STATUS_LABELS, OrderDetail, OrderSummary
+
+DESCRIPTION_MAX = 300
+LOW_STOCK = 5
+
+PAYMENT_LABELS = {CARD: "💳 Card", STARS_METHOD: "⭐ Telegram Stars", COD: "💵 Cash on delivery"}
+
+WELCOME = (
+    "👋 <b>Welcome to chatshop{name}!</b>\n\n"
+    "Just type what you are looking for (a typo is fine), e.g. <i>red hoodie</i> or <i>headphones</i>.\n"
+    "Or browse the categories, check your cart and follow your orders:"
+)
+HELP = (
+    "<b>How to shop here</b>\n"
+    "• Type any words to search the catalog.\n"
+    "• /cart shows your cart, /orders your orders.\n"
+    "• /cancel leaves a checkout (your cart is kept).\n"
+    "• /start shows the menu."
+)
+EXPIRED_BUTTON = "This button has expired. Please open the menu again with /start."
+SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
+
+
+def money(amount: int, currency: str, lang: str | None) -> str:
+    """A formatted amount."""
+    return format_money(amount, currency, lang)
+
+
+def item_name(title: str, label: str) -> str:
+    """A product title with its option, escaped: "Tee (M / Black)"."""
+    return escape(f"{title} ({label})" if label else title)
+
+
+def stock_note(stock: int) -> str:
+    """How a stock level reads to a shopper."""
+    if stock <= 0:
+        return "❌ Sold out"
+    if stock <= LOW_STOCK:
+        return f"⚠️ Only {stock} left"
+    return "✅ In stock"
+
+
+def price_range(product: ProductView, currency: str, lang: str | None) -> str:
+    """"$19.99" or "from $19.99" when variants differ in price."""
+    low = money(product.min_price, currency, lang)
+    return low if product.min_price == product.max_price else f"from {low}"
+
+
+def product_card(product: ProductView, selected: VariantView | None, currency: str, lang: str | None) -> str:
+    """The text (or photo caption) of a product card."""
+    lines = [f"<b>{escape(product.title)}</b>"]
+    byline = f"by {escape(product.seller_name)} · {escape(product.category_name)}"
+    if product.brand:
+        byline = f"{escape(product.brand)} · " + byline
+    lines.append(byline)
+    if selected is not None:
+        option = f"Option: <b>{escape(selected.label)}</b>\n" if selected.label else ""
+        lines.append(f"\n{option}<b>{money(selected.price, currency, lang)}</b> · {stock_note(selected.stock)}")
+    else:
+        lines.append(f"\n<b>{price_range(product, currency, lang)}</b> · {stock_note(product.stock)}")
+    if product.description:
+        text = product.description
+        if len(text) > DESCRIPTION_MAX:
+            text = text[: DESCRIPTION_MAX - 1].rstrip() + "…"
+        lines.append(f"\n{escape(text)}")
+    if product.has_options:
+        lines.append("\nChoose an option below, then tap <b>Add to cart</b>.")
+    return "\n".join(lines)
+
+
+def product_line(position: int, product: ProductView, currency: str, lang: str | None) -> str:
+    """One numbered product in a result list."""
+    sold_out = " · sold out" if product.stock <= 0 else ""
+    return (f"{position}. <b>{escape(product.title)}</b> — {price_range(product, currency, lang)}"
+            f" · {escape(product.seller_name)}{sold_out}")
+
+
+def search_results(query: str, products: list[ProductView], start: int, total: int, currency: str,
+                   lang: str | None) -> str:
+    """A page of search results."""
+    found = f"{total} found" if total < 50 else "best 50 shown"
+    lines = [f"🔎 Results for “{escape(query)}” — {found}:\n"]
+    lines += [product_line(start + i + 1, p, currency, lang) for i, p in enumerate(products)]
+    lines.append("\nTap a product to see it.")
+    return "\n".join(lines)
+
+
+def no_results(query: str, suggestions: tuple[str, ...]) -> str:
+    """What a search that found nothing says, never silence."""
+    text = f"😕 Nothing found for “{escape(query)}”."
+    if suggestions:
+        text += "\nDid you mean: " + ", ".join(f"<i>{escape(s)}</i>" for s in suggestions) + "?"
+    return text + "\nTry other words, or browse a category:"
+
+
+def category_page(name: str, products: list[ProductView], start: int, total: int, currency: str,
+                  lang: str | None) -> str:
+    """A page of a category."""
+    lines = [f"🗂 <b>{escape(name)}</b> — {total} products:\n"]
+    lines += [product_line(start + i + 1, p, currency, lang) for i, p in enumerate(products)]
+    return "\n".join(lines)
+
+
+def _cart_line(number: int, line: CartLineView, lang: str | None, currency: str) -> str:
+    warning = ""
+    if not line.available or line.stock <= 0:
+        warning = " — ❌ no longer available"
+    elif line.quantity > line.stock:
+        warning = f" — ⚠️ only {line.stock} left"
+    return (f"{number}. {item_name(line.title, line.label)}\n"
+            f"    {line.quantity} × {money(line.unit_price, currency, lang)} = "
+            f"<b>{money(line.total, currency, lang)}</b>{warning}")
+
+
+def cart(cart_view: CartView, currency: str, lang: str | None, note: str = "") -> str:
+    """The cart: numbered lines grouped by seller, a subtotal per seller and the total."""
+    if not cart_view.lines:
+        return (f"{escape(note)}\n\n" if note else "") + "🛒 Your cart is empty. Type what you are looking for."
+    parts = ["🛒 <b>Your cart</b>"]
+    number = 0
+    for seller, lines in cart_view.by_seller():
+        parts.append(f"\n<b>{escape(seller)}</b>")
+        for line in lines:
+            number += 1
+            parts.append(_cart_line(number, line, lang, currency))
+        parts.append(f"    Subtotal: {money(sum(line.total for line in lines), currency, lang)}")
+    parts.append(f"\nTotal: <b>{money(cart_view.total, currency, lang)}</b> (shipping is chosen at checkout)")
+    parts.append("Use − / + to change a quantity, ✕ to remove a line.")
+    if note:
+        parts.append(f"\n<i>{escape(note)}</i>")
+    return "\n".join(parts)
+
+
+def review(cart_view: CartView, changes: tuple[str, ...], currency: str, lang: str | None) -> str:
+    """Step 1 of checkout: what will be ordered, and what changed since the shopper last looked."""
+    parts = ["🧾 <b>Checkout — review</b>"]
+    if changes:
+        parts.append("\n<b>Since you last looked:</b>")
+        parts += [f"• {escape(change)}" for change in changes]
+    for seller, lines in cart_view.by_seller():
+        parts.append(f"\n<b>{escape(seller)}</b>")
+        parts += [f"• {item_name(line.title, line.label)} — {line.quantity} × "
+                  f"{money(line.unit_price, currency, lang)}" for line in lines]
+    parts.append(f"\nItems: <b>{money(cart_view.total, currency, lang)}</b>")
+    parts.append("Continue to enter your contact details, or cancel to keep shopping.")
+    return "\n".join(parts)
+
+
+ASK_CONTACT = ("📇 <b>Checkout — contact</b>\nTap <b>Share my contact</b> below, or type your name and phone "
+               "number with the country code, e.g. <i>Ann Lee +1 202 555 0143</i>.\n/cancel to stop.")
+ASK_ADDRESS = ("🏠 <b>Checkout — shipping address</b>\nSend the full address: street and number, city, "
+               "postcode, country.")
+ASK_ADDRESS_AGAIN = "\nOr tap your last address below to use it again."
+
+
+def shipping_choice(sellers: int) -> str:
+    """Step 3 of checkout: how to ship."""
+    text = "🚚 <b>Checkout — shipping</b>\nChoose how you'd like it delivered."
+    if sellers > 1:
+        text += f"\nYour cart comes from {sellers} sellers: each ships separately and charges the fee once."
+    return text
+
+
+def payment_choice() -> str:
+    """Step 4 of checkout: how to pay."""
+    return "💰 <b>Checkout — payment</b>\nHow would you like to pay?"
+
+
+def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lang: str | None) -> str:
+    """Step 5 of checkout: everything, one last time."""
+    parts = ["✅ <b>Checkout — confirm your order</b>"]
+    for seller, lines in cart_view.by_seller():
+        parts.append(f"\n<b>{escape(seller)}</b>")
+        parts += [f"• {item_name(line.title, line.label)} — {line.quantity} × "
+                  f"{money(line.unit_price, currency, lang)}" for line in lines]
+    parts.append(f"\nItems: {money(quote.items_total, currency, lang)}")
+    shipping = escape(details["shipping_name"])
+    if quote.sellers > 1:
+        shipping += f" × {quote.sellers} sellers"
+    parts.append(f"Shipping ({shipping}): {money(quote.shipping_total, currency, lang)}")
+    parts.append(f"<b>Total: {money(quote.total, currency, lang)}</b>")
+    parts.append(f"\nDeliver to: {escape(details['name'])}, {escape(details['phone'])}")
+    parts.append(escape(details["address"]))
+    parts.append(f"Payment: {PAYMENT_LABELS[details['payment']]}")
+    return "\n".join(parts)
+
+
+def when(moment: datetime, lang: str | None) -> str:
+    """A short date and time in the shopper's locale (UTC)."""
+    return format_datetime(moment, "short", tzinfo=moment.tzinfo, locale=locale_for(lang)) + " UTC"
+
+
+def order_list(orders: list[OrderSummary], start: int, total: int, lang: str | None) -> str:
+    """A page of the buyer's orders, newest first."""
+    if not orders:
+        return "📦 You have no orders yet. Type what you are looking for to start shopping."
+    parts = [f"📦 <b>Your orders</b> ({total}):\n"]
+    for order in orders:
+        status = STATUS_LABELS.get(order.status, order.status)
+        parts.append(f"<b>#{order.id}</b> · {when(order.created_at, lang)} · {escape(order.seller_name)}\n"
+                     f"    {order.items} item{'s' if order.items != 1 else ''} · "
+                     f"{money(order.total, order.currency, lang)} · <b>{status}</b>")
+    parts.append("\nTap an order for its details.")
+    return "\n".join(parts)
+
+
+def order_detail(detail: OrderDetail, lang: str | None) -> str:
+    """One order: lines, totals, delivery, payment and status history."""
+    order, checkout = detail.order, detail.checkout
+    cur = order.currency
+    parts = [f"📦 <b>Order #{order.id}</b> from {escape(order.seller.name)}",
+             f"Status: <b>{STATUS_LABELS.get(order.status, order.status)}</b>\n"]
+    parts += [f"• {item_name(line.title, line.variant_label)} — {line.quantity} × "
+              f"{money(line.unit_price, cur, lang)} = {money(line.line_total, cur, lang)}" for line in order.lines]
+    parts.append(f"\nItems: {money(order.items_total, cur, lang)}")
+    parts.append(f"Shipping ({escape(checkout.shipping_name)}): {money(order.shipping_fee, cur, lang)}")
+    parts.append(f"<b>Total: {money(order.total, cur, lang)}</b>")
+    if order.tracking_number:
+        parts.append(f"Tracking: {escape(order.carrier or '')} {escape(order.tracking_number)}")
+    parts.append(f"\nDeliver to: {escape(checkout.contact_name)}, {escape(checkout.phone)}")
+    parts.append(escape(checkout.address))
+    payment = PAYMENT_LABELS.get(checkout.payment_method, checkout.payment_method)
+    if detail.payment is not None:
+        payment += f" — {money(detail.payment.amount, detail.payment.currency, lang)} {detail.payment.status}"
+    elif checkout.payment_method == COD:
+        payment += " — pay the courier"
+    else:
+        payment += " — not paid yet"
+    parts.append(f"Payment: {payment}")
+    parts.append("\n<b>History</b>")
+    parts += [f"• {when(e.created_at, lang)}: {STATUS_LABELS.get(e.to_status, e.to_status)}"
+              + (f" — {escape(e.note)}" if e.note and e.actor_kind != "system" else "") for e in order.events]
+    if order.cancel_reason:
+        parts.append(f"Reason: {escape(order.cancel_reason)}")
+    return "\n".join(parts)

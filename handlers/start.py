@@ -1,0 +1,78 @@
+"""The start menu, help, and browsing by category."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Update
+
+from handlers import keyboards, render
+from handlers.common import button_handler, edit, lang, reply
+from handlers.context import ShopContext
+from store.errors import NotFound
+from store.services.cart import cart_count
+from store.services.catalog import category_page, list_categories
+
+CATEGORY_PAGE_SIZE = 8
+
+
+async def on_start(update: Update, context: ShopContext) -> None:
+    """Greet with the menu: search hint, categories, cart, orders."""
+    async with context.shop.db.transaction() as session:
+        count = await cart_count(session, update.effective_user.id)
+    name = update.effective_user.first_name
+    note = ""
+    if context.args:
+        note = "That link isn't valid any more, so here is the shop's front page.\n\n"
+    text = note + render.WELCOME.format(name=f", {escape(name)}" if name else "")
+    await reply(update, text, keyboards.main_menu(count))
+
+
+async def on_help(update: Update, context: ShopContext) -> None:
+    """Explain how to shop."""
+    await reply(update, render.HELP)
+
+
+@button_handler
+async def on_menu(update: Update, context: ShopContext) -> None:
+    """Show the menu again (from a button)."""
+    await update.callback_query.answer()
+    await on_start(update, context)
+
+
+async def show_categories(update: Update, context: ShopContext) -> None:
+    """List the categories that have products on sale."""
+    async with context.shop.db.transaction() as session:
+        items = await list_categories(session)
+    text = "🗂 <b>Categories</b>\nPick one to browse:" if items else "The catalog is empty for now."
+    if update.callback_query:
+        await edit(update.callback_query, text, keyboards.categories(items))
+    else:
+        await reply(update, text, keyboards.categories(items))
+
+
+@button_handler
+async def on_categories(update: Update, context: ShopContext) -> None:
+    """Show the categories (from a button)."""
+    await update.callback_query.answer()
+    await show_categories(update, context)
+
+
+@button_handler
+async def on_category(update: Update, context: ShopContext, category_id: int, page: int) -> None:
+    """Show one page of a category, edited in place."""
+    query = update.callback_query
+    async with context.shop.db.transaction() as session:
+        found = await category_page(session, category_id, page * CATEGORY_PAGE_SIZE, CATEGORY_PAGE_SIZE)
+    if found is None:
+        raise NotFound("That category no longer exists.")
+    category, products = found
+    pages = max(1, -(-category.product_count // CATEGORY_PAGE_SIZE))
+    if page >= pages:
+        raise NotFound("That page is gone: the category has fewer products now.")
+    await query.answer()
+    start = page * CATEGORY_PAGE_SIZE
+    options = context.shop.options
+    await edit(query, render.category_page(category.name, products, start, category.product_count,
+                                           options.currency, lang(update)),
+               keyboards.category_page(products, start, page, pages, category.id))

@@ -1,0 +1,51 @@
+"""Loading the demo catalog into an empty store, so a first run shows a working shop."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store import demo_data
+from store.models import Category, Product, Seller, Variant
+from store.services.catalog import bump_catalog_version
+
+logger = logging.getLogger(__name__)
+
+
+async def load_demo_catalog(session: AsyncSession) -> bool:
+    """Load the demo sellers, categories and products when the store has no seller yet.
+
+    Returns True when the catalog was loaded, False when the store already had one.
+    """
+    if await session.scalar(select(func.count(Seller.id))):
+        return False
+    version = await bump_catalog_version(session)
+    sellers = {s["key"]: Seller(name=s["name"], kind=s["kind"], status="approved", commission_bp=s["commission_bp"])
+               for s in demo_data.SELLERS}
+    categories = {name: Category(name=name, position=i) for i, name in enumerate(demo_data.CATEGORIES)}
+    session.add_all([*sellers.values(), *categories.values()])
+    await session.flush()
+    for item in demo_data.PRODUCTS:
+        seller = sellers[item["seller"]]
+        product = Product(
+            seller_id=seller.id,
+            category_id=categories[item["category"]].id,
+            title=item["title"],
+            brand=item.get("brand"),
+            description=item.get("description", ""),
+            photo=item.get("photo"),
+            status="active",
+            catalog_version=version,
+        )
+        session.add(product)
+        await session.flush()
+        session.add_all(
+            Variant(product_id=product.id, seller_id=seller.id, sku=v["sku"], label=v["label"],
+                    price=v["price"], stock=v["stock"], position=i)
+            for i, v in enumerate(item["variants"])
+        )
+    await session.flush()
+    logger.info("demo catalog loaded: %d sellers, %d products", len(sellers), len(demo_data.PRODUCTS))
+    return True

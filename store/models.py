@@ -1,0 +1,316 @@
+"""Tables of the store: people, catalog, carts, checkouts, orders and payments.
+
+Money is always an integer number of minor units (cents) in the currency named
+beside it. Relations are ``lazy="raise"`` so that an accidental lazy load in
+async code fails loudly instead of doing hidden I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Surrogate keys: BIGINT on PostgreSQL; INTEGER on SQLite, where only
+# "INTEGER PRIMARY KEY" is an auto-incrementing rowid alias.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware.
+
+    SQLite keeps no zone, so values are normalised to UTC on the way in and
+    tagged UTC on the way out; comparisons in SQL then agree on both databases.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use utcnow()")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(AsyncAttrs, DeclarativeBase):
+    """Declarative base of every store table."""
+
+
+class User(Base):
+    """A Telegram user known to the shop, with the contact details they last used."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(128), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    language_code: Mapped[str | None] = mapped_column(String(16))
+    contact_name: Mapped[str | None] = mapped_column(String(128))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    last_address: Mapped[str | None] = mapped_column(Text)
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Seller(Base):
+    """The platform's own shop or an external retailer."""
+
+    __tablename__ = "sellers"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16), default="retailer")  # platform | retailer
+    status: Mapped[str] = mapped_column(String(16), default="approved")
+    owner_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    notify_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    commission_bp: Mapped[int] = mapped_column(Integer, default=1000)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Category(Base):
+    """A shelf of the catalog, shown in display order."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CatalogState(Base):
+    """One row whose version grows with every catalog change (search index freshness)."""
+
+    __tablename__ = "catalog_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Product(Base):
+    """A product of one seller; what the shopper buys is one of its variants."""
+
+    __tablename__ = "products"
+    __table_args__ = (Index("ix_products_catalog_version", "catalog_version"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    brand: Mapped[str | None] = mapped_column(String(80))
+    description: Mapped[str] = mapped_column(Text, default="")
+    photo: Mapped[str | None] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused | removed
+    # The catalog version of this product's last change: the search index
+    # reloads only products newer than the version it has seen.
+    catalog_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    seller: Mapped[Seller] = relationship(lazy="raise")
+    category: Mapped[Category] = relationship(lazy="raise")
+    variants: Mapped[list[Variant]] = relationship(
+        back_populates="product", lazy="raise", order_by="Variant.position"
+    )
+
+
+class Variant(Base):
+    """A buyable option of a product (size, colour) with its own SKU, price and stock."""
+
+    __tablename__ = "variants"
+    __table_args__ = (
+        UniqueConstraint("seller_id", "sku", name="uq_variants_seller_sku"),
+        CheckConstraint("stock >= 0", name="ck_variants_stock_not_negative"),
+        CheckConstraint("price > 0", name="ck_variants_price_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"))
+    sku: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(64), default="")
+    price: Mapped[int] = mapped_column(BigInteger)
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")
+
+
+class CartLine(Base):
+    """A variant in a shopper's cart, with the price the shopper saw when adding it."""
+
+    __tablename__ = "cart_lines"
+    __table_args__ = (
+        UniqueConstraint("user_id", "variant_id", name="uq_cart_lines_user_variant"),
+        CheckConstraint("quantity > 0", name="ck_cart_lines_quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    seen_price: Mapped[int] = mapped_column(BigInteger)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    variant: Mapped[Variant] = relationship(lazy="raise")
+
+
+class UserStep(Base):
+    """Where a user is in a multi-step conversation, and what they have typed so far."""
+
+    __tablename__ = "user_steps"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    step: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ShippingMethod(Base):
+    """A way to ship an order; its fee is charged once per seller's order."""
+
+    __tablename__ = "shipping_methods"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    fee: Mapped[int] = mapped_column(BigInteger, default=0)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Checkout(Base):
+    """One purchase of a whole cart, paid once, split into one order per seller."""
+
+    __tablename__ = "checkouts"
+    __table_args__ = (Index("ix_checkouts_status_expires", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(24))  # pending_payment | paid | placed | expired | cancelled
+    payment_method: Mapped[str] = mapped_column(String(16))  # card | stars | cod
+    currency: Mapped[str] = mapped_column(String(3))
+    items_total: Mapped[int] = mapped_column(BigInteger)
+    shipping_total: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    # What the invoice asks for: the total in `currency`, or Telegram Stars (XTR).
+    invoice_currency: Mapped[str] = mapped_column(String(3))
+    invoice_amount: Mapped[int] = mapped_column(BigInteger)
+    contact_name: Mapped[str] = mapped_column(String(128))
+    phone: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(Text)
+    shipping_code: Mapped[str] = mapped_column(String(32))
+    shipping_name: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    orders: Mapped[list[Order]] = relationship(back_populates="checkout", lazy="raise", order_by="Order.id")
+
+
+class Order(Base):
+    """The part of a checkout that one seller fulfils."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    checkout_id: Mapped[int] = mapped_column(ForeignKey("checkouts.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    currency: Mapped[str] = mapped_column(String(3))
+    items_total: Mapped[int] = mapped_column(BigInteger)
+    shipping_fee: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    carrier: Mapped[str | None] = mapped_column(String(64))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    checkout: Mapped[Checkout] = relationship(back_populates="orders", lazy="raise")
+    seller: Mapped[Seller] = relationship(lazy="raise")
+    lines: Mapped[list[OrderLine]] = relationship(back_populates="order", lazy="raise", order_by="OrderLine.id")
+    events: Mapped[list[OrderEvent]] = relationship(back_populates="order", lazy="raise", order_by="OrderEvent.id")
+
+
+class OrderLine(Base):
+    """A snapshot of what was bought: title, option, unit price and quantity at order time."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="ck_order_lines_quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    variant_label: Mapped[str] = mapped_column(String(64), default="")
+    sku: Mapped[str] = mapped_column(String(64))
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+    line_total: Mapped[int] = mapped_column(BigInteger)
+
+    order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
+
+
+class OrderEvent(Base):
+    """One status change of an order: from, to, who did it and when."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str] = mapped_column(String(24))
+    actor_kind: Mapped[str] = mapped_column(String(16))  # buyer | seller | operator | system | api
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="events", lazy="raise")
+
+
+class Payment(Base):
+    """Money received for a checkout, recorded once per Telegram charge id."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    checkout_id: Mapped[int] = mapped_column(ForeignKey("checkouts.id"), index=True)
+    method: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    telegram_charge_id: Mapped[str] = mapped_column(String(255), unique=True)
+    provider_charge_id: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))  # captured | refund_due | refunded
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,182 @@
+"""Carts: one per user, lines of (variant, quantity), kept within stock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from store.errors import Expired, NotFound, ShopError
+from store.models import CartLine, Product, Variant
+from store.services.catalog import ACTIVE
+
+MAX_LINES = 50
+MAX_QUANTITY = 99
+
+INCREASE, DECREASE, REMOVE = "inc", "dec", "del"
+
+
+@dataclass(frozen=True, slots=True)
+class CartLineView:
+    """One line of a cart as the shopper sees it now."""
+
+    id: int
+    variant_id: int
+    product_id: int
+    seller_id: int
+    seller_name: str
+    title: str
+    label: str
+    sku: str
+    unit_price: int
+    seen_price: int
+    quantity: int
+    stock: int
+    available: bool
+
+    @property
+    def total(self) -> int:
+        """Unit price times quantity."""
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class CartView:
+    """A shopper's cart, lines grouped by seller in the order they were added."""
+
+    lines: tuple[CartLineView, ...]
+
+    @property
+    def total(self) -> int:
+        """What the lines cost now."""
+        return sum(line.total for line in self.lines)
+
+    @property
+    def count(self) -> int:
+        """Number of units in the cart."""
+        return sum(line.quantity for line in self.lines)
+
+    def by_seller(self) -> list[tuple[str, list[CartLineView]]]:
+        """Lines grouped per seller, sellers in the order of their first line."""
+        groups: dict[int, tuple[str, list[CartLineView]]] = {}
+        for line in self.lines:
+            groups.setdefault(line.seller_id, (line.seller_name, []))[1].append(line)
+        return list(groups.values())
+
+
+@dataclass(frozen=True, slots=True)
+class CartChange:
+    """What a cart action did: the cart after it and a short note for the shopper."""
+
+    cart: CartView
+    note: str
+
+
+def _lines_query(user_id: int):
+    return (
+        select(CartLine)
+        .where(CartLine.user_id == user_id)
+        .options(
+            selectinload(CartLine.variant).selectinload(Variant.product).selectinload(Product.seller)
+        )
+        .order_by(CartLine.id)
+    )
+
+
+def _line_view(line: CartLine) -> CartLineView:
+    variant, product = line.variant, line.variant.product
+    return CartLineView(
+        id=line.id,
+        variant_id=variant.id,
+        product_id=product.id,
+        seller_id=product.seller_id,
+        seller_name=product.seller.name,
+        title=product.title,
+        label=variant.label,
+        sku=variant.sku,
+        unit_price=variant.price,
+        seen_price=line.seen_price,
+        quantity=line.quantity,
+        stock=variant.stock,
+        available=product.status == ACTIVE,
+    )
+
+
+async def get_cart(session: AsyncSession, user_id: int) -> CartView:
+    """Return the user's cart with current prices and stock."""
+    lines = await session.scalars(_lines_query(user_id))
+    return CartView(tuple(_line_view(line) for line in lines))
+
+
+async def cart_count(session: AsyncSession, user_id: int) -> int:
+    """Return the number of units in the user's cart."""
+    return await session.scalar(select(func.coalesce(func.sum(CartLine.quantity), 0)).where(
+        CartLine.user_id == user_id)) or 0
+
+
+async def add_to_cart(session: AsyncSession, user_id: int, variant_id: int, quantity: int = 1) -> CartChange:
+    """Put ``quantity`` units of a variant in the user's cart, within the stock on hand."""
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise ShopError(f"You can add between 1 and {MAX_QUANTITY} units at a time.")
+    variant = await session.scalar(
+        select(Variant).where(Variant.id == variant_id).options(selectinload(Variant.product))
+    )
+    if variant is None or variant.product.status != ACTIVE:
+        raise NotFound("This product is no longer available.")
+    line = await session.scalar(
+        select(CartLine).where(CartLine.user_id == user_id, CartLine.variant_id == variant_id)
+    )
+    in_cart = line.quantity if line else 0
+    if variant.stock <= 0:
+        raise ShopError("Sorry, this option is sold out.")
+    if in_cart + quantity > variant.stock:
+        raise ShopError(f"Only {variant.stock} in stock, and you have {in_cart} in your cart already.")
+    if in_cart + quantity > MAX_QUANTITY:
+        raise ShopError(f"At most {MAX_QUANTITY} units of one item per order.")
+    if line is None:
+        lines = await session.scalar(select(func.count(CartLine.id)).where(CartLine.user_id == user_id))
+        if lines >= MAX_LINES:
+            raise ShopError(f"Your cart is full ({MAX_LINES} items). Check out or remove something first.")
+        session.add(CartLine(user_id=user_id, variant_id=variant_id, quantity=quantity, seen_price=variant.price))
+    else:
+        line.quantity += quantity
+        line.seen_price = variant.price
+    await session.flush()
+    return CartChange(await get_cart(session, user_id), "Added to your cart.")
+
+
+async def change_line(session: AsyncSession, user_id: int, line_id: int, action: str) -> CartChange:
+    """Increase, decrease or remove one of the user's cart lines; buttons never go below 1 or above stock."""
+    line = await session.scalar(
+        select(CartLine)
+        .where(CartLine.id == line_id)
+        .options(selectinload(CartLine.variant).selectinload(Variant.product))
+    )
+    if line is None or line.user_id != user_id:
+        raise Expired("This cart line is no longer there.")
+    if action == REMOVE:
+        await session.delete(line)
+        note = "Removed."
+    elif action == INCREASE:
+        if line.variant.product.status != ACTIVE:
+            raise ShopError("This product is no longer available.")
+        if line.quantity + 1 > min(line.variant.stock, MAX_QUANTITY):
+            raise ShopError(f"Only {line.variant.stock} in stock.")
+        line.quantity += 1
+        note = f"Quantity: {line.quantity}."
+    elif action == DECREASE:
+        if line.quantity <= 1:
+            raise ShopError("That's the minimum: use ✕ to remove the item.")
+        line.quantity -= 1
+        note = f"Quantity: {line.quantity}."
+    else:
+        raise Expired("This button has expired.")
+    await session.flush()
+    return CartChange(await get_cart(session, user_id), note)
+
+
+async def clear_cart(session: AsyncSession, user_id: int) -> None:
+    """Empty the user's cart."""
+    await session.execute(delete(CartLine).where(CartLine.user_id == user_id))

@@ -1,0 +1,183 @@
+"""The catalog as shoppers see it: products, variants, categories, and the catalog version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from store.models import CatalogState, Category, Product
+
+ACTIVE = "active"
+
+
+@dataclass(frozen=True, slots=True)
+class VariantView:
+    """One buyable option of a product."""
+
+    id: int
+    sku: str
+    label: str
+    price: int
+    stock: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProductView:
+    """A product with its seller, category and variants, as a card shows it."""
+
+    id: int
+    title: str
+    brand: str | None
+    description: str
+    photo: str | None
+    status: str
+    seller_id: int
+    seller_name: str
+    category_id: int
+    category_name: str
+    variants: tuple[VariantView, ...]
+
+    @property
+    def min_price(self) -> int:
+        """The lowest variant price."""
+        return min(v.price for v in self.variants) if self.variants else 0
+
+    @property
+    def max_price(self) -> int:
+        """The highest variant price."""
+        return max(v.price for v in self.variants) if self.variants else 0
+
+    @property
+    def stock(self) -> int:
+        """Units in stock over all variants."""
+        return sum(v.stock for v in self.variants)
+
+    @property
+    def has_options(self) -> bool:
+        """True when the shopper must choose a variant (size, colour)."""
+        return len(self.variants) > 1 or any(v.label for v in self.variants)
+
+    def variant(self, variant_id: int) -> VariantView | None:
+        """Return the variant with this id, if it belongs to the product."""
+        return next((v for v in self.variants if v.id == variant_id), None)
+
+    def default_variant(self) -> VariantView | None:
+        """The variant a card shows first: the first one in stock, else the first."""
+        return next((v for v in self.variants if v.stock > 0), self.variants[0] if self.variants else None)
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryView:
+    """A category with the number of active products in it."""
+
+    id: int
+    name: str
+    product_count: int
+
+
+def _product_query():
+    return select(Product).options(
+        selectinload(Product.variants), selectinload(Product.seller), selectinload(Product.category)
+    )
+
+
+def to_view(product: Product) -> ProductView:
+    """Turn a loaded product row (variants, seller, category loaded) into a view."""
+    return ProductView(
+        id=product.id,
+        title=product.title,
+        brand=product.brand,
+        description=product.description,
+        photo=product.photo,
+        status=product.status,
+        seller_id=product.seller_id,
+        seller_name=product.seller.name,
+        category_id=product.category_id,
+        category_name=product.category.name,
+        variants=tuple(VariantView(v.id, v.sku, v.label, v.price, v.stock) for v in product.variants),
+    )
+
+
+async def get_product(session: AsyncSession, product_id: int, *, active_only: bool = True) -> ProductView | None:
+    """Return a product's card data, or None when it does not exist (or is not on sale)."""
+    product = await session.scalar(_product_query().where(Product.id == product_id))
+    if product is None or (active_only and product.status != ACTIVE):
+        return None
+    return to_view(product)
+
+
+async def get_products(session: AsyncSession, ids: list[int], *, active_only: bool = True) -> dict[int, ProductView]:
+    """Return the products with these ids (those that exist and, by default, are on sale)."""
+    if not ids:
+        return {}
+    query = _product_query().where(Product.id.in_(ids))
+    if active_only:
+        query = query.where(Product.status == ACTIVE)
+    return {p.id: to_view(p) for p in await session.scalars(query)}
+
+
+async def list_categories(session: AsyncSession) -> list[CategoryView]:
+    """Return the categories that have products on sale, in display order."""
+    count = func.count(Product.id)
+    rows = await session.execute(
+        select(Category.id, Category.name, count)
+        .join(Product, (Product.category_id == Category.id) & (Product.status == ACTIVE))
+        .group_by(Category.id, Category.name, Category.position)
+        .order_by(Category.position, Category.name)
+    )
+    return [CategoryView(cid, name, n) for cid, name, n in rows]
+
+
+async def category_page(
+    session: AsyncSession, category_id: int, offset: int, limit: int
+) -> tuple[CategoryView, list[ProductView]] | None:
+    """Return a category and one page of its products on sale (by title), or None if it is unknown."""
+    category = await session.get(Category, category_id)
+    if category is None:
+        return None
+    total = await session.scalar(
+        select(func.count(Product.id)).where(Product.category_id == category_id, Product.status == ACTIVE)
+    )
+    products = await session.scalars(
+        _product_query()
+        .where(Product.category_id == category_id, Product.status == ACTIVE)
+        .order_by(Product.title, Product.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return CategoryView(category.id, category.name, total or 0), [to_view(p) for p in products]
+
+
+async def catalog_version(session: AsyncSession) -> int:
+    """Return the current catalog version."""
+    return await session.scalar(select(CatalogState.version).where(CatalogState.id == 1)) or 0
+
+
+async def bump_catalog_version(session: AsyncSession) -> int:
+    """Advance the catalog version (every process's search index then reloads what changed)."""
+    version = await session.scalar(
+        update(CatalogState).where(CatalogState.id == 1).values(version=CatalogState.version + 1)
+        .returning(CatalogState.version)
+    )
+    if version is None:
+        session.add(CatalogState(id=1, version=1))
+        await session.flush()
+        version = 1
+    return version
+
+
+async def touch_products(session: AsyncSession, product_ids: list[int]) -> int:
+    """Record that these products changed: they get the new catalog version."""
+    version = await bump_catalog_version(session)
+    await session.execute(update(Product).where(Product.id.in_(product_ids)).values(catalog_version=version))
+    return version
+
+
+async def products_changed_since(session: AsyncSession, version: int) -> list[ProductView]:
+    """Return every product (on sale or not) changed after catalog ``version``."""
+    rows = await session.scalars(_product_query().where(Product.catalog_version > version).order_by(Product.id))
+    return [to_view(p) for p in rows]
+

@@ -1,0 +1,171 @@
+"""Orders: the state rules, every transition recorded, and what buyers may read.
+
+States move forward only::
+
+    pending_payment -> paid -> accepted -> shipped -> delivered
+    placed (cash on delivery) -> accepted -> ...
+    exits: cancelled, refunded, expired
+
+Every change goes through :func:`transition`, which refuses a move the table
+does not allow and records who made it and when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from store.errors import Expired, NotFound
+from store.models import Checkout, Order, OrderEvent, OrderLine, Payment, Variant, utcnow
+
+PENDING_PAYMENT = "pending_payment"
+PLACED = "placed"
+PAID = "paid"
+ACCEPTED = "accepted"
+SHIPPED = "shipped"
+DELIVERED = "delivered"
+CANCELLED = "cancelled"
+REFUNDED = "refunded"
+EXPIRED = "expired"
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    PENDING_PAYMENT: frozenset({PAID, CANCELLED, EXPIRED}),
+    PLACED: frozenset({ACCEPTED, CANCELLED}),
+    PAID: frozenset({ACCEPTED, CANCELLED, REFUNDED}),
+    ACCEPTED: frozenset({SHIPPED, CANCELLED}),
+    SHIPPED: frozenset({DELIVERED}),
+    DELIVERED: frozenset({REFUNDED}),
+    # A payment that arrives after its checkout expired re-reserves the stock.
+    EXPIRED: frozenset({PAID}),
+    CANCELLED: frozenset(),
+    REFUNDED: frozenset(),
+}
+
+# States in which the order holds reserved stock.
+HOLDS_STOCK = frozenset({PENDING_PAYMENT, PLACED, PAID, ACCEPTED})
+
+STATUS_LABELS = {
+    PENDING_PAYMENT: "awaiting payment",
+    PLACED: "placed (cash on delivery)",
+    PAID: "paid",
+    ACCEPTED: "accepted by the seller",
+    SHIPPED: "shipped",
+    DELIVERED: "delivered",
+    CANCELLED: "cancelled",
+    REFUNDED: "refunded",
+    EXPIRED: "expired (not paid in time)",
+}
+
+
+def can_move(from_status: str, to_status: str) -> bool:
+    """Whether the state rules allow going from one status to another."""
+    return to_status in TRANSITIONS.get(from_status, frozenset())
+
+
+async def transition(
+    session: AsyncSession,
+    order: Order,
+    to_status: str,
+    *,
+    actor_kind: str,
+    actor_id: int | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Move ``order`` to ``to_status`` if the rules allow it, and record the event."""
+    if not can_move(order.status, to_status):
+        raise Expired(f"Order #{order.id} is {STATUS_LABELS.get(order.status, order.status)}: it can't be "
+                      f"{STATUS_LABELS.get(to_status, to_status)} now.")
+    session.add(OrderEvent(order_id=order.id, from_status=order.status, to_status=to_status,
+                           actor_kind=actor_kind, actor_id=actor_id, note=note, created_at=now or utcnow()))
+    order.status = to_status
+    order.updated_at = now or utcnow()
+
+
+async def reserve_stock(session: AsyncSession, wanted: dict[int, int]) -> dict[int, int]:
+    """Take ``wanted`` units (variant id -> quantity) out of stock.
+
+    Each variant is one conditional UPDATE that can never drive stock below
+    zero, on SQLite and PostgreSQL alike; variants are taken in id order so
+    that concurrent checkouts lock rows in the same order. Returns the short
+    variants (id -> units available); the caller must roll back if any.
+    """
+    short: dict[int, int] = {}
+    for variant_id in sorted(wanted):
+        quantity = wanted[variant_id]
+        result = await session.execute(
+            update(Variant)
+            .where(Variant.id == variant_id, Variant.stock >= quantity)
+            .values(stock=Variant.stock - quantity)
+        )
+        if result.rowcount != 1:
+            short[variant_id] = await session.scalar(select(Variant.stock).where(Variant.id == variant_id)) or 0
+    return short
+
+
+async def release_stock(session: AsyncSession, order: Order) -> None:
+    """Put an order's units back in stock (on cancel or expiry); lines must be loaded."""
+    for line in sorted(order.lines, key=lambda line: line.variant_id):
+        await session.execute(
+            update(Variant).where(Variant.id == line.variant_id).values(stock=Variant.stock + line.quantity)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSummary:
+    """One row of a buyer's order list."""
+
+    id: int
+    status: str
+    seller_name: str
+    currency: str
+    total: int
+    items: int
+    created_at: datetime
+
+
+async def list_orders(session: AsyncSession, buyer_id: int, offset: int = 0, limit: int = 5) -> tuple[
+        list[OrderSummary], int]:
+    """Return one page of a buyer's orders, newest first, and how many there are."""
+    total = await session.scalar(select(func.count(Order.id)).where(Order.buyer_id == buyer_id)) or 0
+    items = (select(func.coalesce(func.sum(OrderLine.quantity), 0)).where(OrderLine.order_id == Order.id)
+             .scalar_subquery())
+    rows = await session.execute(
+        select(Order, items)
+        .where(Order.buyer_id == buyer_id)
+        .options(selectinload(Order.seller))
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [OrderSummary(o.id, o.status, o.seller.name, o.currency, o.total, n, o.created_at)
+            for o, n in rows], total
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDetail:
+    """Everything a buyer may see of one order."""
+
+    order: Order
+    checkout: Checkout
+    payment: Payment | None
+
+
+async def get_order_for_buyer(session: AsyncSession, buyer_id: int, order_id: int) -> OrderDetail:
+    """Return one of the buyer's orders with lines, history, checkout and payment."""
+    order = await session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.lines), selectinload(Order.events), selectinload(Order.seller),
+                 selectinload(Order.checkout))
+    )
+    if order is None or order.buyer_id != buyer_id:
+        raise NotFound("That order isn't one of yours.")
+    payment = await session.scalar(
+        select(Payment).where(Payment.checkout_id == order.checkout_id).order_by(Payment.id.desc()).limit(1)
+    )
+    return OrderDetail(order, order.checkout, payment)

@@ -1,0 +1,84 @@
+"""Product search over the catalog, kept in step with the store.
+
+:class:`CatalogSearch` owns one in-memory :class:`store.search.SearchIndex`
+per process. Before answering it compares the store's catalog version with
+the one it has loaded (at most once per ``refresh_interval`` seconds) and
+reloads only the products changed since. A catalog change made by any process
+therefore reaches every index within ``refresh_interval`` plus one reload.
+Prices and stock are not in the index: result pages read them from the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.search import SearchDoc, SearchIndex, normalize
+from store.services.catalog import ACTIVE, ProductView, catalog_version, products_changed_since
+
+logger = logging.getLogger(__name__)
+
+MAX_RESULTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The ranked product ids for a query (at most MAX_RESULTS), and close words when none matched."""
+
+    query: str
+    product_ids: tuple[int, ...]
+    suggestions: tuple[str, ...] = ()
+
+
+def search_doc(product: ProductView) -> SearchDoc:
+    """The searchable text of a product: title, then brand, category, seller and variant labels."""
+    labels = {v.label for v in product.variants if v.label}
+    fields = (product.brand or "", product.category_name, product.seller_name, *sorted(labels))
+    return SearchDoc(product.id, product.title, tuple(f for f in fields if f))
+
+
+class CatalogSearch:
+    """The search index of one process, refreshed from the store's catalog version."""
+
+    def __init__(self, refresh_interval: float = 1.0) -> None:
+        self.index = SearchIndex()
+        self.refresh_interval = refresh_interval
+        self.version = -1
+        self._checked_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    def mark_stale(self) -> None:
+        """Check the catalog version on the next search (after a change made in this process)."""
+        self._checked_at = float("-inf")
+
+    async def refresh(self, session: AsyncSession, *, force: bool = False) -> None:
+        """Load the products changed since the version this index has seen."""
+        now = time.monotonic()
+        if not force and now - self._checked_at < self.refresh_interval:
+            return
+        async with self._lock:
+            if not force and now - self._checked_at < self.refresh_interval:
+                return
+            version = await catalog_version(session)
+            if version != self.version:
+                changed = await products_changed_since(session, self.version if self.version >= 0 else -1)
+                for product in changed:
+                    if product.status == ACTIVE:
+                        self.index.upsert(search_doc(product))
+                    else:
+                        self.index.remove(product.id)
+                logger.info("search index at catalog version %d (%d products reloaded)", version, len(changed))
+                self.version = version
+            self._checked_at = time.monotonic()
+
+    async def search(self, session: AsyncSession, query: str) -> SearchResult:
+        """Return the products matching ``query``, best first."""
+        await self.refresh(session)
+        hits = self.index.search(query, limit=MAX_RESULTS)
+        ids = tuple(hit.product_id for hit in hits)
+        suggestions = () if ids else tuple(self.index.suggest(query))
+        return SearchResult(normalize(query), ids, suggestions)

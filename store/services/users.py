@@ -1,0 +1,70 @@
+"""Users and their conversation step (where they are in a multi-step dialogue)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import User, UserStep, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A user's current step and the answers collected so far."""
+
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+async def touch_user(
+    session: AsyncSession,
+    user_id: int,
+    first_name: str = "",
+    username: str | None = None,
+    language_code: str | None = None,
+) -> User:
+    """Create the user on first contact, refresh their profile when it changed, return it."""
+    user = await session.get(User, user_id)
+    first_name = first_name[:128]
+    if user is None:
+        user = User(id=user_id, first_name=first_name, username=username, language_code=language_code)
+        session.add(user)
+        await session.flush()
+    elif (user.first_name, user.username, user.language_code) != (first_name, username, language_code):
+        user.first_name, user.username, user.language_code = first_name, username, language_code
+    if user.blocked_at is not None:
+        # They are writing to us again, so they have unblocked the bot.
+        user.blocked_at = None
+    return user
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    """Return a user by Telegram id."""
+    return await session.get(User, user_id)
+
+
+async def get_step(session: AsyncSession, user_id: int) -> Step | None:
+    """Return the user's current step, or None when they are not in a dialogue."""
+    row = await session.get(UserStep, user_id)
+    return Step(row.step, dict(row.data or {})) if row is not None else None
+
+
+async def set_step(session: AsyncSession, user_id: int, name: str, data: dict[str, Any] | None = None) -> Step:
+    """Move the user to step ``name`` with ``data`` (replacing what was there)."""
+    row = await session.get(UserStep, user_id)
+    data = dict(data or {})
+    if row is None:
+        session.add(UserStep(user_id=user_id, step=name, data=data))
+    else:
+        row.step, row.data, row.updated_at = name, data, utcnow()
+    await session.flush()
+    return Step(name, data)
+
+
+async def clear_step(session: AsyncSession, user_id: int) -> None:
+    """Leave any dialogue the user is in."""
+    await session.execute(delete(UserStep).where(UserStep.user_id == user_id))
+

@@ -1,0 +1,157 @@
+"""Carts and catalog reads in the store: stock limits, ownership, search freshness, demo catalog."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from store.demo import load_demo_catalog
+from store.errors import Expired, NotFound, ShopError
+from store.models import CartLine, Product, Variant
+from store.services import cart as cart_service
+from store.services.catalog import category_page, get_product, list_categories, touch_products
+from store.services.search import CatalogSearch
+
+from .factories import make_category, make_product, make_seller, make_user
+
+
+@pytest.fixture
+async def tee(db):
+    """A tee in M (3 left) and L (sold out), and two shoppers."""
+    async with db.transaction() as session:
+        product = await make_product(session, await make_seller(session), await make_category(session),
+                                     "Classic Tee", [("M", 1999, 3), ("L", 1999, 0)])
+        await make_user(session, 1)
+        await make_user(session, 2, "Bob")
+        m, l = (await session.scalars(select(Variant.id).where(Variant.product_id == product.id)
+                                      .order_by(Variant.position))).all()
+    return {"product": product.id, "m": m, "l": l}
+
+
+async def test_adding_is_limited_by_stock_and_merges_lines(db, tee):
+    async with db.transaction() as session:
+        await cart_service.add_to_cart(session, 1, tee["m"])
+        change = await cart_service.add_to_cart(session, 1, tee["m"], 2)
+    assert [(line.quantity, line.label) for line in change.cart.lines] == [(3, "M")]
+
+    for variant, message in [(tee["m"], "Only 3 in stock"), (tee["l"], "sold out")]:
+        with pytest.raises(ShopError, match=message):
+            async with db.transaction() as session:
+                await cart_service.add_to_cart(session, 1, variant)
+    with pytest.raises(NotFound):
+        async with db.transaction() as session:
+            await cart_service.add_to_cart(session, 1, 999_999)
+    for quantity in (0, -1, 100):
+        with pytest.raises(ShopError):
+            async with db.transaction() as session:
+                await cart_service.add_to_cart(session, 1, tee["m"], quantity)
+    async with db.transaction() as session:
+        assert (await cart_service.get_cart(session, 1)).count == 3
+
+
+async def test_line_buttons_stay_between_one_and_stock(db, tee):
+    async with db.transaction() as session:
+        change = await cart_service.add_to_cart(session, 1, tee["m"], 2)
+    line_id = change.cart.lines[0].id
+
+    async with db.transaction() as session:
+        change = await cart_service.change_line(session, 1, line_id, cart_service.INCREASE)
+    assert change.cart.lines[0].quantity == 3
+    with pytest.raises(ShopError, match="Only 3 in stock"):
+        async with db.transaction() as session:
+            await cart_service.change_line(session, 1, line_id, cart_service.INCREASE)
+    for _ in range(2):
+        async with db.transaction() as session:
+            change = await cart_service.change_line(session, 1, line_id, cart_service.DECREASE)
+    assert change.cart.lines[0].quantity == 1
+    with pytest.raises(ShopError, match="minimum"):
+        async with db.transaction() as session:
+            await cart_service.change_line(session, 1, line_id, cart_service.DECREASE)
+    async with db.transaction() as session:
+        assert (await cart_service.get_cart(session, 1)).count == 1
+
+
+async def test_someone_elses_line_is_refused_and_untouched(db, tee):
+    async with db.transaction() as session:
+        change = await cart_service.add_to_cart(session, 1, tee["m"], 2)
+    line_id = change.cart.lines[0].id
+
+    for action in (cart_service.REMOVE, cart_service.INCREASE, cart_service.DECREASE, "bogus"):
+        with pytest.raises(Expired):
+            async with db.transaction() as session:
+                await cart_service.change_line(session, 2, line_id, action)
+    async with db.transaction() as session:
+        assert await session.scalar(select(CartLine.quantity).where(CartLine.id == line_id)) == 2
+        change = await cart_service.change_line(session, 1, line_id, cart_service.REMOVE)
+    assert change.cart.lines == ()
+
+
+async def test_paused_products_leave_the_shop_but_stay_visible_in_carts(db, tee):
+    async with db.transaction() as session:
+        await cart_service.add_to_cart(session, 1, tee["m"])
+        product = await session.get(Product, tee["product"])
+        product.status = "paused"
+    async with db.transaction() as session:
+        assert await get_product(session, tee["product"]) is None
+        cart = await cart_service.get_cart(session, 1)
+        assert cart.lines[0].available is False
+        assert await list_categories(session) == []
+
+
+async def test_search_index_follows_catalog_changes_without_restart(db, tee):
+    search = CatalogSearch(refresh_interval=0)
+    async with db.transaction() as session:
+        assert (await search.search(session, "clasic tee")).product_ids == (tee["product"],)
+
+    # The seller renames the product and adds a new one; another pauses the tee.
+    async with db.transaction() as session:
+        product = await session.get(Product, tee["product"])
+        product.title = "Vintage Tee"
+        await touch_products(session, [product.id])
+        seller = await make_seller(session, "Hat Co")
+        hat = await make_product(session, seller, await make_category(session, "Hats"), "Wool Beanie",
+                                 [("", 1500, 4)])
+    async with db.transaction() as session:
+        assert (await search.search(session, "vintge tee")).product_ids == (tee["product"],)
+        assert (await search.search(session, "beanie")).product_ids == (hat.id,)
+
+    async with db.transaction() as session:
+        product = await session.get(Product, tee["product"])
+        product.status = "removed"
+        await touch_products(session, [product.id])
+    async with db.transaction() as session:
+        result = await search.search(session, "vintage tee")
+    assert tee["product"] not in result.product_ids
+
+
+async def test_search_waits_for_its_refresh_interval(db, tee):
+    search = CatalogSearch(refresh_interval=3600)
+    async with db.transaction() as session:
+        await search.search(session, "tee")
+        await make_product(session, await make_seller(session, "Hat Co"), await make_category(session, "Hats"),
+                           "Wool Beanie", [("", 1500, 4)])
+    async with db.transaction() as session:
+        assert (await search.search(session, "beanie")).product_ids == ()
+        search.mark_stale()
+        assert len((await search.search(session, "beanie")).product_ids) == 1
+
+
+async def test_demo_catalog_loads_once_and_is_browsable(db):
+    async with db.transaction() as session:
+        assert await load_demo_catalog(session) is True
+    async with db.transaction() as session:
+        assert await load_demo_catalog(session) is False
+        products = await session.scalar(select(func.count(Product.id)))
+        categories = await list_categories(session)
+        first = await category_page(session, categories[0].id, 0, 5)
+        sold_out = await session.scalar(
+            select(func.count()).select_from(
+                select(Variant.product_id).group_by(Variant.product_id)
+                .having(func.sum(Variant.stock) == 0).subquery()))
+        multi = await session.scalar(
+            select(func.count()).select_from(
+                select(Variant.product_id).group_by(Variant.product_id).having(func.count() > 1).subquery()))
+    assert products >= 40
+    assert len(categories) >= 5 and sum(c.product_count for c in categories) == products
+    assert first is not None and len(first[1]) == 5
+    assert sold_out >= 3 and multi >= 10
