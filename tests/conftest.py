@@ -7,12 +7,17 @@ gets the database's ``public`` schema wiped and migrated afresh.
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import text
 
+from bot.__main__ import prepare_store
+from bot.app import build_application
+from bot.config import Settings
 from store.db import Database
 from store.migrate import upgrade
+from tests.fakebot import FakeBotAPI
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -42,3 +47,92 @@ async def db(request, tmp_path):
     database = await make_database(request.param, tmp_path)
     yield database
     await database.dispose()
+
+
+# --- end to end: the real Application against the fake Bot API server ------------------------
+
+TOKEN = "123456:TEST-token-for-the-fake-bot-api"
+
+
+class Clock:
+    """A clock the tests move by hand (no sleeping)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move time forward."""
+        self.now += timedelta(**delta)
+
+
+class BotRunner:
+    """Starts and stops the real chatshop Application by long polling against a fake Bot API."""
+
+    def __init__(self, fake: FakeBotAPI, database_url: str, clock: Clock, **settings: object) -> None:
+        self.fake, self.database_url, self.clock, self.settings = fake, database_url, clock, settings
+        self.application = None
+
+    async def start(self) -> None:
+        """Prepare the store (schema, demo catalog) and start polling, as `python -m bot` does."""
+        settings = Settings(_env_file=None, bot_token=TOKEN, database_url=self.database_url,
+                            telegram_api_base_url=f"{self.fake.url}/bot", **self.settings)
+        await prepare_store(settings, migrate=True)
+        application = build_application(settings, clock=self.clock, search_refresh_interval=0)
+        await application.initialize()
+        await application.post_init(application)
+        await application.start()
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        self.application = application
+
+    async def stop(self) -> None:
+        """Stop polling and shut down, as on Ctrl+C."""
+        application, self.application = self.application, None
+        if application is None:
+            return
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        await application.post_shutdown(application)
+
+    async def restart(self) -> None:
+        """Stop the bot and start a new Application on the same store."""
+        await self.stop()
+        await self.start()
+
+    @property
+    def db(self) -> Database:
+        """The running application's store."""
+        return self.application.bot_data["shop"].db
+
+
+@pytest.fixture
+async def fake():
+    """A fake Telegram Bot API server on 127.0.0.1."""
+    async with FakeBotAPI(token=TOKEN, bot_username="chatshop_test_bot") as server:
+        yield server
+
+
+@pytest.fixture(params=BACKENDS)
+async def store_url(request, tmp_path):
+    """A migrated store on each backend; its URL."""
+    database = await make_database(request.param, tmp_path)
+    await database.dispose()
+    return database.url
+
+
+@pytest.fixture
+def clock():
+    """The shop's clock, moved by the test."""
+    return Clock()
+
+
+@pytest.fixture
+async def bot(fake, store_url, clock):
+    """The chatshop bot with the demo catalog, running by long polling against ``fake``."""
+    runner = BotRunner(fake, store_url, clock)
+    await runner.start()
+    yield runner
+    await runner.stop()

@@ -1,0 +1,320 @@
+"""A shopper's journey through the real bot, over HTTP, against the fake Telegram Bot API.
+
+Each test reads as what a person does in the chat and checks what they see,
+then what the store recorded.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from store.models import CartLine, Checkout, Order, Payment, Product, UserStep, Variant
+
+from .conftest import BotRunner
+
+
+async def variant_stock(db, sku: str) -> int:
+    async with db.transaction() as session:
+        return await session.scalar(select(Variant.stock).where(Variant.sku == sku))
+
+
+async def go_to_address_step(user) -> None:
+    """From a product card or the cart: open the cart, review, continue, share the contact."""
+    if "Checkout" not in " ".join(user.buttons()):
+        await user.press("🛒 Cart")
+    await user.press("Checkout")
+    assert "Checkout — review" in user.last_text
+    await user.press("Continue")
+    assert "Checkout — contact" in user.last_text
+    await user.tap("Share my contact")
+    assert "shipping address" in user.last_text
+
+
+async def add_to_cart(user, query: str, title: str, option: str | None = None) -> None:
+    """Search, open the product and add it (choosing an option first if given)."""
+    await user.send(query)
+    await user.press(title)
+    if option:
+        await user.press(option)
+    await user.press("Add to cart")
+    assert "Added to your cart" in user.last_answer["text"]
+
+
+async def test_search_with_a_typo_to_cash_on_delivery_order(fake, bot):
+    ann = fake.user(1001, "Ann", username="ann")
+
+    # Ann opens the bot and sees the menu.
+    await ann.send("/start")
+    assert "Welcome to chatshop, Ann" in ann.last_text
+    assert {"🗂 Categories", "🛒 Cart", "📦 My orders"} <= set(ann.buttons())
+
+    # She misspells what she wants; the hoodie is still the first result.
+    await ann.send("pulover hodie")
+    assert "Results for “pulover hodie”" in ann.last_text
+    assert ann.buttons()[0] == "1. Pullover Hoodie"
+
+    # The card comes as a photo with its options; the sold-out one says so.
+    await ann.press("1. Pullover Hoodie")
+    photo = fake.find_calls("sendPhoto", chat_id=1001)[-1]
+    assert "Pullover Hoodie" in photo.params["caption"] and "Chatshop Store" in photo.params["caption"]
+    assert "L / Grey (sold out)" in ann.buttons()
+
+    # She picks L / Red (the last one) and adds it, then M / Grey.
+    await ann.press("L / Red")
+    assert "Option: L / Red" in ann.last_text and "Only 1 left" in ann.last_text
+    await ann.press("Add to cart")
+    assert "Added to your cart (1 item)" in ann.last_answer["text"]
+    await ann.press("M / Grey")
+    await ann.press("Add to cart")
+    assert "🛒 Cart (2)" in ann.buttons()
+
+    # In the cart she adds one more grey, cannot exceed the single red, nor go below one.
+    await ann.press("🛒 Cart (2)")
+    assert "Pullover Hoodie (L / Red)" in ann.last_text and "Pullover Hoodie (M / Grey)" in ann.last_text
+    cart_message = ann.last_message
+    await ann.press("+ 2")
+    assert "2 × $39.99 = $79.98" in ann.last_text
+    assert ann.last_message["message_id"] == cart_message["message_id"]  # edited in place
+    await ann.press("+ 1")
+    assert "Only 1 in stock" in ann.last_answer["text"]
+    await ann.press("− 1")
+    assert "minimum" in ann.last_answer["text"]
+    assert "Total: $119.97" in ann.last_text
+
+    # Checkout: review, contact shared with the button, address typed, shipping, cash on delivery.
+    await go_to_address_step(ann)
+    await ann.send("1 Main Street\nSpringfield 12345, USA")
+    assert "Checkout — shipping" in ann.last_text
+    await ann.press("Standard delivery")
+    assert "Checkout — payment" in ann.last_text
+    await ann.press("Cash on delivery")
+    assert "Total: $124.96" in ann.last_text  # 119.97 + 4.99 shipping
+    assert "1 Main Street" in ann.last_text
+    await ann.press("Place order")
+    assert "is placed" in ann.last_text and "$124.96" in ann.last_text
+
+    # Her order is listed, and its details show lines, address, payment and history.
+    await ann.send("/orders")
+    assert "placed (cash on delivery)" in ann.last_text
+    await ann.press("#")
+    detail = ann.last_text
+    assert "Pullover Hoodie (M / Grey) — 2 × $39.99" in detail
+    assert "Springfield 12345, USA" in detail and "Cash on delivery" in detail and "History" in detail
+
+    # The store reserved the stock and emptied the cart.
+    assert await variant_stock(bot.db, "CS-HOD-RED-L") == 0
+    assert await variant_stock(bot.db, "CS-HOD-GRY-M") == 8
+    async with bot.db.transaction() as session:
+        assert await session.scalar(select(func.count(CartLine.id))) == 0
+        assert await session.scalar(select(func.count(UserStep.user_id))) == 0
+
+
+async def test_invoice_payment_applied_once_even_when_delivered_twice(fake, store_url, clock):
+    runner = BotRunner(fake, store_url, clock, payment_provider_token="284685063:TEST:provider")
+    await runner.start()
+    try:
+        bob = fake.user(1002, "Bob")
+        await add_to_cart(bob, "wireless earbuds", "Wireless Earbuds")
+        await go_to_address_step(bob)
+        await bob.send("22 Baker Street, London NW1 6XE")
+        await bob.press("Express delivery")
+        assert "💳 Card" in bob.buttons() and "💵 Cash on delivery" in bob.buttons()
+        await bob.press("Card")
+        await bob.press("Place order")
+        assert "reserved for you" in bob.texts[-2]
+
+        invoice = fake.invoices[-1] if hasattr(fake, "invoices") else None
+        sent = fake.find_calls("sendInvoice", chat_id=1002)[-1].params
+        assert sent["currency"] == "USD" and sent["provider_token"] == "284685063:TEST:provider"
+        async with runner.db.transaction() as session:
+            checkout = await session.scalar(select(Checkout))
+        assert sum(p["amount"] for p in sent["prices"]) == checkout.total
+        assert invoice is not None
+
+        # Telegram asks before charging; the bot agrees, the payment arrives, then arrives again.
+        answer = await bob.pre_checkout()
+        assert answer["ok"] is True
+        update = await bob.pay(charge_id="tg-charge-42")
+        assert "Payment of" in bob.last_text and "received" in bob.last_text
+        before = len(bob.messages)
+        await fake.resend(update)
+        await fake.resend(update, new_update_id=True)
+        assert len(bob.messages) == before
+
+        async with runner.db.transaction() as session:
+            assert await session.scalar(select(func.count(Payment.id))) == 1
+            assert (await session.scalars(select(Order.status))).all() == ["paid"]
+        await bob.send("/orders")
+        assert "paid" in bob.last_text
+
+        # A second pre-checkout for the same, now paid, invoice is refused with a reason.
+        answer = await bob.pre_checkout()
+        assert answer["ok"] is False and "no longer awaiting payment" in answer["error_message"]
+    finally:
+        await runner.stop()
+
+
+async def test_stars_invoice_and_unpaid_expiry_releases_stock(fake, store_url, clock):
+    runner = BotRunner(fake, store_url, clock, stars_enabled=True, checkout_expiry_minutes=30)
+    await runner.start()
+    try:
+        cy = fake.user(1003, "Cy")
+        await add_to_cart(cy, "smart watch", "Smart Watch S2")
+        stock_before = await variant_stock(runner.db, (await _sku_of(runner, "Smart Watch S2")))
+        await go_to_address_step(cy)
+        await cy.send("5 Rue de Rivoli, 75001 Paris")
+        await cy.press("Pick up")
+        await cy.press("Telegram Stars")
+        await cy.press("Place order")
+        sent = fake.find_calls("sendInvoice", chat_id=1003)[-1].params
+        assert sent["currency"] == "XTR" and len(sent["prices"]) == 1
+        assert await variant_stock(runner.db, await _sku_of(runner, "Smart Watch S2")) == stock_before - 1
+
+        # Cy never pays; half an hour later the items go back on sale and Cy is told.
+        clock.advance(minutes=31)
+        job = runner.application.job_queue.get_jobs_by_name("expire-unpaid")[0]
+        await job.run(runner.application)
+        await fake.wait_for("sendMessage", lambda call: "wasn't paid in time" in call.params.get("text", ""))
+        assert await variant_stock(runner.db, await _sku_of(runner, "Smart Watch S2")) == stock_before
+        answer = await cy.pre_checkout()
+        assert answer["ok"] is False and "no longer awaiting payment" in answer["error_message"]
+    finally:
+        await runner.stop()
+
+
+async def _sku_of(runner: BotRunner, title: str) -> str:
+    async with runner.db.transaction() as session:
+        return await session.scalar(
+            select(Variant.sku).join(Product, Product.id == Variant.product_id).where(Product.title == title)
+            .order_by(Variant.position).limit(1))
+
+
+async def test_restart_in_the_middle_of_checkout_continues_where_the_shopper_was(fake, bot):
+    dee = fake.user(1004, "Dee")
+    await add_to_cart(dee, "french press", "French Press Coffee Maker")
+    await go_to_address_step(dee)
+
+    # The bot process is restarted while Dee is typing her address.
+    await bot.restart()
+
+    await dee.send("9 Elm Road, Leeds LS1 4AP")
+    assert "Checkout — shipping" in dee.last_text
+    await dee.press("Standard delivery")
+    await dee.press("Cash on delivery")
+    await dee.press("Place order")
+    assert "is placed" in dee.last_text
+
+    # Her cart also survived a restart before it was ordered.
+    await add_to_cart(dee, "yoga mat", "Non-Slip Yoga Mat")
+    await bot.restart()
+    await dee.send("/cart")
+    assert "Non-Slip Yoga Mat" in dee.last_text
+
+
+async def test_cancel_leaves_checkout_and_keeps_the_cart(fake, bot):
+    eve = fake.user(1005, "Eve")
+    await add_to_cart(eve, "chinos", "Slim Fit Chinos")
+    await go_to_address_step(eve)
+    await eve.send("/cancel")
+    assert "Checkout cancelled" in eve.last_text
+
+    # Text is a search again, and the cart still holds the chinos.
+    await eve.send("umbrella")
+    assert "Compact Travel Umbrella" in eve.last_text
+    await eve.send("/cart")
+    assert "Slim Fit Chinos" in eve.last_text
+
+    # The Cancel button of the reply keyboard works at the contact step too.
+    await eve.press("Checkout")
+    await eve.press("Continue")
+    await eve.tap("Cancel checkout")
+    assert "Checkout cancelled" in eve.last_text
+
+
+async def test_forged_and_stale_buttons_get_a_clear_answer_and_change_nothing(fake, bot):
+    ann, mallory = fake.user(1006, "Ann"), fake.user(1666, "Mallory")
+    await add_to_cart(ann, "espresso machine", "Espresso Machine")
+    async with bot.db.transaction() as session:
+        line_id = await session.scalar(select(CartLine.id))
+        stock = dict((await session.execute(select(Variant.id, Variant.stock))).all())
+
+    await mallory.send("/start")
+    forged = [
+        f"cl:{line_id}:del",  # someone else's cart line
+        f"cl:{line_id}:inc",
+        "a:999999",  # a variant that does not exist
+        "a:0",  # "quantity" / id zero
+        "p:-1",
+        "cl:1:zero",
+        "pl:1",  # placing an order without being at that step
+        "zz:1",
+        "\x00\xff garbage",
+        "o:1:0",  # someone else's order
+        "p:" + "9" * 60,
+    ]
+    for data in forged:
+        await mallory.press_data(data)
+        answer = mallory.last_answer
+        assert answer is not None and answer.get("show_alert") is True, data
+        assert any(word in answer["text"] for word in ("expired", "no longer", "isn't one of yours", "over")), (
+            data, answer["text"])
+
+    async with bot.db.transaction() as session:
+        assert await session.scalar(select(CartLine.quantity).where(CartLine.id == line_id)) == 1
+        assert dict((await session.execute(select(Variant.id, Variant.stock))).all()) == stock
+        assert await session.scalar(select(func.count(Order.id))) == 0
+    # Ann's cart is untouched.
+    await ann.send("/cart")
+    assert "Espresso Machine" in ann.last_text
+
+
+async def test_search_that_finds_nothing_helps_and_html_is_escaped(fake, bot):
+    fay = fake.user(1007, "Fay")
+
+    await fay.send("qwxzv plmkj")
+    assert "Nothing found for “qwxzv plmkj”" in fay.last_text
+    assert any("Clothing" in label for label in fay.buttons())
+
+    # Browsing a category from there, with paging.
+    await fay.press("Electronics")
+    assert "Electronics" in fay.last_text
+    assert "Next ›" in fay.buttons()
+    await fay.press("Next ›")
+    assert "2 /" in " ".join(fay.buttons())
+
+    # A title with characters that mean something in HTML shows as typed.
+    await fay.send("fineliner pens")
+    await fay.press("Fineliner Pens")
+    assert "Fineliner Pens <0.4 mm> Pack of 10" in fay.last_text
+
+    # An address with markup is kept as text, not interpreted.
+    await add_to_cart(fay, "fineliner", "Fineliner Pens")
+    await go_to_address_step(fay)
+    await fay.send("<b>1 Bold St</b> & Sons, Springfield 12345")
+    await fay.press("Standard delivery")
+    await fay.press("Cash on delivery")
+    assert "<b>1 Bold St</b> & Sons, Springfield 12345" in fay.last_text
+
+    # Over-long and blank input get a polite answer.
+    await fay.send("/cancel")
+    await fay.send("x" * 500)
+    assert "long message" in fay.last_text
+    await fay.send("!!!")
+    assert "Type a few letters" in fay.last_text
+
+
+async def test_typed_contact_is_validated(fake, bot):
+    gus = fake.user(1008, "Gus")
+    await add_to_cart(gus, "power bank", "Power Bank")
+    await gus.press("🛒 Cart")
+    await gus.press("Checkout")
+    await gus.press("Continue")
+
+    await gus.send("call me maybe")
+    assert "doesn't look like a phone number" in gus.last_text
+    await gus.send("Gus +1 555")
+    assert "isn't valid" in gus.last_text or "doesn't look like" in gus.last_text
+    await gus.send("Gus Grant, +44 20 7946 0958")
+    assert "+442079460958" in gus.last_text and "shipping address" in gus.last_text
+    await gus.send("short")
+    assert "too short" in gus.last_text
