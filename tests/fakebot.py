@@ -484,6 +484,7 @@ class FakeBotAPI:
         *,
         bot_first_name: str = "Chatshop Test Bot",
         quiet_period: float = 0.05,
+        reply_grace: float = 1.0,
         settle_timeout: float = 10.0,
     ):
         self.token = token
@@ -491,6 +492,7 @@ class FakeBotAPI:
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_first_name = bot_first_name
         self.quiet_period = quiet_period
+        self.reply_grace = reply_grace
         self.settle_timeout = settle_timeout
 
         self.calls: list[Call] = []
@@ -701,7 +703,7 @@ class FakeBotAPI:
             self.users[sender]._mark = self._action_mark
 
     async def settle(self, entry: _Pending, timeout: float | None = None) -> None:
-        """Wait until the bot has fetched `entry` and made no call for `quiet_period`."""
+        """Wait until the bot has fetched `entry`, answered it, and made no call for `quiet_period`."""
         timeout = self.settle_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         try:
@@ -715,14 +717,19 @@ class FakeBotAPI:
         while True:
             now = time.monotonic()
             idle = now - max(self._last_activity, entry.delivered_at)
-            if self._in_flight == 0 and idle >= self.quiet_period:
+            # The bot may take a while before its first answer (a cold cache, a slow
+            # query): until it has made a call, wait up to `reply_grace`, not just the
+            # quiet period. Updates that get no answer at all end after the grace.
+            answered = self._last_activity > entry.delivered_at or self._in_flight > 0
+            quiet_enough = idle >= (self.quiet_period if answered else self.reply_grace)
+            if self._in_flight == 0 and quiet_enough:
                 return
             if now >= deadline:
                 raise AssertionError(
                     f"the bot did not go quiet within {timeout}s after update "
                     f"{entry.update_id}; recent calls:\n{self.recent_calls()}"
                 )
-            await asyncio.sleep(max(self.quiet_period - idle, 0.005))
+            await asyncio.sleep(0.005 if answered else 0.01)
 
     async def wait_for(
         self,
