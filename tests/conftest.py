@@ -7,7 +7,7 @@ gets the database's ``public`` schema wiped and migrated afresh.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -58,7 +58,7 @@ class Clock:
     """A clock the tests move by hand (no sleeping)."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

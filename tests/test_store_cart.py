@@ -23,9 +23,9 @@ async def tee(db):
                                      "Classic Tee", [("M", 1999, 3), ("L", 1999, 0)])
         await make_user(session, 1)
         await make_user(session, 2, "Bob")
-        m, l = (await session.scalars(select(Variant.id).where(Variant.product_id == product.id)
+        m, large = (await session.scalars(select(Variant.id).where(Variant.product_id == product.id)
                                       .order_by(Variant.position))).all()
-    return {"product": product.id, "m": m, "l": l}
+    return {"product": product.id, "m": m, "l": large}
 
 
 async def test_adding_is_limited_by_stock_and_merges_lines(db, tee):

@@ -1,0 +1,312 @@
+"""Bench the product search index (store/search.py) against a plain rapidfuzz scan.
+
+Reads the Instacart product names from ../shared/data/products-instacart.csv at
+run time (research-only data: never copied into the repo); without it, a seeded
+catalog of 50,000 generated names is used. Queries are made from the names the
+way shoppers type them: exact, one typo, swapped words, a prefix, some words.
+
+    python bench/search.py [--queries 300] [--baseline-queries 60] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import csv
+import math
+import random
+import statistics
+import string
+import sys
+import time
+import tracemalloc
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rapidfuzz import fuzz, process  # noqa: E402
+
+from store.search import SearchDoc, SearchIndex, normalize  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared/data/products-instacart.csv"
+TYPES = ("exact", "typo", "swapped", "prefix", "partial")
+TARGET_RECALL5 = {"exact": 1.00, "typo": 0.98, "swapped": 1.00, "prefix": 0.95, "partial": 0.85}
+TARGET_OVERALL_RECALL5 = 0.95
+TARGET_P95_MS = 5.0
+TARGET_BUILD_S = 2.0
+TARGET_MEMORY_MB = 100.0
+
+
+def load_catalog(seed: int) -> tuple[list[tuple[int, str]], str]:
+    """(product_id, name) pairs and where they came from."""
+    if DATA.exists():
+        with DATA.open(newline="", encoding="utf-8") as fh:
+            rows = [(int(r["product_id"]), r["product_name"]) for r in csv.DictReader(fh)]
+        return rows, f"{DATA.name} ({len(rows):,} names)"
+    return generated_catalog(seed), "generated catalog (50,000 names; Instacart file absent)"
+
+
+def generated_catalog(seed: int, size: int = 50_000) -> list[tuple[int, str]]:
+    """Plausible product names: random combos of generated words, seeded."""
+    rng = random.Random(seed)
+    onsets = "b br c ch cr d f fl g gr h k l m n p pl r s sh st t tr v w z".split()
+    vowels = "a e i o u ea oo ai".split()
+    codas = ["", ""] + "n r s t l m ck sh nd st".split()
+
+    def word(syllables: int) -> str:
+        return "".join(rng.choice(onsets) + rng.choice(vowels) + rng.choice(codas) for _ in range(syllables))
+
+    brands = list({word(rng.choice((2, 3))).title() for _ in range(1500)})
+    nouns = list({word(rng.choice((1, 2, 3))) for _ in range(6000)})
+    adjectives = list({word(rng.choice((1, 2))) for _ in range(1500)})
+    sizes = ["Small", "Large", "XL", "Mini", "Family Size", "12 oz", "2 Pack", "1 L"]
+    names = []
+    for pid in range(1, size + 1):
+        parts = []
+        if rng.random() < 0.6:
+            parts.append(rng.choice(brands))
+        parts += [rng.choice(adjectives).title() for _ in range(rng.choice((0, 1, 1, 2)))]
+        parts += [rng.choice(nouns).title() for _ in range(rng.choice((1, 1, 2, 3)))]
+        if rng.random() < 0.2:
+            parts.append(rng.choice(sizes))
+        names.append((pid, " ".join(parts)))
+    return names
+
+
+# -- query generation ---------------------------------------------------------
+
+
+def typo(word: str, rng: random.Random) -> str:
+    """One random edit: insert, delete, substitute or transpose."""
+    kind = rng.choice(("insert", "delete", "substitute", "transpose"))
+    i = rng.randrange(len(word))
+    letters = string.ascii_lowercase
+    if kind == "insert":
+        return word[:i] + rng.choice(letters) + word[i:]
+    if kind == "delete":
+        return word[:i] + word[i + 1 :]
+    if kind == "substitute":
+        return word[:i] + rng.choice([c for c in letters if c != word[i].lower()]) + word[i + 1 :]
+    i = rng.randrange(len(word) - 1)
+    if word[i].lower() == word[i + 1].lower():
+        return word[:i] + rng.choice(letters) + word[i + 1 :]  # swap is a no-op: substitute
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+def make_queries(rows: list[tuple[int, str]], per_type: int, seed: int) -> dict[str, list[tuple[str, int]]]:
+    """Seeded (query, source product id) pairs per query type."""
+    rng = random.Random(seed)
+    df = Counter(t for _, name in rows for t in set(normalize(name).split()))
+    out: dict[str, list[tuple[str, int]]] = {t: [] for t in TYPES}
+    for kind in TYPES:
+        while len(out[kind]) < per_type:
+            pid, name = rng.choice(rows)
+            words = name.split()
+            if kind == "exact":
+                q = name
+            elif kind == "typo":
+                spots = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
+                if not spots:
+                    continue
+                i = rng.choice(spots)
+                q = " ".join(words[:i] + [typo(words[i], rng)] + words[i + 1 :])
+            elif kind == "swapped":
+                if len(words) < 2:
+                    continue
+                shuffled = words[:]
+                while shuffled == words:
+                    rng.shuffle(shuffled)
+                q = " ".join(shuffled)
+            elif kind == "prefix":
+                q = name[: max(1, round(len(name) * rng.uniform(0.4, 0.7)))].strip()
+            else:  # partial: 2 or 3 words, the most distinctive one included, in order
+                if len(words) < 3:
+                    continue
+                k = min(rng.choice((2, 3)), len(words) - 1)
+                rarity = [df.get(normalize(w).split()[0], 0) if normalize(w) else 10**9 for w in words]
+                keep = {min(range(len(words)), key=lambda i: (rarity[i], rng.random()))}
+                keep |= set(rng.sample([i for i in range(len(words)) if i not in keep], k - 1))
+                q = " ".join(words[i] for i in sorted(keep))
+            if normalize(q):
+                out[kind].append((q, pid))
+    return out
+
+
+# -- measuring ----------------------------------------------------------------
+
+
+class Ambiguity:
+    """How many distinct catalog names a prefix or partial query fits equally well.
+
+    When more than 5 names start with a prefix query (or contain all the words
+    of a partial query, in order), nothing in the query tells the source apart:
+    no ranking can put it in the top 5 by more than chance.
+    """
+
+    def __init__(self, rows: list[tuple[int, str]]) -> None:
+        self.names = sorted({normalize(name) for _, name in rows})
+        self.by_token: dict[str, set[str]] = defaultdict(set)
+        for name in self.names:
+            for token in name.split():
+                self.by_token[token].add(name)
+
+    def fits(self, kind: str, query: str) -> int:
+        qn = normalize(query)
+        if kind == "prefix":
+            i = bisect.bisect_left(self.names, qn)
+            j = bisect.bisect_left(self.names, qn + "\U0010ffff")
+            return j - i
+        if kind == "partial":
+            words = qn.split()
+            sets = sorted((self.by_token.get(w, set()) for w in words), key=len)
+            return sum(1 for name in sets[0].intersection(*sets[1:]) if in_order(words, name.split()))
+        return 1
+
+
+def in_order(words: list[str], tokens: list[str]) -> bool:
+    it = iter(tokens)
+    return all(any(w == t for t in it) for w in words)
+
+
+def measure(search, queries, same_name, ambiguity=None, kind="") -> dict[str, float]:
+    """Latency and recall of ``search(query) -> [product_id, ...]`` over ``queries``."""
+    times, hit5, hit10, clear, clear5 = [], 0, 0, 0, 0
+    for q, pid in queries:
+        t0 = time.perf_counter()
+        ids = search(q)
+        times.append((time.perf_counter() - t0) * 1000)
+        good = same_name[pid]
+        found5 = any(i in good for i in ids[:5])
+        hit5 += found5
+        hit10 += any(i in good for i in ids[:10])
+        if ambiguity is None or ambiguity.fits(kind, q) <= 5:
+            clear += 1
+            clear5 += found5
+    times.sort()
+    return {
+        "n": len(queries),
+        "p50": statistics.median(times),
+        "p95": times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)],
+        "r5": hit5 / len(queries),
+        "r10": hit10 / len(queries),
+        "ambiguous": (len(queries) - clear) / len(queries),
+        "r5_clear": clear5 / clear if clear else float("nan"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--queries", type=int, default=300, help="queries per type (default 300)")
+    parser.add_argument(
+        "--baseline-queries",
+        type=int,
+        default=60,
+        help="queries per type for the rapidfuzz baseline (default 60, 0 to skip)",
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    rows, source = load_catalog(args.seed)
+    docs = [SearchDoc(pid, name) for pid, name in rows]
+    by_name: dict[str, set[int]] = defaultdict(set)
+    for pid, name in rows:
+        by_name[normalize(name)].add(pid)
+    same_name = {pid: by_name[normalize(name)] for pid, name in rows}
+    queries = make_queries(rows, args.queries, args.seed)
+
+    index = SearchIndex()
+    t0 = time.perf_counter()
+    index.build(docs)
+    build_s = time.perf_counter() - t0
+    tracemalloc.start()
+    probe = SearchIndex()
+    probe.build(docs)
+    retained, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del probe
+
+    def ours(q: str) -> list[int]:
+        return [h.product_id for h in index.search(q, limit=10)]
+
+    names = [name for _, name in rows]
+    ids = [pid for pid, _ in rows]
+
+    def baseline(q: str) -> list[int]:
+        return [ids[i] for _, _, i in process.extract(q, names, scorer=fuzz.WRatio, limit=10)]
+
+    for q, _ in queries["exact"][:20]:  # warm up
+        ours(q)
+    ambiguity = Ambiguity(rows)
+    results, base = {}, {}
+    for kind in TYPES:
+        results[kind] = measure(ours, queries[kind], same_name, ambiguity, kind)
+        if args.baseline_queries:
+            base[kind] = measure(baseline, queries[kind][: args.baseline_queries], same_name)
+    overall = measure(ours, [q for k in TYPES for q in queries[k]], same_name)
+    n_all = sum(results[k]["n"] for k in TYPES)
+    overall["ambiguous"] = sum(results[k]["ambiguous"] * results[k]["n"] for k in TYPES) / n_all
+    clear = {k: round(results[k]["n"] * (1 - results[k]["ambiguous"])) for k in TYPES}
+    overall["r5_clear"] = sum(results[k]["r5_clear"] * clear[k] for k in TYPES if clear[k]) / sum(clear.values())
+    results["overall"] = overall
+    if args.baseline_queries:
+        base["overall"] = measure(baseline, [q for k in TYPES for q in queries[k][: args.baseline_queries]], same_name)
+
+    # Catalog churn while the bot runs: rename products, then delist them.
+    rng = random.Random(args.seed)
+    churn = rng.sample(docs, min(1000, len(docs)))
+    t0 = time.perf_counter()
+    for d in churn:
+        index.upsert(SearchDoc(d.product_id, " ".join(reversed(d.title.split())) + " Refill", d.fields))
+    upsert_us = (time.perf_counter() - t0) / len(churn) * 1e6
+    t0 = time.perf_counter()
+    for d in churn:
+        index.remove(d.product_id)
+    remove_us = (time.perf_counter() - t0) / len(churn) * 1e6
+    for d in churn:
+        index.upsert(d)
+
+    print(f"catalog: {source}; {len(index):,} indexed; seed {args.seed}")
+    print(f"index build: {build_s:.2f} s (target <= {TARGET_BUILD_S:.0f} s)")
+    print(
+        f"index memory: {retained / 2**20:.1f} MB retained, {peak / 2**20:.1f} MB peak while building "
+        f"(tracemalloc; target <= {TARGET_MEMORY_MB:.0f} MB)"
+    )
+    print(f"catalog churn: upsert (rename) {upsert_us:.0f} us, remove {remove_us:.0f} us per product")
+    print()
+    head = (
+        f"{'type':<8} {'n':>4} {'p50 ms':>7} {'p95 ms':>7} {'R@5':>6} {'R@10':>6} {'target':>7}"
+        f" {'ambig':>6} {'R@5 cl':>6}"
+    )
+    if base:
+        head += f" | {'base n':>6} {'p50 ms':>7} {'p95 ms':>7} {'R@5':>6} {'R@10':>6} | {'p95 x':>6} {'R@5 -':>6}"
+    print(head)
+    print("-" * len(head))
+    for kind in (*TYPES, "overall"):
+        r = results[kind]
+        target = TARGET_RECALL5.get(kind, TARGET_OVERALL_RECALL5)
+        ok = "ok" if r["r5"] >= target and r["p95"] <= TARGET_P95_MS else "MISS"
+        line = (
+            f"{kind:<8} {r['n']:>4} {r['p50']:>7.2f} {r['p95']:>7.2f} {r['r5']:>6.3f} {r['r10']:>6.3f}"
+            f" {target:>4.2f} {ok:<4} {r['ambiguous']:>6.3f} {r['r5_clear']:>6.3f}"
+        )
+        if base:
+            b = base[kind]
+            line += (
+                f" | {b['n']:>6} {b['p50']:>7.1f} {b['p95']:>7.1f} {b['r5']:>6.3f} {b['r10']:>6.3f}"
+                f" | {b['p95'] / r['p95']:>5.0f}x {r['r5'] - b['r5']:>+6.3f}"
+            )
+        print(line)
+    print()
+    print("ambig = share of queries that more than 5 distinct catalog names fit equally well (prefix: names")
+    print("starting with it; partial: names with all its words in order), where the source can only be in the")
+    print("top 5 by chance; R@5 cl = recall@5 over the other queries.")
+    print(
+        f"latency target: p95 <= {TARGET_P95_MS:.0f} ms per query; 'p95 x' = baseline p95 / ours, "
+        "'R@5 -' = our recall@5 minus the baseline's (baseline: process.extract, WRatio, limit 10)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""`python -m bot` as an operator runs it: clear one-line refusals, and a real start by long polling."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+import pytest
+
+from .conftest import TOKEN
+
+
+def bot_env(tmp_path, **settings: str) -> dict[str, str]:
+    """The environment of a bot process: no inherited chatshop settings, a SQLite store in tmp_path."""
+    env = {k: v for k, v in os.environ.items() if k not in {
+        "BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_BASE_URL", "CURRENCY", "PAYMENT_PROVIDER_TOKEN"}}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'shop.db'}"
+    env.update(settings)
+    return env
+
+
+async def run_bot(tmp_path, *args: str, **settings: str) -> tuple[int, str]:
+    """Run `python -m bot` to completion; return its exit status and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, cwd=tmp_path, env=bot_env(tmp_path, **settings),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode, stderr.decode()
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    ({}, "chatshop: setting BOT_TOKEN is missing"),
+    ({"BOT_TOKEN": "not-a-token"}, "chatshop: setting BOT_TOKEN is invalid"),
+    ({"BOT_TOKEN": TOKEN, "CURRENCY": "DOLLARS"}, "chatshop: setting CURRENCY is invalid"),
+    ({"BOT_TOKEN": TOKEN, "CHECKOUT_EXPIRY_MINUTES": "soon"}, "chatshop: setting CHECKOUT_EXPIRY_MINUTES is invalid"),
+    ({"BOT_TOKEN": TOKEN, "DATABASE_URL": "mysql://db/shop"}, "chatshop: setting DATABASE_URL is invalid"),
+    ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": "localhost:8081"},
+     "chatshop: setting TELEGRAM_API_BASE_URL is invalid"),
+    ({"BOT_TOKEN": TOKEN, "CASH_ON_DELIVERY": "false"}, "chatshop: settings are inconsistent: no way to pay"),
+])
+async def test_a_bad_setting_stops_start_up_with_one_line_naming_it(tmp_path, settings, expected):
+    status, stderr = await run_bot(tmp_path, **settings)
+    assert status == 2
+    assert stderr.startswith(expected)
+    assert stderr.count("\n") == 1 and "Traceback" not in stderr
+    assert not (tmp_path / "shop.db").exists()
+
+
+async def test_an_unreachable_database_is_named_in_one_line(tmp_path):
+    status, stderr = await run_bot(tmp_path, BOT_TOKEN=TOKEN,
+                                   DATABASE_URL="postgresql://shop@127.0.0.1:1/shop")
+    assert status == 1
+    assert stderr.startswith("chatshop: cannot reach the database at postgresql+asyncpg://shop@127.0.0.1:1/shop")
+    assert stderr.count("\n") == 1
+
+
+async def test_python_m_bot_serves_a_shopper_by_long_polling_and_stops_cleanly(tmp_path, fake):
+    # The operator starts the bot against a local Bot API server, with a .env file.
+    (tmp_path / ".env").write_text(f"BOT_TOKEN={TOKEN}\nTELEGRAM_API_BASE_URL={fake.url}/bot\n")
+    env = bot_env(tmp_path)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        await fake.wait_for("getUpdates", timeout=30)
+        ann = fake.user(2001, "Ann")
+        await ann.send("/start")
+        assert "Welcome to chatshop, Ann" in ann.last_text
+        await ann.send("hoodie")
+        assert "Pullover Hoodie" in ann.last_text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    assert (tmp_path / "shop.db").exists()
