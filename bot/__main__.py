@@ -1,4 +1,4 @@
-"""Entry point: ``python -m bot`` runs the bot; ``python -m bot migrate`` upgrades the store.
+"""Entry point: ``python -m bot [run|migrate|worker|import-catalog]``.
 
 Start-up problems (a missing or malformed setting, an unreachable database, a
 store that needs migrating) stop the process with one line naming the cause.
@@ -59,9 +59,16 @@ async def prepare_store(settings: Settings, *, migrate: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command named on the command line; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="chatshop: a marketplace in Telegram")
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "migrate"],
-                        help="run the bot (default) or apply database migrations")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("run", help="run the bot (the default)")
+    commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("worker", help="deliver the outbox (notifications, webhooks) without serving updates")
+    importer = commands.add_parser("import-catalog", help="import or update a seller's catalog from a CSV file")
+    importer.add_argument("file", help="CSV file (columns documented in the README)")
+    importer.add_argument("--seller", type=int, required=True, help="id of the seller the products belong to")
+    importer.add_argument("--dry-run", action="store_true", help="check every row and report, change nothing")
     args = parser.parse_args(argv)
+    command = args.command or "run"
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -69,12 +76,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     try:
-        asyncio.run(prepare_store(settings, migrate=args.command == "migrate"))
+        asyncio.run(prepare_store(settings, migrate=command == "migrate"))
     except StartupError as exc:
         print(f"chatshop: {exc}", file=sys.stderr)
         return 1
-    if args.command == "migrate":
+    if command == "migrate":
         return 0
+    if command == "import-catalog":
+        from bot.import_catalog import import_catalog
+
+        return asyncio.run(import_catalog(settings, args.file, seller_id=args.seller, dry_run=args.dry_run))
+    if command == "worker":
+        from bot.worker import run_worker
+
+        return asyncio.run(run_worker(settings))
     application = build_application(settings)
     logger.info("starting chatshop by long polling")
     application.run_polling(allowed_updates=Update.ALL_TYPES)

@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from telegram import BotCommand, Update
+from telegram import BotCommandScopeChat, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ExtBot,
     MessageHandler,
     PreCheckoutQueryHandler,
     filters,
 )
 
+from bot.commands import OPERATOR_COMMANDS, SHOPPER_COMMANDS
 from bot.config import Settings
+from bot.request import AiohttpRequest
+from bot.web import WebServer, init_web_app
+from bot.worker import OutboxWorker, rate_limited_bot
 from handlers import callbacks as cb
-from handlers import cart, checkout, orders, payments, product, search, start, text
-from handlers.context import SHOP_KEY, Shop, ShopContext, ShopOptions, attach
+from handlers import cart, checkout, orders, payments, product, search, seller, seller_catalog, start, text
+from handlers.context import Shop, ShopContext, ShopOptions, attach
 from handlers.errors import on_error
 from store.db import Database
 from store.models import utcnow
@@ -52,15 +59,19 @@ BUTTONS: dict[str, Callable] = {
     cb.ORDERS: orders.on_orders_page,
     cb.ORDER: orders.on_order,
     cb.CANCEL_UNPAID: checkout.on_cancel_unpaid,
+    cb.SELLER_DECIDE: seller.on_decide,
+    cb.SELLER_ACTION: seller.on_action,
+    cb.SELLER_ORDERS: seller.on_orders_page,
+    cb.SELLER_ORDER: seller.on_order,
+    cb.NEW_PRODUCT_CATEGORY: seller_catalog.on_category,
+    cb.NEW_PRODUCT_DONE: seller_catalog.on_done,
+    cb.MY_PRODUCTS: seller_catalog.on_products_page,
+    cb.MANAGE_PRODUCT: seller_catalog.on_manage,
+    cb.MANAGE_VARIANT: seller_catalog.on_manage_variant,
+    cb.MANAGE_DESCRIPTION: seller_catalog.on_manage_description,
+    cb.MANAGE_STATUS: seller_catalog.on_status,
 }
 
-COMMANDS = [
-    BotCommand("start", "Menu"),
-    BotCommand("cart", "Your cart"),
-    BotCommand("orders", "Your orders"),
-    BotCommand("cancel", "Leave the checkout"),
-    BotCommand("help", "How to shop here"),
-]
 
 
 def shop_options(settings: Settings) -> ShopOptions:
@@ -73,6 +84,8 @@ def shop_options(settings: Settings) -> ShopOptions:
         cash_on_delivery=settings.cash_on_delivery,
         checkout_expiry=timedelta(minutes=settings.checkout_expiry_minutes),
         phone_region=settings.default_phone_region,
+        operator_ids=settings.operators,
+        low_stock_threshold=settings.low_stock_threshold,
     )
 
 
@@ -93,6 +106,8 @@ async def expire_unpaid(context: ShopContext) -> None:
     async with shop.db.transaction() as session:
         expired = await expire_checkouts(session, shop.clock())
         notices = [(c.user_id, [o.id for o in c.orders]) for c in expired]
+    if notices:
+        shop.wake_outbox()
     for user_id, order_ids in notices:
         numbers = ", ".join(f"#{i}" for i in order_ids)
         logger.info("checkout of user %s expired unpaid (orders %s)", user_id, numbers)
@@ -109,10 +124,20 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("help", start.on_help))
     application.add_handler(CommandHandler("cart", cart.on_cart_command))
     application.add_handler(CommandHandler("orders", orders.on_orders_command))
-    application.add_handler(CommandHandler("cancel", checkout.on_cancel_command))
+    application.add_handler(CommandHandler("cancel", text.on_cancel))
+    application.add_handler(CommandHandler("sell", seller.on_sell))
+    application.add_handler(CommandHandler("seller_orders", seller.on_seller_orders))
+    application.add_handler(CommandHandler("seller_settings", seller.on_settings))
+    application.add_handler(CommandHandler("webhook", seller.on_webhook))
+    application.add_handler(CommandHandler("api_key", seller.on_api_key))
+    application.add_handler(CommandHandler("add_product", seller_catalog.on_add_product))
+    application.add_handler(CommandHandler("my_products", seller_catalog.on_my_products))
+    # /skip answers an optional step of adding a product; it is text to that flow.
+    application.add_handler(CommandHandler("skip", text.on_text))
     application.add_handler(PreCheckoutQueryHandler(payments.on_pre_checkout))
     application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.on_successful_payment))
     application.add_handler(MessageHandler(filters.CONTACT & filters.ChatType.PRIVATE, checkout.on_contact))
+    application.add_handler(MessageHandler(filters.PHOTO & filters.ChatType.PRIVATE, seller_catalog.on_photo))
     application.add_handler(CallbackQueryHandler(on_noop, pattern=f"^{cb.NOOP}$"))
     for prefix, callback in BUTTONS.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=f"^{re.escape(prefix)}(:|$)"))
@@ -122,18 +147,67 @@ def register_handlers(application: Application) -> None:
     application.add_error_handler(on_error)
 
 
+class Runtime:
+    """What a bot process runs beside the Application: the HTTP server and the outbox worker."""
+
+    def __init__(self, settings: Settings, shop: Shop, *, worker_clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings, self.shop = settings, shop
+        self.web = WebServer(init_web_app(shop), settings.http_host, settings.http_port)
+        self.worker: OutboxWorker | None = None
+        self.worker_bot: ExtBot | None = None
+        self._worker_task: asyncio.Task | None = None
+        self._stop = asyncio.Event()
+        self._worker_clock = worker_clock
+
+    async def start(self, application: Application) -> None:
+        """Warm the search index, show the command menus, start the jobs, the HTTP server and the worker."""
+        async with self.shop.db.transaction() as session:
+            await self.shop.search.refresh(session, force=True)
+        await _set_commands(application, self.settings.operators)
+        if application.job_queue is not None:
+            application.job_queue.run_repeating(expire_unpaid, interval=EXPIRY_JOB_INTERVAL, first=1,
+                                                name="expire-unpaid")
+        await self.web.start()
+        if self.settings.outbox_worker:
+            self.worker_bot = rate_limited_bot(self.settings)
+            await self.worker_bot.initialize()
+            self.worker = OutboxWorker(self.shop.db, self.worker_bot, clock=self._worker_clock)
+            self.shop.outbox_waker = self.worker.wake
+            self._stop.clear()
+            self._worker_task = asyncio.create_task(self.worker.run(self._stop), name="outbox-worker")
+
+    async def stop(self, application: Application) -> None:
+        """Stop the worker and the HTTP server, then close the store."""
+        self._stop.set()
+        if self._worker_task is not None:
+            await self._worker_task
+            self._worker_task = None
+        if self.worker_bot is not None:
+            await self.worker_bot.shutdown()
+            self.worker_bot = None
+        self.shop.outbox_waker = None
+        await self.web.stop()
+        await self.shop.db.dispose()
+
+
+async def _set_commands(application: Application, operators: frozenset[int]) -> None:
+    await application.bot.set_my_commands(SHOPPER_COMMANDS)
+    for operator_id in operators:
+        try:
+            await application.bot.set_my_commands(OPERATOR_COMMANDS, scope=BotCommandScopeChat(operator_id))
+        except TelegramError as exc:  # an operator who never opened the bot has no chat yet
+            logger.warning("could not show operator commands to %s: %s", operator_id, exc)
+
+
+RUNTIME_KEY = "runtime"
+
+
 async def _post_init(application: Application) -> None:
-    shop: Shop = application.bot_data[SHOP_KEY]
-    async with shop.db.transaction() as session:
-        await shop.search.refresh(session, force=True)
-    await application.bot.set_my_commands(COMMANDS)
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(expire_unpaid, interval=EXPIRY_JOB_INTERVAL, first=1,
-                                            name="expire-unpaid")
+    await application.bot_data[RUNTIME_KEY].start(application)
 
 
 async def _post_shutdown(application: Application) -> None:
-    await application.bot_data[SHOP_KEY].db.dispose()
+    await application.bot_data[RUNTIME_KEY].stop(application)
 
 
 def build_application(
@@ -146,6 +220,8 @@ def build_application(
     builder = (
         ApplicationBuilder()
         .token(settings.bot_token)
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .context_types(ContextTypes(context=ShopContext))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -161,5 +237,6 @@ def build_application(
         clock=clock,
     )
     attach(application, shop)
+    application.bot_data[RUNTIME_KEY] = Runtime(settings, shop)
     register_handlers(application)
     return application

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     checkout_expiry_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
     default_phone_region: str = "US"
     demo_catalog: bool = True
+    operator_ids: str = ""
+    low_stock_threshold: int = Field(default=3, ge=0, le=1_000_000)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    outbox_worker: bool = True
     log_level: str = "INFO"
 
     @field_validator("bot_token")
@@ -83,6 +88,19 @@ class Settings(BaseSettings):
         if not (self.payment_provider_token or self.stars_enabled or self.cash_on_delivery):
             raise ValueError("no way to pay: set CASH_ON_DELIVERY=true, PAYMENT_PROVIDER_TOKEN or STARS_ENABLED=true")
         return self
+
+    @field_validator("operator_ids")
+    @classmethod
+    def _operators(cls, value: str) -> str:
+        ids = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        if not all(re.fullmatch(r"\d{1,20}", part) for part in ids):
+            raise ValueError("expected Telegram user ids separated by commas, e.g. 12345,67890")
+        return ",".join(ids)
+
+    @property
+    def operators(self) -> frozenset[int]:
+        """Telegram user ids of the operators."""
+        return frozenset(int(part) for part in self.operator_ids.split(",") if part)
 
     @field_validator("default_phone_region")
     @classmethod

@@ -34,6 +34,18 @@ ORDERS = "os"
 ORDER = "o"
 CANCEL_UNPAID = "ou"
 NOOP = "n"
+# Sellers and operators.
+SELLER_DECIDE = "sd"
+SELLER_ACTION = "sa"
+SELLER_ORDERS = "sl"
+SELLER_ORDER = "sv"
+NEW_PRODUCT_CATEGORY = "pc"
+NEW_PRODUCT_DONE = "pd"
+MY_PRODUCTS = "mp"
+MANAGE_PRODUCT = "mg"
+MANAGE_VARIANT = "mv"
+MANAGE_DESCRIPTION = "md"
+MANAGE_STATUS = "ms"
 
 SPEC: dict[str, str] = {
     MENU: "",
@@ -55,6 +67,17 @@ SPEC: dict[str, str] = {
     ORDER: "ii",
     CANCEL_UNPAID: "i",
     NOOP: "",
+    SELLER_DECIDE: "ii",
+    SELLER_ACTION: "is",
+    SELLER_ORDERS: "si",
+    SELLER_ORDER: "i",
+    NEW_PRODUCT_CATEGORY: "i",
+    NEW_PRODUCT_DONE: "",
+    MY_PRODUCTS: "i",
+    MANAGE_PRODUCT: "i",
+    MANAGE_VARIANT: "iis",
+    MANAGE_DESCRIPTION: "i",
+    MANAGE_STATUS: "is",
 }
 
 _INT = re.compile(r"0|[1-9][0-9]{0,17}")

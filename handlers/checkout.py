@@ -209,6 +209,7 @@ async def on_place(update: Update, context: ShopContext, total: int) -> None:
         await edit(query, f"⚠️ {escape(exc.message)}\n\nYour cart is kept: check it with /cart and "
                           "check out again.")
         return
+    context.shop.wake_outbox()
     await query.answer("Order placed!")
     checkout = placed.checkout
     numbers = ", ".join(f"#{order.id}" for order in placed.orders)
@@ -249,21 +250,10 @@ async def send_invoice(update: Update, context: ShopContext, placed: co.Placed) 
 
 
 async def leave(update: Update, context: ShopContext) -> None:
-    """Leave the checkout at any step; the cart stays as it is."""
-    user_id = update.effective_user.id
+    """Leave the checkout; the cart stays as it is."""
     async with context.shop.db.transaction() as session:
-        step = await get_step(session, user_id)
-        await clear_step(session, user_id)
-    if step is None or step.name not in STEPS:
-        await reply(update, "There is nothing to cancel. Type what you are looking for, or /start.",
-                    ReplyKeyboardRemove())
-        return
+        await clear_step(session, update.effective_user.id)
     await reply(update, LEFT, ReplyKeyboardRemove())
-
-
-async def on_cancel_command(update: Update, context: ShopContext) -> None:
-    """/cancel: leave the checkout."""
-    await leave(update, context)
 
 
 @button_handler
@@ -285,5 +275,6 @@ async def on_cancel_unpaid(update: Update, context: ShopContext, checkout_id: in
     query = update.callback_query
     async with context.shop.db.transaction() as session:
         await co.cancel_checkout(session, update.effective_user.id, checkout_id, context.shop.clock())
+    context.shop.wake_outbox()
     await query.answer("Order cancelled.")
     await edit(query, "✖ This order was cancelled before payment; the items are back on sale.")

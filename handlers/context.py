@@ -27,6 +27,8 @@ class ShopOptions:
     cash_on_delivery: bool = True
     checkout_expiry: timedelta = timedelta(minutes=30)
     phone_region: str = "US"
+    operator_ids: frozenset[int] = frozenset()
+    low_stock_threshold: int = 3
 
     @property
     def payment_methods(self) -> tuple[str, ...]:
@@ -44,7 +46,8 @@ class ShopOptions:
     def rules(self) -> CheckoutRules:
         """The checkout rules of the store derived from these options."""
         return CheckoutRules(currency=self.currency, expiry=self.checkout_expiry,
-                             stars_per_unit=self.stars_per_unit, phone_region=self.phone_region)
+                             stars_per_unit=self.stars_per_unit, phone_region=self.phone_region,
+                             low_stock_threshold=self.low_stock_threshold)
 
 
 @dataclass(slots=True)
@@ -55,6 +58,13 @@ class Shop:
     search: CatalogSearch
     options: ShopOptions = field(default_factory=ShopOptions)
     clock: Callable[[], datetime] = utcnow
+    # Called after a change that wrote to the outbox, so an in-process worker delivers at once.
+    outbox_waker: Callable[[], None] | None = None
+
+    def wake_outbox(self) -> None:
+        """Ask the outbox worker of this process (if any) to look now."""
+        if self.outbox_waker is not None:
+            self.outbox_waker()
 
 
 class ShopContext(CallbackContext[ExtBot, dict, dict, dict]):

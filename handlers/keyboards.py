@@ -9,6 +9,7 @@ from handlers.render import PAYMENT_LABELS, money
 from store.services.cart import DECREASE, INCREASE, REMOVE, CartView
 from store.services.catalog import CategoryView, ProductView, VariantView
 from store.services.checkout import ShippingOption
+from store.services.fulfilment import SellerOrder
 from store.services.orders import OrderSummary
 
 CANCEL_TEXT = "✖ Cancel checkout"
@@ -162,4 +163,72 @@ def order_detail(page: int, checkout_id: int | None) -> InlineKeyboardMarkup:
     rows = [[button("‹ My orders", cb.ORDERS, page)]]
     if checkout_id is not None:
         rows.insert(0, [button("✖ Cancel this order", cb.CANCEL_UNPAID, checkout_id)])
+    return build(rows)
+
+
+# --- sellers and operators -------------------------------------------------------------------
+
+ACCEPT, SHIP, DELIVER, CANCEL = "acc", "shp", "dlv", "cxl"
+SELLER_FILTERS = (("open", "Open"), ("paid", "Paid"), ("placed", "COD"), ("accepted", "Accepted"),
+                  ("shipped", "Shipped"))
+
+
+def seller_application(seller_id: int) -> InlineKeyboardMarkup:
+    """Approve or reject a seller application."""
+    return build([[button("✅ Approve", cb.SELLER_DECIDE, seller_id, 1),
+                   button("✖ Reject", cb.SELLER_DECIDE, seller_id, 0)]])
+
+
+def seller_order_actions(order_id: int, status: str) -> InlineKeyboardMarkup | None:
+    """The next steps a seller can take on an order in ``status``."""
+    row = []
+    if status in ("paid", "placed"):
+        row = [button("✅ Accept", cb.SELLER_ACTION, order_id, ACCEPT), button("✖ Cancel", cb.SELLER_ACTION,
+                                                                              order_id, CANCEL)]
+    elif status == "accepted":
+        row = [button("🚚 Ship", cb.SELLER_ACTION, order_id, SHIP), button("✖ Cancel", cb.SELLER_ACTION,
+                                                                          order_id, CANCEL)]
+    elif status == "shipped":
+        row = [button("📬 Delivered", cb.SELLER_ACTION, order_id, DELIVER)]
+    return build([row]) if row else None
+
+
+def seller_orders(orders: list[SellerOrder], page: int, pages: int, state: str) -> InlineKeyboardMarkup:
+    """One button per order, paging, and the state filters."""
+    rows = [[button(f"#{o.id} · {o.buyer_name} · {o.status}", cb.SELLER_ORDER, o.id)] for o in orders]
+    filters_row = [button(("• " if key == state else "") + label, cb.SELLER_ORDERS, key, 0)
+                   for key, label in SELLER_FILTERS]
+    return build([*rows, pager(cb.SELLER_ORDERS, page, pages, state), filters_row[:3], filters_row[3:]])
+
+
+def categories_to_file(choices: list[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """Categories a new product can be filed under."""
+    buttons = [button(name, cb.NEW_PRODUCT_CATEGORY, cid) for cid, name in choices]
+    return build([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+
+
+def variants_done() -> InlineKeyboardMarkup:
+    """Finish adding variants."""
+    return build([[button("✅ Done: publish the product", cb.NEW_PRODUCT_DONE)]])
+
+
+def my_products(products: list[ProductView], page: int, pages: int) -> InlineKeyboardMarkup:
+    """One button per product of the seller, then paging."""
+    rows = [[button(("⏸ " if p.status != "active" else "") + p.title, cb.MANAGE_PRODUCT, p.id)] for p in products]
+    return build([*rows, pager(cb.MY_PRODUCTS, page, pages)])
+
+
+def manage_product(product: ProductView) -> InlineKeyboardMarkup:
+    """Edit each variant's price and stock, the description; pause, resume or remove."""
+    rows = []
+    for variant in product.variants:
+        rows.append([button(f"💲 {variant.label} price" if variant.label else "💲 Price", cb.MANAGE_VARIANT, product.id,
+                            variant.id, "p"),
+                     button(f"📦 {variant.label} stock" if variant.label else "📦 Stock", cb.MANAGE_VARIANT,
+                            product.id, variant.id, "s")])
+    status_button = (button("⏸ Pause", cb.MANAGE_STATUS, product.id, "paused") if product.status == "active"
+                     else button("▶ Resume", cb.MANAGE_STATUS, product.id, "active"))
+    rows.append([button("📝 Description", cb.MANAGE_DESCRIPTION, product.id), status_button,
+                 button("🗑 Remove", cb.MANAGE_STATUS, product.id, "removed")])
+    rows.append([button("‹ My products", cb.MY_PRODUCTS, 0)])
     return build(rows)

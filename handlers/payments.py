@@ -48,6 +48,7 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
         await reply(update, "We received your payment but couldn't match it to an order. Our team will sort it "
                             "out and refund you if needed.")
         return
+    context.shop.wake_outbox()
     numbers = ", ".join(f"#{order_id}" for order_id in order_ids)
     if outcome.status == "duplicate":
         logger.info("payment %s seen again; nothing to do", payment.telegram_payment_charge_id)

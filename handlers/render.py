@@ -11,6 +11,7 @@ from store.money import format_money, locale_for
 from store.services.cart import CartLineView, CartView
 from store.services.catalog import ProductView, VariantView
 from store.services.checkout import CARD, COD, STARS_METHOD, Quote
+from store.services.fulfilment import SellerOrder
 from store.services.orders import STATUS_LABELS, OrderDetail, OrderSummary
 
 DESCRIPTION_MAX = 300
@@ -30,6 +31,9 @@ HELP = (
     "• /cancel leaves a checkout (your cart is kept).\n"
     "• /start shows the menu."
 )
+SELLER_HELP = ("Your commands: /seller_orders — orders to fulfil, /add_product, /my_products — prices, stock, "
+               "pause or remove, /seller_settings — webhook and API key.")
+SELLER_WELCOME = "🎉 <b>{name}</b> is approved: you can sell on chatshop now!\n" + SELLER_HELP
 EXPIRED_BUTTON = "This button has expired. Please open the menu again with /start."
 SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
 
@@ -245,4 +249,15 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
               + (f" — {escape(e.note)}" if e.note and e.actor_kind != "system" else "") for e in order.events]
     if order.cancel_reason:
         parts.append(f"Reason: {escape(order.cancel_reason)}")
+    return "\n".join(parts)
+
+
+def seller_orders(orders: list[SellerOrder], total: int, state: str, currency: str) -> str:
+    """A page of a seller's orders."""
+    if not orders:
+        return f"🛎 No {state} orders right now."
+    parts = [f"🛎 <b>Orders</b> ({state}, {total}):\n"]
+    parts += [f"<b>#{o.id}</b> · {escape(o.buyer_name)} · {o.items} item{'s' if o.items != 1 else ''} · "
+              f"{money(o.total, o.currency, None)} · <b>{STATUS_LABELS.get(o.status, o.status)}</b>" for o in orders]
+    parts.append("\nTap an order to act on it.")
     return "\n".join(parts)

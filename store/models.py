@@ -86,6 +86,7 @@ class Seller(Base):
     """The platform's own shop or an external retailer."""
 
     __tablename__ = "sellers"
+    __table_args__ = (UniqueConstraint("api_key_hash", name="uq_sellers_api_key_hash"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
@@ -94,6 +95,11 @@ class Seller(Base):
     owner_user_id: Mapped[int | None] = mapped_column(BigInteger)
     notify_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     commission_bp: Mapped[int] = mapped_column(Integer, default=1000)
+    # External retailers: where order events are POSTed, signed with the secret
+    # (Standard Webhooks, "whsec_..."), and the SHA-256 of their HTTP API key.
+    webhook_url: Mapped[str | None] = mapped_column(String(512))
+    webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    api_key_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -254,6 +260,9 @@ class Order(Base):
     carrier: Mapped[str | None] = mapped_column(String(64))
     tracking_number: Mapped[str | None] = mapped_column(String(64))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # Money owed back to the buyer after a cancel: "due" (to be refunded by hand,
+    # or a Stars refund in flight) or "refunded".
+    refund_status: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -314,3 +323,29 @@ class Payment(Base):
     provider_charge_id: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16))  # captured | refund_due | refunded
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """Something to deliver after commit: a chat message, a signed webhook, a Stars refund.
+
+    Written in the same transaction as the change that causes it and delivered
+    by a worker with retries; ``key`` makes each delivery idempotent.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))  # telegram | webhook | stars_refund
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id"))
+    template: Mapped[str] = mapped_column(String(48))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

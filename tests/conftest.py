@@ -77,8 +77,9 @@ class BotRunner:
 
     async def start(self) -> None:
         """Prepare the store (schema, demo catalog) and start polling, as `python -m bot` does."""
+        options = {"http_port": 0, **self.settings}
         settings = Settings(_env_file=None, bot_token=TOKEN, database_url=self.database_url,
-                            telegram_api_base_url=f"{self.fake.url}/bot", **self.settings)
+                            telegram_api_base_url=f"{self.fake.url}/bot", **options)
         await prepare_store(settings, migrate=True)
         application = build_application(settings, clock=self.clock, search_refresh_interval=0)
         await application.initialize()

@@ -22,6 +22,7 @@ from store.errors import Expired, InvalidInput, NotFound, OutOfStock
 from store.models import CartLine, Checkout, Order, OrderEvent, OrderLine, Payment, ShippingMethod, User
 from store.money import STARS, to_stars
 from store.services.cart import CartView, clear_cart, get_cart
+from store.services.events import CREATED, announce, announce_stock
 from store.services.orders import (
     CANCELLED,
     EXPIRED,
@@ -51,6 +52,7 @@ class CheckoutRules:
     expiry: timedelta
     stars_per_unit: int = 50
     phone_region: str = "US"
+    low_stock_threshold: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +284,9 @@ async def place_order(
         user.contact_name, user.phone, user.last_address = contact_name, phone, address
     await clear_cart(session, user_id)
     await session.flush()
+    for order in orders:
+        await announce(session, order.id, CREATED, now)
+    await announce_stock(session, list(wanted), rules.low_stock_threshold, f"checkout-{checkout.id}", now)
     return Placed(checkout, tuple(orders))
 
 
@@ -399,6 +404,8 @@ async def record_payment(
     for order in checkout.orders:
         await transition(session, order, PAID, actor_kind="system", note=f"payment {payment.id}", now=now)
     await session.flush()
+    for order in checkout.orders:
+        await announce(session, order.id, PAID, now)
     return PaymentOutcome("paid", checkout)
 
 
@@ -419,6 +426,9 @@ async def expire_checkouts(session: AsyncSession, now: datetime, limit: int = 10
                 await transition(session, order, EXPIRED, actor_kind="system", note="not paid in time", now=now)
         checkout.status = EXPIRED
     await session.flush()
+    for checkout in checkouts:
+        for order in checkout.orders:
+            await announce(session, order.id, EXPIRED, now)
     return checkouts
 
 
@@ -435,4 +445,6 @@ async def cancel_checkout(session: AsyncSession, user_id: int, checkout_id: int,
                          note="cancelled before payment", now=now)
     checkout.status = CANCELLED
     await session.flush()
+    for order in checkout.orders:
+        await announce(session, order.id, CANCELLED, now)
     return checkout

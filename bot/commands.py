@@ -1,0 +1,28 @@
+"""The command menus Telegram shows: everyone's, a seller's chat, an operator's chat."""
+
+from __future__ import annotations
+
+from telegram import BotCommand
+
+SHOPPER_COMMANDS = [
+    BotCommand("start", "Menu"),
+    BotCommand("cart", "Your cart"),
+    BotCommand("orders", "Your orders"),
+    BotCommand("cancel", "Leave what you are doing"),
+    BotCommand("sell", "Open a shop on chatshop"),
+    BotCommand("help", "How to shop here"),
+]
+
+SELLER_COMMANDS = [
+    *SHOPPER_COMMANDS[:4],
+    BotCommand("seller_orders", "Orders to fulfil"),
+    BotCommand("add_product", "Add a product"),
+    BotCommand("my_products", "Edit prices, stock, pause or remove"),
+    BotCommand("seller_settings", "Webhook and API key"),
+    BotCommand("help", "How to shop and sell here"),
+]
+
+OPERATOR_COMMANDS = [
+    *SELLER_COMMANDS[:-1],
+    BotCommand("help", "How to shop, sell and operate here"),
+]

@@ -1,0 +1,263 @@
+"""The outbox worker: delivers chat notices, signed webhooks and Stars refunds, with retries.
+
+It runs inside the bot process by default, or alone as ``python -m bot worker``.
+Each round claims due rows in one short transaction, delivers them with no
+transaction open, and records each outcome in its own transaction.
+
+Telegram's limits are kept here: PTB's ``AIORateLimiter`` spaces all sends
+(at most one every 1/30 s, so never more than about 30 per second, and it
+retries a 429 after the delay Telegram names), and the worker itself keeps at
+least one second between two messages to the same chat. A user who blocked
+the bot (403) is marked and their notice is not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import aiohttp
+from standardwebhooks.webhooks import Webhook
+from telegram import BotCommandScopeChat
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, ExtBot
+
+from bot.commands import SELLER_COMMANDS
+from bot.config import Settings
+from bot.request import AiohttpRequest
+from handlers.notifications import render_notice
+from store.db import Database
+from store.models import User, utcnow
+from store.services import outbox
+from store.services.fulfilment import complete_stars_refund
+from store.services.sellers import get_seller
+
+logger = logging.getLogger(__name__)
+
+MESSAGES_PER_SECOND = 30
+CHAT_INTERVAL = 1.0  # seconds between two messages to one chat
+WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
+BATCH = 100
+IDLE_POLL = 0.5  # seconds between looks at the outbox when it is empty
+
+
+def rate_limited_bot(settings: Settings) -> ExtBot:
+    """A bot for notifications: PTB's rate limiter with no bursts, retrying 429 answers."""
+    limiter = AIORateLimiter(overall_max_rate=1, overall_time_period=1 / MESSAGES_PER_SECOND, max_retries=3)
+    kwargs = {}
+    if settings.api_urls:
+        kwargs["base_url"], kwargs["base_file_url"] = settings.api_urls
+    return ExtBot(settings.bot_token, rate_limiter=limiter, request=AiohttpRequest(), **kwargs)
+
+
+def webhook_headers(secret: str, message_id: str, body: bytes, when: datetime) -> dict[str, str]:
+    """Standard Webhooks headers for a body: id, timestamp and the HMAC-SHA256 signature."""
+    signature = Webhook(secret).sign(message_id, when, body.decode())
+    return {
+        "content-type": "application/json",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": signature,
+    }
+
+
+class OutboxWorker:
+    """Delivers the outbox of one store until stopped."""
+
+    def __init__(self, db: Database, bot: ExtBot, *, clock: Callable[[], datetime] = utcnow,
+                 batch: int = BATCH, idle_poll: float = IDLE_POLL) -> None:
+        self.db, self.bot, self.clock = db, bot, clock
+        self.batch, self.idle_poll = batch, idle_poll
+        self.http: aiohttp.ClientSession | None = None
+        self._chat_ready: dict[int, float] = {}
+        self._wake = asyncio.Event()
+        self.delivered = 0
+
+    def wake(self) -> None:
+        """Look at the outbox now (something was just written to it)."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until ``stop`` is set; rows claimed but not attempted are given back."""
+        self.http = aiohttp.ClientSession(timeout=WEBHOOK_TIMEOUT)
+        try:
+            while not stop.is_set():
+                try:
+                    done = await self.run_once()
+                except Exception:  # a store outage must not kill the worker: log and try again
+                    logger.exception("outbox round failed")
+                    done = 0
+                if done:
+                    continue
+                self._wake.clear()
+                waiter = asyncio.ensure_future(self._wake.wait())
+                stopper = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiter, stopper}, timeout=self.idle_poll, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                stopper.cancel()
+        finally:
+            await self.http.close()
+            self.http = None
+
+    async def run_once(self) -> int:
+        """Claim one batch of due deliveries and attempt them; return how many were attempted."""
+        async with self.db.transaction() as session:
+            claimed = await outbox.claim_due(session, self.clock(), self.batch)
+        if not claimed:
+            return 0
+        by_chat: dict[object, list[outbox.Delivery]] = {}
+        for delivery in claimed:
+            # Messages to one chat go in order, one per CHAT_INTERVAL; other
+            # chats and webhooks proceed side by side.
+            lane = delivery.chat_id if delivery.channel == outbox.TELEGRAM else ("row", delivery.id)
+            by_chat.setdefault(lane, []).append(delivery)
+        await asyncio.gather(*(self._deliver_lane(lane) for lane in by_chat.values()))
+        return len(claimed)
+
+    async def _deliver_lane(self, deliveries: list[outbox.Delivery]) -> None:
+        for delivery in deliveries:
+            try:
+                await self._deliver(delivery)
+            except Exception as exc:  # an unexpected error: record it and retry later
+                logger.exception("delivery %s (%s) failed unexpectedly", delivery.key, delivery.template)
+                await self._failed(delivery, f"{type(exc).__name__}: {exc}")
+
+    async def _deliver(self, delivery: outbox.Delivery) -> None:
+        if delivery.channel == outbox.TELEGRAM:
+            await self._send_message(delivery)
+        elif delivery.channel == outbox.WEBHOOK:
+            await self._post_webhook(delivery)
+        elif delivery.channel == outbox.STARS_REFUND:
+            await self._refund_stars(delivery)
+        else:
+            await self._failed(delivery, f"unknown channel {delivery.channel}", give_up=True)
+
+    async def _sent(self, delivery: outbox.Delivery) -> None:
+        async with self.db.transaction() as session:
+            await outbox.mark_sent(session, delivery.id, self.clock())
+        self.delivered += 1
+
+    async def _failed(self, delivery: outbox.Delivery, error: str, *, retry_after: float | None = None,
+                      give_up: bool = False) -> None:
+        async with self.db.transaction() as session:
+            status = await outbox.mark_failed(
+                session, delivery.id, error, self.clock(), give_up=give_up,
+                retry_after=timedelta(seconds=retry_after) if retry_after is not None else None)
+        log = logger.error if status == outbox.DEAD else logger.warning
+        log("delivery %s (%s) attempt %d failed%s: %s", delivery.key, delivery.channel, delivery.attempts + 1,
+            ", giving up" if status == outbox.DEAD else "", error)
+
+    async def _pace(self, chat_id: int) -> None:
+        """Keep CHAT_INTERVAL between two messages to one chat."""
+        wait = self._chat_ready.get(chat_id, 0.0) - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._chat_ready[chat_id] = time.monotonic() + CHAT_INTERVAL
+
+    async def _send_message(self, delivery: outbox.Delivery) -> None:
+        async with self.db.transaction() as session:
+            notice = await render_notice(session, delivery.template, delivery.payload)
+        if notice is None:
+            await self._sent(delivery)  # what it was about is gone: nothing to say
+            return
+        await self._pace(delivery.chat_id)
+        try:
+            await self.bot.send_message(delivery.chat_id, notice.text, parse_mode="HTML",
+                                        reply_markup=notice.markup, disable_web_page_preview=True)
+        except Forbidden as exc:
+            await self._blocked(delivery.chat_id)
+            await self._failed(delivery, f"Forbidden: {exc.message}", give_up=True)
+            return
+        except RetryAfter as exc:
+            await self._failed(delivery, str(exc), retry_after=_seconds(exc.retry_after))
+            return
+        except BadRequest as exc:
+            await self._failed(delivery, f"BadRequest: {exc.message}", give_up=True)
+            return
+        except TelegramError as exc:
+            await self._failed(delivery, f"{type(exc).__name__}: {exc}")
+            return
+        await self._sent(delivery)
+        if notice.seller_commands:
+            await self._show_seller_commands(delivery.chat_id)
+
+    async def _show_seller_commands(self, chat_id: int) -> None:
+        try:
+            await self.bot.set_my_commands(SELLER_COMMANDS, scope=BotCommandScopeChat(chat_id))
+        except TelegramError as exc:
+            logger.warning("could not show seller commands in chat %s: %s", chat_id, exc)
+
+    async def _blocked(self, chat_id: int) -> None:
+        async with self.db.transaction() as session:
+            user = await session.get(User, chat_id)
+            if user is not None and user.blocked_at is None:
+                user.blocked_at = self.clock()
+                logger.info("user %s blocked the bot; notices to them are dropped", chat_id)
+
+    async def _post_webhook(self, delivery: outbox.Delivery) -> None:
+        async with self.db.transaction() as session:
+            seller = await get_seller(session, delivery.seller_id)
+        if seller is None or not seller.webhook_url or not seller.webhook_secret:
+            await self._failed(delivery, "the seller has no webhook any more", give_up=True)
+            return
+        body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        # Signed with the wall clock: receivers reject timestamps more than a few minutes off.
+        headers = webhook_headers(seller.webhook_secret, delivery.key, body, utcnow())
+        try:
+            async with self.http.post(seller.webhook_url, data=body, headers=headers) as response:
+                await response.read()
+                status = response.status
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            await self._failed(delivery, f"{type(exc).__name__}: {exc}")
+            return
+        if 200 <= status < 300:
+            await self._sent(delivery)
+        else:
+            await self._failed(delivery, f"HTTP {status} from {seller.webhook_url}")
+
+    async def _refund_stars(self, delivery: outbox.Delivery) -> None:
+        data = delivery.payload
+        try:
+            await self.bot.refund_star_payment(data["user_id"], data["charge_id"])
+        except BadRequest as exc:
+            if "already_refunded" not in exc.message.lower():
+                await self._failed(delivery, f"BadRequest: {exc.message}", give_up=True)
+                return
+        except RetryAfter as exc:
+            await self._failed(delivery, str(exc), retry_after=_seconds(exc.retry_after))
+            return
+        except TelegramError as exc:
+            await self._failed(delivery, f"{type(exc).__name__}: {exc}")
+            return
+        async with self.db.transaction() as session:
+            await complete_stars_refund(session, data["checkout_id"], data["charge_id"], self.clock())
+            await outbox.mark_sent(session, delivery.id, self.clock())
+        self.delivered += 1
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def run_worker(settings: Settings) -> int:
+    """``python -m bot worker``: deliver the outbox until SIGINT or SIGTERM."""
+    db = Database(settings.database_url)
+    bot = rate_limited_bot(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await bot.initialize()
+    try:
+        logger.info("outbox worker started")
+        await OutboxWorker(db, bot).run(stop)
+    finally:
+        await bot.shutdown()
+        await db.dispose()
+        logger.info("outbox worker stopped")
+    return 0

@@ -1,0 +1,465 @@
+"""Bulk catalog import: a seller's products and variants from CSV rows, created or updated by SKU.
+
+A row is one variant. Its SKU is the natural key (``UNIQUE(seller_id, sku)``):
+a known SKU updates that variant and its product, a new SKU creates a variant,
+attached to the product its ``product`` key (by default the title) names. So
+importing the same file twice changes nothing the second time.
+
+Every row is checked with the same validators as the chat's catalog editor; a
+bad row is reported with its CSV line number and reason and the others go on.
+Unlike request services, the import owns its transactions: it commits every
+``BATCH_SIZE`` rows, so a 50,000-row file never holds the store's write lock
+for long and memory stays flat. A dry run does the very same work in one
+transaction and rolls it back, so its report is exactly what an import would do.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from store.errors import InvalidInput, NotAllowed, NotFound
+from store.models import Category, Product, Seller, Variant
+from store.services.catalog import ACTIVE, touch_products
+from store.services.seller_catalog import (
+    REMOVED,
+    VARIANTS_MAX,
+    clean_description,
+    clean_label,
+    clean_sku,
+    clean_title,
+    parse_price,
+    parse_stock,
+)
+from store.services.sellers import APPROVED
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("sku", "title", "price", "stock")
+OPTIONAL_COLUMNS = ("option", "category", "description", "brand", "photo", "product")
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+# Where a row's fields beyond the header's go (read_csv); never a valid column name.
+EXTRA_FIELDS = "(extra fields)"
+# A new product without a category is filed here (created when missing).
+DEFAULT_CATEGORY = "Other"
+BATCH_SIZE = 500
+# Column sizes of the store (models.py).
+BRAND_MAX, PHOTO_MAX, CATEGORY_MAX, PRODUCT_KEY_MAX = 80, 512, 64, 120
+# The store keeps prices in a BIGINT; a huge typed price ("1e30") must be a
+# rejected row, not a database overflow that aborts the batch.
+PRICE_MAX_MINOR = 10**12
+# The product fields a row may set; rows of one product must agree on them.
+PRODUCT_FIELDS = ("title", "description", "category", "brand", "photo")
+
+
+class Rejected(NamedTuple):
+    """A row that was not imported: its CSV line (header = 1), its SKU as written, and why."""
+
+    line: int
+    sku: str
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did (or, on a dry run, would do)."""
+
+    seller_id: int
+    seller_name: str
+    dry_run: bool
+    rows: int = 0
+    created_products: int = 0
+    created_variants: int = 0
+    updated_variants: int = 0
+    unchanged: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    new_categories: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Row:
+    """A row that passed validation; an empty optional field means "keep what is there"."""
+
+    line: int
+    raw_sku: str
+    sku: str
+    key: str
+    keyed_by_title: bool
+    title: str
+    price: int
+    stock: int
+    label: str
+    category: str
+    description: str
+    brand: str
+    photo: str
+
+
+@dataclass(slots=True)
+class _Run:
+    """State carried from batch to batch of one import."""
+
+    seller_id: int
+    currency: str
+    report: ImportReport
+    categories: dict[str, int]  # lower-cased name -> id
+    next_category_position: int
+    sku_lines: dict[str, int] = field(default_factory=dict)  # SKU -> first line it appeared on
+    products: dict[str, int] = field(default_factory=dict)  # product key -> product id
+    # Per product key: the first line that gave each product field, and a hash of its value
+    # (hashes, not values: 50,000 descriptions need not stay in memory).
+    given: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+
+
+def check_columns(header: Iterable[str]) -> list[str]:
+    """Return the header's column names normalised; raise InvalidInput naming every problem."""
+    names = [name.strip().lower() for name in header]
+    problems = []
+    if unnamed := [str(i + 1) for i, name in enumerate(names) if not name]:
+        problems.append(f"column(s) {', '.join(unnamed)} have no name")
+    if twice := sorted({name for name in names if name and names.count(name) > 1}):
+        problems.append(f"column(s) given twice: {', '.join(twice)}")
+    if unknown := [name for name in names if name and name not in COLUMNS]:
+        problems.append(f"unknown column(s): {', '.join(unknown)} (allowed: {', '.join(COLUMNS)})")
+    if missing := [name for name in REQUIRED_COLUMNS if name not in names]:
+        problems.append(f"missing required column(s): {', '.join(missing)}")
+    if problems:
+        raise InvalidInput("The CSV header is not valid: " + "; ".join(problems) + ".")
+    return names
+
+
+def read_csv(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Check the header at once, then yield (line number, row) for every non-blank row.
+
+    The line number is where the row starts in the file (the header is line 1),
+    also when a quoted field spans lines. Fields beyond the header's are kept
+    under EXTRA_FIELDS so that the row is rejected rather than silently cut.
+    """
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None:
+        raise InvalidInput(f"The file is empty: a header row is required ({', '.join(REQUIRED_COLUMNS)}, ...).")
+    if header:
+        header[0] = header[0].removeprefix("\ufeff")  # a BOM when the caller did not open with utf-8-sig
+    columns = check_columns(header)
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        end = reader.line_num
+        for fields in reader:
+            start, end = end + 1, reader.line_num
+            if not any(value.strip() for value in fields):
+                continue
+            row = dict(zip(columns, fields))
+            if len(fields) > len(columns):
+                row[EXTRA_FIELDS] = ",".join(fields[len(columns):])
+            yield start, row
+
+    return rows()
+
+
+def _clean_category(text: str) -> str:
+    name = " ".join(text.split())
+    if len(name) > CATEGORY_MAX:
+        raise InvalidInput(f"A category name has at most {CATEGORY_MAX} characters.")
+    return name
+
+
+def _clean_brand(text: str) -> str:
+    brand = " ".join(text.split())
+    if len(brand) > BRAND_MAX:
+        raise InvalidInput(f"A brand has at most {BRAND_MAX} characters.")
+    return brand
+
+
+def _clean_photo(text: str) -> str:
+    url = text.strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if (len(url) > PHOTO_MAX or parts.scheme.lower() not in ("http", "https") or not parts.hostname
+            or any(ch.isspace() for ch in url)):
+        raise InvalidInput(f"A photo is an http(s) URL of at most {PHOTO_MAX} characters.")
+    return url
+
+
+def _clean_product_key(text: str) -> str:
+    key = " ".join(text.split())
+    if len(key) > PRODUCT_KEY_MAX:
+        raise InvalidInput(f"A product key has at most {PRODUCT_KEY_MAX} characters.")
+    return key
+
+
+def _clean_price(text: str, currency: str) -> int:
+    if not text.strip():
+        raise InvalidInput("A price is required.")
+    price = parse_price(text, currency)
+    if price > PRICE_MAX_MINOR:
+        raise InvalidInput("That price is too high.")
+    return price
+
+
+def _clean_stock(text: str) -> int:
+    if not text.strip():
+        raise InvalidInput("Stock is required.")
+    return parse_stock(text)
+
+
+# Each column's validator, given the text and the shop currency: the chat editor's where it has one.
+_CLEANERS: dict[str, Callable[[str, str], object]] = {
+    "sku": lambda text, _: clean_sku(text),
+    "title": lambda text, _: clean_title(text),
+    "price": _clean_price,
+    "stock": lambda text, _: _clean_stock(text),
+    "option": lambda text, _: clean_label(text),
+    "category": lambda text, _: _clean_category(text),
+    "description": lambda text, _: clean_description(text),
+    "brand": lambda text, _: _clean_brand(text),
+    "photo": lambda text, _: _clean_photo(text),
+    "product": lambda text, _: _clean_product_key(text),
+}
+
+
+def _validate(line: int, raw: dict[str, str], currency: str) -> _Row | Rejected:
+    """Check every field of a raw row; a rejection names each bad field."""
+    values = {name: (raw.get(name) or "") for name in COLUMNS}
+    raw_sku = values["sku"].strip()
+    if EXTRA_FIELDS in raw:
+        return Rejected(line, raw_sku, "the row has more fields than the header (an unquoted comma in a value?)")
+    if unknown := sorted(set(raw) - set(COLUMNS)):
+        return Rejected(line, raw_sku, f"unknown column(s): {', '.join(unknown)}.")
+    clean: dict[str, object] = {}
+    errors = []
+    for name, cleaner in _CLEANERS.items():
+        try:
+            clean[name] = cleaner(values[name], currency)
+        except InvalidInput as exc:
+            errors.append(f"{name}: {exc.message}")
+        except ValueError:  # e.g. parse_stock on "²", which str.isdigit() accepts but int() refuses
+            errors.append(f"{name}: {values[name].strip()!r} is not valid.")
+    if errors:
+        return Rejected(line, raw_sku, " ".join(errors))
+    key = clean["product"] or clean["title"]
+    return _Row(line=line, raw_sku=raw_sku, sku=clean["sku"], key=key, keyed_by_title=not clean["product"],
+                title=clean["title"], price=clean["price"], stock=clean["stock"], label=clean["option"],
+                category=clean["category"], description=clean["description"], brand=clean["brand"],
+                photo=clean["photo"])
+
+
+async def _start(session: AsyncSession, seller_id: int, currency: str, dry_run: bool) -> _Run:
+    """Check the seller and load the categories."""
+    seller = await session.get(Seller, seller_id)
+    if seller is None:
+        raise NotFound(f"There is no seller with id {seller_id}.")
+    if seller.status != APPROVED:
+        raise NotAllowed(f"Seller {seller_id} ({seller.name}) is {seller.status}: only an approved seller can "
+                         "import a catalog.")
+    rows = (await session.execute(select(Category.id, Category.name, Category.position))).all()
+    return _Run(seller_id=seller_id, currency=currency,
+                report=ImportReport(seller_id=seller_id, seller_name=seller.name, dry_run=dry_run),
+                categories={name.lower(): cid for cid, name, _ in rows},
+                next_category_position=max((position for _, _, position in rows), default=-1) + 1)
+
+
+async def _category_id(session: AsyncSession, run: _Run, name: str) -> int:
+    """The id of the category named (case-insensitively), created when new."""
+    cid = run.categories.get(name.lower())
+    if cid is None:
+        category = Category(name=name, position=run.next_category_position)
+        session.add(category)
+        await session.flush()
+        cid = run.categories[name.lower()] = category.id
+        run.next_category_position += 1
+        run.report.new_categories.append(name)
+    return cid
+
+
+def _conflict(run: _Run, row: _Row) -> str | None:
+    """Why the row's product fields disagree with an earlier row of the same product, if they do."""
+    given = run.given.setdefault(row.key, {})
+    for name in PRODUCT_FIELDS:
+        value = getattr(row, name)
+        if not value:
+            continue
+        seen = given.get(name)
+        if seen is None:
+            given[name] = (row.line, hash(value))
+        elif seen[1] != hash(value):
+            return f"{name} differs from line {seen[0]} of the same product ({row.key!r})."
+    return None
+
+
+async def _apply_product_fields(session: AsyncSession, run: _Run, product: Product, row: _Row) -> bool:
+    """Set the product fields the row gives; return True when one changed."""
+    changed = False
+    for name in ("title", "description", "brand", "photo"):
+        value = getattr(row, name)
+        if value and getattr(product, name) != value:
+            setattr(product, name, value)
+            changed = True
+    if row.category:
+        category_id = await _category_id(session, run, row.category)
+        if product.category_id != category_id:
+            product.category_id = category_id
+            changed = True
+    return changed
+
+
+def _label_problem(product: Product, label: str, sku: str, *, adding: bool) -> str | None:
+    """Why ``label`` cannot name variant ``sku`` beside the product's other variants, if it cannot.
+
+    As in the chat's editor, a product with several variants needs a distinct
+    label on each, or the shopper could not tell them apart.
+    """
+    others = [v for v in product.variants if v.sku != sku]
+    if not others:
+        return None
+    if adding and not label:
+        return f"option: {product.title!r} has several variants, so each needs its own option label (e.g. S, M, L)."
+    if adding and (unlabelled := next((v for v in others if not v.label), None)):
+        return f"option: {product.title!r} already has a variant without an option label ({unlabelled.sku})."
+    if same := next((v for v in others if v.label == label), None):
+        return f"option: {label!r} is already the option of {same.sku} in {product.title!r}."
+    return None
+
+
+async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int, dict[str, str]]]) -> None:
+    """Validate, resolve and write one batch of rows (flushed, not committed)."""
+    report = run.report
+    rows: list[_Row] = []
+    for line, raw in batch:
+        row = _validate(line, raw, run.currency)
+        if isinstance(row, _Row) and (first := run.sku_lines.setdefault(row.sku, line)) != line:
+            row = Rejected(line, row.raw_sku, f"sku: {row.sku} is already on line {first} of this file.")
+        if isinstance(row, Rejected):
+            report.rejected.append(row)
+        else:
+            rows.append(row)
+    if not rows:
+        return
+
+    existing = {v.sku: v for v in await session.scalars(
+        select(Variant).where(Variant.seller_id == run.seller_id, Variant.sku.in_([r.sku for r in rows]))
+        .options(selectinload(Variant.product).selectinload(Product.variants)))}
+    # A product key names the product its known SKUs already belong to, wherever
+    # in the batch they are; else, when it is the title, the seller's product so titled.
+    for row in rows:
+        if (variant := existing.get(row.sku)) is not None and variant.product.status != REMOVED:
+            run.products.setdefault(row.key, variant.product_id)
+    if titles := {r.key for r in rows if r.keyed_by_title and r.key not in run.products}:
+        claimed = set(run.products.values())
+        found = await session.execute(
+            select(Product.title, Product.id)
+            .where(Product.seller_id == run.seller_id, Product.title.in_(titles), Product.status != REMOVED)
+            .order_by(Product.id))
+        for title, product_id in found:
+            if product_id not in claimed:
+                run.products.setdefault(title, product_id)
+    wanted = {run.products[r.key] for r in rows if r.key in run.products}
+    products = {p.id: p for p in await session.scalars(
+        select(Product).where(Product.id.in_(wanted)).options(selectinload(Product.variants)))}
+    new_products: dict[str, Product] = {}
+    changed: set[Product] = set()
+
+    for row in rows:
+        variant = existing.get(row.sku)
+        if variant is not None:
+            product = variant.product
+            reason = f"sku: {row.sku} belongs to a removed product ({product.title!r})." if (
+                product.status == REMOVED) else None
+            if reason is None and row.label and row.label != variant.label:
+                reason = _label_problem(product, row.label, row.sku, adding=False)
+        else:
+            product = new_products.get(row.key) or products.get(run.products.get(row.key, -1))
+            if product is not None and product.status == REMOVED:  # removed meanwhile: start afresh
+                product = None
+            reason = None if product is None else _label_problem(product, row.label, row.sku, adding=True)
+            if reason is None and product is not None and len(product.variants) >= VARIANTS_MAX:
+                reason = f"sku: {product.title!r} already has {VARIANTS_MAX} variants, the most a product can have."
+        reason = reason or _conflict(run, row)
+        if reason is not None:
+            report.rejected.append(Rejected(row.line, row.raw_sku, reason))
+            continue
+
+        if product is None:
+            product = Product(seller_id=run.seller_id, title=row.title, description=row.description,
+                              brand=row.brand or None, photo=row.photo or None, status=ACTIVE,
+                              category_id=await _category_id(session, run, row.category or DEFAULT_CATEGORY),
+                              variants=[])
+            session.add(product)
+            new_products[row.key] = product
+            report.created_products += 1
+        product_changed = await _apply_product_fields(session, run, product, row)
+        if variant is None:
+            position = max((v.position for v in product.variants), default=-1) + 1
+            product.variants.append(Variant(seller_id=run.seller_id, sku=row.sku, label=row.label,
+                                            price=row.price, stock=row.stock, position=position))
+            report.created_variants += 1
+            changed.add(product)
+            continue
+        variant_changed = (variant.price, variant.stock) != (row.price, row.stock) or (
+            row.label and row.label != variant.label)
+        if variant_changed:
+            variant.price, variant.stock = row.price, row.stock
+            variant.label = row.label or variant.label
+        if variant_changed or product_changed:
+            report.updated_variants += 1
+            changed.add(product)
+        else:
+            report.unchanged += 1
+
+    await session.flush()
+    for key, product in new_products.items():
+        run.products[key] = product.id
+    if changed:
+        await touch_products(session, sorted(p.id for p in changed))
+
+
+async def import_rows(
+    session: AsyncSession,
+    seller_id: int,
+    rows: Iterable[tuple[int, dict[str, str]]],
+    *,
+    currency: str,
+    dry_run: bool,
+    progress: Callable[[int], object] | None = None,
+) -> ImportReport:
+    """Import (line, row) pairs into a seller's catalog, committing per batch (a dry run rolls all back).
+
+    ``session`` must not be inside a transaction: the import commits its own.
+    ``progress`` is called with the number of rows done after each batch.
+    Raises NotFound / NotAllowed when the seller is missing or not approved.
+    """
+    if session.in_transaction():
+        raise RuntimeError("import_rows commits its own batches: pass a session outside a transaction")
+    iterator = iter(rows)
+    try:
+        run = await _start(session, seller_id, currency, dry_run)
+        while batch := list(islice(iterator, BATCH_SIZE)):
+            await _import_batch(session, run, batch)
+            run.report.rows += len(batch)
+            if not dry_run:
+                await session.commit()
+            # Flushed rows are in the store (or, on a dry run, in the open transaction):
+            # dropping the objects keeps memory flat however long the file is.
+            session.expunge_all()
+            if progress is not None:
+                progress(len(batch))
+    finally:
+        # A dry run ends here, as does an import that failed half-way (its
+        # earlier batches stay committed: re-running the file is safe).
+        await session.rollback()
+    report = run.report
+    logger.info("catalog import for seller %d%s: %d rows, %d products and %d variants created, %d variants "
+                "updated, %d unchanged, %d rejected", seller_id, " (dry run)" if dry_run else "", report.rows,
+                report.created_products, report.created_variants, report.updated_variants, report.unchanged,
+                len(report.rejected))
+    return report

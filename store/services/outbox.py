@@ -1,0 +1,139 @@
+"""The outbox: deliveries written with the change that causes them, sent later by a worker.
+
+A row is written inside the caller's transaction, so a notification exists if
+and only if the change it announces was committed. The worker claims due rows
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers never take the
+same row; SQLite serialises writers anyway), delivers them outside any
+transaction, then records the outcome: sent, retry later with exponential
+backoff, or dead (a receiver that will never accept it, such as a user who
+blocked the bot). Delivery is at least once; ``key`` is the idempotency key a
+receiver can deduplicate on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import OutboxMessage, utcnow
+
+TELEGRAM, WEBHOOK, STARS_REFUND = "telegram", "webhook", "stars_refund"
+PENDING, SENT, DEAD = "pending", "sent", "dead"
+
+MAX_ATTEMPTS = 12
+BASE_DELAY = timedelta(seconds=2)
+MAX_DELAY = timedelta(minutes=30)
+CLAIM_FOR = timedelta(minutes=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A claimed outbox row, detached from the session that claimed it."""
+
+    id: int
+    key: str
+    channel: str
+    chat_id: int | None
+    seller_id: int | None
+    template: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    key: str,
+    channel: str,
+    template: str,
+    payload: dict[str, Any],
+    chat_id: int | None = None,
+    seller_id: int | None = None,
+    now: datetime,
+) -> None:
+    """Add a delivery to the outbox unless one with the same key exists already.
+
+    ``now`` is the business time of the change; the delivery is due at once by
+    the wall clock, which is what the worker schedules by.
+    """
+    values = dict(key=key, channel=channel, template=template, payload=payload, chat_id=chat_id,
+                  seller_id=seller_id, status=PENDING, attempts=0, next_attempt_at=utcnow(), created_at=now)
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try after ``attempts`` failures: 2 s, 4 s, 8 s ... at most 30 min."""
+    return min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
+                    channels: tuple[str, ...] | None = None) -> list[Delivery]:
+    """Claim up to ``limit`` due deliveries for this worker, oldest first."""
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now,
+               or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if channels:
+        query = query.where(OutboxMessage.channel.in_(channels))
+    rows = list(await session.scalars(query))
+    for row in rows:
+        row.claimed_until = now + CLAIM_FOR
+    await session.flush()
+    return [Delivery(r.id, r.key, r.channel, r.chat_id, r.seller_id, r.template, dict(r.payload), r.attempts)
+            for r in rows]
+
+
+async def mark_sent(session: AsyncSession, delivery_id: int, now: datetime) -> None:
+    """Record a successful delivery."""
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == delivery_id)
+        .values(status=SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, claimed_until=None,
+                last_error=None)
+    )
+
+
+async def mark_failed(session: AsyncSession, delivery_id: int, error: str, now: datetime, *,
+                      retry_after: timedelta | None = None, give_up: bool = False) -> str:
+    """Record a failed attempt: retry later (backoff, or the receiver's delay) or give up; return the status."""
+    row = await session.get(OutboxMessage, delivery_id, with_for_update=True)
+    if row is None:
+        return DEAD
+    row.attempts += 1
+    row.last_error = error[:2000]
+    row.claimed_until = None
+    if give_up or row.attempts >= MAX_ATTEMPTS:
+        row.status = DEAD
+    else:
+        row.next_attempt_at = now + (retry_after if retry_after is not None else backoff(row.attempts))
+    await session.flush()
+    return row.status
+
+
+async def release_claims(session: AsyncSession, ids: list[int]) -> None:
+    """Give back claimed rows that were not attempted (a worker shutting down)."""
+    if ids:
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == PENDING)
+                              .values(claimed_until=None))
+
+
+async def backlog(session: AsyncSession) -> dict[str, int]:
+    """Number of rows per status (pending, sent, dead)."""
+    rows = await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+    return dict(rows.all())
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the earliest pending delivery is due, or None when nothing is pending."""
+    return await session.scalar(select(func.min(OutboxMessage.next_attempt_at))
+                                .where(OutboxMessage.status == PENDING))

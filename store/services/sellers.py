@@ -1,0 +1,129 @@
+"""Sellers: applying, approval by operators, notification chat, webhook and API credentials."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.errors import Expired, InvalidInput, NotAllowed, NotFound, ShopError
+from store.models import Seller
+from store.services import outbox
+
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+NAME_MIN, NAME_MAX = 3, 80
+API_KEY_PREFIX = "csk_"
+
+APPLICATION_TEMPLATE = "seller_application"
+DECISION_TEMPLATE = "seller_decision"
+
+
+def clean_shop_name(name: str) -> str:
+    """Validate a shop name: 3 to 80 characters with some letters."""
+    name = " ".join(name.split())
+    if not NAME_MIN <= len(name) <= NAME_MAX or not any(ch.isalpha() for ch in name):
+        raise InvalidInput(f"A shop name needs {NAME_MIN} to {NAME_MAX} characters, with letters.")
+    return name
+
+
+async def seller_of_user(session: AsyncSession, user_id: int, *, approved_only: bool = True) -> Seller | None:
+    """The shop a user owns (approved, unless asked otherwise)."""
+    query = select(Seller).where(Seller.owner_user_id == user_id).order_by(Seller.id.desc()).limit(1)
+    seller = await session.scalar(query)
+    if seller is None or (approved_only and seller.status != APPROVED):
+        return None
+    return seller
+
+
+async def apply(session: AsyncSession, user_id: int, name: str, chat_id: int, operators: frozenset[int],
+                now: datetime) -> Seller:
+    """Record a user's application to sell, with this chat for order notices, and tell the operators."""
+    name = clean_shop_name(name)
+    existing = await seller_of_user(session, user_id, approved_only=False)
+    if existing is not None and existing.status in (PENDING, APPROVED):
+        raise ShopError(f"You already have a shop ({existing.name}, {existing.status}).")
+    seller = Seller(name=name, kind="retailer", status=PENDING, owner_user_id=user_id, notify_chat_id=chat_id,
+                    commission_bp=1000, created_at=now)
+    session.add(seller)
+    await session.flush()
+    for operator_id in sorted(operators):
+        await outbox.enqueue(session, key=f"seller-{seller.id}-application-{operator_id}", channel=outbox.TELEGRAM,
+                             template=APPLICATION_TEMPLATE, payload={"seller_id": seller.id}, chat_id=operator_id,
+                             now=now)
+    return seller
+
+
+async def decide(session: AsyncSession, seller_id: int, approve: bool, operator_id: int,
+                 operators: frozenset[int], now: datetime) -> Seller:
+    """An operator approves or rejects a pending application; the applicant is told."""
+    if operator_id not in operators:
+        raise NotAllowed("Only an operator can decide on seller applications.")
+    seller = await session.get(Seller, seller_id, with_for_update=True)
+    if seller is None:
+        raise NotFound("That application does not exist.")
+    if seller.status != PENDING:
+        raise Expired(f"That application was already {seller.status}.")
+    seller.status = APPROVED if approve else REJECTED
+    if seller.owner_user_id is not None:
+        await outbox.enqueue(session, key=f"seller-{seller.id}-{seller.status}", channel=outbox.TELEGRAM,
+                             template=DECISION_TEMPLATE, payload={"seller_id": seller.id, "status": seller.status},
+                             chat_id=seller.notify_chat_id or seller.owner_user_id, seller_id=seller.id, now=now)
+    await session.flush()
+    return seller
+
+
+def hash_api_key(key: str) -> str:
+    """The stored form of an API key (keys are long random strings, so a plain SHA-256 suffices)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def issue_api_key(session: AsyncSession, seller_id: int) -> str:
+    """Create a new API key for a seller (replacing any old one); it is returned once and stored hashed."""
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    seller = await session.get(Seller, seller_id)
+    if seller is None:
+        raise NotFound("That shop does not exist.")
+    seller.api_key_hash = hash_api_key(key)
+    await session.flush()
+    return key
+
+
+async def seller_by_api_key(session: AsyncSession, key: str) -> Seller | None:
+    """The approved seller an API key belongs to, or None."""
+    if not key.startswith(API_KEY_PREFIX) or len(key) > 128:
+        return None
+    seller = await session.scalar(select(Seller).where(Seller.api_key_hash == hash_api_key(key)))
+    return seller if seller is not None and seller.status == APPROVED else None
+
+
+def clean_webhook_url(url: str) -> str:
+    """Validate a webhook URL: http(s), a host, at most 512 characters."""
+    url = url.strip()
+    if len(url) > 512 or not re.fullmatch(r"https?://[^\s/?#]+(/[^\s]*)?", url):
+        raise InvalidInput("That isn't a valid webhook URL: use https://your.host/path (at most 512 characters).")
+    return url
+
+
+async def set_webhook(session: AsyncSession, seller_id: int, url: str | None) -> str | None:
+    """Set (or clear, with None) the seller's webhook URL; return the new signing secret, shown once."""
+    seller = await session.get(Seller, seller_id)
+    if seller is None:
+        raise NotFound("That shop does not exist.")
+    if url is None:
+        seller.webhook_url = seller.webhook_secret = None
+        await session.flush()
+        return None
+    seller.webhook_url = clean_webhook_url(url)
+    seller.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    await session.flush()
+    return seller.webhook_secret
+
+
+async def get_seller(session: AsyncSession, seller_id: int) -> Seller | None:
+    """A seller by id."""
+    return await session.get(Seller, seller_id)
