@@ -31,7 +31,7 @@ from store.services.fulfilment import Actor
 logger = logging.getLogger(__name__)
 
 SHOP = web.AppKey("shop", Shop)
-ACTOR = "chatshop.actor"
+ACTOR = web.RequestKey("actor", Actor)
 MAX_BODY = 16 * 1024
 STATUS_FILTERS = {
     "open": fulfilment.OPEN_STATES,

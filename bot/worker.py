@@ -110,22 +110,16 @@ class OutboxWorker:
             claimed = await outbox.claim_due(session, self.clock(), self.batch)
         if not claimed:
             return 0
-        by_chat: dict[object, list[outbox.Delivery]] = {}
-        for delivery in claimed:
-            # Messages to one chat go in order, one per CHAT_INTERVAL; other
-            # chats and webhooks proceed side by side.
-            lane = delivery.chat_id if delivery.channel == outbox.TELEGRAM else ("row", delivery.id)
-            by_chat.setdefault(lane, []).append(delivery)
-        await asyncio.gather(*(self._deliver_lane(lane) for lane in by_chat.values()))
+        # One delivery per lane (chat or seller webhook) was claimed: they proceed side by side.
+        await asyncio.gather(*(self._attempt(delivery) for delivery in claimed))
         return len(claimed)
 
-    async def _deliver_lane(self, deliveries: list[outbox.Delivery]) -> None:
-        for delivery in deliveries:
-            try:
-                await self._deliver(delivery)
-            except Exception as exc:  # an unexpected error: record it and retry later
-                logger.exception("delivery %s (%s) failed unexpectedly", delivery.key, delivery.template)
-                await self._failed(delivery, f"{type(exc).__name__}: {exc}")
+    async def _attempt(self, delivery: outbox.Delivery) -> None:
+        try:
+            await self._deliver(delivery)
+        except Exception as exc:  # an unexpected error: record it and retry later
+            logger.exception("delivery %s (%s) failed unexpectedly", delivery.key, delivery.template)
+            await self._failed(delivery, f"{type(exc).__name__}: {exc}")
 
     async def _deliver(self, delivery: outbox.Delivery) -> None:
         if delivery.channel == outbox.TELEGRAM:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from html import escape
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
@@ -82,5 +83,19 @@ def button_handler(func: Callable[..., Awaitable[None]]) -> Callable[[Update, Sh
             logger.info("button %s refused for user %s: %s", data.prefix, update.effective_user.id,
                         type(exc).__name__)
             await query.answer(exc.message, show_alert=True)
+
+    return wrapper
+
+
+def message_handler(func: Callable[..., Awaitable[None]]) -> Callable[[Update, ShopContext], Awaitable[None]]:
+    """Wrap a message or command callback: a :class:`ShopError` from the store is answered politely."""
+
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: ShopContext) -> None:
+        try:
+            await func(update, context)
+        except ShopError as exc:
+            logger.info("%s refused for user %s: %s", func.__name__, update.effective_user.id, type(exc).__name__)
+            await reply(update, escape(exc.message))
 
     return wrapper

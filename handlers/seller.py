@@ -8,7 +8,7 @@ from html import escape
 from telegram import Update
 
 from handlers import keyboards, render
-from handlers.common import button_handler, edit, ensure_user, reply
+from handlers.common import button_handler, edit, ensure_user, message_handler, reply
 from handlers.context import ShopContext
 from handlers.notifications import seller_order_text
 from store.errors import InvalidInput, NotAllowed, ShopError
@@ -86,6 +86,7 @@ async def on_decide(update: Update, context: ShopContext, seller_id: int, approv
 # --- orders ------------------------------------------------------------------------------------
 
 
+@message_handler
 async def on_seller_orders(update: Update, context: ShopContext) -> None:
     """/seller_orders: the open orders of the seller's shop (all shops for an operator)."""
     await _show_orders(update, context, "open", 0)

@@ -7,7 +7,7 @@ from html import escape
 from telegram import Update
 
 from handlers import keyboards, render
-from handlers.common import button_handler, edit, lang, reply
+from handlers.common import button_handler, edit, lang, message_handler, reply
 from handlers.context import ShopContext
 from store.errors import Expired, InvalidInput, NotAllowed
 from store.models import Seller
@@ -59,13 +59,10 @@ async def _refuse(update: Update, exc: NotAllowed) -> None:
 # --- adding a product --------------------------------------------------------------------------
 
 
+@message_handler
 async def on_add_product(update: Update, context: ShopContext) -> None:
     """/add_product: start with the title."""
-    try:
-        await _shop(context, update.effective_user.id)
-    except NotAllowed as exc:
-        await _refuse(update, exc)
-        return
+    await _shop(context, update.effective_user.id)
     async with context.shop.db.transaction() as session:
         await set_step(session, update.effective_user.id, TITLE)
     await reply(update, "➕ <b>New product</b> (1/5)\nWhat is its title? e.g. <i>Linen Shirt</i>\n/cancel to stop.")
@@ -180,12 +177,10 @@ async def on_done(update: Update, context: ShopContext) -> None:
 # --- managing products ------------------------------------------------------------------------
 
 
+@message_handler
 async def on_my_products(update: Update, context: ShopContext) -> None:
     """/my_products: the seller's products."""
-    try:
-        await _show_products(update, context, 0)
-    except NotAllowed as exc:
-        await _refuse(update, exc)
+    await _show_products(update, context, 0)
 
 
 @button_handler

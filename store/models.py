@@ -333,13 +333,18 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_lane", "lane", "status", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     key: Mapped[str] = mapped_column(String(160), unique=True)
     channel: Mapped[str] = mapped_column(String(16))  # telegram | webhook | stars_refund
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id"))
+    # Deliveries in one lane (one chat, one seller's webhook) go out in order, one at a time.
+    lane: Mapped[str] = mapped_column(String(48))
     template: Mapped[str] = mapped_column(String(48))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead

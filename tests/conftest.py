@@ -6,6 +6,7 @@ gets the database's ``public`` schema wiped and migrated afresh.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -137,3 +138,15 @@ async def bot(fake, store_url, clock):
     await runner.start()
     yield runner
     await runner.stop()
+
+
+async def eventually(check, timeout: float = 10.0, interval: float = 0.02):  # type: ignore[no-untyped-def]
+    """Await ``check()`` until it returns something truthy (work done by a background worker), or fail."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {check.__name__}")
+        await asyncio.sleep(interval)

@@ -17,6 +17,7 @@ from store.services import catalog_import
 from store.services.catalog import catalog_version
 from store.services.catalog_import import check_columns, import_rows, read_csv
 from store.services.search import CatalogSearch
+from store.services.seller_catalog import set_status
 
 from .conftest import TOKEN
 from .factories import make_seller
@@ -205,6 +206,43 @@ async def test_variants_of_one_product_need_distinct_option_labels_and_agreeing_
     ]
     assert await catalog_of(db, seller_id) == {"Wool Cap": [("CAP-RED", "Red", 1500, 2), ("CAP-GRY", "Grey", 1500, 2)]}
 
+
+    # Next upload: a new SKU takes "Navy", so an existing one cannot take it too.
+    report = await run_import(db, seller_id, """\
+        sku,title,price,stock,option
+        CAP-NVY,Wool Cap,15,2,Navy
+        CAP-GRY,Wool Cap,15,2,Navy
+        """)
+    assert [(r.line, r.reason) for r in report.rejected] == [
+        (3, "option: 'Navy' is already the option of CAP-NVY in 'Wool Cap'.")]
+
+
+async def test_a_product_has_at_most_twenty_variants(db):
+    seller_id = await new_seller(db)
+    text = "sku,title,price,stock,option\n" + "".join(f"PEN-{n},Fountain Pen,30,1,Ink {n}\n" for n in range(21))
+    report = await run_import(db, seller_id, text)
+    assert report.created_variants == 20
+    assert report.rejected == [
+        (22, "PEN-20", "sku: 'Fountain Pen' already has 20 variants, the most a product can have.")]
+
+
+async def test_a_removed_products_skus_are_refused_and_its_title_starts_a_new_product(db):
+    seller_id = await new_seller(db)
+    await run_import(db, seller_id, SHIRTS)
+    async with db.transaction() as session:
+        kettle_id = await session.scalar(select(Product.id).where(Product.title == "Enamel Camp Kettle"))
+        await set_status(session, seller_id, kettle_id, "removed")
+
+    report = await run_import(db, seller_id, """\
+        sku,title,price,stock
+        KETTLE-1,Enamel Camp Kettle,34,12
+        KETTLE-2,Enamel Camp Kettle,36,5
+        """)
+    assert report.rejected == [(2, "KETTLE-1", "sku: KETTLE-1 belongs to a removed product ('Enamel Camp Kettle').")]
+    assert (report.created_products, report.created_variants) == (1, 1)
+    async with db.sessions() as session:
+        product_id = await session.scalar(select(Variant.product_id).where(Variant.sku == "KETTLE-2"))
+    assert product_id != kettle_id
 
 async def test_rows_of_one_product_join_it_across_batches(db, monkeypatch):
     # Tiny batches: each is its own transaction, and the product made in the

@@ -10,7 +10,8 @@ bad row is reported with its CSV line number and reason and the others go on.
 Unlike request services, the import owns its transactions: it commits every
 ``BATCH_SIZE`` rows, so a 50,000-row file never holds the store's write lock
 for long and memory stays flat. A dry run does the very same work in one
-transaction and rolls it back, so its report is exactly what an import would do.
+transaction and rolls it back, so its report is exactly what an import would do
+(on SQLite that transaction holds the write lock meanwhile: seconds for 50,000 rows).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from itertools import islice
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -313,21 +314,21 @@ async def _apply_product_fields(session: AsyncSession, run: _Run, product: Produ
     return changed
 
 
-def _label_problem(product: Product, label: str, sku: str, *, adding: bool) -> str | None:
-    """Why ``label`` cannot name variant ``sku`` beside the product's other variants, if it cannot.
+def _label_problem(title: str, siblings: list[Variant], label: str, sku: str, *, adding: bool) -> str | None:
+    """Why ``label`` cannot name variant ``sku`` beside its product's other variants, if it cannot.
 
     As in the chat's editor, a product with several variants needs a distinct
     label on each, or the shopper could not tell them apart.
     """
-    others = [v for v in product.variants if v.sku != sku]
+    others = [v for v in siblings if v.sku != sku]
     if not others:
         return None
     if adding and not label:
-        return f"option: {product.title!r} has several variants, so each needs its own option label (e.g. S, M, L)."
+        return f"option: {title!r} has several variants, so each needs its own option label (e.g. S, M, L)."
     if adding and (unlabelled := next((v for v in others if not v.label), None)):
-        return f"option: {product.title!r} already has a variant without an option label ({unlabelled.sku})."
+        return f"option: {title!r} already has a variant without an option label ({unlabelled.sku})."
     if same := next((v for v in others if v.label == label), None):
-        return f"option: {label!r} is already the option of {same.sku} in {product.title!r}."
+        return f"option: {label!r} is already the option of {same.sku} in {title!r}."
     return None
 
 
@@ -346,6 +347,11 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
     if not rows:
         return
 
+    if session.bind.dialect.name == "postgresql":
+        # asyncpg prepares each statement once per connection, and PostgreSQL soon
+        # settles on a generic plan made while the seller's tables were small (a
+        # sequential scan): a first big import then slows down batch after batch.
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     existing = {v.sku: v for v in await session.scalars(
         select(Variant).where(Variant.seller_id == run.seller_id, Variant.sku.in_([r.sku for r in rows]))
         .options(selectinload(Variant.product).selectinload(Product.variants)))}
@@ -367,6 +373,10 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
     products = {p.id: p for p in await session.scalars(
         select(Product).where(Product.id.in_(wanted)).options(selectinload(Product.variants)))}
     new_products: dict[str, Product] = {}
+    # New variants are not attached to their product in the session but inserted
+    # in one statement after the products: the ORM would insert them one by one
+    # to read back ids that nothing here needs.
+    added: dict[Product, list[Variant]] = {}
     changed: set[Product] = set()
 
     for row in rows:
@@ -376,13 +386,16 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
             reason = f"sku: {row.sku} belongs to a removed product ({product.title!r})." if (
                 product.status == REMOVED) else None
             if reason is None and row.label and row.label != variant.label:
-                reason = _label_problem(product, row.label, row.sku, adding=False)
+                siblings = [*product.variants, *added.get(product, ())]
+                reason = _label_problem(product.title, siblings, row.label, row.sku, adding=False)
         else:
             product = new_products.get(row.key) or products.get(run.products.get(row.key, -1))
             if product is not None and product.status == REMOVED:  # removed meanwhile: start afresh
                 product = None
-            reason = None if product is None else _label_problem(product, row.label, row.sku, adding=True)
-            if reason is None and product is not None and len(product.variants) >= VARIANTS_MAX:
+            siblings = [] if product is None else [*product.variants, *added.get(product, ())]
+            reason = None if product is None else _label_problem(product.title, siblings, row.label, row.sku,
+                                                                 adding=True)
+            if reason is None and len(siblings) >= VARIANTS_MAX:
                 reason = f"sku: {product.title!r} already has {VARIANTS_MAX} variants, the most a product can have."
         reason = reason or _conflict(run, row)
         if reason is not None:
@@ -392,16 +405,15 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
         if product is None:
             product = Product(seller_id=run.seller_id, title=row.title, description=row.description,
                               brand=row.brand or None, photo=row.photo or None, status=ACTIVE,
-                              category_id=await _category_id(session, run, row.category or DEFAULT_CATEGORY),
-                              variants=[])
+                              category_id=await _category_id(session, run, row.category or DEFAULT_CATEGORY))
             session.add(product)
             new_products[row.key] = product
             report.created_products += 1
         product_changed = await _apply_product_fields(session, run, product, row)
         if variant is None:
-            position = max((v.position for v in product.variants), default=-1) + 1
-            product.variants.append(Variant(seller_id=run.seller_id, sku=row.sku, label=row.label,
-                                            price=row.price, stock=row.stock, position=position))
+            position = max((v.position for v in siblings), default=-1) + 1
+            added.setdefault(product, []).append(Variant(seller_id=run.seller_id, sku=row.sku, label=row.label,
+                                                         price=row.price, stock=row.stock, position=position))
             report.created_variants += 1
             changed.add(product)
             continue
@@ -417,6 +429,11 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
             report.unchanged += 1
 
     await session.flush()
+    if added:
+        await session.execute(insert(Variant), [
+            {"product_id": product.id, "seller_id": v.seller_id, "sku": v.sku, "label": v.label, "price": v.price,
+             "stock": v.stock, "position": v.position}
+            for product, variants in added.items() for v in variants])
     for key, product in new_products.items():
         run.products[key] = product.id
     if changed:

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from store.models import OutboxMessage, utcnow
 
@@ -39,6 +40,7 @@ class Delivery:
     id: int
     key: str
     channel: str
+    lane: str
     chat_id: int | None
     seller_id: int | None
     template: str
@@ -62,8 +64,15 @@ async def enqueue(
     ``now`` is the business time of the change; the delivery is due at once by
     the wall clock, which is what the worker schedules by.
     """
+    if channel == TELEGRAM:
+        lane = f"chat:{chat_id}"
+    elif channel == WEBHOOK:
+        lane = f"webhook:{seller_id}"
+    else:
+        lane = f"{channel}:{key}"[:48]
     values = dict(key=key, channel=channel, template=template, payload=payload, chat_id=chat_id,
-                  seller_id=seller_id, status=PENDING, attempts=0, next_attempt_at=utcnow(), created_at=now)
+                  seller_id=seller_id, lane=lane, status=PENDING, attempts=0, next_attempt_at=utcnow(),
+                  created_at=now)
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     await session.execute(insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"]))
 
@@ -75,11 +84,19 @@ def backoff(attempts: int) -> timedelta:
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
                     channels: tuple[str, ...] | None = None) -> list[Delivery]:
-    """Claim up to ``limit`` due deliveries for this worker, oldest first."""
+    """Claim up to ``limit`` due deliveries for this worker, oldest first, at most one per lane.
+
+    Only the oldest pending delivery of a lane can be claimed, so a chat's
+    messages and a seller's webhook events arrive in the order they happened,
+    even across retries.
+    """
+    older = aliased(OutboxMessage)
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now,
-               or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
+               or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+               ~exists().where(older.lane == OutboxMessage.lane, older.status == PENDING,
+                               older.id < OutboxMessage.id))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -90,7 +107,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
     for row in rows:
         row.claimed_until = now + CLAIM_FOR
     await session.flush()
-    return [Delivery(r.id, r.key, r.channel, r.chat_id, r.seller_id, r.template, dict(r.payload), r.attempts)
+    return [Delivery(r.id, r.key, r.channel, r.lane, r.chat_id, r.seller_id, r.template, dict(r.payload), r.attempts)
             for r in rows]
 
 

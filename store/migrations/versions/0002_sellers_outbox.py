@@ -22,6 +22,7 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('chat_id', sa.BigInteger(), nullable=True),
     sa.Column('seller_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('lane', sa.String(length=48), nullable=False),
     sa.Column('template', sa.String(length=48), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
@@ -37,6 +38,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_outbox_lane', ['lane', 'status', 'id'], unique=False)
 
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('refund_status', sa.String(length=16), nullable=True))
@@ -60,6 +62,7 @@ def downgrade() -> None:
         batch_op.drop_column('refund_status')
 
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_lane')
         batch_op.drop_index('ix_outbox_due')
 
     op.drop_table('outbox')

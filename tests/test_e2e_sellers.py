@@ -1,0 +1,191 @@
+"""Sellers through the real bot: onboarding, catalog in the chat, order notices and fulfilment.
+
+Three people at once, as in life: a shopper, a seller and an operator. Notices
+travel through the outbox worker running inside the bot.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from store.models import Order, OutboxMessage, User, Variant
+
+from .conftest import BotRunner, eventually
+
+OPERATOR, SELLER, SHOPPER = 9001, 3001, 1001
+
+
+def sent_to(chat_id: int, *words: str):
+    """A wait_for predicate: a message to ``chat_id`` containing every word."""
+    def match(call) -> bool:  # type: ignore[no-untyped-def]
+        result = call.result if isinstance(call.result, dict) else {}
+        text = result.get("text") or result.get("caption") or ""  # as the person reads it
+        return call.params.get("chat_id") in (chat_id, str(chat_id)) and all(w in text for w in words)
+    return match
+
+
+async def open_shop(fake, runner: BotRunner, name: str = "Sam's Shirts"):
+    """The seller applies with /sell and the operator approves; returns (seller, operator)."""
+    operator, seller = fake.user(OPERATOR, "Olga"), fake.user(SELLER, "Sam", username="sam")
+    await operator.send("/start")
+    await seller.send("/sell")
+    assert "What is your shop called?" in seller.last_text
+    await seller.send(name)
+    assert "waiting for an operator" in seller.last_text
+    await fake.wait_for("sendMessage", sent_to(OPERATOR, "Seller application", name), timeout=10)
+    await operator.press("Approve")
+    assert "approved" in operator.last_text
+    await fake.wait_for("sendMessage", sent_to(SELLER, "is approved"), timeout=10)
+    await fake.wait_for("setMyCommands", lambda call: str(SELLER) in str(call.params.get("scope")), timeout=10)
+    return seller, operator
+
+
+async def add_linen_shirt(seller) -> None:
+    """The seller adds a shirt with two sizes, in the chat."""
+    await seller.send("/add_product")
+    await seller.send("Linen Summer Shirt")
+    await seller.send("Breathable linen, relaxed fit.")
+    await seller.press("Clothing")
+    await seller.send("/skip")
+    await seller.send("M / White; 45.00; 3")
+    await seller.send("L / White; 45; 2")
+    await seller.press("Done")
+    assert "is on sale now" in seller.texts[-2]
+
+
+async def buy(shopper, variant: str, address: str = "1 Main Street, Springfield 12345") -> None:
+    """The shopper finds the shirt, picks a size and pays cash on delivery."""
+    await shopper.send("linnen shirt")
+    await shopper.press("Linen Summer Shirt")
+    await shopper.press(variant)
+    await shopper.press("Add to cart")
+    await shopper.press("🛒 Cart")
+    await shopper.press("Checkout")
+    await shopper.press("Continue")
+    await shopper.tap("Share my contact")
+    await shopper.send(address)
+    await shopper.press("Standard delivery")
+    await shopper.press("Cash on delivery")
+    await shopper.press("Place order")
+    assert "is placed" in shopper.last_text
+
+
+async def stock(runner: BotRunner, label: str) -> int:
+    async with runner.db.transaction() as session:
+        return await session.scalar(select(Variant.stock).where(Variant.label == label, Variant.sku.like("S%")))
+
+
+async def test_a_seller_joins_lists_a_product_and_fulfils_an_order(fake, store_url, clock):
+    runner = BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR))
+    await runner.start()
+    try:
+        seller, _operator = await open_shop(fake, runner)
+        await add_linen_shirt(seller)
+
+        # The shopper finds the new shirt (with a typo) and orders an L.
+        shopper = fake.user(SHOPPER, "Ann")
+        await buy(shopper, "L / White")
+        assert await stock(runner, "L / White") == 1
+
+        # The seller hears of it at once, with the buyer's details and buttons.
+        notice = await fake.wait_for("sendMessage", sent_to(SELLER, "Order #", "Linen Summer Shirt"), timeout=10)
+        assert "1 Main Street, Springfield 12345" in notice.params["text"]
+        assert "cash on delivery" in notice.params["text"]
+        await seller.press("Accept")
+        await fake.wait_for("sendMessage", sent_to(SHOPPER, "accepted your order"), timeout=10)
+
+        # Shipping asks for the tracking number; the shopper sees it.
+        await seller.press("Ship")
+        assert "tracking number" in seller.last_text
+        await seller.send("UPS 1Z999AA10123456784")
+        assert "shipped" in seller.last_text and "1Z999AA10123456784" in seller.last_text
+        await fake.wait_for("sendMessage", sent_to(SHOPPER, "on its way", "UPS 1Z999AA10123456784"), timeout=10)
+        await seller.press("Delivered")
+        await fake.wait_for("sendMessage", sent_to(SHOPPER, "was delivered"), timeout=10)
+
+        # A second order is cancelled by the seller: stock comes back, the shopper learns why.
+        await buy(shopper, "M / White")
+        assert await stock(runner, "M / White") == 2
+        await fake.wait_for("sendMessage", sent_to(SELLER, "Order #", "M / White"), timeout=10)
+        await seller.press("Cancel")
+        await seller.send("Sorry, the last M has a flaw")
+        assert "cancelled" in seller.last_text
+        await fake.wait_for("sendMessage", sent_to(SHOPPER, "cancelled your order", "the last M has a flaw"),
+                            timeout=10)
+        assert await stock(runner, "M / White") == 3
+
+        # The shopper's order list shows both outcomes; the history records who did what.
+        await shopper.send("/orders")
+        assert "delivered" in shopper.last_text and "cancelled" in shopper.last_text
+        async with runner.db.transaction() as session:
+            first = await session.scalar(select(Order).order_by(Order.id).limit(1))
+            assert (first.status, first.carrier, first.tracking_number) == ("delivered", "UPS", "1Z999AA10123456784")
+
+        # /seller_orders lists open orders only; both are closed now.
+        await seller.send("/seller_orders")
+        assert "No open orders" in seller.last_text
+    finally:
+        await runner.stop()
+
+
+async def test_only_the_orders_seller_can_act_and_forged_buttons_change_nothing(fake, store_url, clock):
+    runner = BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR))
+    await runner.start()
+    try:
+        seller, _operator = await open_shop(fake, runner)
+        await add_linen_shirt(seller)
+        shopper = fake.user(SHOPPER, "Ann")
+        await buy(shopper, "L / White")
+        async with runner.db.transaction() as session:
+            order_id = await session.scalar(select(Order.id))
+
+        # The shopper and a stranger forge the seller's buttons.
+        stranger = fake.user(4444, "Eve")
+        await stranger.send("/start")
+        for person in (shopper, stranger):
+            for data in (f"sa:{order_id}:acc", f"sa:{order_id}:cxl", f"sa:{order_id}:dlv", f"sv:{order_id}",
+                         "sd:1:1"):
+                await person.press_data(data)
+                assert person.last_answer["show_alert"] is True, data
+        # Only the seller may apply or approve: a non-operator's approval is refused.
+        await stranger.send("/seller_orders")
+        assert "This is for sellers" in stranger.last_text
+        async with runner.db.transaction() as session:
+            assert (await session.get(Order, order_id)).status == "placed"
+
+        # The seller cannot skip a step: delivered before shipping is refused.
+        await seller.press_data(f"sa:{order_id}:dlv")
+        assert "can't be delivered" in seller.last_answer["text"]
+        async with runner.db.transaction() as session:
+            assert (await session.get(Order, order_id)).status == "placed"
+    finally:
+        await runner.stop()
+
+
+async def test_a_buyer_who_blocked_the_bot_is_marked_and_not_retried(fake, store_url, clock):
+    runner = BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR))
+    await runner.start()
+    try:
+        seller, _operator = await open_shop(fake, runner)
+        await add_linen_shirt(seller)
+        shopper = fake.user(SHOPPER, "Ann")
+        await buy(shopper, "L / White")
+        await fake.wait_for("sendMessage", sent_to(SELLER, "Order #"), timeout=10)
+
+        fake.block_user(SHOPPER)
+        fake.fail_next("sendMessage", 429, parameters={"retry_after": 1})  # and Telegram is busy once
+        await seller.press("Accept")
+        await fake.wait_for("sendMessage", lambda call: call.params.get("chat_id") in (SHOPPER, str(SHOPPER))
+                            and call.error_code == 403, timeout=15)
+
+        async def notice_given_up():  # type: ignore[no-untyped-def]
+            async with runner.db.transaction() as session:
+                row = await session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == SHOPPER))
+                return row if row.status == "dead" else None
+
+        row = await eventually(notice_given_up)
+        assert "blocked" in row.last_error and row.attempts == 1
+        async with runner.db.transaction() as session:
+            assert (await session.get(User, SHOPPER)).blocked_at is not None
+    finally:
+        await runner.stop()

@@ -1,0 +1,258 @@
+"""External retailers: signed order webhooks that survive downtime, and the HTTP API.
+
+The retailer's receiver is a real aiohttp server on 127.0.0.1 that verifies
+every request with the standardwebhooks library's own verifier.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlalchemy import select
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from bot.worker import OutboxWorker, webhook_headers
+from store.models import Order, OutboxMessage, Seller, Variant, utcnow
+from store.services import cart as cart_service
+from store.services import checkout as co
+from store.services import outbox, sellers
+from store.services.fulfilment import Actor, accept, ship
+
+from .conftest import BotRunner, eventually
+from .factories import make_category, make_product, make_seller, make_user
+
+RULES = co.CheckoutRules(currency="USD", expiry=timedelta(minutes=30))
+
+
+class Receiver:
+    """A retailer's webhook endpoint: verifies signatures, can be 'down' for a number of requests."""
+
+    def __init__(self, secret: str | None = None) -> None:
+        self.secret = secret
+        self.down_for = 0
+        self.accepted: list[dict] = []
+        self.ids: list[str] = []
+        self.refused: list[str] = []
+        self.attempts = 0
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.attempts += 1
+        if self.down_for > 0:
+            self.down_for -= 1
+            return web.Response(status=503, text="maintenance")
+        body = await request.read()
+        try:
+            payload = Webhook(self.secret).verify(body, dict(request.headers))
+        except WebhookVerificationError as exc:
+            self.refused.append(str(exc))
+            return web.Response(status=400, text="bad signature")
+        message_id = request.headers["webhook-id"]
+        if message_id not in self.ids:  # the idempotency key: a redelivery is not applied twice
+            self.ids.append(message_id)
+            self.accepted.append(payload)
+        return web.Response(status=204)
+
+    async def __aenter__(self) -> Receiver:
+        app = web.Application()
+        app.router.add_post("/hooks/chatshop", self.handle)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hooks/chatshop"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.runner.cleanup()
+
+
+class FakeTelegram:
+    """Stands in for the Bot API where a test needs no chat messages."""
+
+    async def send_message(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
+
+
+@pytest.fixture
+async def retailer(db):
+    """A retailer with one product (5 in stock) and a buyer with it in the cart."""
+    async with db.transaction() as session:
+        shop = await make_seller(session, "Gadget Hub")
+        other = await make_seller(session, "Other Shop")
+        category = await make_category(session)
+        await make_product(session, shop, category, "USB Lamp", [("", 1500, 5)])
+        await make_product(session, other, category, "Desk Fan", [("", 2500, 5)])
+        await make_user(session, 1)
+        variants = (await session.scalars(select(Variant.id).order_by(Variant.id))).all()
+    return {"seller": shop.id, "other": other.id, "lamp": variants[0], "fan": variants[1]}
+
+
+async def place_cod(db, user_id: int, variant_id: int) -> int:
+    """A cash-on-delivery order of one unit; returns the order id."""
+    async with db.transaction() as session:
+        await cart_service.add_to_cart(session, user_id, variant_id)
+        cart = await cart_service.get_cart(session, user_id)
+        total = co.quote(cart, await co.get_shipping(session, "standard")).total
+        placed = await co.place_order(session, user_id, contact_name="Ann Lee", phone="+12025550143",
+                                      address="1 Main St, Springfield 12345", shipping_code="standard",
+                                      payment_method=co.COD, expected_total=total, rules=RULES, now=utcnow())
+    return placed.orders[0].id
+
+
+async def test_webhooks_survive_a_receiver_outage_and_arrive_once_each(db, retailer):
+    async with Receiver() as receiver:
+        async with db.transaction() as session:
+            receiver.secret = await sellers.set_webhook(session, retailer["seller"], receiver.url)
+        order_id = await place_cod(db, 1, retailer["lamp"])
+        async with db.transaction() as session:
+            await accept(session, order_id, Actor("api", seller_id=retailer["seller"]), utcnow())
+            await ship(session, order_id, Actor("api", seller_id=retailer["seller"]), "DHL", "JD0146000033", utcnow())
+
+        # The retailer's server is down for the first four attempts.
+        receiver.down_for = 4
+        later = [utcnow()]
+        worker = OutboxWorker(db, FakeTelegram(), clock=lambda: later[0])
+        worker.http = aiohttp.ClientSession()
+        try:
+            for _ in range(12):
+                await worker.run_once()
+                later[0] += timedelta(minutes=5)  # past any backoff, without sleeping
+        finally:
+            await worker.http.close()
+
+    assert receiver.attempts >= 7
+    assert [event["type"] for event in receiver.accepted] == ["order.created", "order.accepted", "order.shipped"]
+    assert len(set(receiver.ids)) == 3
+    shipped = receiver.accepted[-1]["data"]
+    assert shipped["id"] == order_id and shipped["status"] == "shipped"
+    assert shipped["shipping"]["tracking_number"] == "JD0146000033"
+    assert shipped["lines"][0]["sku"] and shipped["total"] == 1500 + 499
+    async with db.transaction() as session:
+        rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.channel == outbox.WEBHOOK))).all()
+    assert {row.status for row in rows} == {"sent"}
+    assert max(row.attempts for row in rows) >= 2  # the failed attempts were recorded
+
+
+async def test_the_receiver_rejects_a_tampered_body_and_a_stale_timestamp(db, retailer):
+    async with Receiver() as receiver:
+        async with db.transaction() as session:
+            receiver.secret = await sellers.set_webhook(session, retailer["seller"], receiver.url)
+        body = json.dumps({"type": "order.paid", "data": {"id": 1, "total": 1999}}).encode()
+        async with aiohttp.ClientSession() as http:
+            good = webhook_headers(receiver.secret, "order-1-paid", body, utcnow())
+            async with http.post(receiver.url, data=body, headers=good) as response:
+                assert response.status == 204
+            tampered = body.replace(b"1999", b"1")
+            async with http.post(receiver.url, data=tampered, headers=good) as response:
+                assert response.status == 400
+            stale = webhook_headers(receiver.secret, "order-1-paid", body, utcnow() - timedelta(minutes=10))
+            async with http.post(receiver.url, data=body, headers=stale) as response:
+                assert response.status == 400
+    assert len(receiver.accepted) == 1 and len(receiver.refused) == 2
+
+
+async def test_undelivered_webhooks_are_delivered_after_a_bot_restart(fake, store_url, clock):
+    runner = BotRunner(fake, store_url, clock)
+    await runner.start()
+    async with Receiver() as receiver:
+        async with runner.db.transaction() as session:
+            seller_id = await session.scalar(select(Seller.id).where(Seller.kind == "retailer").limit(1))
+            receiver.secret = await sellers.set_webhook(session, seller_id, receiver.url)
+            variant = await session.scalar(select(Variant.id).where(Variant.seller_id == seller_id,
+                                                                     Variant.stock > 2).limit(1))
+            await make_user(session, 1)
+        receiver.down_for = 1_000  # the retailer is down while the bot runs
+        order_id = await place_cod(runner.db, 1, variant)
+        runner.application.bot_data["shop"].wake_outbox()
+        await runner.stop()
+
+        receiver.down_for = 0  # back up; the bot restarts
+        await runner.start()
+        try:
+            async def delivered():  # type: ignore[no-untyped-def]
+                return receiver.accepted
+            await eventually(delivered, timeout=20)
+        finally:
+            await runner.stop()
+    assert [(e["type"], e["data"]["id"]) for e in receiver.accepted] == [("order.created", order_id)]
+
+
+# --- the HTTP API -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def api(fake, store_url, clock):
+    """The bot running with its HTTP server; yields (base URL, runner)."""
+    runner = BotRunner(fake, store_url, clock)
+    await runner.start()
+    yield runner.application.bot_data["runtime"].web.url, runner
+    await runner.stop()
+
+
+async def test_http_api_moves_an_order_through_fulfilment_with_the_same_rules(api):
+    base, runner = api
+    async with runner.db.transaction() as session:
+        shop, other = (await session.scalars(select(Seller).where(Seller.kind == "retailer")
+                                             .order_by(Seller.id))).all()[:2]
+        key = await sellers.issue_api_key(session, shop.id)
+        other_key = await sellers.issue_api_key(session, other.id)
+        mine = await session.scalar(select(Variant.id).where(Variant.seller_id == shop.id, Variant.stock > 2))
+        theirs = await session.scalar(select(Variant.id).where(Variant.seller_id == other.id, Variant.stock > 2))
+        await make_user(session, 1)
+        await make_user(session, 2)
+    order_id = await place_cod(runner.db, 1, mine)
+    foreign_id = await place_cod(runner.db, 2, theirs)
+    auth = {"Authorization": f"Bearer {key}"}
+
+    async with aiohttp.ClientSession(base_url=base) as http:
+        # No key, a wrong key, a key of the right shape but unknown: 401.
+        for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Bearer csk_" + "x" * 43}):
+            async with http.get("/api/v1/orders", headers=headers) as response:
+                assert response.status == 401 and (await response.json())["error"] == "unauthorized"
+
+        async with http.get("/api/v1/orders", headers=auth) as response:
+            listed = await response.json()
+        assert response.status == 200 and [o["id"] for o in listed["orders"]] == [order_id]
+        assert listed["orders"][0]["buyer"]["address"] == "1 Main St, Springfield 12345"
+
+        # Another seller's order does not exist for this key.
+        for method, path in (("GET", f"/api/v1/orders/{foreign_id}"), ("POST", f"/api/v1/orders/{foreign_id}/accept")):
+            async with http.request(method, path, headers=auth) as response:
+                assert response.status == 404
+        # Skipping a step is refused with a JSON error.
+        async with http.post(f"/api/v1/orders/{order_id}/deliver", headers=auth) as response:
+            assert response.status == 409 and (await response.json())["error"] == "invalid_transition"
+        async with http.post(f"/api/v1/orders/{order_id}/accept", headers=auth) as response:
+            assert response.status == 200 and (await response.json())["status"] == "accepted"
+        # Malformed bodies: 4xx with a JSON error, never a 500.
+        for body in (b"not json", b"[]", json.dumps({"carrier": "UPS"}).encode(),
+                     json.dumps({"carrier": "UPS", "tracking_number": "#!"}).encode()):
+            async with http.post(f"/api/v1/orders/{order_id}/ship", data=body, headers=auth) as response:
+                assert response.status == 422, body
+                assert "message" in await response.json()
+        async with http.post(f"/api/v1/orders/{order_id}/ship", headers=auth,
+                             json={"carrier": "UPS", "tracking_number": "1Z999AA10123456784"}) as response:
+            shipped = await response.json()
+        assert shipped["status"] == "shipped" and shipped["shipping"]["carrier"] == "UPS"
+        for path in ("/api/v1/orders/abc", f"/api/v1/orders/{order_id}/explode", "/api/v1/orders/99999999"):
+            async with http.post(path, headers=auth) as response:
+                assert response.status in (404, 405)
+        async with http.get("/api/v1/orders?status=bogus", headers=auth) as response:
+            assert response.status == 422
+        async with http.post(f"/api/v1/orders/{order_id}/deliver", headers=auth) as response:
+            assert (await response.json())["status"] == "delivered"
+        async with http.post(f"/api/v1/orders/{foreign_id}/cancel", json={"reason": "not mine"},
+                             headers={"Authorization": f"Bearer {other_key}"}) as response:
+            assert response.status == 200 and (await response.json())["cancel_reason"] == "not mine"
+
+    async with runner.db.transaction() as session:
+        order = await session.get(Order, order_id)
+        assert order.status == "delivered"
+        events = await session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.like(f"order-{order_id}-%")))
+        assert {f"order-{order_id}-accepted-buyer", f"order-{order_id}-shipped-buyer"} <= set(events)
