@@ -59,6 +59,7 @@ BUTTONS: dict[str, Callable] = {
     cb.ORDERS: orders.on_orders_page,
     cb.ORDER: orders.on_order,
     cb.CANCEL_UNPAID: checkout.on_cancel_unpaid,
+    cb.PAY_AGAIN: checkout.on_pay_again,
     cb.SELLER_DECIDE: seller.on_decide,
     cb.SELLER_ACTION: seller.on_action,
     cb.SELLER_ORDERS: seller.on_orders_page,
@@ -118,32 +119,50 @@ async def expire_unpaid(context: ShopContext) -> None:
             logger.warning("could not tell user %s about expired orders %s", user_id, numbers, exc_info=True)
 
 
+COMMANDS: dict[str, Callable] = {
+    "start": start.on_start,
+    "help": start.on_help,
+    "cart": cart.on_cart_command,
+    "orders": orders.on_orders_command,
+    "cancel": text.on_cancel,
+    "sell": seller.on_sell,
+    "seller_orders": seller.on_seller_orders,
+    "seller_settings": seller.on_settings,
+    "webhook": seller.on_webhook,
+    "api_key": seller.on_api_key,
+    "add_product": seller_catalog.on_add_product,
+    "my_products": seller_catalog.on_my_products,
+    # /skip answers an optional step of adding a product: it is text to that flow.
+    "skip": text.on_text,
+}
+
+# The shop is served in private chats only (carts, addresses and orders are personal),
+# and only new messages count: editing an old message is not an answer to today's step.
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+
+async def on_group_message(update: Update, context: ShopContext) -> None:
+    """A command in a group: the shop works in a private chat."""
+    link = f"https://t.me/{context.bot.username}"
+    await update.effective_message.reply_text(f"I work in a private chat, so your cart and orders stay yours: {link}")
+
+
 def register_handlers(application: Application) -> None:
-    """Register every handler: deep-linked /start first, commands, payments, buttons, text."""
-    application.add_handler(CommandHandler("start", start.on_start))
-    application.add_handler(CommandHandler("help", start.on_help))
-    application.add_handler(CommandHandler("cart", cart.on_cart_command))
-    application.add_handler(CommandHandler("orders", orders.on_orders_command))
-    application.add_handler(CommandHandler("cancel", text.on_cancel))
-    application.add_handler(CommandHandler("sell", seller.on_sell))
-    application.add_handler(CommandHandler("seller_orders", seller.on_seller_orders))
-    application.add_handler(CommandHandler("seller_settings", seller.on_settings))
-    application.add_handler(CommandHandler("webhook", seller.on_webhook))
-    application.add_handler(CommandHandler("api_key", seller.on_api_key))
-    application.add_handler(CommandHandler("add_product", seller_catalog.on_add_product))
-    application.add_handler(CommandHandler("my_products", seller_catalog.on_my_products))
-    # /skip answers an optional step of adding a product; it is text to that flow.
-    application.add_handler(CommandHandler("skip", text.on_text))
+    """Register every handler: commands, payments, buttons, then typed text and everything else."""
+    for name, callback in COMMANDS.items():
+        application.add_handler(CommandHandler(name, callback, filters=PRIVATE))
+    application.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.GROUPS & filters.UpdateType.MESSAGE,
+                                           on_group_message))
     application.add_handler(PreCheckoutQueryHandler(payments.on_pre_checkout))
     application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.on_successful_payment))
-    application.add_handler(MessageHandler(filters.CONTACT & filters.ChatType.PRIVATE, checkout.on_contact))
-    application.add_handler(MessageHandler(filters.PHOTO & filters.ChatType.PRIVATE, seller_catalog.on_photo))
+    application.add_handler(MessageHandler(filters.CONTACT & PRIVATE, checkout.on_contact))
+    application.add_handler(MessageHandler(filters.PHOTO & PRIVATE, seller_catalog.on_photo))
     application.add_handler(CallbackQueryHandler(on_noop, pattern=f"^{cb.NOOP}$"))
     for prefix, callback in BUTTONS.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=f"^{re.escape(prefix)}(:|$)"))
     application.add_handler(CallbackQueryHandler(on_unknown_button))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE,
-                                           text.on_text))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & PRIVATE, text.on_text))
+    application.add_handler(MessageHandler(PRIVATE, text.on_other_message))
     application.add_error_handler(on_error)
 
 

@@ -33,6 +33,7 @@ LEAVE = "x"
 ORDERS = "os"
 ORDER = "o"
 CANCEL_UNPAID = "ou"
+PAY_AGAIN = "pa"
 NOOP = "n"
 # Sellers and operators.
 SELLER_DECIDE = "sd"
@@ -66,6 +67,7 @@ SPEC: dict[str, str] = {
     ORDERS: "i",
     ORDER: "ii",
     CANCEL_UNPAID: "i",
+    PAY_AGAIN: "i",
     NOOP: "",
     SELLER_DECIDE: "ii",
     SELLER_ACTION: "is",

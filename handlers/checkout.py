@@ -1,9 +1,8 @@
-"""Checkout, a conversation kept in the store: review, contact, address, shipping, payment, confirm.
+"""Checkout in the chat: review, contact, address, shipping, payment, confirm, and the invoice.
 
-The step a shopper is at lives in the store (``user_steps``) and is read on
-every update, so a restarted bot, or another bot process, continues where the
-shopper was. Each button re-checks that the shopper is still at the step it
-belongs to.
+The conversation itself (which step, what was answered) lives in the store
+(:mod:`store.services.checkout_flow`) and is read on every update, so a
+restarted bot, or another bot process, continues where the shopper was.
 """
 
 from __future__ import annotations
@@ -15,62 +14,36 @@ from telegram import LabeledPrice, ReplyKeyboardRemove, Update
 
 from handlers import keyboards, render
 from handlers.callbacks import fit_text
-from handlers.common import button_handler, edit, ensure_user, lang, reply
+from handlers.common import button_handler, edit, ensure_user, lang, message_handler, reply
 from handlers.context import ShopContext
-from store.errors import Expired, InvalidInput, OutOfStock
+from store.errors import Changed, Expired, InvalidInput, OutOfStock
+from store.models import Checkout
 from store.money import STARS
 from store.services import checkout as co
-from store.services.cart import get_cart
-from store.services.users import Step, clear_step, get_step, get_user, set_step
+from store.services import checkout_flow as flow
+from store.services.users import Step, clear_step
 
 logger = logging.getLogger(__name__)
 
-REVIEW = "checkout:review"
-CONTACT = "checkout:contact"
-ADDRESS = "checkout:address"
-SHIPPING = "checkout:shipping"
-PAYMENT = "checkout:payment"
-CONFIRM = "checkout:confirm"
-STEPS = (REVIEW, CONTACT, ADDRESS, SHIPPING, PAYMENT, CONFIRM)
-# Steps answered by typing; the others are answered with buttons.
-TEXT_STEPS = (CONTACT, ADDRESS)
-
-WRONG_STEP = "This step of the checkout is over. Tap /cart to start the checkout again."
+STEPS = flow.STEPS
+# Steps answered by typing; at the others (buttons) typed text is a search.
+TYPED_STEPS = (flow.CONTACT, flow.ADDRESS)
 LEFT = "Checkout cancelled. Your cart is kept: /cart"
-
-
-async def _step_of(context: ShopContext, user_id: int) -> Step | None:
-    async with context.shop.db.transaction() as session:
-        return await get_step(session, user_id)
-
-
-async def _require(context: ShopContext, user_id: int, name: str) -> Step:
-    """The shopper's step, if it is ``name``; otherwise the button is stale."""
-    step = await _step_of(context, user_id)
-    if step is None or step.name != name:
-        raise Expired(WRONG_STEP)
-    return step
 
 
 @button_handler
 async def on_checkout(update: Update, context: ShopContext) -> None:
     """Start checkout with a review that re-validates prices and stock."""
     query = update.callback_query
-    user_id = update.effective_user.id
     async with context.shop.db.transaction() as session:
         await ensure_user(session, update)
-        review = await co.review_cart(session, user_id)
-        if review.cart.lines:
-            await set_step(session, user_id, REVIEW)
+        review = await flow.begin(session, update.effective_user.id)
     await query.answer()
-    options = context.shop.options
     if not review.cart.lines:
-        text = "Your cart is empty, so there is nothing to check out."
-        if review.changes:
-            text = "\n".join(review.changes) + "\n\n" + text
-        await reply(update, escape(text))
+        changes = "".join(f"{escape(change)}\n" for change in review.changes)
+        await reply(update, f"{changes}Your cart is empty, so there is nothing to check out.")
         return
-    await reply(update, render.review(review.cart, review.changes, options.currency, lang(update)),
+    await reply(update, render.review(review.cart, review.changes, context.shop.options.currency, lang(update)),
                 keyboards.review())
 
 
@@ -78,73 +51,66 @@ async def on_checkout(update: Update, context: ShopContext) -> None:
 async def on_continue(update: Update, context: ShopContext) -> None:
     """After the review: ask for contact details."""
     query = update.callback_query
-    user_id = update.effective_user.id
-    await _require(context, user_id, REVIEW)
     async with context.shop.db.transaction() as session:
-        await set_step(session, user_id, CONTACT)
-        user = await get_user(session, user_id)
+        saved = await flow.to_contact(session, update.effective_user.id)
     await query.answer()
     await edit(query, "🧾 Review done.")
-    saved = f"{user.contact_name} {user.phone}" if user and user.contact_name and user.phone else None
     await reply(update, render.ASK_CONTACT, keyboards.ask_contact(saved))
 
 
+@message_handler
 async def on_contact(update: Update, context: ShopContext) -> None:
-    """A shared contact: at the contact step it answers it; elsewhere it is explained."""
-    user_id = update.effective_user.id
-    step = await _step_of(context, user_id)
-    if step is None or step.name != CONTACT:
+    """A contact shared with Telegram's button, at the contact step."""
+    contact = update.effective_message.contact
+    name = " ".join(filter(None, [contact.first_name, contact.last_name]))
+    try:
+        async with context.shop.db.transaction() as session:
+            name, phone, last_address = await flow.submit_shared_contact(
+                session, update.effective_user.id, name, contact.phone_number, contact.user_id,
+                context.shop.options.phone_region)
+    except Expired:
         await reply(update, "Thanks! I only need your contact during checkout: /cart")
         return
-    contact = update.effective_message.contact
-    if contact.user_id is not None and contact.user_id != user_id:
-        await reply(update, "Please share your own contact, or type your name and phone number.")
-        return
-    name = " ".join(filter(None, [contact.first_name, contact.last_name]))
-    number = contact.phone_number if contact.phone_number.startswith("+") else f"+{contact.phone_number}"
-    await _take_contact(update, context, step, f"{name} {number}")
+    await _ask_address(update, name, phone, last_address)
 
 
-async def on_step_text(update: Update, context: ShopContext, step: Step, text: str) -> None:
-    """Text typed while in checkout: an answer to a typing step, or a nudge towards the buttons."""
+async def on_step_text(update: Update, context: ShopContext, step: Step, text: str) -> bool:
+    """Text typed during checkout; returns False when it is not an answer (then it is a search)."""
     if text == keyboards.CANCEL_TEXT:
         await leave(update, context)
-    elif step.name == CONTACT:
-        await _take_contact(update, context, step, text)
-    elif step.name == ADDRESS:
-        await _take_address(update, context, step, text)
+    elif step.name == flow.CONTACT:
+        await _take_contact(update, context, text)
+    elif step.name == flow.ADDRESS:
+        await _take_address(update, context, text)
     else:
-        await reply(update, "Please use the buttons above to continue your checkout, or /cancel to leave it.")
+        return False
+    return True
 
 
-async def _take_contact(update: Update, context: ShopContext, step: Step, text: str) -> None:
-    user_id = update.effective_user.id
-    options = context.shop.options
+async def _take_contact(update: Update, context: ShopContext, text: str) -> None:
     try:
-        name, phone = co.parse_contact(text, options.phone_region, update.effective_user.full_name)
+        async with context.shop.db.transaction() as session:
+            name, phone, last_address = await flow.submit_contact(
+                session, update.effective_user.id, text, context.shop.options.phone_region,
+                update.effective_user.full_name)
     except InvalidInput as exc:
         await reply(update, escape(exc.message))
         return
-    async with context.shop.db.transaction() as session:
-        await set_step(session, user_id, ADDRESS, {**step.data, "name": name, "phone": phone})
-        user = await get_user(session, user_id)
-    prompt = render.ASK_ADDRESS + (render.ASK_ADDRESS_AGAIN if user and user.last_address else "")
-    await reply(update, f"📇 {escape(name)}, {escape(phone)} ✓\n\n{prompt}",
-                keyboards.ask_address(user.last_address if user else None))
+    await _ask_address(update, name, phone, last_address)
 
 
-async def _take_address(update: Update, context: ShopContext, step: Step, text: str) -> None:
-    user_id = update.effective_user.id
+async def _ask_address(update: Update, name: str, phone: str, last_address: str | None) -> None:
+    prompt = render.ASK_ADDRESS + (render.ASK_ADDRESS_AGAIN if last_address else "")
+    await reply(update, f"📇 {escape(name)}, {escape(phone)} ✓\n\n{prompt}", keyboards.ask_address(last_address))
+
+
+async def _take_address(update: Update, context: ShopContext, text: str) -> None:
     try:
-        address = co.clean_address(text)
+        async with context.shop.db.transaction() as session:
+            address, sellers, options = await flow.submit_address(session, update.effective_user.id, text)
     except InvalidInput as exc:
         await reply(update, escape(exc.message))
         return
-    async with context.shop.db.transaction() as session:
-        cart = await get_cart(session, user_id)
-        options = await co.shipping_options(session)
-        await set_step(session, user_id, SHIPPING, {**step.data, "address": address})
-    sellers = len({line.seller_id for line in cart.lines})
     await reply(update, f"🏠 {escape(address)} ✓", ReplyKeyboardRemove())
     await reply(update, render.shipping_choice(sellers),
                 keyboards.shipping(options, context.shop.options.currency, lang(update)))
@@ -154,12 +120,8 @@ async def _take_address(update: Update, context: ShopContext, step: Step, text: 
 async def on_shipping(update: Update, context: ShopContext, code: str) -> None:
     """A shipping method was chosen: ask how to pay."""
     query = update.callback_query
-    user_id = update.effective_user.id
-    step = await _require(context, user_id, SHIPPING)
     async with context.shop.db.transaction() as session:
-        shipping = await co.get_shipping(session, code)
-        await set_step(session, user_id, PAYMENT, {**step.data, "shipping": shipping.code,
-                                                   "shipping_name": shipping.name})
+        await flow.choose_shipping(session, update.effective_user.id, code)
     await query.answer()
     await edit(query, render.payment_choice(), keyboards.payment(context.shop.options.payment_methods))
 
@@ -168,48 +130,33 @@ async def on_shipping(update: Update, context: ShopContext, code: str) -> None:
 async def on_payment(update: Update, context: ShopContext, method: str) -> None:
     """A payment method was chosen: show everything for confirmation."""
     query = update.callback_query
-    user_id = update.effective_user.id
     options = context.shop.options
-    if method not in options.payment_methods:
-        raise Expired("That payment option is not offered. Please choose another.")
-    step = await _require(context, user_id, PAYMENT)
     async with context.shop.db.transaction() as session:
-        cart = await get_cart(session, user_id)
-        if not cart.lines:
-            await clear_step(session, user_id)
-            raise Expired("Your cart is empty now, so there is nothing to check out.")
-        price = co.quote(cart, await co.get_shipping(session, step.data["shipping"]))
-        details = {**step.data, "payment": method}
-        await set_step(session, user_id, CONFIRM, details)
+        shown = await flow.choose_payment(session, update.effective_user.id, method, options.payment_methods,
+                                          options.rules)
     await query.answer()
-    await edit(query, render.confirm(cart, price, details, options.currency, lang(update)),
-               keyboards.confirm(price.total))
+    await edit(query, render.confirm(shown.cart, shown.quote, shown.details, options.currency, lang(update)),
+               keyboards.confirm(shown.quote.total))
 
 
 @button_handler
 async def on_place(update: Update, context: ShopContext, total: int) -> None:
     """Place the orders for the total the shopper confirmed, then ask for payment if needed."""
     query = update.callback_query
-    user_id = update.effective_user.id
-    options = context.shop.options
-    step = await _require(context, user_id, CONFIRM)
-    data = step.data
+    shop = context.shop
     try:
-        async with context.shop.db.transaction() as session:
-            placed = await co.place_order(
-                session, user_id, contact_name=data["name"], phone=data["phone"], address=data["address"],
-                shipping_code=data["shipping"], payment_method=data["payment"], expected_total=total,
-                rules=options.rules, now=context.shop.clock(),
-            )
-            await clear_step(session, user_id)
-    except (OutOfStock, Expired) as exc:
-        async with context.shop.db.transaction() as session:
-            await clear_step(session, user_id)
+        async with shop.db.transaction() as session:
+            placed = await flow.confirm(session, update.effective_user.id, total, shop.options.rules, shop.clock())
+    except OutOfStock as exc:
         await query.answer()
-        await edit(query, f"⚠️ {escape(exc.message)}\n\nYour cart is kept: check it with /cart and "
-                          "check out again.")
+        await edit(query, f"⚠️ {escape(exc.message)}\n\nYour cart is kept: check it with /cart and check out "
+                          "again.")
         return
-    context.shop.wake_outbox()
+    except Changed as exc:
+        await query.answer()
+        await edit(query, f"⚠️ {escape(exc.message)}")
+        return
+    shop.wake_outbox()
     await query.answer("Order placed!")
     checkout = placed.checkout
     numbers = ", ".join(f"#{order.id}" for order in placed.orders)
@@ -219,34 +166,44 @@ async def on_place(update: Update, context: ShopContext, total: int) -> None:
                           f"Pay {render.money(checkout.total, checkout.currency, language)} in cash on delivery.\n"
                           "You'll get a message here at every step. See /orders any time.")
         return
+    minutes = int(shop.options.checkout_expiry.total_seconds() // 60)
     await edit(query, f"🧾 <b>Order {numbers} is reserved for you.</b>\nPay with the invoice below within "
-                      f"{int(options.checkout_expiry.total_seconds() // 60)} minutes; after that the items "
-                      "are released.", keyboards.awaiting_payment(checkout.id))
-    await send_invoice(update, context, placed)
+                      f"{minutes} minutes; after that the items are released.", keyboards.awaiting_payment(checkout.id))
+    await send_invoice(update, context, checkout, [o.id for o in placed.orders])
 
 
-async def send_invoice(update: Update, context: ShopContext, placed: co.Placed) -> None:
-    """Send the Telegram invoice for a placed checkout (card through the provider, or Stars)."""
-    checkout = placed.checkout
-    options = context.shop.options
+async def send_invoice(update: Update, context: ShopContext, checkout: Checkout, order_ids: list[int]) -> None:
+    """Send the Telegram invoice for an unpaid checkout (card through the provider, or Stars)."""
+    numbers = ", ".join(f"#{i}" for i in order_ids)
     if checkout.invoice_currency == STARS:
-        prices = [LabeledPrice(f"Order {', '.join(f'#{o.id}' for o in placed.orders)}", checkout.invoice_amount)]
+        prices = [LabeledPrice(fit_text(f"Order {numbers}", 32), checkout.invoice_amount)]
         token = None
     else:
-        prices = [LabeledPrice(fit_text(f"Items, order #{o.id}", 32), o.items_total) for o in placed.orders]
+        prices = [LabeledPrice("Items", checkout.items_total)]
         if checkout.shipping_total:
             prices.append(LabeledPrice("Shipping", checkout.shipping_total))
-        token = options.provider_token
-    count = len(placed.orders)
+        token = context.shop.options.provider_token
+    count = len(order_ids)
     await update.effective_chat.send_invoice(
         title=f"chatshop checkout #{checkout.id}",
-        description=fit_text(f"{count} order{'s' if count != 1 else ''}, delivered by {checkout.shipping_name}.",
-                             255),
+        description=fit_text(f"{count} order{'s' if count != 1 else ''} ({numbers}), delivered by "
+                             f"{checkout.shipping_name}.", 255),
         payload=co.invoice_payload(checkout.id),
         provider_token=token,
         currency=checkout.invoice_currency,
         prices=prices,
     )
+
+
+@button_handler
+async def on_pay_again(update: Update, context: ShopContext, checkout_id: int) -> None:
+    """Send the invoice of an unpaid order again (it was lost, deleted or scrolled away)."""
+    query = update.callback_query
+    async with context.shop.db.transaction() as session:
+        checkout = await co.unpaid_checkout(session, update.effective_user.id, checkout_id, context.shop.clock())
+        order_ids = [order.id for order in checkout.orders]
+    await query.answer()
+    await send_invoice(update, context, checkout, order_ids)
 
 
 async def leave(update: Update, context: ShopContext) -> None:
@@ -260,9 +217,10 @@ async def leave(update: Update, context: ShopContext) -> None:
 async def on_leave(update: Update, context: ShopContext) -> None:
     """The Cancel button of a checkout step."""
     query = update.callback_query
+    async with context.shop.db.transaction() as session:
+        step = await flow.current(session, update.effective_user.id)
     await query.answer()
-    step = await _step_of(context, update.effective_user.id)
-    if step is None or step.name not in STEPS:
+    if step is None:
         await edit(query, "This checkout is already over.")
         return
     await edit(query, "Checkout cancelled.")

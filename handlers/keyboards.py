@@ -148,8 +148,9 @@ def confirm(total: int) -> InlineKeyboardMarkup:
 
 
 def awaiting_payment(checkout_id: int) -> InlineKeyboardMarkup:
-    """Under an unpaid order: call it off."""
-    return build([[button("✖ Cancel this order", cb.CANCEL_UNPAID, checkout_id)]])
+    """Under an unpaid order: the invoice again, or call it off."""
+    return build([[button("💳 Pay", cb.PAY_AGAIN, checkout_id),
+                   button("✖ Cancel this order", cb.CANCEL_UNPAID, checkout_id)]])
 
 
 def order_list(orders: list[OrderSummary], page: int, pages: int) -> InlineKeyboardMarkup:
@@ -162,8 +163,8 @@ def order_detail(page: int, checkout_id: int | None) -> InlineKeyboardMarkup:
     """Back to the list, and a way to call off an unpaid order."""
     rows = [[button("‹ My orders", cb.ORDERS, page)]]
     if checkout_id is not None:
-        rows.insert(0, [button("✖ Cancel this order", cb.CANCEL_UNPAID, checkout_id)])
-    return build(rows)
+        rows = awaiting_payment(checkout_id).inline_keyboard + tuple(rows)
+    return build([list(row) for row in rows])
 
 
 # --- sellers and operators -------------------------------------------------------------------

@@ -24,6 +24,10 @@ class Expired(ShopError):
     """The action refers to a state that has moved on (an old button, a closed checkout)."""
 
 
+class Changed(Expired):
+    """What the person confirmed has changed since (prices, the cart): nothing was done."""
+
+
 class OutOfStock(ShopError):
     """Some lines ask for more than is in stock; ``short`` maps variant id to units available."""
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from store.errors import Expired, InvalidInput, NotFound, OutOfStock
+from store.errors import Changed, Expired, InvalidInput, NotFound, OutOfStock
 from store.models import CartLine, Checkout, Order, OrderEvent, OrderLine, Payment, ShippingMethod, User
 from store.money import STARS, to_stars
 from store.services.cart import CartView, clear_cart, get_cart
@@ -232,7 +232,7 @@ async def place_order(
     shipping = await get_shipping(session, shipping_code)
     priced = quote(cart, shipping)
     if priced.total != expected_total:
-        raise Expired("Prices changed while you were checking out. Please review your order again.")
+        raise Changed("Prices changed while you were checking out. Please review your order again.")
 
     wanted: dict[int, int] = {}
     for line in cart.lines:
@@ -246,7 +246,10 @@ async def place_order(
     cod = payment_method == COD
     status = PLACED if cod else PENDING_PAYMENT
     if payment_method == STARS_METHOD:
-        invoice_currency, invoice_amount = STARS, to_stars(priced.total, rules.currency, rules.stars_per_unit)
+        invoice_currency, invoice_amount = STARS, stars_amount(priced.total, rules)
+        if invoice_amount > STARS_INVOICE_MAX:
+            raise Changed(f"Telegram Stars can pay up to {STARS_INVOICE_MAX:,} ⭐ at once: please choose another "
+                          "way to pay.")
     else:
         invoice_currency, invoice_amount = rules.currency, priced.total
     checkout = Checkout(
@@ -291,6 +294,25 @@ async def place_order(
 
 
 # --- payment --------------------------------------------------------------------------------
+
+# The most Telegram Stars one invoice may ask for.
+STARS_INVOICE_MAX = 10_000
+
+
+def stars_amount(total: int, rules: CheckoutRules) -> int:
+    """A total in the shop currency converted to Stars."""
+    return to_stars(total, rules.currency, rules.stars_per_unit)
+
+
+async def unpaid_checkout(session: AsyncSession, user_id: int, checkout_id: int, now: datetime) -> Checkout:
+    """One of the buyer's checkouts still awaiting payment (to send its invoice again)."""
+    checkout = await session.scalar(select(Checkout).where(Checkout.id == checkout_id)
+                                    .options(selectinload(Checkout.orders)))
+    if checkout is None or checkout.user_id != user_id:
+        raise NotFound("That order isn't one of yours.")
+    if checkout.status != PENDING_PAYMENT or (checkout.expires_at is not None and checkout.expires_at <= now):
+        raise Expired("This order is no longer awaiting payment.")
+    return checkout
 
 PAYLOAD_PREFIX = "checkout:"
 

@@ -22,6 +22,7 @@ TITLE_MIN, TITLE_MAX = 3, 120
 DESCRIPTION_MAX = 1000
 LABEL_MAX = 64
 STOCK_MAX = 1_000_000
+PRICE_MAX = 10**11  # minor units: a billion in a two-decimal currency
 VARIANTS_MAX = 20
 SKU_MAX = 64
 
@@ -63,7 +64,7 @@ def clean_label(text: str) -> str:
 def parse_stock(text: str) -> int:
     """Validate a stock count: a whole number from 0."""
     text = text.strip()
-    if not text.isdigit() or int(text) > STOCK_MAX:
+    if not (text.isascii() and text.isdigit()) or int(text) > STOCK_MAX:
         raise InvalidInput(f"Stock is a whole number from 0 to {STOCK_MAX}.")
     return int(text)
 
@@ -71,9 +72,12 @@ def parse_stock(text: str) -> int:
 def parse_price(text: str, currency: str) -> int:
     """Validate a price typed in major units ("19.99") and return minor units."""
     try:
-        return parse_money(text, currency)
+        price = parse_money(text, currency)
     except ValueError as exc:
         raise InvalidInput(f"That price isn't valid: {exc}.") from None
+    if price > PRICE_MAX:
+        raise InvalidInput("That price is too high.")
+    return price
 
 
 def clean_sku(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete
@@ -17,6 +18,7 @@ class Step:
 
     name: str
     data: dict[str, Any] = field(default_factory=dict)
+    updated_at: datetime | None = None
 
 
 async def touch_user(
@@ -49,7 +51,7 @@ async def get_user(session: AsyncSession, user_id: int) -> User | None:
 async def get_step(session: AsyncSession, user_id: int) -> Step | None:
     """Return the user's current step, or None when they are not in a dialogue."""
     row = await session.get(UserStep, user_id)
-    return Step(row.step, dict(row.data or {})) if row is not None else None
+    return Step(row.step, dict(row.data or {}), row.updated_at) if row is not None else None
 
 
 async def set_step(session: AsyncSession, user_id: int, name: str, data: dict[str, Any] | None = None) -> Step:
