@@ -52,7 +52,7 @@ SPEC: dict[str, str] = {
     MENU: "",
     CATEGORIES: "",
     CATEGORY: "ii",
-    SEARCH_PAGE: "is",
+    SEARCH_PAGE: "si",
     PRODUCT: "i",
     PRODUCT_VARIANT: "ii",
     ADD: "i",

@@ -55,7 +55,7 @@ async def _page(context: ShopContext, session: AsyncSession, result: SearchResul
 
 
 @button_handler
-async def on_search_page(update: Update, context: ShopContext, page: int, query: str) -> None:
+async def on_search_page(update: Update, context: ShopContext, query: str, page: int) -> None:
     """Turn a page of search results, edited in place."""
     async with context.shop.db.transaction() as session:
         result = await context.shop.search.search(session, query)

@@ -318,3 +318,103 @@ async def test_typed_contact_is_validated(fake, bot):
     assert "+442079460958" in gus.last_text and "shipping address" in gus.last_text
     await gus.send("short")
     assert "too short" in gus.last_text
+
+
+async def test_only_new_private_text_counts_and_other_input_gets_an_answer(fake, bot):
+    hal = fake.user(1009, "Hal")
+    await add_to_cart(hal, "travel umbrella", "Compact Travel Umbrella")
+    await go_to_address_step(hal)
+    search = hal.messages[0]
+
+    # Editing an old message is not an answer to today's step.
+    before = len(fake.calls)
+    await hal._push({"edited_message": {**search, "text": "compact travel umbrellas", "edit_date": 1}}, wait=True)
+    assert not [c for c in fake.calls[before:] if c.method in ("sendMessage", "editMessageText")]
+    # A sticker or an unknown command at the address step gets a hint; the step stays.
+    await hal._push({"message": hal._message(sticker={"file_id": "s1", "file_unique_id": "s1", "type": "regular",
+                                                      "width": 512, "height": 512, "is_animated": False,
+                                                      "is_video": False})}, wait=True)
+    assert "type your shipping address" in hal.last_text
+    await hal.send("/frobnicate")
+    assert "don't know that command" in hal.last_text
+    await hal.send("7 Oak Lane, Bristol BS1 4DJ")
+    assert "Checkout — shipping" in hal.last_text
+
+    # At a button step, typed words are a search and the checkout waits.
+    await hal.send("yoga mat")
+    assert "Non-Slip Yoga Mat" in hal.last_text
+    await hal.press("Standard delivery")
+    assert any("Checkout — payment" in text for text in hal.reply_texts)
+
+
+async def test_commands_in_a_group_point_to_the_private_chat(fake, bot):
+    ivy = fake.user(1010, "Ivy")
+    group = {"id": -100123, "type": "supergroup", "title": "Friends"}
+    update = {"message": {**ivy._message(text="/orders", entities=[{"type": "bot_command", "offset": 0,
+                                                                     "length": 7}]), "chat": group}}
+    before = len(fake.calls)
+    await fake.send_update(update)
+    replies = [c for c in fake.calls[before:] if c.method == "sendMessage"]
+    assert len(replies) == 1 and replies[0].params["chat_id"] == -100123
+    assert "private chat" in replies[0].params["text"] and "t.me/chatshop_test_bot" in replies[0].params["text"]
+
+
+async def test_a_checkout_left_for_a_day_no_longer_captures_typing(fake, bot, clock):
+    jo = fake.user(1011, "Jo")
+    await add_to_cart(jo, "chinos", "Slim Fit Chinos")
+    await go_to_address_step(jo)
+    clock.advance(hours=25)
+    await jo.send("running shoes")
+    assert "Results for “running shoes”" in jo.last_text
+
+
+async def test_search_results_page_in_place(fake, bot):
+    kim = fake.user(1012, "Kim")
+    await kim.send("electronics")
+    first = kim.last_message
+    assert "1 / " in " ".join(kim.buttons())
+    await kim.press("Next ›")
+    assert kim.last_message["message_id"] == first["message_id"]
+    assert "2 / " in " ".join(kim.buttons()) and "7." in kim.last_text
+    await kim.press("‹ Prev")
+    assert "1." in kim.last_text
+
+
+async def test_an_unpaid_order_can_be_paid_again_or_cancelled_and_strangers_cannot(fake, store_url, clock):
+    runner = BotRunner(fake, store_url, clock, payment_provider_token="284685063:TEST:provider")
+    await runner.start()
+    try:
+        lee, mallory = fake.user(1013, "Lee"), fake.user(1666, "Mallory")
+        await add_to_cart(lee, "smart watch", "Smart Watch S2")
+        sku = await _sku_of(runner, "Smart Watch S2")
+        stock_before = await variant_stock(runner.db, sku)
+        await go_to_address_step(lee)
+        await lee.send("3 Pine Road, Austin 73301")
+        await lee.press("Standard delivery")
+        await lee.press("Card")
+        await lee.press("Place order")
+        async with runner.db.transaction() as session:
+            order_id, checkout_id = (await session.execute(select(Order.id, Order.checkout_id))).one()
+
+        # The invoice got lost: the order detail offers it again.
+        await lee.send("/orders")
+        await lee.press(f"#{order_id}")
+        invoices = len(fake.find_calls("sendInvoice", chat_id=1013))
+        await lee.press("Pay")
+        assert len(fake.find_calls("sendInvoice", chat_id=1013)) == invoices + 1
+
+        # A stranger's forged buttons for this order change nothing.
+        await mallory.send("/start")
+        for data in (f"o:{order_id}:0", f"ou:{checkout_id}", f"pa:{checkout_id}"):
+            await mallory.press_data(data)
+            assert mallory.last_answer["show_alert"] is True
+            assert "isn't one of yours" in mallory.last_answer["text"]
+        assert not fake.find_calls("sendInvoice", chat_id=1666)
+
+        # Lee calls it off: the watch is back on sale and the invoice is refused.
+        await lee.press("Cancel this order")
+        assert await variant_stock(runner.db, sku) == stock_before
+        answer = await lee.pre_checkout()
+        assert answer["ok"] is False
+    finally:
+        await runner.stop()

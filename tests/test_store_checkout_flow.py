@@ -1,0 +1,132 @@
+"""The checkout conversation in the store: steps in order, placed exactly once, nothing unconfirmed."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from store.errors import Changed, Expired, InvalidInput
+from store.models import Checkout, Variant, utcnow
+from store.services import cart as cart_service
+from store.services import checkout as co
+from store.services import checkout_flow as flow
+from store.services.users import get_step
+
+from .factories import make_category, make_product, make_seller, make_user
+
+RULES = co.CheckoutRules(currency="USD", expiry=timedelta(minutes=30), stars_per_unit=50)
+OFFERED = (co.CARD, co.STARS_METHOD, co.COD)
+
+
+@pytest.fixture
+async def shop(db):
+    """A mug (10 in stock) and a shopper with one in the cart, at the confirm step."""
+    async with db.transaction() as session:
+        seller = await make_seller(session)
+        await make_product(session, seller, await make_category(session), "Café Mug", [("", 899, 10)])
+        await make_product(session, seller, await make_category(session, "Lamps"), "Floor Lamp",
+                           [("", 29_999, 10)])
+        await make_user(session, 1)
+        mug, lamp = (await session.scalars(select(Variant.id).order_by(Variant.id))).all()
+        await cart_service.add_to_cart(session, 1, mug)
+    return {"mug": mug, "lamp": lamp}
+
+
+async def walk_to_confirm(db, method: str = co.COD) -> flow.Confirmation:
+    """Answer every step up to the confirmation."""
+    async with db.transaction() as session:
+        await flow.begin(session, 1)
+        await flow.to_contact(session, 1)
+        await flow.submit_contact(session, 1, "Ann Lee +1 202 555 0143", "US", "Ann")
+        await flow.submit_address(session, 1, "1 Main Street, Springfield 12345")
+        await flow.choose_shipping(session, 1, "standard")
+    async with db.transaction() as session:
+        return await flow.choose_payment(session, 1, method, OFFERED, RULES)
+
+
+async def test_steps_must_come_in_order(db, shop):
+    async with db.transaction() as session:
+        await flow.begin(session, 1)
+    # Jumping ahead (an old button, a forged one) is refused and changes nothing.
+    with pytest.raises(Expired):
+        async with db.transaction() as session:
+            await flow.choose_shipping(session, 1, "standard")
+    with pytest.raises(Expired):
+        async with db.transaction() as session:
+            await flow.submit_address(session, 1, "1 Main Street, Springfield 12345")
+    async with db.transaction() as session:
+        assert (await get_step(session, 1)).name == flow.REVIEW
+
+
+async def test_two_presses_of_place_order_at_once_place_one_order(db, shop):
+    shown = await walk_to_confirm(db)
+
+    async def press() -> str:
+        try:
+            async with db.transaction() as session:
+                await flow.confirm(session, 1, shown.quote.total, RULES, utcnow())
+            return "placed"
+        except Expired:
+            return "refused"
+
+    outcomes = await asyncio.gather(*(press() for _ in range(4)))
+    assert sorted(outcomes) == ["placed", "refused", "refused", "refused"]
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count(Checkout.id))) == 1
+        assert await session.scalar(select(Variant.stock).where(Variant.id == shop["mug"])) == 9
+
+
+async def test_a_cart_changed_after_confirming_places_nothing(db, shop):
+    shown = await walk_to_confirm(db)
+    # From an older message, the shopper adds a lamp and removes the mug: same step, other goods.
+    async with db.transaction() as session:
+        await cart_service.add_to_cart(session, 1, shop["lamp"])
+        line = (await cart_service.get_cart(session, 1)).lines[0]
+        await cart_service.change_line(session, 1, line.id, cart_service.REMOVE)
+
+    with pytest.raises(Changed):
+        async with db.transaction() as session:
+            await flow.confirm(session, 1, shown.quote.total, RULES, utcnow())
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count(Checkout.id))) == 0
+
+
+async def test_an_older_confirmation_button_is_refused_without_losing_the_step(db, shop):
+    shown = await walk_to_confirm(db)
+    with pytest.raises(Expired, match="out of date"):
+        async with db.transaction() as session:
+            await flow.confirm(session, 1, shown.quote.total + 100, RULES, utcnow())
+    async with db.transaction() as session:
+        placed = await flow.confirm(session, 1, shown.quote.total, RULES, utcnow())
+    assert placed.checkout.total == 899 + 499
+
+
+async def test_stars_are_refused_above_what_one_invoice_may_ask(db, shop):
+    async with db.transaction() as session:
+        await cart_service.add_to_cart(session, 1, shop["lamp"], 9)  # 9 x 299.99 = 2,699.91 -> 134,996 stars
+    with pytest.raises(InvalidInput, match="up to 10,000"):
+        await walk_to_confirm(db, co.STARS_METHOD)
+    async with db.transaction() as session:
+        assert (await get_step(session, 1)).name == flow.PAYMENT  # the shopper can pick another way
+
+
+async def test_only_the_shoppers_own_shared_contact_is_accepted(db, shop):
+    async with db.transaction() as session:
+        await flow.begin(session, 1)
+        await flow.to_contact(session, 1)
+    for owner in (None, 2):
+        with pytest.raises(InvalidInput):
+            async with db.transaction() as session:
+                await flow.submit_shared_contact(session, 1, "Bob", "12025550143", owner, "US")
+    async with db.transaction() as session:
+        name, phone, _ = await flow.submit_shared_contact(session, 1, "Ann Lee", "12025550143", 1, "US")
+    assert (name, phone) == ("Ann Lee", "+12025550143")
+
+
+def test_a_step_left_alone_for_a_day_goes_stale():
+    step = flow.Step(flow.ADDRESS, {}, utcnow() - timedelta(hours=25))
+    assert flow.is_stale(step, utcnow(), timedelta(hours=24))
+    assert not flow.is_stale(flow.Step(flow.ADDRESS, {}, utcnow()), utcnow(), timedelta(hours=24))
