@@ -11,10 +11,12 @@ import asyncio
 import logging
 import sys
 
-from telegram import Update
+from telegram import Bot, Update
+from telegram.error import InvalidToken, NetworkError
 
 from bot.app import build_application
 from bot.config import Settings, SettingsError, load_settings
+from bot.request import AiohttpRequest
 from store.db import Database
 from store.demo import load_demo_catalog
 from store.migrate import pending, upgrade
@@ -56,6 +58,19 @@ async def prepare_store(settings: Settings, *, migrate: bool) -> None:
         await database.dispose()
 
 
+async def check_bot_api(settings: Settings) -> None:
+    """Make sure the Bot API answers and accepts the token before anything starts."""
+    where = settings.api_urls[0] if settings.api_urls else "https://api.telegram.org"
+    urls = dict(zip(("base_url", "base_file_url"), settings.api_urls)) if settings.api_urls else {}
+    try:
+        async with Bot(settings.bot_token, request=AiohttpRequest(), **urls):
+            pass  # entering asks getMe
+    except InvalidToken:
+        raise StartupError("setting BOT_TOKEN was rejected by the Bot API: check it with @BotFather") from None
+    except NetworkError as exc:
+        raise StartupError(f"cannot reach the Bot API at {where}: {exc.message}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command named on the command line; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="chatshop: a marketplace in Telegram")
@@ -90,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         from bot.worker import run_worker
 
         return asyncio.run(run_worker(settings))
+    try:
+        asyncio.run(check_bot_api(settings))
+    except StartupError as exc:
+        print(f"chatshop: {exc}", file=sys.stderr)
+        return 2 if "BOT_TOKEN" in str(exc) else 1
     application = build_application(settings)
     logger.info("starting chatshop by long polling")
     application.run_polling(allowed_updates=Update.ALL_TYPES)

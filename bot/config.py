@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import list_currencies
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -117,11 +117,6 @@ class Settings(BaseSettings):
         if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
         return value
-
-    @property
-    def currency_digits(self) -> int:
-        """Number of minor-unit digits of the shop currency (2 for USD, 0 for JPY)."""
-        return get_currency_precision(self.currency)
 
     @property
     def api_urls(self) -> tuple[str, str] | None:

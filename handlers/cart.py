@@ -12,7 +12,7 @@ from store.services.cart import change_line, get_cart
 
 async def on_cart_command(update: Update, context: ShopContext) -> None:
     """Show the cart as a new message (/cart)."""
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         cart = await get_cart(session, update.effective_user.id)
     await reply(update, render.cart(cart, context.shop.options.currency, lang(update)), keyboards.cart(cart))
 

@@ -15,7 +15,7 @@ PAGE_SIZE = 5
 
 async def _page(context: ShopContext, update: Update, page: int) -> tuple[str, InlineKeyboardMarkup]:
     """Text and keyboard of one page of the buyer's orders."""
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         orders, total = await list_orders(session, update.effective_user.id, page * PAGE_SIZE, PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     if page >= pages:
@@ -42,7 +42,7 @@ async def on_orders_page(update: Update, context: ShopContext, page: int) -> Non
 async def on_order(update: Update, context: ShopContext, order_id: int, page: int) -> None:
     """One order's details, edited in place."""
     query = update.callback_query
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         detail = await get_order_for_buyer(session, update.effective_user.id, order_id)
     await query.answer()
     unpaid = detail.checkout.id if detail.checkout.status == PENDING_PAYMENT else None

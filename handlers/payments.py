@@ -26,6 +26,11 @@ async def on_pre_checkout(update: Update, context: ShopContext) -> None:
         logger.info("pre-checkout refused for user %s: %s", query.from_user.id, type(exc).__name__)
         await query.answer(ok=False, error_message=exc.message)
         return
+    except Exception:
+        # Telegram waits 10 s for an answer: say no at once rather than let the buyer hang.
+        logger.exception("pre-checkout of user %s failed", query.from_user.id)
+        await query.answer(ok=False, error_message="Sorry, we couldn't check your order just now. Please try again.")
+        return
     await query.answer(ok=True)
 
 
@@ -34,6 +39,10 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
     message = update.effective_message
     payment = message.successful_payment
     user_id = update.effective_user.id
+    # Logged before anything else: if recording fails, this line is how the money is traced.
+    logger.info("payment received: user %s, %s %s, charge %s, provider charge %s, payload %s", user_id,
+                payment.total_amount, payment.currency, payment.telegram_payment_charge_id,
+                payment.provider_payment_charge_id, payment.invoice_payload)
     try:
         async with context.shop.db.transaction() as session:
             outcome = await co.record_payment(

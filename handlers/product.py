@@ -24,7 +24,7 @@ GONE = "This product is no longer available."
 async def on_product(update: Update, context: ShopContext, product_id: int) -> None:
     """Open a product card as a new message (a photo when the product has one)."""
     query = update.callback_query
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         product = await get_product(session, product_id)
         count = await cart_count(session, update.effective_user.id)
     if product is None:
@@ -52,7 +52,7 @@ async def send_card(update: Update, context: ShopContext, product: ProductView, 
 async def on_variant(update: Update, context: ShopContext, product_id: int, variant_id: int) -> None:
     """Select a variant on a card, edited in place."""
     query = update.callback_query
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         product = await get_product(session, product_id)
         count = await cart_count(session, update.effective_user.id)
     if product is None:

@@ -17,6 +17,7 @@ from store.services.orders import STATUS_LABELS, OrderDetail, OrderSummary
 DESCRIPTION_MAX = 300
 LOW_STOCK = 5
 
+PAYMENT_STATES = {"captured": "paid", "refund_due": "to be refunded", "refunded": "refunded"}
 PAYMENT_LABELS = {CARD: "💳 Card", STARS_METHOD: "⭐ Telegram Stars", COD: "💵 Cash on delivery"}
 
 WELCOME = (
@@ -238,7 +239,8 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
     parts.append(escape(checkout.address))
     payment = PAYMENT_LABELS.get(checkout.payment_method, checkout.payment_method)
     if detail.payment is not None:
-        payment += f" — {money(detail.payment.amount, detail.payment.currency, lang)} {detail.payment.status}"
+        state = PAYMENT_STATES.get(detail.payment.status, detail.payment.status)
+        payment += f" — {money(detail.payment.amount, detail.payment.currency, lang)} {state}"
     elif checkout.payment_method == COD:
         payment += " — pay the courier"
     else:

@@ -28,7 +28,7 @@ async def search(update: Update, context: ShopContext, text: str) -> None:
     if not query:
         await reply(update, "Type a few letters or words of what you're looking for, e.g. <i>headphones</i>.")
         return
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         result = await context.shop.search.search(session, query)
         if result.product_ids:
             text, markup = await _page(context, session, result, 0, lang(update))
@@ -57,7 +57,7 @@ async def _page(context: ShopContext, session: AsyncSession, result: SearchResul
 @button_handler
 async def on_search_page(update: Update, context: ShopContext, query: str, page: int) -> None:
     """Turn a page of search results, edited in place."""
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         result = await context.shop.search.search(session, query)
         found = await _page(context, session, result, page, lang(update))
     await update.callback_query.answer()

@@ -18,7 +18,7 @@ CATEGORY_PAGE_SIZE = 8
 
 async def on_start(update: Update, context: ShopContext) -> None:
     """Greet with the menu: search hint, categories, cart, orders."""
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         count = await cart_count(session, update.effective_user.id)
     name = update.effective_user.first_name
     note = ""
@@ -42,7 +42,7 @@ async def on_menu(update: Update, context: ShopContext) -> None:
 
 async def show_categories(update: Update, context: ShopContext) -> None:
     """List the categories that have products on sale."""
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         items = await list_categories(session)
     text = "🗂 <b>Categories</b>\nPick one to browse:" if items else "The catalog is empty for now."
     if update.callback_query:
@@ -62,7 +62,7 @@ async def on_categories(update: Update, context: ShopContext) -> None:
 async def on_category(update: Update, context: ShopContext, category_id: int, page: int) -> None:
     """Show one page of a category, edited in place."""
     query = update.callback_query
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         found = await category_page(session, category_id, page * CATEGORY_PAGE_SIZE, CATEGORY_PAGE_SIZE)
     if found is None:
         raise NotFound("That category no longer exists.")

@@ -20,11 +20,12 @@ async def on_text(update: Update, context: ShopContext) -> None:
     """Route typed text by the person's stored step; anything else is a search."""
     text = update.effective_message.text or ""
     user_id = update.effective_user.id
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         step = await get_step(session, user_id)
-        if step is not None and is_stale(step, context.shop.clock(), STEP_TTL):
+    if step is not None and is_stale(step, context.shop.clock(), STEP_TTL):
+        async with context.shop.db.transaction() as session:
             await clear_step(session, user_id)
-            step = None
+        step = None
     if step is not None:
         if step.name in checkout.STEPS:
             if await checkout.on_step_text(update, context, step, text):
@@ -54,7 +55,7 @@ async def on_cancel(update: Update, context: ShopContext) -> None:
 
 async def on_other_message(update: Update, context: ShopContext) -> None:
     """A sticker, voice note, location or unknown command: say what the bot understands here."""
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         step = await get_step(session, update.effective_user.id)
     message = update.effective_message
     if message.text and message.text.startswith("/"):

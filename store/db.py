@@ -1,9 +1,10 @@
 """The store's connection: one engine and one session factory per process.
 
-SQLite (aiosqlite) runs in WAL mode with every transaction opened as
+SQLite (aiosqlite) runs in WAL mode with every writing transaction opened as
 ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes fails
 at once with SQLITE_BUSY when another connection has written meanwhile, while
-an immediate one waits its turn (``busy_timeout``). PostgreSQL (asyncpg) runs
+an immediate one waits its turn (``busy_timeout``). :meth:`Database.read`
+opens deferred transactions for work that only reads. PostgreSQL (asyncpg) runs
 at READ COMMITTED, where conditional updates re-check their condition on the
 newest row version.
 """
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "chatshop_read_only"
 
 
 def normalize_url(url: str) -> str:
@@ -53,7 +55,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection) -> None:  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers take no lock in WAL mode; writers queue up for the single write lock.
+        deferred = connection.get_execution_options().get(READ_ONLY)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -72,11 +76,20 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Same pool; on SQLite its transactions begin deferred, so reads never wait for writers.
+        self.reads = async_sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
+                                        expire_on_commit=False)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Open a session inside one transaction, committed on success and rolled back on error."""
         async with self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """Open a session for reading only (on SQLite it takes no write lock)."""
+        async with self.reads() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

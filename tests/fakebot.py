@@ -130,6 +130,10 @@ _MEDIA_KINDS = ("photo", "document", "video", "animation", "audio", "voice", "st
 _REPLY_PREFIXES = ("send", "edit", "delete", "copy", "forward", "stop")
 
 
+# Telegram refuses inline keyboards with more buttons than this.
+MAX_INLINE_BUTTONS = 100
+
+
 def _build_method_names() -> dict[str, str]:
     """Map lower-cased Bot API method names to their documented camelCase spelling."""
     names = {}
@@ -1009,6 +1013,8 @@ class FakeBotAPI:
         )
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
             raise _bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+        if sum(len(r) for r in rows) > MAX_INLINE_BUTTONS:
+            raise _bad_request("reply markup is too long")
         text_only = _bad_request(
             "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
         )

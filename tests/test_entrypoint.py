@@ -75,3 +75,11 @@ async def test_python_m_bot_serves_a_shopper_by_long_polling_and_stops_cleanly(t
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr.decode()[-2000:]
     assert (tmp_path / "shop.db").exists()
+
+
+async def test_a_token_the_bot_api_rejects_stops_start_up_with_one_line(tmp_path, fake):
+    status, stderr = await run_bot(tmp_path, BOT_TOKEN="654321:ANOTHER-token-the-server-does-not-know",
+                                   TELEGRAM_API_BASE_URL=f"{fake.url}/bot")
+    assert status == 2
+    assert stderr.splitlines()[-1] == "chatshop: setting BOT_TOKEN was rejected by the Bot API: check it with @BotFather"
+    assert "Traceback" not in stderr and "ANOTHER-token" not in stderr

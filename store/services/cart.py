@@ -12,7 +12,8 @@ from store.errors import Expired, NotFound, ShopError
 from store.models import CartLine, Product, Variant
 from store.services.catalog import ACTIVE
 
-MAX_LINES = 50
+# Three buttons per line must fit in one inline keyboard (Telegram allows about 100).
+MAX_LINES = 25
 MAX_QUANTITY = 99
 
 INCREASE, DECREASE, REMOVE = "inc", "dec", "del"

@@ -45,9 +45,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     REFUNDED: frozenset(),
 }
 
-# States in which the order holds reserved stock.
-HOLDS_STOCK = frozenset({PENDING_PAYMENT, PLACED, PAID, ACCEPTED})
-
 STATUS_LABELS = {
     PENDING_PAYMENT: "awaiting payment",
     PLACED: "placed (cash on delivery)",
