@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from bot.__main__ import prepare_store
 from bot.app import build_application
 from bot.config import Settings
+from bot.startup import prepare_store
 from store.db import Database
 from store.migrate import upgrade
 from tests.fakebot import FakeBotAPI

@@ -81,5 +81,6 @@ async def test_a_token_the_bot_api_rejects_stops_start_up_with_one_line(tmp_path
     status, stderr = await run_bot(tmp_path, BOT_TOKEN="654321:ANOTHER-token-the-server-does-not-know",
                                    TELEGRAM_API_BASE_URL=f"{fake.url}/bot")
     assert status == 2
-    assert stderr.splitlines()[-1] == "chatshop: setting BOT_TOKEN was rejected by the Bot API: check it with @BotFather"
+    expected = "chatshop: setting BOT_TOKEN was rejected by the Bot API: check it with @BotFather"
+    assert stderr.splitlines()[-1] == expected
     assert "Traceback" not in stderr and "ANOTHER-token" not in stderr
