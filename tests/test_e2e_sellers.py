@@ -189,3 +189,92 @@ async def test_a_buyer_who_blocked_the_bot_is_marked_and_not_retried(fake, store
             assert (await session.get(User, SHOPPER)).blocked_at is not None
     finally:
         await runner.stop()
+
+
+async def test_seller_edits_prices_stock_and_pauses_and_search_follows(fake, store_url, clock):
+    runner = BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR), low_stock_threshold=1)
+    await runner.start()
+    try:
+        seller, _operator = await open_shop(fake, runner)
+        await add_linen_shirt(seller)
+        shopper = fake.user(SHOPPER, "Ann")
+
+        # New price for M, and a bad one refused politely.
+        await seller.press("M / White price")
+        await seller.send("12.345")
+        assert "at most 2 decimals" in seller.last_text
+        await seller.send("39.50")
+        assert "Saved" in seller.last_text and "$39.50" in seller.last_text
+        await shopper.send("linen shirt")
+        await shopper.press("Linen Summer Shirt")
+        assert "$39.50" in shopper.last_text  # the card shows the new price at once
+        old_card = shopper.last_message
+
+        # Buying the last-but-one L tells the seller stock is low.
+        await buy(shopper, "L / White")
+        await fake.wait_for("sendMessage", sent_to(SELLER, "Low stock", "L / White", "1 left"), timeout=10)
+
+        # Restock L with a typed number; nonsense is refused.
+        await seller.send("/my_products")
+        await seller.press("Linen Summer Shirt")
+        await seller.press("L / White stock")
+        await seller.send("lots")
+        assert "whole number" in seller.last_text
+        await seller.send("12")
+        assert await stock(runner, "L / White") == 12
+
+        # Paused: gone from search; resumed: back.
+        await seller.press("Pause")
+        await shopper.send("linen summer shirt")
+        assert "Linen Summer Shirt" not in shopper.last_text
+        await seller.press("Resume")
+        await shopper.send("linen summer shirt")
+        assert "Linen Summer Shirt" in shopper.last_text
+
+        # Removed: gone for good, and its old card button says so.
+        await seller.press("Remove")
+        assert "was removed" in seller.last_text
+        await shopper.send("linen summer shirt")
+        assert "Linen Summer Shirt" not in shopper.last_text
+        await shopper.press("Add to cart", message=old_card)
+        assert "no longer available" in shopper.last_answer["text"]
+    finally:
+        await runner.stop()
+
+
+async def test_a_stars_order_cancelled_by_the_seller_is_refunded_through_telegram(fake, store_url, clock):
+    runner = BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR), stars_enabled=True)
+    await runner.start()
+    try:
+        seller, _operator = await open_shop(fake, runner)
+        await add_linen_shirt(seller)
+        shopper = fake.user(SHOPPER, "Ann")
+        await shopper.send("linen shirt")
+        await shopper.press("Linen Summer Shirt")
+        await shopper.press("Add to cart")
+        await shopper.press("🛒 Cart")
+        await shopper.press("Checkout")
+        await shopper.press("Continue")
+        await shopper.tap("Share my contact")
+        await shopper.send("1 Main Street, Springfield 12345")
+        await shopper.press("Pick up")
+        await shopper.press("Telegram Stars")
+        await shopper.press("Place order")
+        assert (await shopper.pre_checkout())["ok"] is True
+        await shopper.pay(charge_id="stars-charge-1")
+        assert "received" in shopper.last_text
+
+        # The seller sees a paid order and cancels it: Telegram refunds the Stars.
+        notice = await fake.wait_for("sendMessage", sent_to(SELLER, "Order #", "paid by telegram stars"), timeout=10)
+        assert "Linen Summer Shirt" in notice.result["text"]
+        await seller.press("Cancel")
+        await seller.send("Supplier let us down")
+        refund = await fake.wait_for("refundStarPayment", timeout=10)
+        assert refund.ok and refund.params["telegram_payment_charge_id"] == "stars-charge-1"
+        await fake.wait_for("sendMessage", sent_to(SHOPPER, "was refunded"), timeout=10)
+        async with runner.db.transaction() as session:
+            order = await session.scalar(select(Order))
+            assert (order.status, order.refund_status) == ("cancelled", "refunded")
+        assert await stock(runner, "M / White") == 3
+    finally:
+        await runner.stop()
