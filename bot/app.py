@@ -87,6 +87,9 @@ def shop_options(settings: Settings) -> ShopOptions:
         phone_region=settings.default_phone_region,
         operator_ids=settings.operators,
         low_stock_threshold=settings.low_stock_threshold,
+        creator_auto_approve=settings.creator_auto_approve,
+        attribution_window=timedelta(days=settings.attribution_window_days),
+        return_window=timedelta(days=settings.return_window_days),
     )
 
 

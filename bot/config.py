@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     outbox_worker: bool = True
+    creator_auto_approve: bool = False
+    attribution_window_days: int = Field(default=7, ge=1, le=365)
+    return_window_days: int = Field(default=14, ge=0, le=365)
     log_level: str = "INFO"
 
     @field_validator("bot_token")

@@ -29,6 +29,9 @@ class ShopOptions:
     phone_region: str = "US"
     operator_ids: frozenset[int] = frozenset()
     low_stock_threshold: int = 3
+    creator_auto_approve: bool = False
+    attribution_window: timedelta = timedelta(days=7)
+    return_window: timedelta = timedelta(days=14)
 
     @property
     def payment_methods(self) -> tuple[str, ...]:

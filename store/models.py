@@ -136,6 +136,8 @@ class Product(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     photo: Mapped[str | None] = mapped_column(String(512))
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused | removed
+    # Creator commission in basis points (1/100 of a percent); None: the seller's default.
+    commission_bp: Mapped[int | None] = mapped_column(Integer)
     # The catalog version of this product's last change: the search index
     # reloads only products newer than the version it has seen.
     catalog_version: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -185,6 +187,8 @@ class CartLine(Base):
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     seen_price: Mapped[int] = mapped_column(BigInteger)
+    # The creator whose link brought the shopper here (last click within the attribution window).
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("creators.id"))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     variant: Mapped[Variant] = relationship(lazy="raise")
@@ -263,6 +267,7 @@ class Order(Base):
     # Money owed back to the buyer after a cancel: "due" (to be refunded by hand,
     # or a Stars refund in flight) or "refunded".
     refund_status: Mapped[str | None] = mapped_column(String(16))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -288,6 +293,9 @@ class OrderLine(Base):
     unit_price: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
     line_total: Mapped[int] = mapped_column(BigInteger)
+    # Snapshot of the attribution: the creator and the commission rate (basis points) at order time.
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("creators.id"))
+    commission_bp: Mapped[int] = mapped_column(Integer, default=0)
 
     order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
 
@@ -354,3 +362,78 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Creator(Base):
+    """Someone who shares product links and earns commission on what they sell."""
+
+    __tablename__ = "creators"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | rejected
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShowcaseItem(Base):
+    """A product a creator picked for their showcase."""
+
+    __tablename__ = "showcase_items"
+    __table_args__ = (UniqueConstraint("creator_id", "product_id", name="uq_showcase_creator_product"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Click(Base):
+    """A deep link opened: which creator's link, for which product (None: the showcase), by whom."""
+
+    __tablename__ = "clicks"
+    __table_args__ = (
+        Index("ix_clicks_user_time", "user_id", "created_at"),
+        Index("ix_clicks_creator_time", "creator_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Commission(Base):
+    """A creator's commission on one order line: pending, then approved or reversed, then paid."""
+
+    __tablename__ = "commissions"
+    __table_args__ = (Index("ix_commissions_creator_status", "creator_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    currency: Mapped[str] = mapped_column(String(3))
+    sales: Mapped[int] = mapped_column(BigInteger)
+    rate_bp: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | reversed | paid
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    payout_id: Mapped[int | None] = mapped_column(ForeignKey("payouts.id"))
+
+
+class Payout(Base):
+    """Money paid to a creator for approved commissions, so none is paid twice."""
+
+    __tablename__ = "payouts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

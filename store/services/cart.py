@@ -36,6 +36,8 @@ class CartLineView:
     quantity: int
     stock: int
     available: bool
+    creator_id: int | None = None
+    commission_bp: int = 0
 
     @property
     def total(self) -> int:
@@ -102,6 +104,8 @@ def _line_view(line: CartLine) -> CartLineView:
         quantity=line.quantity,
         stock=variant.stock,
         available=product.status == ACTIVE,
+        creator_id=line.creator_id,
+        commission_bp=product.commission_bp if product.commission_bp is not None else product.seller.commission_bp,
     )
 
 
@@ -117,8 +121,13 @@ async def cart_count(session: AsyncSession, user_id: int) -> int:
         CartLine.user_id == user_id)) or 0
 
 
-async def add_to_cart(session: AsyncSession, user_id: int, variant_id: int, quantity: int = 1) -> CartChange:
-    """Put ``quantity`` units of a variant in the user's cart, within the stock on hand."""
+async def add_to_cart(session: AsyncSession, user_id: int, variant_id: int, quantity: int = 1, *,
+                      creator_id: int | None = None) -> CartChange:
+    """Put ``quantity`` units of a variant in the user's cart, within the stock on hand.
+
+    ``creator_id`` is the creator the shopper's last link click attributes the
+    line to; a later attributed add moves the line to the newer creator.
+    """
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ShopError(f"You can add between 1 and {MAX_QUANTITY} units at a time.")
     variant = await session.scalar(
@@ -140,10 +149,13 @@ async def add_to_cart(session: AsyncSession, user_id: int, variant_id: int, quan
         lines = await session.scalar(select(func.count(CartLine.id)).where(CartLine.user_id == user_id))
         if lines >= MAX_LINES:
             raise ShopError(f"Your cart is full ({MAX_LINES} items). Check out or remove something first.")
-        session.add(CartLine(user_id=user_id, variant_id=variant_id, quantity=quantity, seen_price=variant.price))
+        session.add(CartLine(user_id=user_id, variant_id=variant_id, quantity=quantity, seen_price=variant.price,
+                             creator_id=creator_id))
     else:
         line.quantity += quantity
         line.seen_price = variant.price
+        if creator_id is not None:
+            line.creator_id = creator_id
     await session.flush()
     return CartChange(await get_cart(session, user_id), "Added to your cart.")
 

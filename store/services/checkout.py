@@ -22,6 +22,7 @@ from store.errors import Changed, Expired, InvalidInput, NotFound, OutOfStock
 from store.models import CartLine, Checkout, Order, OrderEvent, OrderLine, Payment, ShippingMethod, User
 from store.money import STARS, to_stars
 from store.services.cart import CartView, clear_cart, get_cart
+from store.services.creators import record_commissions
 from store.services.events import CREATED, announce, announce_stock
 from store.services.orders import (
     CANCELLED,
@@ -276,7 +277,8 @@ async def place_order(
         session.add_all(
             OrderLine(order_id=order.id, variant_id=line.variant_id, product_id=line.product_id,
                       title=line.title, variant_label=line.label, sku=line.sku, unit_price=line.unit_price,
-                      quantity=line.quantity, line_total=line.total)
+                      quantity=line.quantity, line_total=line.total, creator_id=line.creator_id,
+                      commission_bp=line.commission_bp if line.creator_id is not None else 0)
             for line in lines
         )
         orders.append(order)
@@ -288,6 +290,8 @@ async def place_order(
     await clear_cart(session, user_id)
     await session.flush()
     for order in orders:
+        if cod:
+            await record_commissions(session, order.id, now)
         await announce(session, order.id, CREATED, now)
     await announce_stock(session, list(wanted), rules.low_stock_threshold, f"checkout-{checkout.id}", now)
     return Placed(checkout, tuple(orders))
@@ -427,6 +431,7 @@ async def record_payment(
         await transition(session, order, PAID, actor_kind="system", note=f"payment {payment.id}", now=now)
     await session.flush()
     for order in checkout.orders:
+        await record_commissions(session, order.id, now)
         await announce(session, order.id, PAID, now)
     return PaymentOutcome("paid", checkout)
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from store.errors import Expired, InvalidInput, NotAllowed, NotFound
 from store.models import Order, Payment, Seller
 from store.services import outbox
+from store.services.creators import reverse_commissions
 from store.services.events import announce
 from store.services.orders import (
     ACCEPTED,
@@ -129,6 +130,7 @@ async def deliver(session: AsyncSession, order_id: int, actor: Actor, now: datet
     """The seller confirms a shipped order arrived."""
     order = await _order_for(session, order_id, actor)
     await transition(session, order, DELIVERED, now=now, **_actor_fields(actor))
+    order.delivered_at = now
     await session.flush()
     await announce(session, order.id, DELIVERED, now)
     return order
@@ -158,6 +160,7 @@ async def cancel(session: AsyncSession, order_id: int, actor: Actor, reason: str
     await release_stock(session, order)
     await transition(session, order, CANCELLED, note=reason, now=now, **_actor_fields(actor))
     order.cancel_reason = reason
+    await reverse_commissions(session, order.id, now)
     if was_paid:
         order.refund_status = REFUND_DUE
         await session.flush()
@@ -195,6 +198,7 @@ async def complete_stars_refund(session: AsyncSession, checkout_id: int, charge_
                                                             Order.refund_status == REFUND_DUE)))
     for order in orders:
         order.refund_status = REFUNDED
+        await reverse_commissions(session, order.id, now)
     await session.flush()
     for order in orders:
         await announce(session, order.id, "refunded", now)
