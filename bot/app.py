@@ -28,17 +28,19 @@ from bot.request import AiohttpRequest
 from bot.web import WebServer, init_web_app
 from bot.worker import OutboxWorker, rate_limited_bot
 from handlers import callbacks as cb
-from handlers import cart, checkout, orders, payments, product, search, seller, seller_catalog, start, text
+from handlers import cart, checkout, creator, orders, payments, product, search, seller, seller_catalog, start, text
 from handlers.context import Shop, ShopContext, ShopOptions, attach
 from handlers.errors import on_error
 from store.db import Database
 from store.models import utcnow
 from store.services.checkout import expire_checkouts
+from store.services.creators import approve_due
 from store.services.search import CatalogSearch
 
 logger = logging.getLogger(__name__)
 
 EXPIRY_JOB_INTERVAL = 30  # seconds between sweeps for unpaid checkouts
+APPROVAL_JOB_INTERVAL = 600  # seconds between approvals of commissions past the return window
 
 BUTTONS: dict[str, Callable] = {
     cb.MENU: start.on_menu,
@@ -60,6 +62,10 @@ BUTTONS: dict[str, Callable] = {
     cb.ORDER: orders.on_order,
     cb.CANCEL_UNPAID: checkout.on_cancel_unpaid,
     cb.PAY_AGAIN: checkout.on_pay_again,
+    cb.CREATOR_DECIDE: creator.on_decide,
+    cb.SHARE_LINK: creator.on_share_link,
+    cb.SHOWCASE_TOGGLE: creator.on_showcase_toggle,
+    cb.SHOWCASE_PAGE: creator.on_showcase_page,
     cb.SELLER_DECIDE: seller.on_decide,
     cb.SELLER_ACTION: seller.on_action,
     cb.SELLER_ORDERS: seller.on_orders_page,
@@ -129,6 +135,7 @@ COMMANDS: dict[str, Callable] = {
     "orders": orders.on_orders_command,
     "cancel": text.on_cancel,
     "sell": seller.on_sell,
+    "creator": creator.on_creator,
     "seller_orders": seller.on_seller_orders,
     "seller_settings": seller.on_settings,
     "webhook": seller.on_webhook,
@@ -150,8 +157,20 @@ async def on_group_message(update: Update, context: ShopContext) -> None:
     await update.effective_message.reply_text(f"I work in a private chat, so your cart and orders stay yours: {link}")
 
 
+async def approve_commissions(context: ShopContext) -> None:
+    """Job: approve pending commissions of orders delivered more than the return window ago."""
+    shop = context.shop
+    async with shop.db.transaction() as session:
+        approved = await approve_due(session, shop.clock(), shop.options.return_window)
+    if approved:
+        logger.info("approved %d commissions past the return window", approved)
+
+
 def register_handlers(application: Application) -> None:
     """Register every handler: commands, payments, buttons, then typed text and everything else."""
+    # A deep link (/start <payload>) first, then the bare /start among the other commands.
+    application.add_handler(CommandHandler("start", creator.on_deep_link,
+                                           filters=PRIVATE & filters.Regex(r"^/start\s+\S")))
     for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback, filters=PRIVATE))
     application.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.GROUPS & filters.UpdateType.MESSAGE,
@@ -189,6 +208,8 @@ class Runtime:
         if application.job_queue is not None:
             application.job_queue.run_repeating(expire_unpaid, interval=EXPIRY_JOB_INTERVAL, first=1,
                                                 name="expire-unpaid")
+            application.job_queue.run_repeating(approve_commissions, interval=APPROVAL_JOB_INTERVAL, first=5,
+                                                name="approve-commissions")
         await self.web.start()
         if self.settings.outbox_worker:
             self.worker_bot = rate_limited_bot(self.settings)

@@ -10,6 +10,7 @@ SHOPPER_COMMANDS = [
     BotCommand("orders", "Your orders"),
     BotCommand("cancel", "Leave what you are doing"),
     BotCommand("sell", "Open a shop on chatshop"),
+    BotCommand("creator", "Share products and earn commission"),
     BotCommand("help", "How to shop here"),
 ]
 

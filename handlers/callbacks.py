@@ -35,6 +35,11 @@ ORDER = "o"
 CANCEL_UNPAID = "ou"
 PAY_AGAIN = "pa"
 NOOP = "n"
+# Creators.
+CREATOR_DECIDE = "cd"
+SHARE_LINK = "lk"
+SHOWCASE_TOGGLE = "sc"
+SHOWCASE_PAGE = "sw"
 # Sellers and operators.
 SELLER_DECIDE = "sd"
 SELLER_ACTION = "sa"
@@ -69,6 +74,10 @@ SPEC: dict[str, str] = {
     CANCEL_UNPAID: "i",
     PAY_AGAIN: "i",
     NOOP: "",
+    CREATOR_DECIDE: "ii",
+    SHARE_LINK: "i",
+    SHOWCASE_TOGGLE: "ii",
+    SHOWCASE_PAGE: "ii",
     SELLER_DECIDE: "ii",
     SELLER_ACTION: "is",
     SELLER_ORDERS: "si",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from handlers import callbacks as cb
@@ -80,8 +82,12 @@ def no_results(items: list[CategoryView]) -> InlineKeyboardMarkup:
     return categories(items)
 
 
-def product_card(product: ProductView, selected: VariantView | None, cart_count: int) -> InlineKeyboardMarkup:
-    """Variant choices (the selected one ticked), Add to cart, and the cart."""
+def product_card(product: ProductView, selected: VariantView | None, cart_count: int,
+                 showcased: bool | None = None) -> InlineKeyboardMarkup:
+    """Variant choices (the selected one ticked), Add to cart, the cart; for creators, Share and Showcase.
+
+    ``showcased`` is None for shoppers, else whether the creator's showcase holds the product.
+    """
     rows: list[list[InlineKeyboardButton]] = []
     if product.has_options:
         choices = []
@@ -94,7 +100,29 @@ def product_card(product: ProductView, selected: VariantView | None, cart_count:
     if selected is not None and selected.stock > 0:
         rows.append([button("➕ Add to cart", cb.ADD, selected.id)])
     rows.append([button(f"🛒 Cart ({cart_count})" if cart_count else "🛒 Cart", cb.CART)])
+    if showcased is not None:
+        rows.append([button("🔗 Share link", cb.SHARE_LINK, product.id),
+                     button("⭐ In showcase ✓" if showcased else "☆ Add to showcase", cb.SHOWCASE_TOGGLE,
+                            product.id, 0 if showcased else 1)])
     return build(rows)
+
+
+def share_link(url: str, title: str) -> InlineKeyboardMarkup:
+    """Open Telegram's share sheet with the link."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(
+        "📤 Share", url=f"https://t.me/share/url?url={quote(url, safe='')}&text={quote(title, safe='')}")]])
+
+
+def creator_application(creator_id: int) -> InlineKeyboardMarkup:
+    """Approve or reject a creator application."""
+    return build([[button("✅ Approve", cb.CREATOR_DECIDE, creator_id, 1),
+                   button("✖ Reject", cb.CREATOR_DECIDE, creator_id, 0)]])
+
+
+def showcase_page(products: list[ProductView], start: int, page: int, pages: int,
+                  creator_id: int) -> InlineKeyboardMarkup:
+    """A creator's picks with paging."""
+    return product_list(products, start, pager(cb.SHOWCASE_PAGE, page, pages, creator_id))
 
 
 def cart(cart_view: CartView) -> InlineKeyboardMarkup:

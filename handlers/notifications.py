@@ -15,6 +15,7 @@ from telegram import InlineKeyboardMarkup
 
 from handlers import keyboards, render
 from store.models import Order
+from store.services import creators
 from store.services.events import BUYER_ORDER_TEMPLATE, SELLER_ORDER_TEMPLATE, STOCK_TEMPLATE, load_order
 from store.services.orders import STATUS_LABELS
 from store.services.sellers import APPLICATION_TEMPLATE, APPROVED, DECISION_TEMPLATE, get_seller
@@ -110,4 +111,18 @@ async def render_notice(session: AsyncSession, template: str, data: dict[str, An
         if data["status"] == APPROVED:
             return Notice(render.SELLER_WELCOME.format(name=escape(seller.name)), seller_commands=True)
         return Notice(f"Sorry, your application for <b>{escape(seller.name)}</b> was not approved.")
+    if template == creators.APPLICATION_TEMPLATE:
+        creator = await creators.get_creator(session, data["creator_id"])
+        if creator is None or creator.status != creators.PENDING:
+            return None
+        owner = await get_user(session, creator.user_id)
+        who = escape(owner.first_name) if owner else "someone"
+        if owner and owner.username:
+            who += f" (@{escape(owner.username)})"
+        return Notice(f"✨ <b>Creator application</b>\nFrom: {who}, user {creator.user_id}",
+                      keyboards.creator_application(creator.id))
+    if template == creators.DECISION_TEMPLATE:
+        if data["status"] == creators.APPROVED:
+            return Notice("✨ You're approved as a chatshop creator! Send /creator for your links.")
+        return Notice("Sorry, your creator application was not approved.")
     raise ValueError(f"unknown notice template {template!r}")

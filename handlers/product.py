@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from telegram import Update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -13,11 +15,34 @@ from handlers.common import button_handler, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
 from store.errors import Expired, NotFound
 from store.services.cart import add_to_cart, cart_count
-from store.services.catalog import ProductView, get_product
+from store.services.catalog import ProductView, VariantView, get_product
+from store.services.creators import attributed_creator, creator_of_user, in_showcase
 
 logger = logging.getLogger(__name__)
 
 GONE = "This product is no longer available."
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """What a card shows for the person looking: their cart count and, for creators, the showcase state."""
+
+    cart_count: int
+    showcased: bool | None
+
+
+async def viewer(session: AsyncSession, user_id: int, product_id: int) -> Viewer:
+    """The viewer-dependent parts of a product card."""
+    creator = await creator_of_user(session, user_id)
+    showcased = await in_showcase(session, creator.id, product_id) if creator else None
+    return Viewer(await cart_count(session, user_id), showcased)
+
+
+def card(product: ProductView, selected: VariantView | None, who: Viewer, context: ShopContext,
+         language: str | None) -> tuple[str, InlineKeyboardMarkup]:
+    """Text and keyboard of a product card."""
+    return (render.product_card(product, selected, context.shop.options.currency, language),
+            keyboards.product_card(product, selected, who.cart_count, who.showcased))
 
 
 @button_handler
@@ -26,18 +51,16 @@ async def on_product(update: Update, context: ShopContext, product_id: int) -> N
     query = update.callback_query
     async with context.shop.db.read() as session:
         product = await get_product(session, product_id)
-        count = await cart_count(session, update.effective_user.id)
+        who = await viewer(session, update.effective_user.id, product_id)
     if product is None:
         raise NotFound(GONE)
     await query.answer()
-    await send_card(update, context, product, count)
+    await send_card(update, context, product, who)
 
 
-async def send_card(update: Update, context: ShopContext, product: ProductView, count: int) -> None:
+async def send_card(update: Update, context: ShopContext, product: ProductView, who: Viewer) -> None:
     """Send a product card; fall back to text when Telegram can't fetch the photo."""
-    selected = product.default_variant()
-    text = render.product_card(product, selected, context.shop.options.currency, lang(update))
-    markup = keyboards.product_card(product, selected, count)
+    text, markup = card(product, product.default_variant(), who, context, lang(update))
     if product.photo:
         try:
             await update.effective_chat.send_photo(product.photo, caption=text, parse_mode=ParseMode.HTML,
@@ -54,29 +77,29 @@ async def on_variant(update: Update, context: ShopContext, product_id: int, vari
     query = update.callback_query
     async with context.shop.db.read() as session:
         product = await get_product(session, product_id)
-        count = await cart_count(session, update.effective_user.id)
+        who = await viewer(session, update.effective_user.id, product_id)
     if product is None:
         raise NotFound(GONE)
     selected = product.variant(variant_id)
     if selected is None:
         raise Expired("That option is no longer offered.")
     await query.answer()
-    await edit(query, render.product_card(product, selected, context.shop.options.currency, lang(update)),
-               keyboards.product_card(product, selected, count))
+    await edit(query, *card(product, selected, who, context, lang(update)))
 
 
 @button_handler
 async def on_add(update: Update, context: ShopContext, variant_id: int) -> None:
-    """Put the selected variant in the cart and show the new cart count on the card."""
+    """Put the selected variant in the cart (attributed to the creator of the last link opened)."""
     query = update.callback_query
     user_id = update.effective_user.id
-    async with context.shop.db.transaction() as session:
+    shop = context.shop
+    async with shop.db.transaction() as session:
         await ensure_user(session, update)
-        change = await add_to_cart(session, user_id, variant_id)
+        creator_id = await attributed_creator(session, user_id, shop.clock(), shop.options.attribution_window)
+        change = await add_to_cart(session, user_id, variant_id, creator_id=creator_id)
         line = next(line for line in change.cart.lines if line.variant_id == variant_id)
         product = await get_product(session, line.product_id)
+        who = await viewer(session, user_id, line.product_id)
     await query.answer(f"✓ Added to your cart ({change.cart.count} item{'s' if change.cart.count != 1 else ''}).")
     if product is not None:
-        selected = product.variant(variant_id)
-        await edit(query, render.product_card(product, selected, context.shop.options.currency, lang(update)),
-                   keyboards.product_card(product, selected, change.cart.count))
+        await edit(query, *card(product, product.variant(variant_id), who, context, lang(update)))

@@ -263,3 +263,21 @@ def seller_orders(orders: list[SellerOrder], total: int, state: str, currency: s
               f"{money(o.total, o.currency, None)} · <b>{STATUS_LABELS.get(o.status, o.status)}</b>" for o in orders]
     parts.append("\nTap an order to act on it.")
     return "\n".join(parts)
+
+
+def creator_home(code: str, showcase_url: str) -> str:
+    """What an approved creator sees on /creator."""
+    return (f"✨ <b>You're a chatshop creator</b> — code <code>{escape(code)}</code>\n\n"
+            "• On any product card, tap <b>🔗 Share link</b> for your link to it, or <b>☆ Add to showcase</b>.\n"
+            f"• Your showcase: {escape(showcase_url)}\n"
+            "• In any chat, type <code>@</code> and this bot's name with a few words to share products inline.\n"
+            "• /earnings shows your clicks, sales and commission.")
+
+
+def showcase(name: str, products: list[ProductView], start: int, total: int, currency: str,
+             lang: str | None) -> str:
+    """A page of a creator's showcase."""
+    lines = [f"⭐ <b>{escape(name)}'s picks</b> ({total}):\n"]
+    lines += [product_line(start + i + 1, p, currency, lang) for i, p in enumerate(products)]
+    lines.append("\nTap a product to see it.")
+    return "\n".join(lines)

@@ -9,6 +9,7 @@ from telegram import ReplyKeyboardRemove, Update
 from handlers import checkout, search, seller, seller_catalog
 from handlers.common import reply
 from handlers.context import ShopContext
+from store.models import utcnow
 from store.services.checkout_flow import is_stale
 from store.services.users import clear_step, get_step
 
@@ -22,7 +23,8 @@ async def on_text(update: Update, context: ShopContext) -> None:
     user_id = update.effective_user.id
     async with context.shop.db.read() as session:
         step = await get_step(session, user_id)
-    if step is not None and is_stale(step, context.shop.clock(), STEP_TTL):
+    # Inactivity is wall-clock time, like the step's own timestamp.
+    if step is not None and is_stale(step, utcnow(), STEP_TTL):
         async with context.shop.db.transaction() as session:
             await clear_step(session, user_id)
         step = None

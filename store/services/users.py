@@ -59,6 +59,9 @@ async def set_step(session: AsyncSession, user_id: int, name: str, data: dict[st
     row = await session.get(UserStep, user_id)
     data = dict(data or {})
     if row is None:
+        if await session.get(User, user_id) is None:
+            session.add(User(id=user_id))  # someone who never wrote before (an operator pressing a button)
+            await session.flush()
         session.add(UserStep(user_id=user_id, step=name, data=data))
     else:
         row.step, row.data, row.updated_at = name, data, utcnow()

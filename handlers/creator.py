@@ -1,0 +1,141 @@
+"""Creators in the chat: applying, share links, the showcase, and landing from a deep link."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from telegram import Update
+from telegram.helpers import create_deep_linked_url
+
+from handlers import keyboards, render
+from handlers.common import button_handler, edit, ensure_user, lang, reply
+from handlers.context import ShopContext
+from handlers.product import send_card, viewer
+from handlers.start import on_start
+from store.errors import NotAllowed, NotFound
+from store.services import creators, links
+from store.services.catalog import get_product
+from store.services.users import get_user
+
+logger = logging.getLogger(__name__)
+
+SHOWCASE_PAGE_SIZE = 8
+
+
+def link_url(context: ShopContext, payload: str) -> str:
+    """``https://t.me/<bot>?start=<payload>``."""
+    return create_deep_linked_url(context.bot.username, payload)
+
+
+async def on_creator(update: Update, context: ShopContext) -> None:
+    """/creator: apply, or see your code and showcase link."""
+    shop = context.shop
+    async with shop.db.transaction() as session:
+        await ensure_user(session, update)
+        creator = await creators.apply(session, update.effective_user.id,
+                                       auto_approve=shop.options.creator_auto_approve,
+                                       operators=shop.options.operator_ids, now=shop.clock())
+    if creator.status == creators.PENDING:
+        shop.wake_outbox()
+        await reply(update, "✨ Thanks! Your creator application is with an operator; you'll hear from us here.")
+        return
+    await reply(update, render.creator_home(creator.code, link_url(context, links.showcase_payload(creator.code))))
+
+
+@button_handler
+async def on_decide(update: Update, context: ShopContext, creator_id: int, approve: int) -> None:
+    """An operator approves or rejects a creator application."""
+    query = update.callback_query
+    shop = context.shop
+    async with shop.db.transaction() as session:
+        creator = await creators.decide(session, creator_id, bool(approve), update.effective_user.id,
+                                        shop.options.operator_ids, shop.clock())
+    shop.wake_outbox()
+    await query.answer(f"Creator {creator.code}: {creator.status}.")
+    await edit(query, f"✨ Creator application of user {creator.user_id}: <b>{creator.status}</b>.")
+
+
+@button_handler
+async def on_share_link(update: Update, context: ShopContext, product_id: int) -> None:
+    """Send the creator their link for a product, with a Share button."""
+    query = update.callback_query
+    async with context.shop.db.read() as session:
+        creator = await creators.creator_of_user(session, update.effective_user.id)
+        product = await get_product(session, product_id)
+    if creator is None:
+        raise NotAllowed("Share links are for approved creators. Send /creator to apply.")
+    if product is None:
+        raise NotFound("This product is no longer available.")
+    url = link_url(context, links.product_payload(product.id, creator.code))
+    await query.answer()
+    await reply(update, f"🔗 Your link for <b>{escape(product.title)}</b>:\n{url}\n\nWhoever opens it lands on the "
+                        "product; what they buy within the attribution window earns you commission.",
+                keyboards.share_link(url, product.title))
+
+
+@button_handler
+async def on_showcase_toggle(update: Update, context: ShopContext, product_id: int, wanted: int) -> None:
+    """Add a product to the creator's showcase, or take it out; the card updates in place."""
+    query = update.callback_query
+    user_id = update.effective_user.id
+    async with context.shop.db.transaction() as session:
+        now_in = await creators.set_in_showcase(session, user_id, product_id, bool(wanted), context.shop.clock())
+        product = await get_product(session, product_id)
+        who = await viewer(session, user_id, product_id)
+    await query.answer("Added to your showcase." if now_in else "Removed from your showcase.")
+    if product is not None:
+        await query.edit_message_reply_markup(keyboards.product_card(product, product.default_variant(),
+                                                                     who.cart_count, who.showcased))
+
+
+async def on_deep_link(update: Update, context: ShopContext) -> None:
+    """/start <payload>: land on the product or showcase the link names, recording the click."""
+    link = links.parse(context.args[0] if context.args else None)
+    if link is None:
+        await on_start(update, context)  # the start menu, with a note that the link is not valid
+        return
+    user_id = update.effective_user.id
+    async with context.shop.db.transaction() as session:
+        await ensure_user(session, update)
+        landing = await creators.open_link(session, link, user_id, context.shop.clock())
+        who = await viewer(session, user_id, landing.product.id) if landing and landing.product else None
+    if landing is None:
+        logger.info("deep link %r of user %s names nothing valid", context.args[0][:64], user_id)
+        await on_start(update, context)
+        return
+    if landing.product is not None:
+        await send_card(update, context, landing.product, who)
+    else:
+        await show_showcase(update, context, landing.creator.id, 0)
+
+
+async def show_showcase(update: Update, context: ShopContext, creator_id: int, page: int) -> None:
+    """A creator's picks, paged."""
+    async with context.shop.db.read() as session:
+        creator = await creators.get_creator(session, creator_id)
+        if creator is None or creator.status != creators.APPROVED:
+            raise NotFound("That showcase is no longer available.")
+        products = await creators.showcase(session, creator.id)
+        owner = await get_user(session, creator.user_id)
+    name = owner.first_name if owner and owner.first_name else "A creator"
+    if not products:
+        await reply(update, f"⭐ {escape(name)}'s showcase is empty for now. Type what you are looking for!")
+        return
+    pages = -(-len(products) // SHOWCASE_PAGE_SIZE)
+    page = min(page, pages - 1)
+    start = page * SHOWCASE_PAGE_SIZE
+    shown = products[start:start + SHOWCASE_PAGE_SIZE]
+    text = render.showcase(name, shown, start, len(products), context.shop.options.currency, lang(update))
+    markup = keyboards.showcase_page(shown, start, page, pages, creator.id)
+    if update.callback_query:
+        await edit(update.callback_query, text, markup)
+    else:
+        await reply(update, text, markup)
+
+
+@button_handler
+async def on_showcase_page(update: Update, context: ShopContext, creator_id: int, page: int) -> None:
+    """Turn a page of a showcase, edited in place."""
+    await update.callback_query.answer()
+    await show_showcase(update, context, creator_id, page)

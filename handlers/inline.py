@@ -1,0 +1,106 @@
+"""Inline mode: ``@<bot> words`` in any chat offers matching products to share, each with a Buy deep link.
+
+An empty query and a query that finds nothing both answer no results and an
+"Open the shop" button above the (empty) list, which starts the bot with
+``SHOP_START``. Pages hold ``PAGE_SIZE`` products; ``next_offset`` is the index
+of the next one in the ranked ids, as a decimal string ("" after the last).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.helpers import create_deep_linked_url
+
+from handlers import render
+from handlers.common import lang
+from handlers.context import ShopContext
+from store.services.catalog import ProductView, get_products
+from store.services.creators import creator_of_user
+from store.services.links import product_payload
+
+PAGE_SIZE = 20
+QUERY_MAX_CHARS = 200
+SHORT_DESCRIPTION = 160
+# Short, because prices and stock change; personal, because the links carry the sharer's creator code.
+CACHE_SECONDS = 30
+SHOP_START = "shop"
+SHOP_BUTTON = "Open the shop"
+BUY_BUTTON = "🛒 Buy"
+
+
+def _offset(raw: str) -> int:
+    """The page start Telegram echoes back from our ``next_offset``; anything else starts over."""
+    return int(raw) if raw.isascii() and raw.isdecimal() and len(raw) < 7 else 0
+
+
+def _summary(product: ProductView, currency: str, language: str | None) -> str:
+    """One plain line under the title: price, seller, and whether it is sold out."""
+    summary = f"{render.price_range(product, currency, language)} · {product.seller_name}"
+    return summary + (" · sold out" if product.stock <= 0 else "")
+
+
+def _message(product: ProductView, currency: str, language: str | None) -> str:
+    """The HTML message a chosen result posts into the chat."""
+    lines = [f"<b>{escape(product.title)}</b>",
+             f"{render.price_range(product, currency, language)} · by {escape(product.seller_name)}"]
+    if product.stock <= 0:
+        lines[-1] += " · sold out"
+    if product.description:
+        text = product.description
+        if len(text) > SHORT_DESCRIPTION:
+            text = text[: SHORT_DESCRIPTION - 1].rstrip() + "…"
+        lines.append(f"\n{escape(text)}")
+    return "\n".join(lines)
+
+
+def _result(product: ProductView, url: str, currency: str, language: str | None) -> InlineQueryResultArticle:
+    """A product as a shareable inline result with one Buy button."""
+    photo = product.photo or ""
+    # A seller's upload is a Telegram file_id, which cannot be a thumbnail: only URLs can.
+    thumbnail = photo if photo.startswith(("https://", "http://")) else None
+    return InlineQueryResultArticle(
+        id=str(product.id),
+        title=product.title,
+        description=_summary(product, currency, language),
+        thumbnail_url=thumbnail,
+        input_message_content=InputTextMessageContent(
+            _message(product, currency, language), parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True)),
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(BUY_BUTTON, url=url)]]),
+    )
+
+
+async def on_inline_query(update: Update, context: ShopContext) -> None:
+    """Answer ``@bot words`` with a page of matching products, linked with the sharer's creator code."""
+    inline = update.inline_query
+    query = inline.query.strip()[:QUERY_MAX_CHARS]
+    start = _offset(inline.offset)
+    products: list[ProductView] = []
+    more, creator = False, None
+    if query:
+        async with context.shop.db.read() as session:
+            result = await context.shop.search.search(session, query)
+            wanted = list(result.product_ids[start:start + PAGE_SIZE])
+            more = start + PAGE_SIZE < len(result.product_ids)
+            found = await get_products(session, wanted)
+            creator = await creator_of_user(session, inline.from_user.id) if found else None
+        # A product taken off sale since the index last refreshed is simply left out.
+        products = [found[i] for i in wanted if i in found]
+    code = creator.code if creator is not None else None
+    currency, language = context.shop.options.currency, lang(update)
+    results = [_result(p, create_deep_linked_url(context.bot.username, product_payload(p.id, code)),
+                       currency, language) for p in products]
+    button = None if results or start else InlineQueryResultsButton(SHOP_BUTTON, start_parameter=SHOP_START)
+    await inline.answer(results, cache_time=CACHE_SECONDS, is_personal=True,
+                        next_offset=str(start + PAGE_SIZE) if more else "", button=button)

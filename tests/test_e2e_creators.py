@@ -1,0 +1,201 @@
+"""Creators through the real bot: links, attribution, the commission ledger and the showcase.
+
+Time is a clock the test moves (attribution window, return window): nothing sleeps.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from store.models import CartLine, Click, Commission, Creator, OrderLine, Product
+
+from .conftest import BotRunner
+
+OPERATOR, CREATOR, SHOPPER = 9001, 5001, 1001
+
+
+async def start_creator(fake, runner: BotRunner):
+    """A user becomes a creator (auto-approved) and gets their code."""
+    cleo = fake.user(CREATOR, "Cleo", username="cleo")
+    await cleo.send("/creator")
+    assert "You're a chatshop creator" in cleo.last_text
+    async with runner.db.transaction() as session:
+        code = await session.scalar(select(Creator.code).where(Creator.user_id == CREATOR))
+    return cleo, code
+
+
+async def share_link_for(cleo, query: str, title: str) -> str:
+    """The creator opens a product card and asks for its share link."""
+    await cleo.send(query)
+    await cleo.press(title)
+    await cleo.press("Share link")
+    assert "Your link for" in cleo.last_text
+    return next(word for word in cleo.last_text.split() if word.startswith("https://t.me/"))
+
+
+async def open_link(user, url: str) -> None:
+    """Tapping a t.me link sends /start <payload> to the bot."""
+    payload = url.split("start=", 1)[1]
+    await user.send(f"/start {payload}")
+
+
+async def checkout_cod(user) -> None:
+    """From a card with the item added: cart, checkout, cash on delivery."""
+    await user.press("🛒 Cart")
+    await user.press("Checkout")
+    await user.press("Continue")
+    await user.tap("Share my contact")
+    await user.send("1 Main Street, Springfield 12345")
+    await user.press("Standard delivery")
+    await user.press("Cash on delivery")
+    await user.press("Place order")
+    assert "is placed" in user.last_text
+
+
+async def fulfil(operator, order_id: int, *, deliver: bool = True, cancel: bool = False) -> None:
+    """The operator acts for the (demo) seller on one order."""
+    await operator.press_data(f"sv:{order_id}")
+    if cancel:
+        await operator.press("Cancel")
+        await operator.send("Damaged in the warehouse")
+        return
+    await operator.press("Accept")
+    await operator.press("Ship")
+    await operator.send("DHL JD014600003")
+    if deliver:
+        await operator.press("Delivered")
+
+
+async def commissions(runner: BotRunner) -> list[tuple[str, int, int]]:
+    async with runner.db.transaction() as session:
+        rows = await session.execute(select(Commission.status, Commission.amount, Commission.sales)
+                                     .order_by(Commission.id))
+        return [tuple(row) for row in rows]
+
+
+async def test_a_creators_link_earns_commission_after_the_return_window(fake, store_url, clock):
+    runner = BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR), creator_auto_approve=True,
+                       attribution_window_days=7, return_window_days=14)
+    await runner.start()
+    try:
+        cleo, code = await start_creator(fake, runner)
+        url = await share_link_for(cleo, "wireless earbuds", "Wireless Earbuds")
+        assert url.endswith(f"_{code}") and len(url.split("start=")[1]) <= 64
+        operator = fake.user(OPERATOR, "Olga")
+        await operator.send("/start")
+
+        # A shopper taps the link: the card opens; the click is recorded.
+        ann = fake.user(SHOPPER, "Ann")
+        await open_link(ann, url)
+        assert "Wireless Earbuds" in ann.last_text
+        await ann.press("Add to cart")
+        await checkout_cod(ann)
+        async with runner.db.transaction() as session:
+            line = await session.scalar(select(OrderLine))
+            assert line.creator_id is not None and line.commission_bp == 700  # Voltbox's default rate
+        # 7% of 49.99, rounded half up: 3.4993 -> 3.50
+        assert await commissions(runner) == [("pending", 350, 4999)]
+
+        # The seller (the operator, for the demo shop) ships and delivers.
+        await fulfil(operator, line.order_id)
+        clock.advance(days=13)
+        await runner.application.job_queue.get_jobs_by_name("approve-commissions")[0].run(runner.application)
+        assert await commissions(runner) == [("pending", 350, 4999)]  # still inside the return window
+        clock.advance(days=2)
+        await runner.application.job_queue.get_jobs_by_name("approve-commissions")[0].run(runner.application)
+        assert await commissions(runner) == [("approved", 350, 4999)]
+
+        # A second order through the link is cancelled: its commission is reversed.
+        await open_link(ann, url)
+        await ann.press("Add to cart")
+        await checkout_cod(ann)
+        async with runner.db.transaction() as session:
+            second = await session.scalar(select(OrderLine.order_id).order_by(OrderLine.id.desc()).limit(1))
+        await fulfil(operator, second, cancel=True)
+        assert await commissions(runner) == [("approved", 350, 4999), ("reversed", 350, 4999)]
+    finally:
+        await runner.stop()
+
+
+async def test_self_purchases_expired_clicks_and_bad_links_earn_nothing(fake, store_url, clock):
+    runner = BotRunner(fake, store_url, clock, creator_auto_approve=True, attribution_window_days=7)
+    await runner.start()
+    try:
+        cleo, code = await start_creator(fake, runner)
+        url = await share_link_for(cleo, "usb-c charger", "USB-C Charger")
+
+        # Cleo buys through her own link: no click, no attribution, no commission.
+        await open_link(cleo, url)
+        await cleo.press("Add to cart")
+        await checkout_cod(cleo)
+
+        # Bob clicks, but adds to the cart eight days later: outside the window.
+        bob = fake.user(1002, "Bob")
+        await open_link(bob, url)
+        card = bob.last_message
+        clock.advance(days=8)
+        await bob.press("Add to cart", message=card)
+        async with runner.db.transaction() as session:
+            assert await session.scalar(select(CartLine.creator_id).where(CartLine.user_id == 1002)) is None
+        await checkout_cod(bob)
+        assert await commissions(runner) == []
+
+        # Malformed links, a missing product, an unknown creator: the start menu, nothing recorded.
+        async with runner.db.transaction() as session:
+            clicks_before = await session.scalar(select(func.count(Click.id)))
+            product_id = await session.scalar(select(Product.id).where(Product.title == "Wireless Mouse"))
+        for payload in ("garbage", f"p{product_id}_zzzzzzzz", "p999999", f"s_{'a' * 8}", "p1_" + code + "x",
+                        "<b>hi</b>"):
+            await bob.send(f"/start {payload}")
+            assert "isn't valid any more" in bob.last_text and "Welcome to chatshop" in bob.last_text, payload
+        async with runner.db.transaction() as session:
+            assert await session.scalar(select(func.count(Click.id))) == clicks_before
+    finally:
+        await runner.stop()
+
+
+async def test_a_paused_product_link_lands_on_the_menu(fake, store_url, clock):
+    runner = BotRunner(fake, store_url, clock, creator_auto_approve=True)
+    await runner.start()
+    try:
+        cleo, _code = await start_creator(fake, runner)
+        url = await share_link_for(cleo, "smart watch", "Smart Watch S2")
+        async with runner.db.transaction() as session:
+            product = await session.scalar(select(Product).where(Product.title == "Smart Watch S2"))
+            product.status = "paused"
+        dan = fake.user(1003, "Dan")
+        await open_link(dan, url)
+        assert "isn't valid any more" in dan.last_text
+    finally:
+        await runner.stop()
+
+
+async def test_the_showcase_link_opens_the_creators_picks_and_attributes_them(fake, store_url, clock):
+    runner = BotRunner(fake, store_url, clock, creator_auto_approve=True)
+    await runner.start()
+    try:
+        cleo, code = await start_creator(fake, runner)
+        for query, title in (("yoga mat", "Non-Slip Yoga Mat"), ("french press", "French Press Coffee Maker")):
+            await cleo.send(query)
+            await cleo.press(title)
+            await cleo.press("Add to showcase")
+            assert "In showcase ✓" in " ".join(cleo.buttons())
+        await cleo.send("/creator")
+        showcase_url = next(w for w in cleo.last_text.split() if "start=s_" in w)
+
+        eve = fake.user(1004, "Eve")
+        await open_link(eve, showcase_url)
+        assert "Cleo's picks" in eve.last_text
+        assert {"1. French Press Coffee Maker", "2. Non-Slip Yoga Mat 6 mm"} == set(eve.buttons())
+        await eve.press("Non-Slip Yoga Mat")
+        await eve.press("Add to cart")
+        await checkout_cod(eve)
+        assert len(await commissions(runner)) == 1
+
+        # Taking a product out of the showcase.
+        await cleo.press("In showcase ✓")
+        assert "Add to showcase" in " ".join(cleo.buttons())
+        await open_link(eve, showcase_url)
+        assert eve.buttons() == ["1. Non-Slip Yoga Mat 6 mm"]
+    finally:
+        await runner.stop()
