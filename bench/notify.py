@@ -22,6 +22,11 @@ second together, so O notices need about O/S - 1 seconds (99 s for 1,000 to
     python bench/notify.py                                   # 1,000 orders, 10 sellers, 1,000 buyers
     python bench/notify.py --orders 200 --sellers 10 --buyers 200
     python bench/notify.py --database-url postgresql://postgres@127.0.0.1:5432/chatshop_bench
+    python bench/notify.py --orders 500 --buyers 500 --group-chats 1   # seller 1 notified in a supergroup
+
+``--group-chats N`` gives the first N sellers a supergroup as notification
+chat; those are also checked against Telegram's 20 messages per minute per
+group (any 60-second window).
 """
 
 from __future__ import annotations
@@ -238,7 +243,7 @@ async def place_all(db: Database, orders: int, buyers: int,
 
 async def outbox_rows(db: Database) -> dict[str, int]:
     """Outbox rows per status."""
-    async with db.transaction() as session:
+    async with db.read() as session:
         return await outbox.backlog(session)
 
 

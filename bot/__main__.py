@@ -10,12 +10,14 @@ import argparse
 import asyncio
 import logging
 import sys
+from datetime import date
 
 from telegram import Update
 
 from bot.app import build_application
 from bot.config import SettingsError, load_settings
 from bot.import_catalog import import_catalog
+from bot.payouts import payouts
 from bot.startup import StartupError, check_bot_api, prepare_store
 from bot.worker import run_worker
 
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     importer.add_argument("file", help="CSV file (columns documented in the README)")
     importer.add_argument("--seller", type=int, required=True, help="id of the seller the products belong to")
     importer.add_argument("--dry-run", action="store_true", help="check every row and report, change nothing")
+    payer = commands.add_parser("payouts", help="list approved, unpaid creator commission (CSV)")
+    payer.add_argument("--until", type=date.fromisoformat, required=True, metavar="YYYY-MM-DD",
+                       help="include commission approved up to the end of this day (UTC)")
+    payer.add_argument("--mark-paid", action="store_true", help="record the payout so nothing is paid twice")
     args = parser.parse_args(argv)
     command = args.command or "run"
     try:
@@ -57,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command == "import-catalog":
         return asyncio.run(import_catalog(settings, args.file, seller_id=args.seller, dry_run=args.dry_run))
+    if command == "payouts":
+        return asyncio.run(payouts(settings, until=args.until, mark_paid=args.mark_paid))
     if command == "worker":
         return asyncio.run(run_worker(settings))
     try:

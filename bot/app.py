@@ -17,6 +17,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     ExtBot,
+    InlineQueryHandler,
     MessageHandler,
     PreCheckoutQueryHandler,
     filters,
@@ -28,7 +29,21 @@ from bot.request import AiohttpRequest
 from bot.web import WebServer, init_web_app
 from bot.worker import OutboxWorker, rate_limited_bot
 from handlers import callbacks as cb
-from handlers import cart, checkout, creator, orders, payments, product, search, seller, seller_catalog, start, text
+from handlers import (
+    cart,
+    checkout,
+    creator,
+    earnings,
+    inline,
+    orders,
+    payments,
+    product,
+    search,
+    seller,
+    seller_catalog,
+    start,
+    text,
+)
 from handlers.context import Shop, ShopContext, ShopOptions, attach
 from handlers.errors import on_error
 from store.db import Database
@@ -136,6 +151,8 @@ COMMANDS: dict[str, Callable] = {
     "cancel": text.on_cancel,
     "sell": seller.on_sell,
     "creator": creator.on_creator,
+    "earnings": earnings.on_earnings,
+    "creator_sales": earnings.on_creator_sales,
     "seller_orders": seller.on_seller_orders,
     "seller_settings": seller.on_settings,
     "webhook": seller.on_webhook,
@@ -175,6 +192,7 @@ def register_handlers(application: Application) -> None:
         application.add_handler(CommandHandler(name, callback, filters=PRIVATE))
     application.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.GROUPS & filters.UpdateType.MESSAGE,
                                            on_group_message))
+    application.add_handler(InlineQueryHandler(inline.on_inline_query))
     application.add_handler(PreCheckoutQueryHandler(payments.on_pre_checkout))
     application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.on_successful_payment))
     application.add_handler(MessageHandler(filters.CONTACT & PRIVATE, checkout.on_contact))

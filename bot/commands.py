@@ -11,6 +11,7 @@ SHOPPER_COMMANDS = [
     BotCommand("cancel", "Leave what you are doing"),
     BotCommand("sell", "Open a shop on chatshop"),
     BotCommand("creator", "Share products and earn commission"),
+    BotCommand("earnings", "Your clicks, sales and commission"),
     BotCommand("help", "How to shop here"),
 ]
 
@@ -20,6 +21,7 @@ SELLER_COMMANDS = [
     BotCommand("add_product", "Add a product"),
     BotCommand("my_products", "Edit prices, stock, pause or remove"),
     BotCommand("seller_settings", "Webhook and API key"),
+    BotCommand("creator_sales", "Sales that came through creators"),
     BotCommand("help", "How to shop and sell here"),
 ]
 

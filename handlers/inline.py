@@ -25,6 +25,7 @@ from telegram.helpers import create_deep_linked_url
 from handlers import render
 from handlers.common import lang
 from handlers.context import ShopContext
+from handlers.start import SHOP_START
 from store.services.catalog import ProductView, get_products
 from store.services.creators import creator_of_user
 from store.services.links import product_payload
@@ -34,7 +35,7 @@ QUERY_MAX_CHARS = 200
 SHORT_DESCRIPTION = 160
 # Short, because prices and stock change; personal, because the links carry the sharer's creator code.
 CACHE_SECONDS = 30
-SHOP_START = "shop"
+
 SHOP_BUTTON = "Open the shop"
 BUY_BUTTON = "🛒 Buy"
 

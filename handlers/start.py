@@ -14,6 +14,8 @@ from store.services.cart import cart_count
 from store.services.catalog import category_page, list_categories
 
 CATEGORY_PAGE_SIZE = 8
+# The payload of a plain "open the shop" link (the inline mode's button uses it).
+SHOP_START = "shop"
 
 
 async def on_start(update: Update, context: ShopContext) -> None:
@@ -22,7 +24,7 @@ async def on_start(update: Update, context: ShopContext) -> None:
         count = await cart_count(session, update.effective_user.id)
     name = update.effective_user.first_name
     note = ""
-    if context.args:
+    if context.args and context.args[0] != SHOP_START:
         note = "That link isn't valid any more, so here is the shop's front page.\n\n"
     text = note + render.WELCOME.format(name=f", {escape(name)}" if name else "")
     await reply(update, text, keyboards.main_menu(count))

@@ -113,6 +113,15 @@ async def test_a_creators_link_earns_commission_after_the_return_window(fake, st
             second = await session.scalar(select(OrderLine.order_id).order_by(OrderLine.id.desc()).limit(1))
         await fulfil(operator, second, cancel=True)
         assert await commissions(runner) == [("approved", 350, 4999), ("reversed", 350, 4999)]
+
+        # Cleo's dashboard shows it all, and the seller sees the sale came through a creator.
+        await cleo.send("/earnings")
+        all_time = cleo.last_text.split("All time", 1)[1]
+        assert "2 clicks" in all_time and "approved $3.50" in all_time and "reversed $3.50" in all_time
+        assert "Wireless Earbuds" in cleo.last_text.split("Top products", 1)[1]
+        # Shared inline, her results carry her code.
+        answer = await cleo.inline_query("earbuds")
+        assert answer["results"][0]["reply_markup"]["inline_keyboard"][0][0]["url"].endswith(f"_{code}")
     finally:
         await runner.stop()
 

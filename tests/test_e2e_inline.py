@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from telegram.ext import InlineQueryHandler
 
-from handlers.inline import on_inline_query
 from store.models import Creator, Product, User
 
 from .conftest import BotRunner
@@ -24,10 +22,6 @@ SHOP_BUTTON = {"text": "Open the shop", "start_parameter": "shop"}
 @pytest.fixture
 async def shop(bot: BotRunner) -> BotRunner:
     """The demo bot, answering inline queries."""
-    # TEMPORARY until bot/app.py registers InlineQueryHandler(inline.on_inline_query): then this is a no-op
-    # and can go (the fixture can simply become ``bot``).
-    if not any(isinstance(h, InlineQueryHandler) for group in bot.application.handlers.values() for h in group):
-        bot.application.add_handler(InlineQueryHandler(on_inline_query))
     return bot
 
 

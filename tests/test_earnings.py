@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
-from telegram.ext import CommandHandler
 
 from bot.config import Settings
 from bot.payouts import end_of_day, payouts
@@ -17,8 +16,6 @@ from handlers.earnings import (
     NOT_A_SELLER,
     creator_sales_text,
     earnings_text,
-    on_creator_sales,
-    on_earnings,
 )
 from store.models import Checkout, Click, Commission, Creator, Order, OrderLine, Payout, Product, Seller, Variant
 from store.services.creators import approve_due, record_commissions, reverse_commissions
@@ -412,21 +409,10 @@ def test_creator_sales_message():
 # --- through the real bot ---------------------------------------------------------------------
 
 
-def register_commands(application) -> None:
-    """Register /earnings and /creator_sales unless bot/app.py already does."""
-    known = {command for group in application.handlers.values() for handler in group
-             if isinstance(handler, CommandHandler) for command in handler.commands}
-    for command, callback in (("earnings", on_earnings), ("creator_sales", on_creator_sales)):
-        if command not in known:
-            # First in group 0: ahead of the "unknown command" fallback.
-            application.handlers[0].insert(0, CommandHandler(command, callback))
-
-
 async def test_earnings_and_creator_sales_in_the_chat(fake, store_url, clock):
     runner = BotRunner(fake, store_url, clock, creator_auto_approve=True)
     await runner.start()
     try:
-        register_commands(runner.application)
         # Not a creator yet: a pointer to /creator.
         cleo = fake.user(5001, "Cleo")
         await cleo.send("/earnings")
