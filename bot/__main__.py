@@ -12,12 +12,11 @@ import logging
 import sys
 from datetime import date
 
-from telegram import Update
-
 from bot.app import build_application
 from bot.config import SettingsError, load_settings
 from bot.import_catalog import import_catalog
 from bot.payouts import payouts
+from bot.serve import run_polling, run_webhook
 from bot.startup import StartupError, check_bot_api, prepare_store
 from bot.worker import run_worker
 
@@ -73,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chatshop: {exc}", file=sys.stderr)
         return 2 if "BOT_TOKEN" in str(exc) else 1
     application = build_application(settings)
-    logger.info("starting chatshop by long polling")
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    if settings.webhook_url:
+        asyncio.run(run_webhook(application, settings))
+    else:
+        run_polling(application)
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.application import ShopApplication
 from bot.commands import OPERATOR_COMMANDS, SHOPPER_COMMANDS
 from bot.config import Settings
 from bot.request import AiohttpRequest
@@ -44,18 +46,20 @@ from handlers import (
     start,
     text,
 )
-from handlers.context import Shop, ShopContext, ShopOptions, attach
+from handlers.context import Shop, ShopContext, ShopOptions, attach, trace
 from handlers.errors import on_error
 from store.db import Database
 from store.models import utcnow
 from store.services.checkout import expire_checkouts
 from store.services.creators import approve_due
 from store.services.search import CatalogSearch
+from store.services.updates import forget_old_updates
 
 logger = logging.getLogger(__name__)
 
 EXPIRY_JOB_INTERVAL = 30  # seconds between sweeps for unpaid checkouts
 APPROVAL_JOB_INTERVAL = 600  # seconds between approvals of commissions past the return window
+CLEANUP_JOB_INTERVAL = 6 * 3600  # seconds between clean-ups of old processed-update records
 
 BUTTONS: dict[str, Callable] = {
     cb.MENU: start.on_menu,
@@ -183,6 +187,25 @@ async def approve_commissions(context: ShopContext) -> None:
         logger.info("approved %d commissions past the return window", approved)
 
 
+async def forget_updates(context: ShopContext) -> None:
+    """Job: drop processed-update records older than Telegram could redeliver."""
+    async with context.shop.db.transaction() as session:
+        await forget_old_updates(session, utcnow())
+
+
+def traced(callback: Callable) -> Callable:
+    """Wrap a handler callback so the update's trace names it (for the log line and metrics)."""
+    name = f"{callback.__module__.rsplit('.', 1)[-1]}.{callback.__name__}"
+
+    @functools.wraps(callback)
+    async def run(update: object, context: ShopContext) -> None:
+        current = trace()
+        current.handler, current.outcome = name, "ok"
+        await callback(update, context)
+
+    return run
+
+
 def register_handlers(application: Application) -> None:
     """Register every handler: commands, payments, buttons, then typed text and everything else."""
     # A deep link (/start <payload>) first, then the bare /start among the other commands.
@@ -203,15 +226,21 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(on_unknown_button))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & PRIVATE, text.on_text))
     application.add_handler(MessageHandler(PRIVATE, text.on_other_message))
+    for group in application.handlers.values():
+        for handler in group:
+            handler.callback = traced(handler.callback)
     application.add_error_handler(on_error)
 
 
 class Runtime:
     """What a bot process runs beside the Application: the HTTP server and the outbox worker."""
 
-    def __init__(self, settings: Settings, shop: Shop, *, worker_clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, settings: Settings, shop: Shop, application: Application, *,
+                 worker_clock: Callable[[], datetime] = utcnow) -> None:
         self.settings, self.shop = settings, shop
-        self.web = WebServer(init_web_app(shop), settings.http_host, settings.http_port)
+        app = init_web_app(shop, application, webhook_path=settings.webhook_path,
+                           webhook_secret=settings.webhook_token)
+        self.web = WebServer(app, settings.http_host, settings.http_port)
         self.worker: OutboxWorker | None = None
         self.worker_bot: ExtBot | None = None
         self._worker_task: asyncio.Task | None = None
@@ -228,6 +257,8 @@ class Runtime:
                                                 name="expire-unpaid")
             application.job_queue.run_repeating(approve_commissions, interval=APPROVAL_JOB_INTERVAL, first=5,
                                                 name="approve-commissions")
+            application.job_queue.run_repeating(forget_updates, interval=CLEANUP_JOB_INTERVAL, first=60,
+                                                name="forget-updates")
         await self.web.start()
         if self.settings.outbox_worker:
             self.worker_bot = rate_limited_bot(self.settings)
@@ -280,6 +311,7 @@ def build_application(
     """Build the bot's Application for ``settings``; the store must already be migrated."""
     builder = (
         ApplicationBuilder()
+        .application_class(ShopApplication)
         .token(settings.bot_token)
         .request(AiohttpRequest())
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
@@ -298,6 +330,6 @@ def build_application(
         clock=clock,
     )
     attach(application, shop)
-    application.bot_data[RUNTIME_KEY] = Runtime(settings, shop)
+    application.bot_data[RUNTIME_KEY] = Runtime(settings, shop, application)
     register_handlers(application)
     return application

@@ -6,7 +6,9 @@ stops start-up with one line naming it (see :func:`load_settings`).
 
 from __future__ import annotations
 
+import hashlib
 import re
+from urllib.parse import urlsplit
 
 from babel.numbers import list_currencies
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     outbox_worker: bool = True
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
     creator_auto_approve: bool = False
     attribution_window_days: int = Field(default=7, ge=1, le=365)
     return_window_days: int = Field(default=14, ge=0, le=365)
@@ -62,6 +66,35 @@ class Settings(BaseSettings):
         if value == "XTR" or value not in list_currencies():
             raise ValueError("expected an ISO 4217 code such as USD or EUR")
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+/[^\s?#]*", value):
+            raise ValueError("expected the public URL Telegram posts updates to, e.g. https://shop.example/telegram")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
+            raise ValueError("1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @property
+    def webhook_path(self) -> str | None:
+        """The path of WEBHOOK_URL, served by the bot's HTTP server."""
+        return urlsplit(self.webhook_url).path if self.webhook_url else None
+
+    @property
+    def webhook_token(self) -> str:
+        """The secret Telegram sends with every webhook request: WEBHOOK_SECRET, or one derived from the
+        bot token (the same in every process, unguessable without the token)."""
+        if self.webhook_secret:
+            return self.webhook_secret
+        return hashlib.sha256(b"chatshop-webhook:" + self.bot_token.encode()).hexdigest()
 
     @field_validator("telegram_api_base_url", "payment_provider_token")
     @classmethod

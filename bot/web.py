@@ -1,22 +1,108 @@
-"""The bot's aiohttp server: the retailers' HTTP API (and, later, webhooks and health)."""
+"""The bot's aiohttp server: Telegram's webhook, the retailers' HTTP API, health and metrics.
+
+    POST <WEBHOOK_URL path>   Telegram updates (webhook mode), checked against the secret token
+    GET  /healthz             the process is alive
+    GET  /readyz              the store answers and its migrations are current
+    GET  /metrics             Prometheus text format
+    /api/v1/...               the retailers' API (bot/http_api.py)
+"""
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+from telegram import Update
+from telegram.ext import Application
 
 from bot import http_api
+from bot.observability import UPDATES, render_metrics
 from handlers.context import Shop
+from store.migrate import pending
 
 logger = logging.getLogger(__name__)
 
+APPLICATION = web.AppKey("application", Application)
+WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
+ACCEPTING = web.AppKey("accepting", dict)
+MAX_UPDATE_BYTES = 1024 * 1024
 
-def init_web_app(shop: Shop) -> web.Application:
+routes = web.RouteTableDef()
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers."""
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: the store is reachable and fully migrated, and the process takes updates."""
+    shop = request.app[http_api.SHOP]
+    try:
+        async with shop.db.read() as session:
+            await session.execute(text("SELECT 1"))
+        missing = await pending(shop.db)
+    except Exception as exc:  # any driver error means "not ready"
+        logger.warning("readiness: store unreachable: %s", type(exc).__name__)
+        return web.json_response({"status": "unavailable", "reason": "database unreachable"}, status=503)
+    if missing:
+        return web.json_response({"status": "unavailable", "reason": "migrations pending",
+                                  "pending": missing}, status=503)
+    if not request.app[ACCEPTING]["updates"]:
+        return web.json_response({"status": "unavailable", "reason": "shutting down"}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus metrics."""
+    body = await render_metrics(request.app[http_api.SHOP].db)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def telegram_webhook(request: web.Request) -> web.Response:
+    """Hand an update from Telegram to the Application; answer at once so Telegram never retries a
+    handler's failure (that is logged and counted instead)."""
+    secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    if not hmac.compare_digest(secret.encode(), request.app[WEBHOOK_SECRET].encode()):
+        logger.warning("webhook request with a missing or wrong secret token from %s", request.remote)
+        return web.json_response({"error": "forbidden"}, status=403)
+    if not request.app[ACCEPTING]["updates"]:
+        return web.json_response({"error": "shutting down"}, status=503)  # Telegram retries elsewhere
+    application = request.app[APPLICATION]
+    try:
+        body = await request.read()
+        if len(body) > MAX_UPDATE_BYTES:
+            raise ValueError("too large")
+        data = json.loads(body)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise ValueError("not an update")
+        update = Update.de_json(data, application.bot)
+    except Exception:  # malformed JSON or an object PTB cannot read
+        UPDATES.labels("malformed", "rejected").inc()
+        return web.json_response({"error": "malformed update"}, status=400)
+    await application.update_queue.put(update)
+    return web.Response(status=200)
+
+
+def init_web_app(shop: Shop, application: Application | None = None, *, webhook_path: str | None = None,
+                 webhook_secret: str = "") -> web.Application:
     """The aiohttp application serving the shop over HTTP."""
-    app = web.Application(middlewares=[http_api.api_errors], client_max_size=http_api.MAX_BODY)
+    app = web.Application(middlewares=[http_api.api_errors], client_max_size=MAX_UPDATE_BYTES)
     app[http_api.SHOP] = shop
+    app[ACCEPTING] = {"updates": True}
+    app.add_routes(routes)
     app.add_routes(http_api.routes)
+    if webhook_path and application is not None:
+        app[APPLICATION] = application
+        app[WEBHOOK_SECRET] = webhook_secret
+        app.router.add_post(webhook_path, telegram_webhook)
     return app
 
 
@@ -36,6 +122,10 @@ class WebServer:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
         logger.info("HTTP server on http://%s:%s", self.host, self.port)
+
+    def stop_taking_updates(self) -> None:
+        """Refuse new webhook updates (503) while the ones received are finished."""
+        self.app[ACCEPTING]["updates"] = False
 
     async def stop(self) -> None:
         """Stop listening and finish open requests."""

@@ -29,6 +29,7 @@ from telegram.ext import AIORateLimiter, ExtBot
 
 from bot.commands import SELLER_COMMANDS
 from bot.config import Settings
+from bot.observability import OUTBOX_DELIVERED, OUTBOX_FAILURES
 from bot.request import AiohttpRequest
 from handlers.notifications import render_notice
 from store.db import Database
@@ -135,6 +136,7 @@ class OutboxWorker:
         async with self.db.transaction() as session:
             await outbox.mark_sent(session, delivery.id, self.clock())
         self.delivered += 1
+        OUTBOX_DELIVERED.labels(delivery.channel).inc()
 
     async def _failed(self, delivery: outbox.Delivery, error: str, *, retry_after: float | None = None,
                       give_up: bool = False) -> None:
@@ -142,6 +144,7 @@ class OutboxWorker:
             status = await outbox.mark_failed(
                 session, delivery.id, error, self.clock(), give_up=give_up,
                 retry_after=timedelta(seconds=retry_after) if retry_after is not None else None)
+        OUTBOX_FAILURES.labels(delivery.channel).inc()
         log = logger.error if status == outbox.DEAD else logger.warning
         log("delivery %s (%s) attempt %d failed%s: %s", delivery.key, delivery.channel, delivery.attempts + 1,
             ", giving up" if status == outbox.DEAD else "", error)
@@ -232,6 +235,7 @@ class OutboxWorker:
             await complete_stars_refund(session, data["checkout_id"], data["charge_id"], self.clock())
             await outbox.mark_sent(session, delivery.id, self.clock())
         self.delivered += 1
+        OUTBOX_DELIVERED.labels(delivery.channel).inc()
 
 
 def _seconds(value: float | timedelta) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,6 +15,23 @@ from store.services.checkout import CARD, COD, STARS_METHOD, CheckoutRules
 from store.services.search import CatalogSearch
 
 SHOP_KEY = "shop"
+
+
+@dataclass(slots=True)
+class UpdateTrace:
+    """What happened to the update being handled: which handler took it and how it ended."""
+
+    handler: str = "-"
+    outcome: str = "ok"  # ok | error | duplicate | unhandled
+
+
+# Set by the application for each update; handlers and the error handler fill it in.
+CURRENT_TRACE: ContextVar[UpdateTrace | None] = ContextVar("current_trace", default=None)
+
+
+def trace() -> UpdateTrace:
+    """The trace of the update being handled (a throwaway one outside update handling)."""
+    return CURRENT_TRACE.get() or UpdateTrace()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 
-from handlers.context import ShopContext
+from handlers.context import ShopContext, trace
 from handlers.render import SORRY
 
 logger = logging.getLogger(__name__)
@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 async def on_error(update: object, context: ShopContext) -> None:
     """Log an error raised by a handler and tell the person something went wrong, without details."""
     update_id = update.update_id if isinstance(update, Update) else None
+    trace().outcome = "error"
     if isinstance(context.error, NetworkError) and not isinstance(context.error, Forbidden):
         logger.warning("network error while handling update %s: %s", update_id, context.error)
     else:
