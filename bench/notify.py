@@ -167,9 +167,6 @@ async def fresh_store(url: str | None, tmp: Path) -> Database:
     if url is None:
         db = Database(f"sqlite+aiosqlite:///{tmp / 'bench.db'}")
     else:
-        name = make_url(url).database
-        if name in PROTECTED_DATABASES:
-            raise SystemExit(f"refusing to wipe database {name!r}: use a database of its own, e.g. chatshop_bench")
         db = Database(url)
         async with db.engine.begin() as connection:
             await connection.execute(text("DROP SCHEMA public CASCADE"))
@@ -383,7 +380,7 @@ async def bench_store(db: Database, args: argparse.Namespace) -> bool:
         print(f"  TIMED OUT after {args.timeout:.0f} s: {run.delivered:,} of {total:,} delivered; outbox {run.backlog}")
     else:
         print(f"  every row sent {done:.2f} s after the worker started; outbox {run.backlog}")
-    elapsed = done if done is not None else args.timeout
+    elapsed = done if done is not None else max(run.until_last_arrival, 1e-9)  # timed out: up to the last send
     print(f"  sendMessage at the fake: {r.sent:,} ok, {r.failed} failed; first {run.first_arrival:.2f} s, "
           f"last {run.until_last_arrival:.2f} s after start")
     if 0 < args.group_chats < args.sellers:
@@ -453,6 +450,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--orders, --sellers and --buyers must be at least 1")
     if args.group_chats < 0:
         args.group_chats = args.sellers
+    if args.database_url and make_url(args.database_url).database in PROTECTED_DATABASES:
+        parser.error(f"refusing to wipe database {make_url(args.database_url).database!r}: "
+                     "use a database of its own, e.g. chatshop_bench")
+    if args.skip_sqlite and not args.database_url:
+        parser.error("--skip-sqlite needs --database-url")
     return args
 
 

@@ -41,6 +41,7 @@ from store.services.sellers import get_seller
 logger = logging.getLogger(__name__)
 
 MESSAGES_PER_SECOND = 30
+GROUP_MESSAGES_PER_MINUTE = 20
 CHAT_INTERVAL = 1.0  # seconds between two messages to one chat
 WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
 BATCH = 100
@@ -49,7 +50,9 @@ IDLE_POLL = 0.5  # seconds between looks at the outbox when it is empty
 
 def rate_limited_bot(settings: Settings) -> ExtBot:
     """A bot for notifications: PTB's rate limiter with no bursts, retrying 429 answers."""
-    limiter = AIORateLimiter(overall_max_rate=1, overall_time_period=1 / MESSAGES_PER_SECOND, max_retries=3)
+    # No bursts: one send per 1/30 s overall, and one per 3 s to a group (20 per minute).
+    limiter = AIORateLimiter(overall_max_rate=1, overall_time_period=1 / MESSAGES_PER_SECOND,
+                             group_max_rate=1, group_time_period=60 / GROUP_MESSAGES_PER_MINUTE, max_retries=3)
     kwargs = {}
     if settings.api_urls:
         kwargs["base_url"], kwargs["base_file_url"] = settings.api_urls
@@ -150,11 +153,10 @@ class OutboxWorker:
             ", giving up" if status == outbox.DEAD else "", error)
 
     async def _pace(self, chat_id: int) -> None:
-        """Keep CHAT_INTERVAL between two messages to one chat."""
+        """Wait until CHAT_INTERVAL has passed since the last message to this chat was delivered."""
         wait = self._chat_ready.get(chat_id, 0.0) - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        self._chat_ready[chat_id] = time.monotonic() + CHAT_INTERVAL
 
     async def _send_message(self, delivery: outbox.Delivery) -> None:
         async with self.db.transaction() as session:
@@ -166,6 +168,8 @@ class OutboxWorker:
         try:
             await self.bot.send_message(delivery.chat_id, notice.text, parse_mode="HTML",
                                         reply_markup=notice.markup, disable_web_page_preview=True)
+            # Stamped once sent: the send may have queued in the rate limiter for a while.
+            self._chat_ready[delivery.chat_id] = time.monotonic() + CHAT_INTERVAL
         except Forbidden as exc:
             await self._blocked(delivery.chat_id)
             await self._failed(delivery, f"Forbidden: {exc.message}", give_up=True)
