@@ -388,7 +388,8 @@ async def bench_store(db: Database, args: argparse.Namespace) -> bool:
               f"{earliest_last(per_chat, False):.1f} s), to a group {run.last_group:.2f} s")
     print(f"  throughput: {run.delivered / elapsed:.2f} deliveries/s "
           f"({run.delivered / max(elapsed, 1e-9) / args.sellers:.2f} per chat per s; "
-          f"{max(ideal_chat, ideal_overall) / elapsed * 100:.0f}% of the bound)")
+          + (f"{max(ideal_chat, ideal_overall) / elapsed * 100:.0f}% of the bound)" if done is not None
+             else "until the timeout)"))
     print(f"  peak in any 1 s window: overall {r.peak_overall}, per chat {r.peak_chat} (max over chats)"
           + (f"; per group in any 60 s window {r.peak_group_minute}" if args.group_chats else ""))
     print(f"  gaps within a chat: {r.gap_line()}")

@@ -27,8 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rapidfuzz import fuzz, process  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
+from store.db import Database  # noqa: E402
+from store.migrate import upgrade  # noqa: E402
+from store.models import Category, Product, Seller, Variant  # noqa: E402
 from store.search import SearchDoc, SearchIndex, normalize  # noqa: E402
+from store.services.catalog import bump_catalog_version  # noqa: E402
+from store.services.search import CatalogSearch  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/products-instacart.csv"
 TYPES = ("exact", "typo", "swapped", "prefix", "partial")
@@ -196,6 +202,61 @@ def measure(search, queries, same_name, ambiguity=None, kind="") -> dict[str, fl
     }
 
 
+async def load_store(url: str, rows: list[tuple[int, str]]) -> tuple[float, float, CatalogSearch]:
+    """Put the catalog in a fresh store at ``url`` and build a search index from it (as the bot does).
+
+    Returns seconds to insert, seconds for the index to load from the store, and the index.
+    """
+    database = Database(url)
+    try:
+        if not database.is_sqlite:
+            async with database.engine.begin() as connection:
+                await connection.execute(text("DROP SCHEMA public CASCADE"))
+                await connection.execute(text("CREATE SCHEMA public"))
+        await upgrade(database)
+        started = time.perf_counter()
+        async with database.transaction() as session:
+            seller = Seller(name="Bench Grocer", kind="retailer", status="approved", commission_bp=1000)
+            category = Category(name="Groceries", position=0)
+            session.add_all([seller, category])
+            await session.flush()
+            version = await bump_catalog_version(session)
+            for start in range(0, len(rows), 5000):
+                chunk = rows[start:start + 5000]
+                await session.execute(insert(Product), [
+                    {"id": pid, "seller_id": seller.id, "category_id": category.id, "title": name[:120],
+                     "description": "", "status": "active", "catalog_version": version} for pid, name in chunk])
+                await session.execute(insert(Variant), [
+                    {"product_id": pid, "seller_id": seller.id, "sku": f"B{pid}", "label": "", "price": 199,
+                     "stock": 10, "position": 0} for pid, _ in chunk])
+        inserted = time.perf_counter() - started
+        search = CatalogSearch(refresh_interval=0)
+        started = time.perf_counter()
+        async with database.read() as session:
+            await search.refresh(session, force=True)
+        return inserted, time.perf_counter() - started, search
+    finally:
+        await database.dispose()
+
+
+def compare_stores(rows: list[tuple[int, str]], queries: dict, pg_url: str) -> None:
+    """Load the catalog into SQLite and PostgreSQL and check the two indexes rank every query alike."""
+    import asyncio
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        lite = asyncio.run(load_store(f"sqlite+aiosqlite:///{tmp}/bench.db", rows))
+    pg = asyncio.run(load_store(pg_url, rows))
+    all_queries = [q for kind in TYPES for q, _ in queries[kind]]
+    same = sum(1 for q in all_queries if [h.product_id for h in lite[2].index.search(q, limit=10)]
+               == [h.product_id for h in pg[2].index.search(q, limit=10)])
+    print()
+    print("same results from both stores (the bot's CatalogSearch loading the catalog from each):")
+    print(f"  SQLite:     insert {lite[0]:.1f} s, index load from the store {lite[1]:.2f} s, {len(lite[2].index):,}")
+    print(f"  PostgreSQL: insert {pg[0]:.1f} s, index load from the store {pg[1]:.2f} s, {len(pg[2].index):,}")
+    print(f"  identical top-10 rankings: {same} of {len(all_queries)} queries")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--queries", type=int, default=300, help="queries per type (default 300)")
@@ -206,6 +267,8 @@ def main() -> None:
         help="queries per type for the rapidfuzz baseline (default 60, 0 to skip)",
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database-url", help="also load the catalog into this PostgreSQL database (its public "
+                        "schema is wiped) and into SQLite, and check both stores' search indexes answer alike")
     args = parser.parse_args()
 
     rows, source = load_catalog(args.seed)
@@ -306,6 +369,8 @@ def main() -> None:
         f"latency target: p95 <= {TARGET_P95_MS:.0f} ms per query; 'p95 x' = baseline p95 / ours, "
         "'R@5 -' = our recall@5 minus the baseline's (baseline: process.extract, WRatio, limit 10)"
     )
+    if args.database_url:
+        compare_stores(rows, queries, args.database_url)
 
 
 if __name__ == "__main__":
