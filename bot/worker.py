@@ -1,8 +1,9 @@
 """The outbox worker: delivers chat notices, signed webhooks and Stars refunds, with retries.
 
 It runs inside the bot process by default, or alone as ``python -m bot worker``.
-Each round claims due rows in one short transaction, delivers them with no
-transaction open, and records each outcome in its own transaction.
+It claims due rows in short transactions (one per lane: a chat, a seller's
+webhook), delivers each as its own task with no transaction open, and records
+each outcome in its own transaction.
 
 Telegram's limits are kept here: PTB's ``AIORateLimiter`` spaces all sends
 (at most one every 1/30 s, so never more than about 30 per second, and it
@@ -87,24 +88,36 @@ class OutboxWorker:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set; rows claimed but not attempted are given back."""
+        """Deliver until ``stop`` is set, then finish the deliveries already started.
+
+        Each claimed delivery runs as its own task, and new rows are claimed as
+        soon as there is room: a slow chat or webhook holds up only its own lane.
+        """
         self.http = aiohttp.ClientSession(timeout=WEBHOOK_TIMEOUT)
+        in_flight: set[asyncio.Task] = set()
         try:
             while not stop.is_set():
-                try:
-                    done = await self.run_once()
-                except Exception:  # a store outage must not kill the worker: log and try again
-                    logger.exception("outbox round failed")
-                    done = 0
-                if done:
+                claimed: list[outbox.Delivery] = []
+                if len(in_flight) < self.batch:
+                    try:
+                        async with self.db.transaction() as session:
+                            claimed = await outbox.claim_due(session, self.clock(), self.batch - len(in_flight))
+                    except Exception:  # a store outage must not kill the worker: log and try again
+                        logger.exception("claiming outbox rows failed")
+                for delivery in claimed:
+                    task = asyncio.create_task(self._attempt(delivery))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                if claimed:
                     continue
                 self._wake.clear()
-                waiter = asyncio.ensure_future(self._wake.wait())
-                stopper = asyncio.ensure_future(stop.wait())
-                await asyncio.wait({waiter, stopper}, timeout=self.idle_poll, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                stopper.cancel()
+                waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
+                await asyncio.wait(waiters | in_flight, timeout=self.idle_poll, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
         finally:
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
             await self.http.close()
             self.http = None
 

@@ -137,13 +137,6 @@ async def mark_failed(session: AsyncSession, delivery_id: int, error: str, now: 
     return row.status
 
 
-async def release_claims(session: AsyncSession, ids: list[int]) -> None:
-    """Give back claimed rows that were not attempted (a worker shutting down)."""
-    if ids:
-        await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == PENDING)
-                              .values(claimed_until=None))
-
-
 async def backlog(session: AsyncSession) -> dict[str, int]:
     """Number of rows per status (pending, sent, dead)."""
     rows = await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
