@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from store.models import CatalogState, Category, Product
+from store.models import CatalogState, Category, Product, Seller, Variant
 
 ACTIVE = "active"
 
@@ -176,8 +176,32 @@ async def touch_products(session: AsyncSession, product_ids: list[int]) -> int:
     return version
 
 
-async def products_changed_since(session: AsyncSession, version: int) -> list[ProductView]:
-    """Return every product (on sale or not) changed after catalog ``version``."""
-    rows = await session.scalars(_product_query().where(Product.catalog_version > version).order_by(Product.id))
-    return [to_view(p) for p in rows]
+@dataclass(frozen=True, slots=True)
+class SearchableProduct:
+    """The searchable text of a product changed since some catalog version."""
 
+    id: int
+    title: str
+    active: bool
+    fields: tuple[str, ...]
+
+
+async def searchable_since(session: AsyncSession, version: int) -> list[SearchableProduct]:
+    """Every product (on sale or not) changed after catalog ``version``, with its searchable text.
+
+    Plain column reads, no ORM objects: a first load of 50,000 products runs at start-up.
+    """
+    rows = (await session.execute(
+        select(Product.id, Product.title, Product.brand, Product.status, Category.name, Seller.name)
+        .join(Category, Category.id == Product.category_id).join(Seller, Seller.id == Product.seller_id)
+        .where(Product.catalog_version > version).order_by(Product.id))).all()
+    labels: dict[int, set[str]] = {}
+    label_rows = await session.execute(
+        select(Variant.product_id, Variant.label)
+        .join(Product, Product.id == Variant.product_id)
+        .where(Product.catalog_version > version, Variant.label != ""))
+    for product_id, label in label_rows:
+        labels.setdefault(product_id, set()).add(label)
+    return [SearchableProduct(pid, title, status == ACTIVE,
+                              tuple(f for f in (brand or "", category, seller, *sorted(labels.get(pid, ()))) if f))
+            for pid, title, brand, status, category, seller in rows]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.search import SearchDoc, SearchIndex, normalize
-from store.services.catalog import ACTIVE, ProductView, catalog_version, products_changed_since
+from store.services.catalog import catalog_version, searchable_since
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +32,6 @@ class SearchResult:
     query: str
     product_ids: tuple[int, ...]
     suggestions: tuple[str, ...] = ()
-
-
-def search_doc(product: ProductView) -> SearchDoc:
-    """The searchable text of a product: title, then brand, category, seller and variant labels."""
-    labels = {v.label for v in product.variants if v.label}
-    fields = (product.brand or "", product.category_name, product.seller_name, *sorted(labels))
-    return SearchDoc(product.id, product.title, tuple(f for f in fields if f))
 
 
 class CatalogSearch:
@@ -65,10 +58,10 @@ class CatalogSearch:
                 return
             version = await catalog_version(session)
             if version != self.version:
-                changed = await products_changed_since(session, self.version if self.version >= 0 else -1)
+                changed = await searchable_since(session, self.version if self.version >= 0 else -1)
                 for product in changed:
-                    if product.status == ACTIVE:
-                        self.index.upsert(search_doc(product))
+                    if product.active:
+                        self.index.upsert(SearchDoc(product.id, product.title, product.fields))
                     else:
                         self.index.remove(product.id)
                 logger.info("search index at catalog version %d (%d products reloaded)", version, len(changed))
