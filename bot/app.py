@@ -130,21 +130,13 @@ async def on_noop(update: Update, context: ShopContext) -> None:
 
 
 async def expire_unpaid(context: ShopContext) -> None:
-    """Job: expire unpaid checkouts past their time, release their stock and tell the buyers."""
+    """Job: expire unpaid checkouts past their time and release their stock (the buyers are told)."""
     shop = context.shop
     async with shop.db.transaction() as session:
         expired = await expire_checkouts(session, shop.clock())
-        notices = [(c.user_id, [o.id for o in c.orders]) for c in expired]
-    if notices:
+    if expired:
+        logger.info("%d unpaid checkouts expired", len(expired))
         shop.wake_outbox()
-    for user_id, order_ids in notices:
-        numbers = ", ".join(f"#{i}" for i in order_ids)
-        logger.info("checkout of user %s expired unpaid (orders %s)", user_id, numbers)
-        try:
-            await context.bot.send_message(user_id, f"⌛ Order {numbers} wasn't paid in time, so the items were "
-                                                    "released. You can order again any time.")
-        except Exception:  # one unreachable buyer must not stop the others
-            logger.warning("could not tell user %s about expired orders %s", user_id, numbers, exc_info=True)
 
 
 COMMANDS: dict[str, Callable] = {

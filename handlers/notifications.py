@@ -16,6 +16,7 @@ from telegram import InlineKeyboardMarkup
 from handlers import keyboards, render
 from store.models import Order
 from store.services import creators
+from store.services.checkout import EXPIRED_TEMPLATE
 from store.services.events import BUYER_ORDER_TEMPLATE, SELLER_ORDER_TEMPLATE, STOCK_TEMPLATE, load_order
 from store.services.orders import STATUS_LABELS
 from store.services.sellers import APPLICATION_TEMPLATE, APPROVED, DECISION_TEMPLATE, get_seller
@@ -111,6 +112,10 @@ async def render_notice(session: AsyncSession, template: str, data: dict[str, An
         if data["status"] == APPROVED:
             return Notice(render.SELLER_WELCOME.format(name=escape(seller.name)), seller_commands=True)
         return Notice(f"Sorry, your application for <b>{escape(seller.name)}</b> was not approved.")
+    if template == EXPIRED_TEMPLATE:
+        numbers = ", ".join(f"#{order_id}" for order_id in data["order_ids"])
+        return Notice(f"⌛ Order {numbers} wasn't paid in time, so the items were released. You can order again "
+                      "any time.")
     if template == creators.APPLICATION_TEMPLATE:
         creator = await creators.get_creator(session, data["creator_id"])
         if creator is None or creator.status != creators.PENDING:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from store.errors import Changed, Expired, InvalidInput, NotFound, OutOfStock
 from store.models import CartLine, Checkout, Order, OrderEvent, OrderLine, Payment, ShippingMethod, User
 from store.money import STARS, to_stars
+from store.services import outbox
 from store.services.cart import CartView, clear_cart, get_cart
 from store.services.creators import record_commissions
 from store.services.events import CREATED, announce, announce_stock
@@ -36,6 +37,7 @@ from store.services.orders import (
 )
 
 CARD, STARS_METHOD, COD = "card", "stars", "cod"
+EXPIRED_TEMPLATE = "checkout_expired"
 PAYMENT_METHODS = (CARD, STARS_METHOD, COD)
 
 NAME_MAX = 64
@@ -456,6 +458,9 @@ async def expire_checkouts(session: AsyncSession, now: datetime, limit: int = 10
     for checkout in checkouts:
         for order in checkout.orders:
             await announce(session, order.id, EXPIRED, now)
+        await outbox.enqueue(session, key=f"checkout-{checkout.id}-expired", channel=outbox.TELEGRAM,
+                             template=EXPIRED_TEMPLATE, payload={"order_ids": [o.id for o in checkout.orders]},
+                             chat_id=checkout.user_id, now=now)
     return checkouts
 
 
