@@ -17,7 +17,7 @@ from bot.config import SettingsError, load_settings
 from bot.import_catalog import import_catalog
 from bot.payouts import payouts
 from bot.serve import run_polling, run_webhook
-from bot.startup import StartupError, check_bot_api, prepare_store
+from bot.startup import StartupError, check_bot_api, check_http_port, prepare_store
 from bot.worker import run_worker
 
 logger = logging.getLogger("bot")
@@ -67,10 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     if command == "worker":
         return asyncio.run(run_worker(settings))
     try:
+        check_http_port(settings)
         asyncio.run(check_bot_api(settings))
     except StartupError as exc:
         print(f"chatshop: {exc}", file=sys.stderr)
-        return 2 if "BOT_TOKEN" in str(exc) else 1
+        return 2 if "setting" in str(exc) else 1
     application = build_application(settings)
     if settings.webhook_url:
         asyncio.run(run_webhook(application, settings))

@@ -7,6 +7,7 @@ the operator sees.
 from __future__ import annotations
 
 import logging
+import socket
 
 from sqlalchemy import text
 from telegram import Bot
@@ -76,3 +77,15 @@ async def check_bot_api(settings: Settings) -> None:
         raise StartupError(f"cannot reach the Bot API at {where}: {exc.message}") from None
 
 
+
+
+def check_http_port(settings: Settings) -> None:
+    """Make sure the bot's HTTP server can listen where it is told to."""
+    if settings.http_port == 0:
+        return
+    try:
+        with socket.create_server((settings.http_host, settings.http_port)):
+            pass
+    except OSError as exc:
+        raise StartupError(f"setting HTTP_PORT: cannot listen on {settings.http_host}:{settings.http_port} "
+                           f"({exc.strerror or exc})") from None

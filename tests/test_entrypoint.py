@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 
 import pytest
@@ -17,6 +18,7 @@ def bot_env(tmp_path, **settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {
         "BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_BASE_URL", "CURRENCY", "PAYMENT_PROVIDER_TOKEN"}}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'shop.db'}"
+    env["HTTP_PORT"] = "0"  # any free port: tests run beside other servers
     env.update(settings)
     return env
 
@@ -84,3 +86,12 @@ async def test_a_token_the_bot_api_rejects_stops_start_up_with_one_line(tmp_path
     expected = "chatshop: setting BOT_TOKEN was rejected by the Bot API: check it with @BotFather"
     assert stderr.splitlines()[-1] == expected
     assert "Traceback" not in stderr and "ANOTHER-token" not in stderr
+
+
+async def test_a_busy_http_port_is_named_in_one_line(tmp_path, fake):
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        status, stderr = await run_bot(tmp_path, BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=f"{fake.url}/bot",
+                                       HTTP_PORT=str(port))
+    assert status == 2
+    assert stderr.splitlines()[-1].startswith(f"chatshop: setting HTTP_PORT: cannot listen on 127.0.0.1:{port}")
