@@ -1,0 +1,1080 @@
+"""Updates per second through the whole stack: fake Bot API -> polling or webhook -> handlers -> store.
+
+A lean fake Bot API runs in its own process (tests/fakebot.py records every call and
+keeps per-chat message stores, which costs CPU the bot would then compete with on a
+2-core box). Each measurement enqueues N updates in the fake at once and times from
+that moment to the bot's last answer, once every update has been delivered, every
+callback query answered, every text answered, and the bot has made no call for
+``--quiet`` seconds (the quiet wait is not counted). The same injection serves the
+baseline and our bot.
+
+Configurations (all bots are subprocesses; ours run ``bot.__main__.main`` exactly as
+``python -m bot`` does):
+
+  bare-off   a bare PTB Application, default HTTPXRequest, long polling, one
+             sendMessage per update (echo): the baseline; alive the whole run, and
+             measured next to every configuration of ours (alternating bursts)
+  bare-on    the same with ``concurrent_updates(True)`` (256)
+  sqlite-*   our bot, long polling, SQLite, 1 process
+  pg1-*      our bot, webhook, PostgreSQL, 1 process
+  pg2-*      our bot, webhook, PostgreSQL, 2 processes; the fake delivers webhook
+             POSTs round-robin to both listeners (40 in flight, Telegram's default
+             max_connections)
+  *-off/-on  PTB's concurrent_updates off (the bot's default) or on (256). Our
+             build_application has no setting for it: for "-on" the child replaces
+             ``ApplicationBuilder`` in ``bot.app`` by a subclass that calls
+             ``concurrent_updates(True)`` before ``build()``.
+
+The mix (per burst, exact shares, shuffled): 60% search (text, 20 queries incl. typos
+and a no-result one), 20% product card (callback ``p:<id>`` pressed on a search result),
+15% cart edits (``cl:<line>:inc|dec`` alternating per line, on 2 lines per user
+prepared in the store at quantity 5), 5% checkout steps (Checkout then Continue,
+alternating per user, by 50 checkout users whose carts are prepared; a press that
+arrives out of order is answered "this step is over", which counts as work done). 500
+users: 450 shop, 50 check out. Each configuration gets a fresh store (SQLite file, or
+PostgreSQL ``public`` schema wiped, migrated and the demo catalog loaded by
+``bot.startup.prepare_store``).
+
+Latency: "handler" is the bot's own duration per update from its log line (the value
+``chatshop_handler_seconds`` observes: claim + handler + Bot API calls); for the
+baseline the same span around ``Application.process_update``. Under a burst with
+concurrency on, this includes waiting for the event loop behind the other updates in
+flight. A paced phase at half the measured throughput then gives p95 at a steady load,
+plus "e2e": fake-side time from enqueue to the bot's answerCallbackQuery (callbacks).
+``/metrics`` is read at the end as a cross-check (share of observations <= 20 ms).
+
+    python bench/throughput.py                 # ~4-5 min: N=1500, 3 runs, all configurations
+    python bench/throughput.py --quick         # ~1.5 min: N=500, 2 runs
+    python bench/throughput.py --configs bare-off,pg1-off --runs 5
+    python bench/throughput.py --profile pg1-off --py-spy /path/to/py-spy   # where the time goes
+
+``--database-url`` (default postgresql://postgres@127.0.0.1:5432/chatshop_tput) is
+wiped; ``--skip-pg`` leaves PostgreSQL out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import itertools
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/chatshop_tput"
+REFUSED_DATABASES = {"test", "chatshop_dev", "chatshop_import", "chatshop_bench", "chatshop_inline",
+                     "chatshop_earn", "chatshop_prod"}
+SHOP_USERS = 450
+CHECKOUT_USERS = 50
+FIRST_USER = 7_000_000_001
+QUERIES = ["hoodie", "running shoes", "mug", "creme", "notebook", "coffee", "t-shirt", "boots", "umbrella",
+           "soap", "bamboo", "sneakers", "tea towels", "cast iron skillet", "pens", "hodie", "sneekers",
+           "french desserts", "beanie", "xylophone"]
+MIX = (("search", 0.60), ("product", 0.20), ("cart", 0.15), ("checkout", 0.05))
+WEBHOOK_CONNECTIONS = 40  # Telegram's default max_connections
+LOG_LINE = re.compile(r"update (\d+) user \S+ type \S+ handler (\S+) outcome (\S+) ([\d.]+)ms")
+
+
+# =========================================================================== the lean fake Bot API
+
+
+class _Run:
+    """One injected batch of updates and what the bot answered to it."""
+
+    def __init__(self, updates: list[dict], expect: str) -> None:
+        self.n = len(updates)
+        self.expect = expect
+        self.first_id = updates[0]["update_id"]
+        self.last_id = updates[-1]["update_id"]
+        self.delivered_max = 0
+        self.t0 = time.monotonic()
+        self.enqueued: dict[int, float] = {}
+        self.callbacks: dict[str, int] = {}
+        self.n_callbacks = 0
+        self.n_text = 0
+        for u in updates:
+            if "callback_query" in u:
+                self.callbacks[u["callback_query"]["id"]] = u["update_id"]
+                self.n_callbacks += 1
+            else:
+                self.n_text += 1
+        self.answered = 0
+        self.alerts = 0
+        self.chat_calls = 0
+        self.send_messages = 0
+        self.last_call = self.t0
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.cb_latency: list[float] = []
+        self.webhook_failures = 0
+
+    def complete(self) -> bool:
+        if self.delivered_max < self.last_id:
+            return False
+        if self.expect == "echo":
+            return self.send_messages >= self.n
+        return self.answered >= self.n_callbacks and self.chat_calls >= self.n_text + self.n_callbacks - self.alerts
+
+
+class _Bot:
+    """The fake's state for one bot token."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.user = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "Bench Bot",
+                     "username": "chatshop_bench_bot"}
+        self.user_json = json.dumps(self.user)
+        self.pending: collections.deque[tuple[int, bytes]] = collections.deque()
+        self.hook_queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
+        self.changed = asyncio.Event()
+        self.webhooks: list[tuple[str, str]] = []
+        self.rr = 0
+        self.get_updates = 0
+        self.message_ids = itertools.count(1_000_000)
+        self.run: _Run | None = None
+        self.pushers: list[asyncio.Task] = []
+        self.releaser: asyncio.Task | None = None
+
+    def wake(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+class LeanFake:
+    """Just enough of the Bot API for the bench: getUpdates, webhooks, sends, edits, answers."""
+
+    def __init__(self) -> None:
+        self.bots: dict[str, _Bot] = {}
+        self.session = None
+
+    def bot(self, token: str) -> _Bot:
+        if token not in self.bots:
+            self.bots[token] = _Bot(token)
+        return self.bots[token]
+
+    # ---- the Bot API
+
+    async def api(self, request):  # type: ignore[no-untyped-def]
+        from aiohttp import web
+
+        st = self.bot(request.match_info["token"])
+        method = request.match_info["method"].lower()
+        raw = await request.read()
+        params: dict = {}
+        if raw:
+            if request.content_type == "application/json":
+                params = json.loads(raw)
+            else:
+                params = dict(parse_qsl(raw.decode()))
+        params.update(request.query)
+        if method == "getupdates":
+            return web.Response(body=await self._get_updates(st, params), content_type="application/json")
+        result = self._answer(st, method, params)
+        run = st.run
+        if run is not None and method not in ("getme", "setwebhook", "deletewebhook", "setmycommands",
+                                              "getwebhookinfo", "getmycommands"):
+            now = time.monotonic()
+            run.calls[method] += 1
+            run.last_call = now
+            if method == "answercallbackquery":
+                update_id = run.callbacks.pop(str(params.get("callback_query_id")), None)
+                if update_id is not None:
+                    run.answered += 1
+                    run.cb_latency.append(now - run.enqueued.get(update_id, run.t0))
+                    if str(params.get("show_alert", "")).lower() == "true":
+                        run.alerts += 1
+            elif method.startswith(("send", "edit")) and method != "sendchataction":
+                run.chat_calls += 1
+                if method == "sendmessage":
+                    run.send_messages += 1
+        return web.Response(body=b'{"ok":true,"result":' + result + b"}", content_type="application/json")
+
+    def _message(self, st: _Bot, params: dict, **extra: object) -> bytes:
+        chat_id = int(params.get("chat_id") or 0)
+        message_id = int(params["message_id"]) if "message_id" in params else next(st.message_ids)
+        message = {"message_id": message_id, "from": st.user, "date": int(time.time()),
+                   "chat": {"id": chat_id, "type": "private", "first_name": "Shopper"}, **extra}
+        body = json.dumps(message)
+        markup = params.get("reply_markup")
+        if isinstance(markup, str) and markup.startswith('{"inline_keyboard"'):
+            # Telegram returns inline keyboards with the message; the raw JSON is embedded as is.
+            body = body[:-1] + ', "reply_markup": ' + markup + "}"
+        return body.encode()
+
+    def _answer(self, st: _Bot, method: str, params: dict) -> bytes:
+        if method in ("sendmessage", "editmessagetext"):
+            return self._message(st, params, text=params.get("text", ""))
+        if method in ("sendphoto", "editmessagecaption"):
+            photo = [{"file_id": "AgACAgQAAxkBAAIBb2bench", "file_unique_id": "AQADbench", "width": 90,
+                      "height": 90, "file_size": 1200},
+                     {"file_id": "AgACAgQAAxkBAAIBb2benchL", "file_unique_id": "AQADbenchL", "width": 600,
+                      "height": 600, "file_size": 40200}]
+            return self._message(st, params, photo=photo, caption=params.get("caption", ""))
+        if method.startswith(("send", "edit")) and method != "sendchataction":
+            return self._message(st, params)
+        if method == "getme":
+            return st.user_json.encode()
+        if method == "setwebhook":
+            entry = (params["url"], params.get("secret_token", ""))
+            if entry not in st.webhooks:
+                st.webhooks.append(entry)
+            self._start_pushers(st)
+            return b"true"
+        if method == "deletewebhook":
+            st.webhooks.clear()
+            return b"true"
+        if method == "getwebhookinfo":
+            url = st.webhooks[0][0] if st.webhooks else ""
+            return json.dumps({"url": url, "has_custom_certificate": False, "pending_update_count": 0}).encode()
+        return b"true"
+
+    async def _get_updates(self, st: _Bot, params: dict) -> bytes:
+        st.get_updates += 1
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        timeout = float(params.get("timeout") or 0)
+        pending = st.pending
+        while pending and pending[0][0] < offset:
+            pending.popleft()
+        if not pending and timeout > 0:
+            try:
+                await asyncio.wait_for(st.changed.wait(), min(timeout, 30))
+            except TimeoutError:
+                pass
+            while pending and pending[0][0] < offset:
+                pending.popleft()
+        batch = list(itertools.islice(pending, limit))
+        if batch and st.run is not None:
+            st.run.delivered_max = max(st.run.delivered_max, batch[-1][0])
+        return b'{"ok":true,"result":[' + b",".join(b for _, b in batch) + b"]}"
+
+    # ---- webhook delivery
+
+    def _start_pushers(self, st: _Bot) -> None:
+        if not st.pushers:
+            st.pushers = [asyncio.create_task(self._push(st)) for _ in range(WEBHOOK_CONNECTIONS)]
+
+    async def _push(self, st: _Bot) -> None:
+        import aiohttp
+
+        while True:
+            update_id, body = await st.hook_queue.get()
+            url, secret = st.webhooks[st.rr % len(st.webhooks)]
+            st.rr += 1
+            run = st.run
+            if run is not None:
+                run.delivered_max = max(run.delivered_max, update_id)
+            headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret}
+            try:
+                async with self.session.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    ok = response.status == 200
+            except (aiohttp.ClientError, TimeoutError):
+                ok = False
+            if not ok and run is not None:
+                run.webhook_failures += 1
+
+    # ---- control
+
+    async def load(self, request):  # type: ignore[no-untyped-def]
+        from aiohttp import web
+
+        data = await request.json()
+        st = self.bot(data["token"])
+        updates = data["updates"]
+        rate = data.get("rate")
+        if st.releaser is not None:
+            st.releaser.cancel()
+        run = _Run(updates, data.get("expect", "shop"))
+        items = [(u["update_id"], json.dumps(u, separators=(",", ":")).encode()) for u in updates]
+        run.t0 = time.monotonic()
+        st.run = run
+        if rate:
+            st.releaser = asyncio.create_task(self._release(st, run, items, float(rate)))
+        else:
+            for update_id, _ in items:
+                run.enqueued[update_id] = run.t0
+            self._enqueue(st, items)
+        return web.json_response({"ok": True})
+
+    def _enqueue(self, st: _Bot, items: list[tuple[int, bytes]]) -> None:
+        if st.webhooks:
+            for item in items:
+                st.hook_queue.put_nowait(item)
+        else:
+            st.pending.extend(items)
+            st.wake()
+
+    async def _release(self, st: _Bot, run: _Run, items: list[tuple[int, bytes]], rate: float) -> None:
+        released = 0
+        while released < len(items):
+            due = min(len(items), int((time.monotonic() - run.t0) * rate) + 1)
+            if due > released:
+                now = time.monotonic()
+                chunk = items[released:due]
+                for update_id, _ in chunk:
+                    run.enqueued[update_id] = now
+                self._enqueue(st, chunk)
+                released = due
+            await asyncio.sleep(0.002)
+
+    async def wait(self, request):  # type: ignore[no-untyped-def]
+        from aiohttp import web
+
+        st = self.bot(request.query["token"])
+        quiet = float(request.query.get("quiet", 0.3))
+        deadline = time.monotonic() + float(request.query.get("timeout", 120))
+        run = st.run
+        complete = False
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if run.complete() and now - run.last_call >= quiet:
+                complete = True
+                break
+            await asyncio.sleep(0.005)
+        return web.json_response({
+            "complete": complete, "n": run.n, "elapsed": run.last_call - run.t0, "calls": dict(run.calls),
+            "callbacks": run.n_callbacks, "answered": run.answered, "alerts": run.alerts,
+            "chat_calls": run.chat_calls, "text": run.n_text, "delivered_max": run.delivered_max,
+            "last_id": run.last_id, "webhook_failures": run.webhook_failures,
+            "cb_latency_ms": [round(x * 1000, 3) for x in run.cb_latency],
+        })
+
+    async def state(self, request):  # type: ignore[no-untyped-def]
+        from aiohttp import web
+
+        st = self.bot(request.query["token"])
+        return web.json_response({"get_updates": st.get_updates, "webhooks": [u for u, _ in st.webhooks]})
+
+    async def reset(self, request):  # type: ignore[no-untyped-def]
+        from aiohttp import web
+
+        token = (await request.json())["token"]
+        st = self.bots.pop(token, None)
+        if st is not None:
+            for task in [*st.pushers, st.releaser]:
+                if task is not None:
+                    task.cancel()
+            st.wake()
+        return web.json_response({"ok": True})
+
+
+def child_fake() -> None:
+    """The fake Bot API process: prints its port, serves until killed."""
+    import aiohttp
+    from aiohttp import web
+
+    async def main() -> None:
+        fake = LeanFake()
+        fake.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=4 * WEBHOOK_CONNECTIONS),
+            timeout=aiohttp.ClientTimeout(total=30))
+        app = web.Application(client_max_size=256 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", fake.api)
+        app.router.add_post("/control/load", fake.load)
+        app.router.add_get("/control/wait", fake.wait)
+        app.router.add_get("/control/state", fake.state)
+        app.router.add_post("/control/reset", fake.reset)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        print(runner.addresses[0][1], flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# =========================================================================== bot processes
+
+
+def child_echo(concurrent: int) -> None:
+    """The baseline: a bare PTB Application (default HTTPXRequest), one sendMessage per update."""
+    from telegram import Update
+    from telegram.ext import Application, ApplicationBuilder, TypeHandler
+
+    durations: list[tuple[int, float]] = []
+
+    class TimedApplication(Application):
+        async def process_update(self, update: object) -> None:
+            started = time.perf_counter()
+            try:
+                await super().process_update(update)
+            finally:
+                if isinstance(update, Update):
+                    durations.append((update.update_id, time.perf_counter() - started))
+
+    async def echo(update: Update, context) -> None:  # type: ignore[no-untyped-def]
+        text = update.callback_query.data if update.callback_query else update.effective_message.text
+        await context.bot.send_message(update.effective_chat.id, text or "echo")
+
+    base = os.environ["TELEGRAM_API_BASE_URL"]
+    builder = (ApplicationBuilder().token(os.environ["BOT_TOKEN"]).base_url(base)
+               .base_file_url(base.replace("/bot", "/file/bot")).application_class(TimedApplication))
+    if concurrent > 1:
+        builder = builder.concurrent_updates(concurrent)
+    application = builder.build()
+    application.add_handler(TypeHandler(Update, echo))
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    with open(os.environ["BENCH_DURATIONS"], "w") as out:
+        out.writelines(f"{i} {d * 1000:.3f}\n" for i, d in durations)
+
+
+def child_ours(concurrent: int) -> None:
+    """Our bot, exactly as `python -m bot` runs it (optionally with concurrent_updates)."""
+    if concurrent > 1:
+        import bot.app
+        from telegram.ext import ApplicationBuilder
+
+        class ConcurrentBuilder(ApplicationBuilder):
+            def build(self):  # type: ignore[no-untyped-def]
+                self.concurrent_updates(concurrent)
+                return super().build()
+
+        bot.app.ApplicationBuilder = ConcurrentBuilder  # type: ignore[misc]
+    from bot.__main__ import main
+
+    sys.exit(main(["run"]))
+
+
+# =========================================================================== the workload
+
+
+@dataclass
+class Store:
+    """What a prepared store holds for the workload, and where each user is."""
+
+    product_ids: list[int]
+    lines: dict[int, list[int]]  # user -> cart line ids
+    next_line_action: dict[int, str] = field(default_factory=dict)
+    next_checkout: dict[int, str] = field(default_factory=dict)
+
+
+SHOP = [FIRST_USER + i for i in range(SHOP_USERS)]
+BUYERS = [FIRST_USER + SHOP_USERS + i for i in range(CHECKOUT_USERS)]
+_update_ids = itertools.count(int(time.time()) % 1_000_000 * 1000 + 1)
+_message_ids = itertools.count(1)
+
+
+def _person(user_id: int) -> dict:
+    return {"id": user_id, "is_bot": False, "first_name": "Shopper", "language_code": "en"}
+
+
+def _chat(user_id: int) -> dict:
+    return {"id": user_id, "type": "private", "first_name": "Shopper"}
+
+
+def _callback(user_id: int, data: str, bot_id: int, shown: str) -> dict:
+    update_id = next(_update_ids)
+    message = {"message_id": next(_message_ids), "from": {"id": bot_id, "is_bot": True, "first_name": "Bench Bot"},
+               "chat": _chat(user_id), "date": int(time.time()), "text": shown}
+    return {"update_id": update_id, "callback_query": {
+        "id": str(update_id), "from": _person(user_id), "chat_instance": f"-{user_id}", "data": data,
+        "message": message}}
+
+
+def _text(user_id: int, text: str) -> dict:
+    return {"update_id": next(_update_ids), "message": {
+        "message_id": next(_message_ids), "from": _person(user_id), "chat": _chat(user_id),
+        "date": int(time.time()), "text": text}}
+
+
+def make_mix(rng: random.Random, store: Store, n: int, bot_id: int) -> list[dict]:
+    """N updates in the shopping mix, valid for the store's current state, in a shuffled order."""
+    kinds: list[str] = []
+    for kind, share in MIX:
+        kinds += [kind] * round(n * share)
+    kinds = (kinds + ["search"] * n)[:n]
+    rng.shuffle(kinds)
+    updates = []
+    for kind in kinds:
+        if kind == "search":
+            updates.append(_text(rng.choice(SHOP), rng.choice(QUERIES)))
+        elif kind == "product":
+            updates.append(_callback(rng.choice(SHOP), f"p:{rng.choice(store.product_ids)}", bot_id,
+                                     "🔎 Results for your search"))
+        elif kind == "cart":
+            user = rng.choice(SHOP)
+            line = rng.choice(store.lines[user])
+            action = store.next_line_action.get(line, "inc")
+            store.next_line_action[line] = "dec" if action == "inc" else "inc"
+            updates.append(_callback(user, f"cl:{line}:{action}", bot_id, "🛒 Your cart"))
+        else:
+            user = rng.choice(BUYERS)
+            step = store.next_checkout.get(user, "co")
+            store.next_checkout[user] = "cg" if step == "co" else "co"
+            updates.append(_callback(user, step, bot_id, "🛒 Your cart" if step == "co" else "🧾 Review"))
+    return updates
+
+
+async def prepare_store_for(url: str, token: str) -> Store:
+    """A fresh store: schema, demo catalog, 500 users, 2 cart lines each (quantity 5)."""
+    from sqlalchemy import select, text
+
+    from bot.config import Settings
+    from bot.startup import prepare_store
+    from store.db import Database
+    from store.models import CartLine, Product, User, Variant
+
+    database = Database(url)
+    if not database.is_sqlite:
+        async with database.engine.begin() as connection:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+    await database.dispose()
+    await prepare_store(Settings(_env_file=None, bot_token=token, database_url=url), migrate=True)
+    database = Database(url)
+    try:
+        async with database.transaction() as session:
+            products = list(await session.scalars(select(Product.id).where(Product.status == "active")))
+            variants = (await session.execute(
+                select(Variant.id, Variant.price).join(Product, Product.id == Variant.product_id)
+                .where(Product.status == "active", Variant.stock >= 12).order_by(Variant.id))).all()
+            session.add_all(User(id=u, first_name="Shopper", language_code="en") for u in SHOP + BUYERS)
+            await session.flush()
+            for i, user in enumerate(SHOP + BUYERS):
+                for k in (0, 1):
+                    variant_id, price = variants[(i + k) % len(variants)]
+                    session.add(CartLine(user_id=user, variant_id=variant_id, quantity=5, seen_price=price))
+        async with database.read() as session:
+            lines: dict[int, list[int]] = collections.defaultdict(list)
+            for line_id, user in (await session.execute(select(CartLine.id, CartLine.user_id))).all():
+                lines[user].append(line_id)
+    finally:
+        await database.dispose()
+    return Store(products, dict(lines))
+
+
+# =========================================================================== the parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every process named postgres on the box (the server; other users' sessions too)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += cpu_seconds(int(entry.name))
+            except OSError:
+                pass
+    return total
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo = int(k)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+@dataclass
+class Config:
+    name: str
+    kind: str  # echo | ours
+    concurrent: int
+    store: str = ""  # sqlite | pg
+    webhook: bool = False
+    processes: int = 1
+    token: str = ""
+    procs: list[subprocess.Popen] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
+    durations_file: Path | None = None
+    state: Store | None = None
+    bursts: list[dict] = field(default_factory=list)
+    paced: dict | None = None
+    metrics: dict | None = None
+    handler_ms: dict[int, tuple[str, str, float]] = field(default_factory=dict)
+
+    @property
+    def describe(self) -> str:
+        if self.kind == "echo":
+            return f"bare PTB echo, httpx, polling, concurrency {'on' if self.concurrent > 1 else 'off'}"
+        how = "webhook" if self.webhook else "polling"
+        db = "PostgreSQL" if self.store == "pg" else "SQLite"
+        return (f"ours, {how}, {db}, {self.processes} proc, concurrency "
+                f"{'on' if self.concurrent > 1 else 'off'}")
+
+
+ALL_CONFIGS = ["bare-off", "bare-on", "sqlite-off", "sqlite-on", "pg1-off", "pg1-on", "pg2-off", "pg2-on"]
+
+
+def make_config(name: str, index: int) -> Config:
+    token = f"{900000 + index}:bench-{name}-token-0123456789abcdef"
+    conc = 256 if name.endswith("-on") else 1
+    if name.startswith("bare"):
+        return Config(name, "echo", conc, token=token)
+    if name.startswith("sqlite"):
+        return Config(name, "ours", conc, store="sqlite", token=token)
+    return Config(name, "ours", conc, store="pg", webhook=True, processes=2 if name.startswith("pg2") else 1,
+                  token=token)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.tmp = Path(tempfile.mkdtemp(prefix="chatshop-tput-"))
+        self.fake_proc: subprocess.Popen | None = None
+        self.fake_url = ""
+        self.http = None
+        self.profiles: list[Path] = []
+
+    # ---- processes
+
+    def start_fake(self) -> None:
+        self.fake_proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", "fake"], stdout=subprocess.PIPE,
+                                          cwd=self.tmp)
+        port = int(self.fake_proc.stdout.readline())
+        self.fake_url = f"http://127.0.0.1:{port}"
+
+    def start_bots(self, cfg: Config) -> None:
+        base_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("BOT_", "DATABASE_", "WEBHOOK_", "TELEGRAM_", "HTTP_"))}
+        base_env.update(BOT_TOKEN=cfg.token, TELEGRAM_API_BASE_URL=f"{self.fake_url}/bot", PYTHONUNBUFFERED="1")
+        for i in range(cfg.processes if cfg.kind == "ours" else 1):
+            env = dict(base_env)
+            log = self.tmp / f"{cfg.name}-{i}.log"
+            if cfg.kind == "echo":
+                cfg.durations_file = self.tmp / f"{cfg.name}.durations"
+                env["BENCH_DURATIONS"] = str(cfg.durations_file)
+            else:
+                port = free_port()
+                cfg.ports.append(port)
+                env.update(DATABASE_URL=self.db_url(cfg), HTTP_HOST="127.0.0.1", HTTP_PORT=str(port),
+                           LOG_LEVEL="INFO", DEMO_CATALOG="true", OPERATOR_IDS="")
+                if cfg.webhook:
+                    env["WEBHOOK_URL"] = f"http://127.0.0.1:{port}/telegram-webhook"
+            cfg.logs.append(log)
+            with open(log, "w") as err:
+                cfg.procs.append(subprocess.Popen(
+                    [sys.executable, str(Path(__file__).resolve()), "--child", cfg.kind, "--concurrent", str(cfg.concurrent)],
+                    env=env, cwd=self.tmp, stdout=subprocess.DEVNULL, stderr=err))
+
+    def db_url(self, cfg: Config) -> str:
+        if cfg.store == "pg":
+            return self.args.database_url
+        return f"sqlite+aiosqlite:///{self.tmp / (cfg.name + '.db')}"
+
+    async def wait_ready(self, cfg: Config, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            for proc, log in zip(cfg.procs, cfg.logs):
+                if proc.poll() is not None:
+                    raise SystemExit(f"{cfg.name}: bot exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+            state = await self.get("/control/state", token=cfg.token)
+            ready = len(state["webhooks"]) >= cfg.processes if cfg.webhook else state["get_updates"] > 0
+            if ready and cfg.kind == "ours":
+                for port in cfg.ports:
+                    try:
+                        async with self.http.get(f"http://127.0.0.1:{port}/readyz") as response:
+                            ready = ready and response.status == 200
+                    except OSError:
+                        ready = False
+            if ready:
+                return
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{cfg.name}: not ready within {timeout}s; log:\n{cfg.logs[0].read_text()[-3000:]}")
+            await asyncio.sleep(0.2)
+
+    def stop_bots(self, cfg: Config) -> None:
+        for proc in cfg.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in cfg.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.read_durations(cfg)
+
+    def read_durations(self, cfg: Config) -> None:
+        if cfg.kind == "echo":
+            if cfg.durations_file and cfg.durations_file.exists():
+                for line in cfg.durations_file.read_text().split("\n"):
+                    if line:
+                        update_id, ms = line.split()
+                        cfg.handler_ms[int(update_id)] = ("echo", "ok", float(ms))
+            return
+        for log in cfg.logs:
+            for match in LOG_LINE.finditer(log.read_text(errors="replace")):
+                cfg.handler_ms[int(match.group(1))] = (match.group(2), match.group(3), float(match.group(4)))
+
+    # ---- control of the fake
+
+    async def get(self, path: str, **params: object) -> dict:
+        async with self.http.get(self.fake_url + path, params={k: str(v) for k, v in params.items()}) as response:
+            return await response.json()
+
+    async def post(self, path: str, body: dict) -> dict:
+        async with self.http.post(self.fake_url + path, json=body) as response:
+            return await response.json()
+
+    async def burst(self, cfg: Config, updates: list[dict], rate: float | None = None) -> dict:
+        """Enqueue the updates (at once, or at `rate`/s) and wait until every one is answered."""
+        pids = [p.pid for p in cfg.procs]
+        cpu0 = [cpu_seconds(p) for p in pids], cpu_seconds(self.fake_proc.pid), postgres_cpu()
+        await self.post("/control/load", {"token": cfg.token, "updates": updates, "rate": rate,
+                                          "expect": "echo" if cfg.kind == "echo" else "shop"})
+        result = await self.get("/control/wait", token=cfg.token, quiet=self.args.quiet,
+                                timeout=self.args.timeout)
+        cpu1 = [cpu_seconds(p) for p in pids], cpu_seconds(self.fake_proc.pid), postgres_cpu()
+        if not result["complete"]:
+            print(f"  ! {cfg.name}: not all answered within {self.args.timeout}s: "
+                  f"{ {k: v for k, v in result.items() if k != 'cb_latency_ms'} }", file=sys.stderr)
+        result["ids"] = (updates[0]["update_id"], updates[-1]["update_id"])
+        result["rate"] = result["n"] / result["elapsed"] if result["elapsed"] > 0 else float("nan")
+        result["cpu_bot"] = [b - a for a, b in zip(cpu0[0], cpu1[0])]
+        result["cpu_fake"] = cpu1[1] - cpu0[1]
+        result["cpu_pg"] = cpu1[2] - cpu0[2]
+        return result
+
+    def mix(self, cfg: Config, rng: random.Random, n: int) -> list[dict]:
+        bot_id = int(cfg.token.split(":")[0])
+        if cfg.state is None:  # the echo bot needs no store; any product and line ids will do
+            cfg.state = Store(list(range(1, 33)), {u: [2 * i + 1, 2 * i + 2] for i, u in enumerate(SHOP + BUYERS)})
+        return make_mix(rng, cfg.state, n, bot_id)
+
+    async def metrics(self, cfg: Config) -> dict:
+        """Share of chatshop_handler_seconds observations <= 20 ms, summed over the processes."""
+        le20 = total = 0.0
+        for port in cfg.ports:
+            async with self.http.get(f"http://127.0.0.1:{port}/metrics") as response:
+                text = await response.text()
+            for line in text.splitlines():
+                if line.startswith("chatshop_handler_seconds_bucket") and 'le="0.02"' in line:
+                    le20 += float(line.rsplit(" ", 1)[1])
+                elif line.startswith("chatshop_handler_seconds_count"):
+                    total += float(line.rsplit(" ", 1)[1])
+        return {"le20": le20, "count": total}
+
+    # ---- the run
+
+    async def run(self) -> None:
+        import aiohttp
+
+        args = self.args
+        names = args.configs
+        configs = [make_config(name, i) for i, name in enumerate(names)]
+        started = time.monotonic()
+        self.start_fake()
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=args.timeout + 60))
+        try:
+            echo = [c for c in configs if c.kind == "echo"]
+            ours = [c for c in configs if c.kind == "ours"]
+            base = next((c for c in echo if c.concurrent == 1), None)
+            for cfg in echo:
+                self.start_bots(cfg)
+            for cfg in echo:
+                await self.wait_ready(cfg)
+            rng_base = random.Random(args.seed)
+            for cfg in echo:
+                await self.burst(cfg, self.mix(cfg, rng_base, args.warmup))
+            print(f"{args.updates} updates per burst, {args.runs} runs per configuration; "
+                  f"setup {time.monotonic() - started:.0f}s", flush=True)
+            for cfg in echo:
+                if cfg is base:
+                    continue
+                for _ in range(args.runs):
+                    cfg.bursts.append(await self.burst(cfg, self.mix(cfg, rng_base, args.updates)))
+                self.progress(cfg)
+            for cfg in ours:
+                cfg.state = await prepare_store_for(self.db_url(cfg), cfg.token)
+                self.start_bots(cfg)
+                await self.wait_ready(cfg)
+                rng = random.Random(args.seed)
+                await self.burst(cfg, self.mix(cfg, rng, args.warmup))
+                for _ in range(args.runs):
+                    if base is not None:
+                        base.bursts.append(await self.burst(base, self.mix(base, rng_base, args.updates)))
+                    if args.profile == cfg.name:
+                        cfg.bursts.append(await self.profiled_burst(cfg, self.mix(cfg, rng, args.updates)))
+                    else:
+                        cfg.bursts.append(await self.burst(cfg, self.mix(cfg, rng, args.updates)))
+                self.progress(cfg)
+                if args.paced > 0:
+                    rate = 0.5 * statistics.median(b["rate"] for b in cfg.bursts)
+                    cfg.paced = await self.burst(cfg, self.mix(cfg, rng, max(50, int(rate * args.paced))), rate)
+                cfg.metrics = await self.metrics(cfg)
+                self.stop_bots(cfg)
+            if base is not None:
+                self.progress(base)
+                if args.paced > 0:
+                    rate = 0.5 * statistics.median(b["rate"] for b in base.bursts)
+                    base.paced = await self.burst(base, self.mix(base, rng_base, max(50, int(rate * args.paced))),
+                                                  rate)
+            for cfg in echo:
+                self.stop_bots(cfg)
+        finally:
+            for cfg in configs:
+                for proc in cfg.procs:
+                    if proc.poll() is None:
+                        proc.kill()
+            if self.fake_proc is not None:
+                self.fake_proc.kill()
+                self.fake_proc.wait()
+            await self.http.close()
+        self.report(configs, time.monotonic() - started)
+        if not args.keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            print(f"logs kept in {self.tmp}")
+
+    def progress(self, cfg: Config) -> None:
+        rates = "  ".join(f"{b['rate']:7,.0f}" for b in cfg.bursts[-self.args.runs:])
+        print(f"  {cfg.name:<10} {rates}", flush=True)
+
+    async def profiled_burst(self, cfg: Config, updates: list[dict]) -> dict:
+        """A burst with py-spy sampling every bot process of the configuration."""
+        spy = self.args.py_spy or shutil.which("py-spy")
+        if not spy:
+            raise SystemExit("--profile needs py-spy (pip install py-spy, or --py-spy PATH)")
+        outs, spies = [], []
+        for i, proc in enumerate(cfg.procs):
+            out = self.tmp / f"{cfg.name}-{i}.{len(cfg.bursts)}.collapsed"
+            outs.append(out)
+            spies.append(subprocess.Popen([spy, "record", "--pid", str(proc.pid), "--format", "raw", "--rate", "200",
+                                           "--output", str(out), "--nonblocking"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        await asyncio.sleep(1.0)  # py-spy attaches
+        result = await self.burst(cfg, updates)
+        for s in spies:
+            s.send_signal(signal.SIGINT)
+        for s in spies:
+            s.wait(timeout=30)
+        self.profiles.extend(outs)
+        return result
+
+    # ---- the report
+
+    def report(self, configs: list[Config], wall: float) -> None:
+        for cfg in configs:
+            if not cfg.handler_ms:
+                self.read_durations(cfg)
+        base = next((c for c in configs if c.kind == "echo" and c.concurrent == 1 and c.bursts), None)
+        base_median = statistics.median(b["rate"] for b in base.bursts) if base else None
+        print()
+        print(f"Whole stack throughput: {self.args.updates:,} updates per burst, median of {self.args.runs} runs "
+              f"(baseline: {len(base.bursts) if base else 0} bursts, alternating with ours)")
+        header = (f"{'config':<11}{'what':<52}{'runs (updates/s)':<28}{'median':>8}{'x bare':>8}"
+                  f"{'p50 ms':>8}{'p95 ms':>8}{'paced p95':>10}{'e2e p95':>9}  cpu s/1k upd: bot fake pg")
+        print(header)
+        print("-" * len(header))
+        for cfg in configs:
+            if not cfg.bursts:
+                continue
+            rates = [b["rate"] for b in cfg.bursts]
+            median = statistics.median(rates)
+            shown = " ".join(f"{r:,.0f}" for r in rates[:5]) + (" ..." if len(rates) > 5 else "")
+            burst_ms = self.handler_values(cfg, cfg.bursts)
+            paced_ms = self.handler_values(cfg, [cfg.paced]) if cfg.paced else []
+            e2e = cfg.paced["cb_latency_ms"] if cfg.paced and cfg.kind == "ours" else []
+            n = sum(b["n"] for b in cfg.bursts) / 1000
+            cpu_bot = sum(sum(b["cpu_bot"]) for b in cfg.bursts) / n
+            cpu_fake = sum(b["cpu_fake"] for b in cfg.bursts) / n
+            cpu_pg = sum(b["cpu_pg"] for b in cfg.bursts) / n
+            ratio = f"{median / base_median:.2f}x" if base_median else "-"
+            print(f"{cfg.name:<11}{cfg.describe:<52}{shown:<28}{median:>8,.0f}{ratio:>8}"
+                  f"{pct(burst_ms, 50):>8.1f}{pct(burst_ms, 95):>8.1f}{pct(paced_ms, 95):>10.1f}"
+                  f"{pct(e2e, 95):>9.1f}  {cpu_bot:5.2f} {cpu_fake:5.2f} {cpu_pg:5.2f}")
+        print()
+        print("p50/p95: handler time per update under the bursts (the bot's log line, = chatshop_handler_seconds;")
+        print("  baseline: around Application.process_update). paced p95: the same at half the median rate.")
+        print("  e2e p95: paced, fake-side enqueue -> answerCallbackQuery. cpu: CPU seconds per 1,000 updates")
+        print("  of the bot process(es), the fake, and every postgres process on the box.")
+        for cfg in configs:
+            if cfg.kind != "ours" or not cfg.bursts:
+                continue
+            outcomes = collections.Counter()
+            per_handler: dict[str, list[float]] = collections.defaultdict(list)
+            for burst in cfg.bursts + ([cfg.paced] if cfg.paced else []):
+                lo, hi = burst["ids"]
+                for update_id in range(lo, hi + 1):
+                    entry = cfg.handler_ms.get(update_id)
+                    if entry:
+                        outcomes[entry[1]] += 1
+                        if burst is cfg.paced:
+                            per_handler[entry[0]].append(entry[2])
+            missing = sum(b["n"] for b in cfg.bursts) + (cfg.paced["n"] if cfg.paced else 0) - sum(outcomes.values())
+            alerts = sum(b["alerts"] for b in cfg.bursts)
+            failures = sum(b["webhook_failures"] for b in cfg.bursts)
+            share = f"{cfg.metrics['le20'] / cfg.metrics['count']:.1%}" if cfg.metrics and cfg.metrics["count"] else "-"
+            paced = "  ".join(f"{h.split('.')[-1]} {pct(v, 95):.1f}" for h, v in sorted(per_handler.items()))
+            print(f"{cfg.name}: outcomes {dict(outcomes)}, no log line {missing}, refused presses (alerts) {alerts}, "
+                  f"webhook failures {failures}; /metrics <= 20 ms: {share}")
+            if paced:
+                print(f"  paced p95 ms by handler: {paced}")
+        if base_median:
+            best = max((statistics.median(b["rate"] for b in c.bursts), c.name) for c in configs
+                       if c.kind == "ours" and c.bursts) if any(c.kind == "ours" and c.bursts for c in configs) else None
+            if best:
+                print(f"\nbest of ours: {best[1]} {best[0]:,.0f}/s = {best[0] / base_median:.2f}x the bare echo bot "
+                      f"({base_median:,.0f}/s)")
+        for name_on in [c.name for c in configs if c.concurrent > 1]:
+            off = next((c for c in configs if c.name == name_on.replace("-on", "-off") and c.bursts), None)
+            on = next(c for c in configs if c.name == name_on)
+            if off and on.bursts:
+                m_on = statistics.median(b["rate"] for b in on.bursts)
+                m_off = statistics.median(b["rate"] for b in off.bursts)
+                print(f"concurrency on/off {name_on[:-3]}: {m_on / m_off:.2f}x")
+        if self.profiles:
+            summarize_profiles(self.profiles)
+        print(f"\nwall time {wall:.0f}s")
+
+    @staticmethod
+    def handler_values(cfg: Config, bursts: list[dict]) -> list[float]:
+        values = []
+        for burst in bursts:
+            lo, hi = burst["ids"]
+            values += [cfg.handler_ms[i][2] for i in range(lo, hi + 1) if i in cfg.handler_ms]
+        return values
+
+
+# =========================================================================== profile summary
+
+
+PROFILE_GROUPS = (
+    ("sqlalchemy", "SQLAlchemy (ORM, Core, pool)"),
+    ("asyncpg", "asyncpg"),
+    ("aiosqlite", "aiosqlite + sqlite3"),
+    ("sqlite3", "aiosqlite + sqlite3"),
+    ("telegram/", "PTB (objects, de_json, dispatch)"),
+    ("aiohttp", "aiohttp (client + server)"),
+    ("yarl", "aiohttp (client + server)"),
+    ("multidict", "aiohttp (client + server)"),
+    ("/logging/", "logging"),
+    ("prometheus_client", "prometheus_client"),
+    ("/json/", "json"),
+    ("asyncio", "asyncio event loop"),
+    ("selectors", "asyncio event loop"),
+    ("/store/", "chatshop store/"),
+    ("/handlers/", "chatshop handlers/"),
+    ("/bot/", "chatshop bot/"),
+)
+INCLUSIVE = ("claim_update", "process_update (bot/application.py", "record_update", "do_request",
+             "_post (telegram/_bot.py", "de_json", "to_dict", "_send (bot/request.py", "on_text", "search (store/",
+             "get_products", "on_product", "on_cart_line", "on_checkout", "on_continue", "transaction (store/db.py",
+             "read (store/db.py", "_begin_impl", "commit (sqlalchemy", "_get_updates", "telegram_webhook")
+
+
+def summarize_profiles(paths: list[Path]) -> None:
+    """Self time by package (innermost frame) and inclusive time of a few functions, from py-spy raw output."""
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for path in paths:
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue
+            n = int(count)
+            total += n
+            frames = stack.split(";")
+            leaf = frames[-1]
+            group = next((label for key, label in PROFILE_GROUPS if key in leaf), "other (C, interpreter, ...)")
+            own[group] += n
+            for name in INCLUSIVE:
+                if any(name in frame for frame in frames):
+                    inclusive[name] += n
+    if not total:
+        print("\nno profile samples")
+        return
+    print(f"\npy-spy ({total:,} samples, threads on CPU): self time by package of the innermost frame")
+    for group, n in own.most_common():
+        print(f"  {n / total:6.1%}  {group}")
+    print("inclusive time (samples with the function on the stack):")
+    for name, n in inclusive.most_common():
+        print(f"  {n / total:6.1%}  {name}")
+    print("raw profiles: " + ", ".join(str(p) for p in paths))
+
+
+# =========================================================================== entry point
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--child", choices=("fake", "echo", "ours"), help=argparse.SUPPRESS)
+    parser.add_argument("--concurrent", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="500 updates per burst, 2 runs, short paced phase")
+    parser.add_argument("--updates", type=int, help="updates per burst (default 1500; quick 500)")
+    parser.add_argument("--runs", type=int, help="bursts per configuration (default 3; quick 2)")
+    parser.add_argument("--warmup", type=int, default=300, help="warm-up updates per configuration")
+    parser.add_argument("--paced", type=float, help="seconds of the paced phase at half load (default 3; quick 1.5; 0 = off)")
+    parser.add_argument("--quiet", type=float, default=0.3, help="seconds without a call that end a burst")
+    parser.add_argument("--timeout", type=float, default=120, help="seconds a burst may take")
+    parser.add_argument("--configs", default=",".join(ALL_CONFIGS), help=f"comma-separated subset of {ALL_CONFIGS}")
+    parser.add_argument("--database-url", default=DEFAULT_PG, help="PostgreSQL database to wipe and use")
+    parser.add_argument("--skip-pg", action="store_true", help="leave the PostgreSQL configurations out")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", metavar="CONFIG", help="sample that configuration's bursts with py-spy")
+    parser.add_argument("--py-spy", metavar="PATH", help="the py-spy executable (default: from PATH)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, profiles)")
+    args = parser.parse_args()
+    if args.child == "fake":
+        child_fake()
+        return
+    if args.child == "echo":
+        child_echo(args.concurrent)
+        return
+    if args.child == "ours":
+        child_ours(args.concurrent)
+        return
+    args.updates = args.updates or (500 if args.quick else 1500)
+    args.runs = args.runs or (2 if args.quick else 3)
+    if args.paced is None:
+        args.paced = 1.5 if args.quick else 3.0
+    args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    unknown = set(args.configs) - set(ALL_CONFIGS)
+    if unknown:
+        parser.error(f"unknown configurations {sorted(unknown)}")
+    if args.skip_pg:
+        args.configs = [c for c in args.configs if not c.startswith("pg")]
+    if any(c.startswith("pg") for c in args.configs):
+        from sqlalchemy.engine import make_url
+
+        name = make_url(args.database_url).database
+        if name in REFUSED_DATABASES:
+            parser.error(f"refusing to wipe database {name!r}")
+    if args.profile and args.profile not in args.configs:
+        parser.error("--profile must name one of the configurations run")
+    asyncio.run(Bench(args).run())
+
+
+if __name__ == "__main__":
+    main()
