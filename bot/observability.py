@@ -62,6 +62,7 @@ async def render_metrics(db: Database) -> bytes:
         orders = dict((await session.execute(select(Order.status, func.count()).group_by(Order.status))).all())
     for status in ("pending", "sent", "dead"):
         OUTBOX_BACKLOG.labels(status).set(rows.get(status, 0))
+    ORDERS.clear()  # a state with no orders left must not keep its old count
     for status, count in orders.items():
         ORDERS.labels(status).set(count)
     return generate_latest(REGISTRY)
