@@ -96,6 +96,7 @@ BUTTONS: dict[str, Callable] = {
     cb.MANAGE_VARIANT: seller_catalog.on_manage_variant,
     cb.MANAGE_DESCRIPTION: seller_catalog.on_manage_description,
     cb.MANAGE_STATUS: seller_catalog.on_status,
+    cb.MANAGE_COMMISSION: seller_catalog.on_manage_commission,
 }
 
 
@@ -113,6 +114,7 @@ def shop_options(settings: Settings) -> ShopOptions:
         operator_ids=settings.operators,
         low_stock_threshold=settings.low_stock_threshold,
         creator_auto_approve=settings.creator_auto_approve,
+        default_commission_bp=settings.default_commission_bp,
         attribution_window=timedelta(days=settings.attribution_window_days),
         return_window=timedelta(days=settings.return_window_days),
     )

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: str | None = None
     creator_auto_approve: bool = False
+    default_commission_bp: int = Field(default=1000, ge=0, le=10_000)
     attribution_window_days: int = Field(default=7, ge=1, le=365)
     return_window_days: int = Field(default=14, ge=0, le=365)
     log_level: str = "INFO"

@@ -52,6 +52,7 @@ MANAGE_PRODUCT = "mg"
 MANAGE_VARIANT = "mv"
 MANAGE_DESCRIPTION = "md"
 MANAGE_STATUS = "ms"
+MANAGE_COMMISSION = "mc"
 
 SPEC: dict[str, str] = {
     MENU: "",
@@ -89,6 +90,7 @@ SPEC: dict[str, str] = {
     MANAGE_VARIANT: "iis",
     MANAGE_DESCRIPTION: "i",
     MANAGE_STATUS: "is",
+    MANAGE_COMMISSION: "i",
 }
 
 _INT = re.compile(r"0|[1-9][0-9]{0,17}")

@@ -48,6 +48,7 @@ class ShopOptions:
     operator_ids: frozenset[int] = frozenset()
     low_stock_threshold: int = 3
     creator_auto_approve: bool = False
+    default_commission_bp: int = 1000
     attribution_window: timedelta = timedelta(days=7)
     return_window: timedelta = timedelta(days=14)
 

@@ -257,7 +257,8 @@ def manage_product(product: ProductView) -> InlineKeyboardMarkup:
                             product.id, variant.id, "s")])
     status_button = (button("⏸ Pause", cb.MANAGE_STATUS, product.id, "paused") if product.status == "active"
                      else button("▶ Resume", cb.MANAGE_STATUS, product.id, "active"))
-    rows.append([button("📝 Description", cb.MANAGE_DESCRIPTION, product.id), status_button,
-                 button("🗑 Remove", cb.MANAGE_STATUS, product.id, "removed")])
+    rows.append([button("📝 Description", cb.MANAGE_DESCRIPTION, product.id),
+                 button("🤝 Creator commission", cb.MANAGE_COMMISSION, product.id)])
+    rows.append([status_button, button("🗑 Remove", cb.MANAGE_STATUS, product.id, "removed")])
     rows.append([button("‹ My products", cb.MY_PRODUCTS, 0)])
     return build(rows)

@@ -60,7 +60,8 @@ async def _take_shop_name(update: Update, context: ShopContext, text: str) -> No
     try:
         async with context.shop.db.transaction() as session:
             shop = await sellers.apply(session, user_id, text, update.effective_chat.id,
-                                       context.shop.options.operator_ids, context.shop.clock())
+                                       context.shop.options.operator_ids, context.shop.clock(),
+                                       context.shop.options.default_commission_bp)
             await clear_step(session, user_id)
     except InvalidInput as exc:
         await reply(update, escape(exc.message))

@@ -24,7 +24,8 @@ VARIANTS = "product:variants"
 EDIT_PRICE = "product:price"
 EDIT_STOCK = "product:stock"
 EDIT_DESCRIPTION = "product:describe"
-STEPS = (TITLE, DESCRIPTION, CATEGORY, PHOTO, VARIANTS, EDIT_PRICE, EDIT_STOCK, EDIT_DESCRIPTION)
+EDIT_COMMISSION = "product:commission"
+STEPS = (TITLE, DESCRIPTION, CATEGORY, PHOTO, VARIANTS, EDIT_PRICE, EDIT_STOCK, EDIT_DESCRIPTION, EDIT_COMMISSION)
 
 PRODUCTS_PAGE = 8
 SKIP = "/skip"
@@ -47,9 +48,15 @@ def _product_admin(product: ProductView, currency: str, language: str | None) ->
         label = escape(variant.label) if variant.label else "Price"
         lines.append(f"• {label} [{escape(variant.sku)}]: {render.money(variant.price, currency, language)} · "
                      f"stock {variant.stock}")
+    lines.append(f"Creator commission: {percent(product.commission_bp)}")
     if product.description:
         lines.append(f"\n{escape(product.description[:300])}")
     return "\n".join(lines)
+
+
+def percent(basis_points: int) -> str:
+    """Basis points as a percentage: 1250 -> "12.5%"."""
+    return f"{basis_points / 100:g}%"
 
 
 async def _refuse(update: Update, exc: NotAllowed) -> None:
@@ -100,7 +107,7 @@ async def on_step_text(update: Update, context: ShopContext, step: Step, text: s
             listed = "\n".join(f"• {escape(label) or '(single)'} — {render.money(price, shop_options.currency, None)}"
                                f" · stock {stock}" for label, price, stock in variants)
             await reply(update, f"Variants so far:\n{listed}\n\nSend another, or publish.", keyboards.variants_done())
-        elif step.name in (EDIT_PRICE, EDIT_STOCK, EDIT_DESCRIPTION):
+        elif step.name in (EDIT_PRICE, EDIT_STOCK, EDIT_DESCRIPTION, EDIT_COMMISSION):
             await _apply_edit(update, context, shop, step, text)
     except InvalidInput as exc:
         await reply(update, escape(exc.message))
@@ -240,6 +247,18 @@ async def on_manage_variant(update: Update, context: ShopContext, product_id: in
 
 
 @button_handler
+async def on_manage_commission(update: Update, context: ShopContext, product_id: int) -> None:
+    """Ask for the creator commission of a product, as a percentage."""
+    shop = await _shop(context, update.effective_user.id)
+    async with context.shop.db.transaction() as session:
+        product = await catalog.seller_product(session, shop.id, product_id)
+        await set_step(session, update.effective_user.id, EDIT_COMMISSION, {"product_id": product_id})
+    await update.callback_query.answer()
+    await reply(update, f"Creators who sell <b>{escape(product.title)}</b> earn {percent(product.commission_bp)} "
+                        "of each sale now. Send the new percentage, e.g. <i>12.5</i> (0 to 50).")
+
+
+@button_handler
 async def on_manage_description(update: Update, context: ShopContext, product_id: int) -> None:
     """Ask for a new description."""
     shop = await _shop(context, update.effective_user.id)
@@ -260,6 +279,8 @@ async def _apply_edit(update: Update, context: ShopContext, shop: Seller, step: 
         elif step.name == EDIT_STOCK:
             product = await catalog.update_variant(session, shop.id, product_id, step.data["variant_id"],
                                                    stock=catalog.parse_stock(text))
+        elif step.name == EDIT_COMMISSION:
+            product = await catalog.set_commission(session, shop.id, product_id, catalog.parse_commission(text))
         else:
             product = await catalog.update_description(session, shop.id, product_id, text)
         await clear_step(session, update.effective_user.id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from store.models import Order, OutboxMessage, User, Variant
+from store.models import Order, OutboxMessage, Product, User, Variant
 
 from .conftest import BotRunner, eventually
 
@@ -213,6 +213,19 @@ async def test_seller_edits_prices_stock_and_pauses_and_search_follows(fake, sto
         # Buying the last-but-one L tells the seller stock is low.
         await buy(shopper, "L / White")
         await fake.wait_for("sendMessage", sent_to(SELLER, "Low stock", "L / White", "1 left"), timeout=10)
+
+        # The seller pays creators more for this shirt; out-of-range rates are refused.
+        await seller.send("/my_products")
+        await seller.press("Linen Summer Shirt")
+        assert "Creator commission: 10%" in seller.last_text
+        await seller.press("Creator commission")
+        await seller.send("80")
+        assert "0 to 50 %" in seller.last_text
+        await seller.send("12.5%")
+        assert "Creator commission: 12.5%" in seller.last_text
+        async with runner.db.transaction() as session:
+            assert await session.scalar(select(Product.commission_bp).where(Product.title == "Linen Summer Shirt")) \
+                == 1250
 
         # Restock L with a typed number; nonsense is refused.
         await seller.send("/my_products")

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from store.demo import load_demo_catalog
 from store.errors import Expired, NotFound, ShopError
-from store.models import CartLine, Product, Variant
+from store.models import CartLine, Creator, Product, Variant, utcnow
 from store.services import cart as cart_service
+from store.services import creators
 from store.services.catalog import category_page, get_product, list_categories, touch_products
+from store.services.links import Link
 from store.services.search import CatalogSearch
 
 from .factories import make_category, make_product, make_seller, make_user
@@ -155,3 +159,22 @@ async def test_demo_catalog_loads_once_and_is_browsable(db):
     assert len(categories) >= 5 and sum(c.product_count for c in categories) == products
     assert first is not None and len(first[1]) == 5
     assert sold_out >= 3 and multi >= 10
+
+
+async def test_the_last_creator_link_clicked_within_the_window_wins(db, tee):
+    now = utcnow()
+    async with db.transaction() as session:
+        for user_id, code in ((10, "aaaaaaaa"), (11, "bbbbbbbb")):
+            await make_user(session, user_id)
+            session.add(Creator(user_id=user_id, code=code, status="approved"))
+        await session.flush()
+        first = await creators.open_link(session, Link(tee["product"], "aaaaaaaa"), 1, now - timedelta(days=2))
+        second = await creators.open_link(session, Link(tee["product"], "bbbbbbbb"), 1, now - timedelta(days=1))
+        window = timedelta(days=7)
+        assert await creators.attributed_creator(session, 1, now, window) == second.creator.id
+        # Eight days on, neither click counts any more.
+        assert await creators.attributed_creator(session, 1, now + timedelta(days=7), window) is None
+        # A creator opening their own link is not a click.
+        await creators.open_link(session, Link(tee["product"], "aaaaaaaa"), 10, now)
+        assert await creators.attributed_creator(session, 10, now, window) is None
+        assert first.creator.id != second.creator.id

@@ -39,6 +39,7 @@ class ProductView:
     category_id: int
     category_name: str
     variants: tuple[VariantView, ...]
+    commission_bp: int = 0  # creator commission: the product's own rate, else its seller's default
 
     @property
     def min_price(self) -> int:
@@ -98,6 +99,7 @@ def to_view(product: Product) -> ProductView:
         category_id=product.category_id,
         category_name=product.category.name,
         variants=tuple(VariantView(v.id, v.sku, v.label, v.price, v.stock) for v in product.variants),
+        commission_bp=product.commission_bp if product.commission_bp is not None else product.seller.commission_bp,
     )
 
 

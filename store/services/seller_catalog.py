@@ -7,6 +7,7 @@ catalog version, so every process's search index picks it up.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -86,6 +87,19 @@ def clean_sku(text: str) -> str:
     if not sku or len(sku) > SKU_MAX or not all(ch.isalnum() or ch in "-_." for ch in sku):
         raise InvalidInput(f"A SKU has 1 to {SKU_MAX} letters, digits, dashes, dots or underscores.")
     return sku
+
+
+def parse_commission(text: str) -> int:
+    """A commission typed as a percentage ("12.5", "12.5%") in basis points (1/100 of a percent)."""
+    cleaned = text.strip().rstrip("%").strip().replace(",", ".")
+    try:
+        percent = Decimal(cleaned)
+    except ArithmeticError:
+        raise InvalidInput("Send the creator commission as a percentage, e.g. 12.5") from None
+    basis_points = percent * 100
+    if not percent.is_finite() or not 0 <= percent <= 50 or basis_points != basis_points.to_integral_value():
+        raise InvalidInput("A commission is 0 to 50 %, with at most two decimals.")
+    return int(basis_points)
 
 
 def parse_variant(text: str, currency: str) -> VariantInput:
@@ -185,6 +199,15 @@ async def update_description(session: AsyncSession, seller_id: int | None, produ
     await session.flush()
     await touch_products(session, [product.id])
     return to_view(await _own_product(session, seller_id, product.id))
+
+
+async def set_commission(session: AsyncSession, seller_id: int | None, product_id: int,
+                         commission_bp: int) -> ProductView:
+    """Set the creator commission of a product (basis points); new orders snapshot it."""
+    product = await _own_product(session, seller_id, product_id)
+    product.commission_bp = commission_bp
+    await session.flush()
+    return to_view(product)
 
 
 async def set_status(session: AsyncSession, seller_id: int | None, product_id: int, status: str) -> ProductView:

@@ -41,14 +41,14 @@ async def seller_of_user(session: AsyncSession, user_id: int, *, approved_only: 
 
 
 async def apply(session: AsyncSession, user_id: int, name: str, chat_id: int, operators: frozenset[int],
-                now: datetime) -> Seller:
+                now: datetime, commission_bp: int = 1000) -> Seller:
     """Record a user's application to sell, with this chat for order notices, and tell the operators."""
     name = clean_shop_name(name)
     existing = await seller_of_user(session, user_id, approved_only=False)
     if existing is not None and existing.status in (PENDING, APPROVED):
         raise ShopError(f"You already have a shop ({existing.name}, {existing.status}).")
     seller = Seller(name=name, kind="retailer", status=PENDING, owner_user_id=user_id, notify_chat_id=chat_id,
-                    commission_bp=1000, created_at=now)
+                    commission_bp=commission_bp, created_at=now)
     session.add(seller)
     await session.flush()
     for operator_id in sorted(operators):
