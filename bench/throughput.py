@@ -20,7 +20,7 @@ Configurations (all bots are subprocesses; ours run ``bot.__main__.main`` exactl
   pg2-*      our bot, webhook, PostgreSQL, 2 processes; the fake delivers webhook
              POSTs round-robin to both listeners (40 in flight, Telegram's default
              max_connections)
-  *-off/-on  PTB's concurrent_updates off (the bot's default) or on (256). Our
+  *-off/-on  PTB's concurrent_updates off (the bot's default) or on (256, or --concurrency). Our
              build_application has no setting for it: for "-on" the child replaces
              ``ApplicationBuilder`` in ``bot.app`` by a subclass that calls
              ``concurrent_updates(True)`` before ``build()``.
@@ -43,10 +43,13 @@ flight. A paced phase at half the measured throughput then gives p95 at a steady
 plus "e2e": fake-side time from enqueue to the bot's answerCallbackQuery (callbacks).
 ``/metrics`` is read at the end as a cross-check (share of observations <= 20 ms).
 
-    python bench/throughput.py                 # ~4-5 min: N=1500, 3 runs, all configurations
-    python bench/throughput.py --quick         # ~1.5 min: N=500, 2 runs
-    python bench/throughput.py --configs bare-off,pg1-off --runs 5
-    python bench/throughput.py --profile pg1-off --py-spy /path/to/py-spy   # where the time goes
+    python bench/throughput.py                 # ~4.7 min: N=1500, 3 runs, all configurations
+    python bench/throughput.py --quick         # ~2 min: N=500, 2 runs
+    python bench/throughput.py --configs bare-off,pg1-off,pg1-on --concurrency 8 --runs 5
+    python bench/throughput.py --configs bare-off,pg1-off --profile pg1-off --py-spy /path/to/py-spy
+    python bench/throughput.py --store-costs   # CPU and wall time of an update's store calls, alone
+    python bench/throughput.py --configs bare-off,pg1-off --count-sql   # transactions, statements per update
+    python bench/throughput.py --configs bare-off,pg1-off --patch no-pre-ping   # run-time experiment
 
 ``--database-url`` (default postgresql://postgres@127.0.0.1:5432/chatshop_tput) is
 wiped; ``--skip-pg`` leaves PostgreSQL out.
@@ -74,7 +77,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl
 
-ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = str(Path(__file__).resolve())
+ROOT = Path(SCRIPT).parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -362,18 +366,6 @@ class LeanFake:
         st = self.bot(request.query["token"])
         return web.json_response({"get_updates": st.get_updates, "webhooks": [u for u, _ in st.webhooks]})
 
-    async def reset(self, request):  # type: ignore[no-untyped-def]
-        from aiohttp import web
-
-        token = (await request.json())["token"]
-        st = self.bots.pop(token, None)
-        if st is not None:
-            for task in [*st.pushers, st.releaser]:
-                if task is not None:
-                    task.cancel()
-            st.wake()
-        return web.json_response({"ok": True})
-
 
 def child_fake() -> None:
     """The fake Bot API process: prints its port, serves until killed."""
@@ -390,7 +382,6 @@ def child_fake() -> None:
         app.router.add_post("/control/load", fake.load)
         app.router.add_get("/control/wait", fake.wait)
         app.router.add_get("/control/state", fake.state)
-        app.router.add_post("/control/reset", fake.reset)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
@@ -438,9 +429,14 @@ def child_echo(concurrent: int) -> None:
 
 def child_ours(concurrent: int) -> None:
     """Our bot, exactly as `python -m bot` runs it (optionally with concurrent_updates)."""
+    if os.environ.get("BENCH_SQL_COUNTS"):
+        _count_sql(os.environ["BENCH_SQL_COUNTS"])
+    for patch in filter(None, os.environ.get("BENCH_PATCHES", "").split(",")):
+        PATCHES[patch]()
     if concurrent > 1:
-        import bot.app
         from telegram.ext import ApplicationBuilder
+
+        import bot.app
 
         class ConcurrentBuilder(ApplicationBuilder):
             def build(self):  # type: ignore[no-untyped-def]
@@ -451,6 +447,95 @@ def child_ours(concurrent: int) -> None:
     from bot.__main__ import main
 
     sys.exit(main(["run"]))
+
+
+def _patch_no_pre_ping() -> None:
+    """Experiment: no pool pre-ping (SQLAlchemy's asyncpg ping is BEGIN; ";"; ROLLBACK on every checkout)."""
+    import store.db
+
+    init = store.db.Database.__init__
+
+    def patched(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        init(self, *args, **kwargs)
+        self.engine.sync_engine.pool._pre_ping = False
+
+    store.db.Database.__init__ = patched  # type: ignore[method-assign]
+
+
+def _patch_catalog_cache() -> None:
+    """Experiment: product cards and result pages from an in-process cache of ProductView, with only
+    price and stock read per request (one Core SELECT). Never invalidated: valid here only because the
+    bench does not change the catalog; a real one would follow the catalog version as CatalogSearch does."""
+    import dataclasses
+
+    from sqlalchemy import select
+
+    import handlers.product
+    import handlers.search
+    from store.models import Variant
+    from store.services import catalog
+
+    cache: dict = {}
+
+    async def fresh(session, views):  # type: ignore[no-untyped-def]
+        if not views:
+            return []
+        rows = {r[0]: r for r in (await session.execute(
+            select(Variant.id, Variant.price, Variant.stock).where(Variant.product_id.in_([v.id for v in views]))))}
+        return [dataclasses.replace(v, variants=tuple(
+            dataclasses.replace(x, price=rows[x.id][1], stock=rows[x.id][2]) for x in v.variants if x.id in rows))
+            for v in views]
+
+    async def get_products(session, ids, *, active_only=True):  # type: ignore[no-untyped-def]
+        missing = [i for i in ids if i not in cache]
+        if missing:
+            cache.update(await catalog.get_products(session, missing, active_only=False))
+        views = [cache[i] for i in ids if i in cache and (not active_only or cache[i].status == catalog.ACTIVE)]
+        return {v.id: v for v in await fresh(session, views)}
+
+    async def get_product(session, product_id, *, active_only=True):  # type: ignore[no-untyped-def]
+        return (await get_products(session, [product_id], active_only=active_only)).get(product_id)
+
+    handlers.search.get_products = get_products
+    handlers.product.get_product = get_product
+
+
+PATCHES = {"no-pre-ping": _patch_no_pre_ping, "catalog-cache": _patch_catalog_cache}
+
+
+def _count_sql(path: str) -> None:
+    """Diagnostic (--count-sql, concurrency off only): store round trips per update, by handler."""
+    import atexit
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.pool import Pool
+
+    import bot.application
+
+    box: collections.Counter[str] = collections.Counter()
+    per: dict[str, list[dict]] = collections.defaultdict(list)
+    event.listen(Engine, "before_cursor_execute", lambda *a: box.update(["statements"]))
+    event.listen(Engine, "commit", lambda *a: box.update(["commits"]))
+    event.listen(Engine, "rollback", lambda *a: box.update(["rollbacks"]))
+    event.listen(Pool, "checkout", lambda *a: box.update(["checkouts"]))
+    record = bot.application.record_update
+
+    def counted(update, handler, outcome, seconds):  # type: ignore[no-untyped-def]
+        per[handler].append(dict(box))
+        box.clear()
+        record(update, handler, outcome, seconds)
+
+    bot.application.record_update = counted
+
+    def dump() -> None:
+        summary = {}
+        for handler, rows in per.items():
+            keys = sorted({k for row in rows for k in row})
+            summary[handler] = {"n": len(rows), **{k: sum(r.get(k, 0) for r in rows) / len(rows) for k in keys}}
+        Path(path).write_text(json.dumps(summary))
+
+    atexit.register(dump)
 
 
 # =========================================================================== the workload
@@ -578,17 +663,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def postgres_cpu() -> float:
-    """CPU seconds of every process named postgres on the box (the server; other users' sessions too)."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    total += cpu_seconds(int(entry.name))
-            except OSError:
-                pass
-    return total
+async def backend_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the bench's database (not the parent's own)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(host=parsed.host, port=parsed.port, user=parsed.username,
+                                 password=parsed.password, database=parsed.database)
+    try:
+        pids = [row[0] for row in await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    finally:
+        await conn.close()
+    return {pid: cpu_seconds(pid) for pid in pids}
+
+
+def ms(value: float, width: int) -> str:
+    return f"{'-':>{width}}" if value != value else f"{value:>{width}.1f}"
 
 
 def pct(values: list[float], p: float) -> float:
@@ -623,19 +715,24 @@ class Config:
     @property
     def describe(self) -> str:
         if self.kind == "echo":
-            return f"bare PTB echo, httpx, polling, concurrency {'on' if self.concurrent > 1 else 'off'}"
+            return f"bare PTB echo, httpx, polling, concurrency {self.on_off}"
         how = "webhook" if self.webhook else "polling"
         db = "PostgreSQL" if self.store == "pg" else "SQLite"
-        return (f"ours, {how}, {db}, {self.processes} proc, concurrency "
-                f"{'on' if self.concurrent > 1 else 'off'}")
+        return f"ours, {how}, {db}, {self.processes} proc, concurrency {self.on_off}"
+
+    @property
+    def on_off(self) -> str:
+        if self.concurrent <= 1:
+            return "off"
+        return "on" if self.concurrent == 256 else f"{self.concurrent}"
 
 
 ALL_CONFIGS = ["bare-off", "bare-on", "sqlite-off", "sqlite-on", "pg1-off", "pg1-on", "pg2-off", "pg2-on"]
 
 
-def make_config(name: str, index: int) -> Config:
+def make_config(name: str, index: int, on: int = 256) -> Config:
     token = f"{900000 + index}:bench-{name}-token-0123456789abcdef"
-    conc = 256 if name.endswith("-on") else 1
+    conc = on if name.endswith("-on") else 1
     if name.startswith("bare"):
         return Config(name, "echo", conc, token=token)
     if name.startswith("sqlite"):
@@ -656,7 +753,7 @@ class Bench:
     # ---- processes
 
     def start_fake(self) -> None:
-        self.fake_proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", "fake"], stdout=subprocess.PIPE,
+        self.fake_proc = subprocess.Popen([sys.executable, SCRIPT, "--child", "fake"], stdout=subprocess.PIPE,
                                           cwd=self.tmp)
         port = int(self.fake_proc.stdout.readline())
         self.fake_url = f"http://127.0.0.1:{port}"
@@ -676,12 +773,16 @@ class Bench:
                 cfg.ports.append(port)
                 env.update(DATABASE_URL=self.db_url(cfg), HTTP_HOST="127.0.0.1", HTTP_PORT=str(port),
                            LOG_LEVEL="INFO", DEMO_CATALOG="true", OPERATOR_IDS="")
+                if self.args.patch:
+                    env["BENCH_PATCHES"] = ",".join(self.args.patch)
+                if self.args.count_sql and cfg.concurrent == 1:
+                    env["BENCH_SQL_COUNTS"] = str(self.tmp / f"{cfg.name}-{i}.sql.json")
                 if cfg.webhook:
                     env["WEBHOOK_URL"] = f"http://127.0.0.1:{port}/telegram-webhook"
             cfg.logs.append(log)
             with open(log, "w") as err:
                 cfg.procs.append(subprocess.Popen(
-                    [sys.executable, str(Path(__file__).resolve()), "--child", cfg.kind, "--concurrent", str(cfg.concurrent)],
+                    [sys.executable, SCRIPT, "--child", cfg.kind, "--concurrent", str(cfg.concurrent)],
                     env=env, cwd=self.tmp, stdout=subprocess.DEVNULL, stderr=err))
 
     def db_url(self, cfg: Config) -> str:
@@ -747,12 +848,14 @@ class Bench:
     async def burst(self, cfg: Config, updates: list[dict], rate: float | None = None) -> dict:
         """Enqueue the updates (at once, or at `rate`/s) and wait until every one is answered."""
         pids = [p.pid for p in cfg.procs]
-        cpu0 = [cpu_seconds(p) for p in pids], cpu_seconds(self.fake_proc.pid), postgres_cpu()
+        pg0 = await backend_cpu(self.args.database_url) if cfg.store == "pg" else {}
+        cpu0 = [cpu_seconds(p) for p in pids], cpu_seconds(self.fake_proc.pid)
         await self.post("/control/load", {"token": cfg.token, "updates": updates, "rate": rate,
                                           "expect": "echo" if cfg.kind == "echo" else "shop"})
         result = await self.get("/control/wait", token=cfg.token, quiet=self.args.quiet,
                                 timeout=self.args.timeout)
-        cpu1 = [cpu_seconds(p) for p in pids], cpu_seconds(self.fake_proc.pid), postgres_cpu()
+        cpu1 = [cpu_seconds(p) for p in pids], cpu_seconds(self.fake_proc.pid)
+        pg1 = await backend_cpu(self.args.database_url) if cfg.store == "pg" else {}
         if not result["complete"]:
             print(f"  ! {cfg.name}: not all answered within {self.args.timeout}s: "
                   f"{ {k: v for k, v in result.items() if k != 'cb_latency_ms'} }", file=sys.stderr)
@@ -760,7 +863,7 @@ class Bench:
         result["rate"] = result["n"] / result["elapsed"] if result["elapsed"] > 0 else float("nan")
         result["cpu_bot"] = [b - a for a, b in zip(cpu0[0], cpu1[0])]
         result["cpu_fake"] = cpu1[1] - cpu0[1]
-        result["cpu_pg"] = cpu1[2] - cpu0[2]
+        result["cpu_pg"] = sum(cpu - pg0.get(pid, 0.0) for pid, cpu in pg1.items()) if cfg.store == "pg" else None
         return result
 
     def mix(self, cfg: Config, rng: random.Random, n: int) -> list[dict]:
@@ -789,7 +892,7 @@ class Bench:
 
         args = self.args
         names = args.configs
-        configs = [make_config(name, i) for i, name in enumerate(names)]
+        configs = [make_config(name, i, args.concurrency) for i, name in enumerate(names)]
         started = time.monotonic()
         self.start_fake()
         self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=args.timeout + 60))
@@ -832,6 +935,9 @@ class Bench:
                 cfg.metrics = await self.metrics(cfg)
                 self.stop_bots(cfg)
             if base is not None:
+                if not ours:
+                    for _ in range(args.runs):
+                        base.bursts.append(await self.burst(base, self.mix(base, rng_base, args.updates)))
                 self.progress(base)
                 if args.paced > 0:
                     rate = 0.5 * statistics.median(b["rate"] for b in base.bursts)
@@ -888,6 +994,8 @@ class Bench:
         base = next((c for c in configs if c.kind == "echo" and c.concurrent == 1 and c.bursts), None)
         base_median = statistics.median(b["rate"] for b in base.bursts) if base else None
         print()
+        if self.args.patch:
+            print(f"EXPERIMENT: our bot patched at run time with {', '.join(self.args.patch)}")
         print(f"Whole stack throughput: {self.args.updates:,} updates per burst, median of {self.args.runs} runs "
               f"(baseline: {len(base.bursts) if base else 0} bursts, alternating with ours)")
         header = (f"{'config':<11}{'what':<52}{'runs (updates/s)':<28}{'median':>8}{'x bare':>8}"
@@ -906,16 +1014,16 @@ class Bench:
             n = sum(b["n"] for b in cfg.bursts) / 1000
             cpu_bot = sum(sum(b["cpu_bot"]) for b in cfg.bursts) / n
             cpu_fake = sum(b["cpu_fake"] for b in cfg.bursts) / n
-            cpu_pg = sum(b["cpu_pg"] for b in cfg.bursts) / n
+            cpu_pg = (f"{sum(b['cpu_pg'] for b in cfg.bursts) / n:5.2f}" if cfg.store == "pg" else "    -")
             ratio = f"{median / base_median:.2f}x" if base_median else "-"
             print(f"{cfg.name:<11}{cfg.describe:<52}{shown:<28}{median:>8,.0f}{ratio:>8}"
-                  f"{pct(burst_ms, 50):>8.1f}{pct(burst_ms, 95):>8.1f}{pct(paced_ms, 95):>10.1f}"
-                  f"{pct(e2e, 95):>9.1f}  {cpu_bot:5.2f} {cpu_fake:5.2f} {cpu_pg:5.2f}")
+                  f"{ms(pct(burst_ms, 50), 8)}{ms(pct(burst_ms, 95), 8)}{ms(pct(paced_ms, 95), 10)}"
+                  f"{ms(pct(e2e, 95), 9)}  {cpu_bot:5.2f} {cpu_fake:5.2f} {cpu_pg}")
         print()
         print("p50/p95: handler time per update under the bursts (the bot's log line, = chatshop_handler_seconds;")
         print("  baseline: around Application.process_update). paced p95: the same at half the median rate.")
         print("  e2e p95: paced, fake-side enqueue -> answerCallbackQuery. cpu: CPU seconds per 1,000 updates")
-        print("  of the bot process(es), the fake, and every postgres process on the box.")
+        print("  of the bot process(es), the fake, and the PostgreSQL backends serving the bench's database.")
         for cfg in configs:
             if cfg.kind != "ours" or not cfg.bursts:
                 continue
@@ -938,9 +1046,10 @@ class Bench:
                   f"webhook failures {failures}; /metrics <= 20 ms: {share}")
             if paced:
                 print(f"  paced p95 ms by handler: {paced}")
-        if base_median:
-            best = max((statistics.median(b["rate"] for b in c.bursts), c.name) for c in configs
-                       if c.kind == "ours" and c.bursts) if any(c.kind == "ours" and c.bursts for c in configs) else None
+        medians = [(statistics.median(b["rate"] for b in c.bursts), c.name) for c in configs
+                   if c.kind == "ours" and c.bursts]
+        if base_median and medians:
+            best = max(medians)
             if best:
                 print(f"\nbest of ours: {best[1]} {best[0]:,.0f}/s = {best[0] / base_median:.2f}x the bare echo bot "
                       f"({base_median:,.0f}/s)")
@@ -951,9 +1060,30 @@ class Bench:
                 m_on = statistics.median(b["rate"] for b in on.bursts)
                 m_off = statistics.median(b["rate"] for b in off.bursts)
                 print(f"concurrency on/off {name_on[:-3]}: {m_on / m_off:.2f}x")
+        if self.args.count_sql:
+            self.report_sql(configs)
         if self.profiles:
             summarize_profiles(self.profiles)
         print(f"\nwall time {wall:.0f}s")
+
+    def report_sql(self, configs: list[Config]) -> None:
+        print("\nstore work per update (--count-sql; SQL statements, pool checkouts = transactions, commits),"
+              " and Bot API calls per update:")
+        for cfg in configs:
+            if cfg.kind != "ours" or not cfg.bursts:
+                continue
+            calls = collections.Counter()
+            for burst in cfg.bursts:
+                calls.update(burst["calls"])
+            n = sum(b["n"] for b in cfg.bursts)
+            print(f"  {cfg.name}: Bot API " + ", ".join(f"{m} {c / n:.2f}" for m, c in calls.most_common()))
+            for i in range(cfg.processes):
+                path = self.tmp / f"{cfg.name}-{i}.sql.json"
+                if not path.exists():
+                    continue
+                for handler, row in sorted(json.loads(path.read_text()).items()):
+                    shown = ", ".join(f"{k} {v:.1f}" for k, v in row.items() if k != "n")
+                    print(f"    proc {i} {handler:<26} n={row['n']:<5} {shown}")
 
     @staticmethod
     def handler_values(cfg: Config, bursts: list[dict]) -> list[float]:
@@ -967,35 +1097,34 @@ class Bench:
 # =========================================================================== profile summary
 
 
-PROFILE_GROUPS = (
-    ("sqlalchemy", "SQLAlchemy (ORM, Core, pool)"),
-    ("asyncpg", "asyncpg"),
-    ("aiosqlite", "aiosqlite + sqlite3"),
-    ("sqlite3", "aiosqlite + sqlite3"),
-    ("telegram/", "PTB (objects, de_json, dispatch)"),
-    ("aiohttp", "aiohttp (client + server)"),
-    ("yarl", "aiohttp (client + server)"),
-    ("multidict", "aiohttp (client + server)"),
-    ("/logging/", "logging"),
-    ("prometheus_client", "prometheus_client"),
-    ("/json/", "json"),
-    ("asyncio", "asyncio event loop"),
-    ("selectors", "asyncio event loop"),
-    ("/store/", "chatshop store/"),
-    ("/handlers/", "chatshop handlers/"),
-    ("/bot/", "chatshop bot/"),
+# A sample counts for the task the event loop was running (the frames after the innermost
+# Handle._run); greenlet stacks of SQLAlchemy's async bridge and threads appear as their own
+# roots. It goes to the first category with a marker among those frames.
+PROFILE_CATEGORIES = (
+    ("store: SQLAlchemy ORM/Core + DB driver",
+     ("sqlalchemy/", "asyncpg/", "aiosqlite/", "sqlite3/", "greenlet")),
+    ("Bot API calls: PTB Bot methods, AiohttpRequest, aiohttp client, reply parsing",
+     ("telegram/_bot.py", "telegram/ext/_extbot.py", "bot/request.py", "aiohttp/client", "telegram/request/")),
+    ("receiving updates: webhook server (aiohttp web) or getUpdates, Update.de_json",
+     ("aiohttp/web_", "bot/web.py", "telegram/ext/_updater.py", "de_json")),
+    ("logging + metrics (one line and one histogram sample per update)",
+     ("logging/", "prometheus_client/", "record_update")),
+    ("chatshop handlers (render, keyboards) and search index", ("handlers/", "store/search.py")),
+    ("PTB dispatch (handler matching, contexts, update queue)", ("telegram/",)),
 )
-INCLUSIVE = ("claim_update", "process_update (bot/application.py", "record_update", "do_request",
-             "_post (telegram/_bot.py", "de_json", "to_dict", "_send (bot/request.py", "on_text", "search (store/",
-             "get_products", "on_product", "on_cart_line", "on_checkout", "on_continue", "transaction (store/db.py",
-             "read (store/db.py", "_begin_impl", "commit (sqlalchemy", "_get_updates", "telegram_webhook")
+# Innermost frames of threads waiting, not working (py-spy's idle detection misses them here).
+IDLE_LEAVES = ("EpollSelector.select", "_connection_worker_thread (aiosqlite/core.py:59)", "wait (threading.py")
+# Store functions are left out: their ORM work runs in greenlets, whose stacks py-spy shows apart.
+INCLUSIVE = ("process_update (bot/application.py", "_SelectorSocketTransport.write", "_async_ping", "de_json",
+             "record_update")
 
 
 def summarize_profiles(paths: list[Path]) -> None:
-    """Self time by package (innermost frame) and inclusive time of a few functions, from py-spy raw output."""
+    """Where the bot's CPU goes, from py-spy raw (collapsed) stacks."""
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
-    total = 0
+    leaves: collections.Counter[str] = collections.Counter()
+    total = idle = 0
     for path in paths:
         if not path.exists():
             continue
@@ -1004,24 +1133,115 @@ def summarize_profiles(paths: list[Path]) -> None:
             if not count.isdigit():
                 continue
             n = int(count)
-            total += n
             frames = stack.split(";")
-            leaf = frames[-1]
-            group = next((label for key, label in PROFILE_GROUPS if key in leaf), "other (C, interpreter, ...)")
-            own[group] += n
+            if any(marker in frames[-1] for marker in IDLE_LEAVES):
+                idle += n
+                continue
+            total += n
+            runs = [k for k, frame in enumerate(frames) if frame.startswith("Handle._run (asyncio/events.py")]
+            task = ";".join(frames[runs[-1] + 1:] if runs else frames)
+            category = next((label for label, markers in PROFILE_CATEGORIES if any(m in task for m in markers)),
+                            "event loop, sockets, interpreter (no task frame of the above)")
+            own[category] += n
+            leaves[frames[-1]] += n
             for name in INCLUSIVE:
-                if any(name in frame for frame in frames):
+                if name in stack:
                     inclusive[name] += n
     if not total:
         print("\nno profile samples")
         return
-    print(f"\npy-spy ({total:,} samples, threads on CPU): self time by package of the innermost frame")
-    for group, n in own.most_common():
-        print(f"  {n / total:6.1%}  {group}")
-    print("inclusive time (samples with the function on the stack):")
+    print(f"\npy-spy: {total:,} samples of work ({idle:,} more in idle waits left out), by category (first match):")
+    for label, n in own.most_common():
+        print(f"  {n / total:6.1%}  {label}")
+    print("inclusive (samples with this on the stack):")
     for name, n in inclusive.most_common():
         print(f"  {n / total:6.1%}  {name}")
+    print("hottest innermost frames:")
+    for name, n in leaves.most_common(8):
+        print(f"  {n / total:6.1%}  {name}")
     print("raw profiles: " + ", ".join(str(p) for p in paths))
+
+
+# =========================================================================== store costs
+
+
+async def store_costs(urls: list[str], n: int = 400) -> None:
+    """CPU and wall time of the store calls an update makes, one at a time (--store-costs)."""
+    from sqlalchemy import select
+
+    from store.db import Database
+    from store.models import Variant, utcnow
+    from store.services.catalog import get_product, get_products
+    from store.services.updates import claim_update
+    from store.services.users import get_step
+
+    async def measure(label: str, call) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(30):
+            await call()
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(n):
+            await call()
+        cpu, wall = (time.process_time() - cpu) / n * 1000, (time.perf_counter() - wall) / n * 1000
+        print(f"  {label:<64} cpu {cpu:6.3f} ms   wall {wall:6.3f} ms")
+
+    ids = itertools.count(4_000_000_000)
+    for url in urls:
+        for pre_ping in (True, False) if "postgresql" in url else (None,):
+            database = Database(url)
+            if pre_ping is False:
+                database.engine.sync_engine.pool._pre_ping = False
+            async with database.read() as session:
+                products = list(await session.scalars(select(Variant.product_id).distinct().limit(6)))
+            kind = "SQLite" if database.is_sqlite else f"PostgreSQL, pool_pre_ping={pre_ping}"
+            print(kind)
+
+            async def claim(database: Database = database) -> None:
+                async with database.transaction() as session:
+                    await claim_update(session, next(ids), utcnow())
+
+            async def step(database: Database = database) -> None:
+                async with database.read() as session:
+                    await get_step(session, SHOP[0])
+
+            async def page(database: Database = database, products: list[int] = products) -> None:
+                async with database.read() as session:
+                    await get_products(session, products)
+
+            async def card(database: Database = database, products: list[int] = products) -> None:
+                async with database.read() as session:
+                    await get_product(session, products[0])
+
+            async def stock(database: Database = database, products: list[int] = products) -> None:
+                async with database.read() as session:
+                    (await session.execute(select(Variant.id, Variant.price, Variant.stock)
+                                           .where(Variant.product_id.in_(products)))).all()
+
+            await measure("claim_update in its own transaction", claim)
+            await measure("read transaction + get_step", step)
+            await measure("read transaction + get_products(6 ids) (ORM, 3 selectinloads)", page)
+            await measure("read transaction + get_product(1 id)", card)
+            await measure("read transaction + Core SELECT id, price, stock of 6 products", stock)
+            await database.dispose()
+        if "postgresql" in url:
+            import asyncpg
+            from sqlalchemy.engine import make_url
+
+            parsed = make_url(url)
+            conn = await asyncpg.connect(host=parsed.host, port=parsed.port, user=parsed.username,
+                                         password=parsed.password, database=parsed.database)
+            print("PostgreSQL, raw asyncpg (no SQLAlchemy), for scale")
+
+            async def raw_claim(conn: asyncpg.Connection = conn) -> None:
+                await conn.execute("INSERT INTO processed_updates (update_id, claimed_at) VALUES ($1, now()) "
+                                   "ON CONFLICT DO NOTHING", next(ids))
+
+            async def raw_stock(conn: asyncpg.Connection = conn, products: list[int] = products) -> None:
+                await conn.fetch("SELECT id, price, stock FROM variants WHERE product_id = ANY($1::bigint[])",
+                                 products)
+
+            await measure("claim: INSERT .. ON CONFLICT DO NOTHING (autocommit)", raw_claim)
+            await measure("SELECT id, price, stock of 6 products", raw_stock)
+            await conn.close()
 
 
 # =========================================================================== entry point
@@ -1035,15 +1255,24 @@ def main() -> None:
     parser.add_argument("--updates", type=int, help="updates per burst (default 1500; quick 500)")
     parser.add_argument("--runs", type=int, help="bursts per configuration (default 3; quick 2)")
     parser.add_argument("--warmup", type=int, default=300, help="warm-up updates per configuration")
-    parser.add_argument("--paced", type=float, help="seconds of the paced phase at half load (default 3; quick 1.5; 0 = off)")
+    parser.add_argument("--paced", type=float,
+                        help="seconds of the paced phase at half load (default 3; quick 1.5; 0 = off)")
     parser.add_argument("--quiet", type=float, default=0.3, help="seconds without a call that end a burst")
     parser.add_argument("--timeout", type=float, default=120, help="seconds a burst may take")
     parser.add_argument("--configs", default=",".join(ALL_CONFIGS), help=f"comma-separated subset of {ALL_CONFIGS}")
+    parser.add_argument("--concurrency", type=int, default=256,
+                        help="concurrent_updates of the -on configurations (default 256, PTB's value for True)")
     parser.add_argument("--database-url", default=DEFAULT_PG, help="PostgreSQL database to wipe and use")
     parser.add_argument("--skip-pg", action="store_true", help="leave the PostgreSQL configurations out")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", metavar="CONFIG", help="sample that configuration's bursts with py-spy")
     parser.add_argument("--py-spy", metavar="PATH", help="the py-spy executable (default: from PATH)")
+    parser.add_argument("--count-sql", action="store_true",
+                        help="count store statements and transactions per update (concurrency-off bots)")
+    parser.add_argument("--patch", action="append", choices=sorted(PATCHES), default=[],
+                        help="experiment: patch our bot at run time (the repo's files are not changed)")
+    parser.add_argument("--store-costs", action="store_true",
+                        help="only time the store calls of an update, one at a time (about 15 s)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, profiles)")
     args = parser.parse_args()
     if args.child == "fake":
@@ -1065,7 +1294,7 @@ def main() -> None:
         parser.error(f"unknown configurations {sorted(unknown)}")
     if args.skip_pg:
         args.configs = [c for c in args.configs if not c.startswith("pg")]
-    if any(c.startswith("pg") for c in args.configs):
+    if any(c.startswith("pg") for c in args.configs) or (args.store_costs and not args.skip_pg):
         from sqlalchemy.engine import make_url
 
         name = make_url(args.database_url).database
@@ -1073,7 +1302,23 @@ def main() -> None:
             parser.error(f"refusing to wipe database {name!r}")
     if args.profile and args.profile not in args.configs:
         parser.error("--profile must name one of the configurations run")
+    if args.store_costs:
+        asyncio.run(run_store_costs(args))
+        return
     asyncio.run(Bench(args).run())
+
+
+async def run_store_costs(args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="chatshop-tput-"))
+    try:
+        urls = [f"sqlite+aiosqlite:///{tmp / 'costs.db'}"]
+        if not args.skip_pg:
+            urls.append(args.database_url)
+        for url in urls:
+            await prepare_store_for(url, "900099:bench-costs-token-0123456789abcdef")
+        await store_costs(urls)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

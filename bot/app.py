@@ -309,6 +309,7 @@ def build_application(
         .token(settings.bot_token)
         .request(AiohttpRequest())
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        .concurrent_updates(settings.concurrent_updates if settings.concurrent_updates > 1 else False)
         .context_types(ContextTypes(context=ShopContext))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
