@@ -99,6 +99,13 @@ class BotRunner:
         await application.shutdown()
         await application.post_shutdown(application)
 
+    async def __aenter__(self) -> BotRunner:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
     async def restart(self) -> None:
         """Stop the bot and start a new Application on the same store."""
         await self.stop()

@@ -74,10 +74,8 @@ async def commissions(runner: BotRunner) -> list[tuple[str, int, int]]:
 
 
 async def test_a_creators_link_earns_commission_after_the_return_window(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR), creator_auto_approve=True,
-                       attribution_window_days=7, return_window_days=14)
-    await runner.start()
-    try:
+    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR), creator_auto_approve=True,
+                       attribution_window_days=7, return_window_days=14) as runner:
         cleo, code = await start_creator(fake, runner)
         url = await share_link_for(cleo, "wireless earbuds", "Wireless Earbuds")
         assert url.endswith(f"_{code}") and len(url.split("start=")[1]) <= 64
@@ -122,14 +120,10 @@ async def test_a_creators_link_earns_commission_after_the_return_window(fake, st
         # Shared inline, her results carry her code.
         answer = await cleo.inline_query("earbuds")
         assert answer["results"][0]["reply_markup"]["inline_keyboard"][0][0]["url"].endswith(f"_{code}")
-    finally:
-        await runner.stop()
 
 
 async def test_self_purchases_expired_clicks_and_bad_links_earn_nothing(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock, creator_auto_approve=True, attribution_window_days=7)
-    await runner.start()
-    try:
+    async with BotRunner(fake, store_url, clock, creator_auto_approve=True, attribution_window_days=7) as runner:
         cleo, code = await start_creator(fake, runner)
         url = await share_link_for(cleo, "usb-c charger", "USB-C Charger")
 
@@ -159,14 +153,10 @@ async def test_self_purchases_expired_clicks_and_bad_links_earn_nothing(fake, st
             assert "isn't valid any more" in bob.last_text and "Welcome to chatshop" in bob.last_text, payload
         async with runner.db.transaction() as session:
             assert await session.scalar(select(func.count(Click.id))) == clicks_before
-    finally:
-        await runner.stop()
 
 
 async def test_a_paused_product_link_lands_on_the_menu(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock, creator_auto_approve=True)
-    await runner.start()
-    try:
+    async with BotRunner(fake, store_url, clock, creator_auto_approve=True) as runner:
         cleo, _code = await start_creator(fake, runner)
         url = await share_link_for(cleo, "smart watch", "Smart Watch S2")
         async with runner.db.transaction() as session:
@@ -175,14 +165,10 @@ async def test_a_paused_product_link_lands_on_the_menu(fake, store_url, clock):
         dan = fake.user(1003, "Dan")
         await open_link(dan, url)
         assert "isn't valid any more" in dan.last_text
-    finally:
-        await runner.stop()
 
 
 async def test_the_showcase_link_opens_the_creators_picks_and_attributes_them(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock, creator_auto_approve=True)
-    await runner.start()
-    try:
+    async with BotRunner(fake, store_url, clock, creator_auto_approve=True) as runner:
         cleo, code = await start_creator(fake, runner)
         for query, title in (("yoga mat", "Non-Slip Yoga Mat"), ("french press", "French Press Coffee Maker")):
             await cleo.send(query)
@@ -206,5 +192,3 @@ async def test_the_showcase_link_opens_the_creators_picks_and_attributes_them(fa
         assert "Add to showcase" in " ".join(cleo.buttons())
         await open_link(eve, showcase_url)
         assert eve.buttons() == ["1. Non-Slip Yoga Mat 6 mm"]
-    finally:
-        await runner.stop()

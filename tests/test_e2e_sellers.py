@@ -76,9 +76,7 @@ async def stock(runner: BotRunner, label: str) -> int:
 
 
 async def test_a_seller_joins_lists_a_product_and_fulfils_an_order(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR))
-    await runner.start()
-    try:
+    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR)) as runner:
         seller, _operator = await open_shop(fake, runner)
         await add_linen_shirt(seller)
 
@@ -124,14 +122,10 @@ async def test_a_seller_joins_lists_a_product_and_fulfils_an_order(fake, store_u
         # /seller_orders lists open orders only; both are closed now.
         await seller.send("/seller_orders")
         assert "No open orders" in seller.last_text
-    finally:
-        await runner.stop()
 
 
 async def test_only_the_orders_seller_can_act_and_forged_buttons_change_nothing(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR))
-    await runner.start()
-    try:
+    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR)) as runner:
         seller, _operator = await open_shop(fake, runner)
         await add_linen_shirt(seller)
         shopper = fake.user(SHOPPER, "Ann")
@@ -158,14 +152,10 @@ async def test_only_the_orders_seller_can_act_and_forged_buttons_change_nothing(
         assert "can't be delivered" in seller.last_answer["text"]
         async with runner.db.transaction() as session:
             assert (await session.get(Order, order_id)).status == "placed"
-    finally:
-        await runner.stop()
 
 
 async def test_a_buyer_who_blocked_the_bot_is_marked_and_not_retried(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR))
-    await runner.start()
-    try:
+    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR)) as runner:
         seller, _operator = await open_shop(fake, runner)
         await add_linen_shirt(seller)
         shopper = fake.user(SHOPPER, "Ann")
@@ -187,14 +177,10 @@ async def test_a_buyer_who_blocked_the_bot_is_marked_and_not_retried(fake, store
         assert "blocked" in row.last_error and row.attempts == 1
         async with runner.db.transaction() as session:
             assert (await session.get(User, SHOPPER)).blocked_at is not None
-    finally:
-        await runner.stop()
 
 
 async def test_seller_edits_prices_stock_and_pauses_and_search_follows(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR), low_stock_threshold=1)
-    await runner.start()
-    try:
+    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR), low_stock_threshold=1) as runner:
         seller, _operator = await open_shop(fake, runner)
         await add_linen_shirt(seller)
         shopper = fake.user(SHOPPER, "Ann")
@@ -251,14 +237,10 @@ async def test_seller_edits_prices_stock_and_pauses_and_search_follows(fake, sto
         assert "Linen Summer Shirt" not in shopper.last_text
         await shopper.press("Add to cart", message=old_card)
         assert "no longer available" in shopper.last_answer["text"]
-    finally:
-        await runner.stop()
 
 
 async def test_a_stars_order_cancelled_by_the_seller_is_refunded_through_telegram(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR), stars_enabled=True)
-    await runner.start()
-    try:
+    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR), stars_enabled=True) as runner:
         seller, _operator = await open_shop(fake, runner)
         await add_linen_shirt(seller)
         shopper = fake.user(SHOPPER, "Ann")
@@ -289,5 +271,3 @@ async def test_a_stars_order_cancelled_by_the_seller_is_refunded_through_telegra
             order = await session.scalar(select(Order))
             assert (order.status, order.refund_status) == ("cancelled", "refunded")
         assert await stock(runner, "M / White") == 3
-    finally:
-        await runner.stop()

@@ -112,9 +112,7 @@ async def test_search_with_a_typo_to_cash_on_delivery_order(fake, bot):
 
 
 async def test_invoice_payment_applied_once_even_when_delivered_twice(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock, payment_provider_token="284685063:TEST:provider")
-    await runner.start()
-    try:
+    async with BotRunner(fake, store_url, clock, payment_provider_token="284685063:TEST:provider") as runner:
         bob = fake.user(1002, "Bob")
         await add_to_cart(bob, "wireless earbuds", "Wireless Earbuds")
         await go_to_address_step(bob)
@@ -152,14 +150,10 @@ async def test_invoice_payment_applied_once_even_when_delivered_twice(fake, stor
         # A second pre-checkout for the same, now paid, invoice is refused with a reason.
         answer = await bob.pre_checkout()
         assert answer["ok"] is False and "no longer awaiting payment" in answer["error_message"]
-    finally:
-        await runner.stop()
 
 
 async def test_stars_invoice_and_unpaid_expiry_releases_stock(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock, stars_enabled=True, checkout_expiry_minutes=30)
-    await runner.start()
-    try:
+    async with BotRunner(fake, store_url, clock, stars_enabled=True, checkout_expiry_minutes=30) as runner:
         cy = fake.user(1003, "Cy")
         await add_to_cart(cy, "smart watch", "Smart Watch S2")
         stock_before = await variant_stock(runner.db, (await _sku_of(runner, "Smart Watch S2")))
@@ -180,8 +174,6 @@ async def test_stars_invoice_and_unpaid_expiry_releases_stock(fake, store_url, c
         assert await variant_stock(runner.db, await _sku_of(runner, "Smart Watch S2")) == stock_before
         answer = await cy.pre_checkout()
         assert answer["ok"] is False and "no longer awaiting payment" in answer["error_message"]
-    finally:
-        await runner.stop()
 
 
 async def _sku_of(runner: BotRunner, title: str) -> str:
@@ -385,9 +377,7 @@ async def test_search_results_page_in_place(fake, bot):
 
 
 async def test_an_unpaid_order_can_be_paid_again_or_cancelled_and_strangers_cannot(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock, payment_provider_token="284685063:TEST:provider")
-    await runner.start()
-    try:
+    async with BotRunner(fake, store_url, clock, payment_provider_token="284685063:TEST:provider") as runner:
         lee, mallory = fake.user(1013, "Lee"), fake.user(1666, "Mallory")
         await add_to_cart(lee, "smart watch", "Smart Watch S2")
         sku = await _sku_of(runner, "Smart Watch S2")
@@ -420,5 +410,3 @@ async def test_an_unpaid_order_can_be_paid_again_or_cancelled_and_strangers_cann
         assert await variant_stock(runner.db, sku) == stock_before
         answer = await lee.pre_checkout()
         assert answer["ok"] is False
-    finally:
-        await runner.stop()

@@ -410,9 +410,7 @@ def test_creator_sales_message():
 
 
 async def test_earnings_and_creator_sales_in_the_chat(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock, creator_auto_approve=True)
-    await runner.start()
-    try:
+    async with BotRunner(fake, store_url, clock, creator_auto_approve=True) as runner:
         # Not a creator yet: a pointer to /creator.
         cleo = fake.user(5001, "Cleo")
         await cleo.send("/earnings")
@@ -445,5 +443,3 @@ async def test_earnings_and_creator_sales_in_the_chat(fake, store_url, clock):
         ann = fake.user(1001, "Ann")
         await ann.send("/creator_sales")
         assert ann.last_text == NOT_A_SELLER
-    finally:
-        await runner.stop()
