@@ -192,3 +192,28 @@ async def test_the_showcase_link_opens_the_creators_picks_and_attributes_them(fa
         assert "Add to showcase" in " ".join(cleo.buttons())
         await open_link(eve, showcase_url)
         assert eve.buttons() == ["1. Non-Slip Yoga Mat 6 mm"]
+
+
+async def test_an_operator_approves_a_creator_and_nobody_else_can(fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR)) as runner:
+        operator = fake.user(OPERATOR, "Olga")
+        await operator.send("/start")
+        cleo = fake.user(CREATOR, "Cleo", username="cleo")
+        await cleo.send("/creator")
+        assert "with an operator" in cleo.last_text
+        await fake.wait_for("sendMessage", lambda call: call.params.get("chat_id") in (OPERATOR, str(OPERATOR))
+                            and "Creator application" in (call.result or {}).get("text", ""), timeout=10)
+        # Cleo cannot approve herself with a forged button.
+        async with runner.db.read() as session:
+            creator_id = await session.scalar(select(Creator.id))
+        await cleo.press_data(f"cd:{creator_id}:1")
+        assert "Only an operator" in cleo.last_answer["text"]
+
+        await operator.press("Approve")
+        await fake.wait_for("sendMessage", lambda call: call.params.get("chat_id") in (CREATOR, str(CREATOR))
+                            and "approved as a chatshop creator" in (call.result or {}).get("text", ""), timeout=10)
+        await cleo.send("/creator")
+        assert "You're a chatshop creator" in cleo.last_text
+        # Deciding twice is refused.
+        await operator.press_data(f"cd:{creator_id}:0")
+        assert "already approved" in operator.last_answer["text"]

@@ -24,13 +24,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.errors import Expired, NotAllowed, NotFound, ShopError
+from store.errors import NotAllowed, NotFound, ShopError
 from store.models import Click, Commission, Creator, Order, OrderLine, ShowcaseItem
-from store.services import outbox
+from store.services import approvals, outbox
 from store.services.catalog import ProductView, get_product, get_products
 from store.services.links import CODE_ALPHABET, CODE_LENGTH, Link
 
-PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+PENDING, APPROVED, REJECTED = approvals.PENDING, approvals.APPROVED, approvals.REJECTED
 REVERSED, PAID = "reversed", "paid"
 SHOWCASE_MAX = 50
 APPLICATION_TEMPLATE = "creator_application"
@@ -85,14 +85,8 @@ async def apply(session: AsyncSession, user_id: int, *, auto_approve: bool, oper
 async def decide(session: AsyncSession, creator_id: int, approve: bool, operator_id: int,
                  operators: frozenset[int], now: datetime) -> Creator:
     """An operator approves or rejects a creator; the creator is told."""
-    if operator_id not in operators:
-        raise NotAllowed("Only an operator can decide on creator applications.")
-    creator = await session.get(Creator, creator_id, with_for_update=True)
-    if creator is None:
-        raise NotFound("That application does not exist.")
-    if creator.status != PENDING:
-        raise Expired(f"That application was already {creator.status}.")
-    creator.status = APPROVED if approve else REJECTED
+    creator = await session.get(Creator, creator_id, with_for_update=True) if operator_id in operators else None
+    approvals.decide(creator, approve, operator_id, operators, "creator")
     await outbox.enqueue(session, key=f"creator-{creator.id}-{creator.status}", channel=outbox.TELEGRAM,
                          template=DECISION_TEMPLATE, payload={"creator_id": creator.id, "status": creator.status},
                          chat_id=creator.user_id, now=now)

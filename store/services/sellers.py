@@ -11,11 +11,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.errors import Expired, InvalidInput, NotAllowed, NotFound, ShopError
+from store.errors import InvalidInput, NotFound, ShopError
 from store.models import Seller
-from store.services import outbox
+from store.services import approvals, outbox
 
-PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+PENDING, APPROVED, REJECTED = approvals.PENDING, approvals.APPROVED, approvals.REJECTED
 NAME_MIN, NAME_MAX = 3, 80
 API_KEY_PREFIX = "csk_"
 
@@ -61,14 +61,8 @@ async def apply(session: AsyncSession, user_id: int, name: str, chat_id: int, op
 async def decide(session: AsyncSession, seller_id: int, approve: bool, operator_id: int,
                  operators: frozenset[int], now: datetime) -> Seller:
     """An operator approves or rejects a pending application; the applicant is told."""
-    if operator_id not in operators:
-        raise NotAllowed("Only an operator can decide on seller applications.")
-    seller = await session.get(Seller, seller_id, with_for_update=True)
-    if seller is None:
-        raise NotFound("That application does not exist.")
-    if seller.status != PENDING:
-        raise Expired(f"That application was already {seller.status}.")
-    seller.status = APPROVED if approve else REJECTED
+    seller = await session.get(Seller, seller_id, with_for_update=True) if operator_id in operators else None
+    approvals.decide(seller, approve, operator_id, operators, "seller")
     if seller.owner_user_id is not None:
         await outbox.enqueue(session, key=f"seller-{seller.id}-{seller.status}", channel=outbox.TELEGRAM,
                              template=DECISION_TEMPLATE, payload={"seller_id": seller.id, "status": seller.status},
