@@ -410,3 +410,33 @@ async def test_an_unpaid_order_can_be_paid_again_or_cancelled_and_strangers_cann
         assert await variant_stock(runner.db, sku) == stock_before
         answer = await lee.pre_checkout()
         assert answer["ok"] is False
+
+
+async def test_a_paid_card_order_cancelled_by_the_seller_is_marked_refund_due(fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock, payment_provider_token="284685063:TEST:provider",
+                         operator_ids="9001") as runner:
+        operator = fake.user(9001, "Olga")
+        await operator.send("/start")
+        max_ = fake.user(1014, "Max")
+        await add_to_cart(max_, "wireless mouse", "Wireless Mouse")
+        await go_to_address_step(max_)
+        await max_.send("4 Birch Way, Denver 80202")
+        await max_.press("Standard delivery")
+        await max_.press("Card")
+        await max_.press("Place order")
+        assert (await max_.pre_checkout())["ok"] is True
+        await max_.pay(charge_id="card-charge-7")
+        async with runner.db.read() as session:
+            order_id = await session.scalar(select(Order.id))
+
+        # The operator cancels for the (demo) seller: the card payment is due back, by the provider.
+        await operator.press_data(f"sv:{order_id}")
+        await operator.press("Cancel")
+        await operator.send("Out of stock at the warehouse")
+        assert "refund due" in operator.last_text
+        await fake.wait_for("sendMessage", lambda call: call.params.get("chat_id") in (1014, "1014")
+                            and "will be refunded" in (call.result or {}).get("text", ""), timeout=10)
+        assert not fake.find_calls("refundStarPayment")
+        async with runner.db.read() as session:
+            order = await session.get(Order, order_id)
+        assert (order.status, order.refund_status) == ("cancelled", "due")
