@@ -36,6 +36,7 @@ from store.services.seller_catalog import (
     VARIANTS_MAX,
     clean_description,
     clean_label,
+    clean_short_text,
     clean_sku,
     clean_title,
     parse_price,
@@ -168,17 +169,11 @@ def read_csv(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def _clean_category(text: str) -> str:
-    name = " ".join(text.split())
-    if len(name) > CATEGORY_MAX:
-        raise InvalidInput(f"A category name has at most {CATEGORY_MAX} characters.")
-    return name
+    return clean_short_text(text, CATEGORY_MAX, "A category name")
 
 
 def _clean_brand(text: str) -> str:
-    brand = " ".join(text.split())
-    if len(brand) > BRAND_MAX:
-        raise InvalidInput(f"A brand has at most {BRAND_MAX} characters.")
-    return brand
+    return clean_short_text(text, BRAND_MAX, "A brand")
 
 
 def _clean_photo(text: str) -> str:
@@ -193,10 +188,7 @@ def _clean_photo(text: str) -> str:
 
 
 def _clean_product_key(text: str) -> str:
-    key = " ".join(text.split())
-    if len(key) > PRODUCT_KEY_MAX:
-        raise InvalidInput(f"A product key has at most {PRODUCT_KEY_MAX} characters.")
-    return key
+    return clean_short_text(text, PRODUCT_KEY_MAX, "A product key")
 
 
 def _clean_price(text: str, currency: str) -> int:

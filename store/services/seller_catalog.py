@@ -54,12 +54,17 @@ def clean_description(text: str) -> str:
     return description
 
 
+def clean_short_text(text: str, limit: int, what: str) -> str:
+    """One line of text with spaces tidied, at most ``limit`` characters ("An option label has at most ...")."""
+    tidy = " ".join(text.split())
+    if len(tidy) > limit:
+        raise InvalidInput(f"{what} has at most {limit} characters.")
+    return tidy
+
+
 def clean_label(text: str) -> str:
     """Validate a variant's option label such as "M / Black" (may be empty for a single variant)."""
-    label = " ".join(text.split())
-    if len(label) > LABEL_MAX:
-        raise InvalidInput(f"An option label has at most {LABEL_MAX} characters.")
-    return label
+    return clean_short_text(text, LABEL_MAX, "An option label")
 
 
 def parse_stock(text: str) -> int:
