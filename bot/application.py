@@ -1,4 +1,4 @@
-"""The bot's Application: each update claimed once in the store, timed, counted and logged."""
+"""The bot's Application: each update applied once, in one store transaction, timed, counted and logged."""
 
 from __future__ import annotations
 
@@ -10,30 +10,66 @@ from telegram.ext import Application
 
 from bot.observability import record_update
 from handlers.context import CURRENT_TRACE, SHOP_KEY, Shop, UpdateTrace
-from store.services.updates import claim_update
+from store.services.updates import FAILED, claim_update
 
 logger = logging.getLogger(__name__)
 
 
+class UpdateNotRecorded(Exception):
+    """The store could not record the update (it is unreachable or the commit failed): a redelivery
+    of the update will be handled afresh."""
+
+
+class _HandlingFailed(Exception):
+    """A handler failed (already logged and apologised for): undo the update's store changes."""
+
+
 class ShopApplication(Application):
-    """PTB's Application, applying each update once across deliveries and processes."""
+    """PTB's Application, applying each update once across deliveries and processes.
+
+    An update is handled inside one unit of work (:meth:`store.db.Database.unit_of_work`): the
+    record of its id and every change its handlers make commit together, or not at all. A crash
+    mid-update leaves no record, so Telegram's redelivery is handled afresh; a second delivery
+    of a handled update finds the record and is skipped.
+    """
 
     async def process_update(self, update: object) -> None:
-        """Claim the update in the store, then handle it; a second delivery is skipped."""
+        """Handle an update from long polling (see :meth:`apply_update`)."""
         if not isinstance(update, Update):
             await super().process_update(update)
             return
+        try:
+            await self.apply_update(update)
+        except UpdateNotRecorded:
+            pass  # logged; long polling has already moved past it
+
+    async def apply_update(self, update: Update) -> None:
+        """Claim the update and handle it in one transaction; a handled update is skipped.
+
+        Raises :class:`UpdateNotRecorded` when the store could not record the update.
+        """
         started = time.perf_counter()
         shop: Shop = self.bot_data[SHOP_KEY]
-        async with shop.db.transaction() as session:
-            first = await claim_update(session, update.update_id, shop.clock())
-        if not first:
-            record_update(update, "-", "duplicate", time.perf_counter() - started)
-            return
         trace = UpdateTrace(outcome="unhandled")
         token = CURRENT_TRACE.set(trace)
         try:
-            await super().process_update(update)
+            try:
+                async with shop.db.unit_of_work() as session:
+                    if not await claim_update(session, update.update_id, shop.clock()):
+                        trace.outcome = "duplicate"
+                        return
+                    await super().process_update(update)
+                    if trace.outcome == "error":
+                        raise _HandlingFailed
+            except _HandlingFailed:
+                # Its changes are rolled back; the update is recorded as failed, so it is not retried.
+                async with shop.db.transaction() as session:
+                    await claim_update(session, update.update_id, shop.clock(), FAILED)
+        except Exception as exc:
+            trace.outcome = "error"
+            logger.error("update %s not recorded: the store failed (%s)", update.update_id, type(exc).__name__,
+                         exc_info=exc)
+            raise UpdateNotRecorded from exc
         finally:
             CURRENT_TRACE.reset(token)
             record_update(update, trace.handler, trace.outcome, time.perf_counter() - started)

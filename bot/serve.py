@@ -44,7 +44,8 @@ async def run_webhook(application: Application, settings: Settings) -> None:
         await stop.wait()
         logger.info("stopping: no new updates; finishing those in hand")
         runtime.web.stop_taking_updates()
-        await application.stop()  # processes what is already queued
+        await runtime.web.finish_updates()
+        await application.stop()
     finally:
         await application.shutdown()
         await application.post_shutdown(application)

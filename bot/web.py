@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -20,6 +21,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot import http_api
+from bot.application import UpdateNotRecorded
 from bot.observability import UPDATES, render_metrics
 from handlers.context import Shop
 from store.migrate import pending
@@ -29,6 +31,8 @@ logger = logging.getLogger(__name__)
 APPLICATION = web.AppKey("application", Application)
 WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
 ACCEPTING = web.AppKey("accepting", dict)
+HANDLING = web.AppKey("handling", dict)
+IN_FLIGHT = web.AppKey("in_flight", asyncio.Event)  # set while no webhook update is being handled
 MAX_UPDATE_BYTES = 1024 * 1024
 
 routes = web.RouteTableDef()
@@ -67,8 +71,12 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def telegram_webhook(request: web.Request) -> web.Response:
-    """Hand an update from Telegram to the Application; answer at once so Telegram never retries a
-    handler's failure (that is logged and counted instead)."""
+    """Handle an update from Telegram, answering once it is applied and recorded in the store.
+
+    A handler's failure is answered 200 (it is recorded as failed, logged and counted), so Telegram
+    does not retry it forever. Only when the store could not record the update is it answered 500:
+    Telegram then delivers it again, as it does when this process dies before answering.
+    """
     secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     if not hmac.compare_digest(secret.encode(), request.app[WEBHOOK_SECRET].encode()):
         logger.warning("webhook request with a missing or wrong secret token from %s", request.remote)
@@ -87,7 +95,18 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     except Exception:  # malformed JSON or an object PTB cannot read
         UPDATES.labels("malformed", "rejected").inc()
         return web.json_response({"error": "malformed update"}, status=400)
-    await application.update_queue.put(update)
+    in_flight = request.app[IN_FLIGHT]
+    in_flight.clear()
+    request.app[HANDLING]["count"] += 1
+    try:
+        # Through PTB's update processor, so CONCURRENT_UPDATES bounds webhook updates as it does polled ones.
+        await application.update_processor.process_update(update, application.apply_update(update))
+    except UpdateNotRecorded:
+        return web.json_response({"error": "not recorded, try again"}, status=500)
+    finally:
+        request.app[HANDLING]["count"] -= 1
+        if not request.app[HANDLING]["count"]:
+            in_flight.set()
     return web.Response(status=200)
 
 
@@ -97,6 +116,9 @@ def init_web_app(shop: Shop, application: Application | None = None, *, webhook_
     app = web.Application(middlewares=[http_api.api_errors], client_max_size=MAX_UPDATE_BYTES)
     app[http_api.SHOP] = shop
     app[ACCEPTING] = {"updates": True}
+    app[HANDLING] = {"count": 0}
+    app[IN_FLIGHT] = asyncio.Event()
+    app[IN_FLIGHT].set()
     app.add_routes(routes)
     app.add_routes(http_api.routes)
     if webhook_path and application is not None:
@@ -126,6 +148,10 @@ class WebServer:
     def stop_taking_updates(self) -> None:
         """Refuse new webhook updates (503) while the ones received are finished."""
         self.app[ACCEPTING]["updates"] = False
+
+    async def finish_updates(self) -> None:
+        """Wait until the webhook updates being handled are done."""
+        await self.app[IN_FLIGHT].wait()
 
     async def stop(self) -> None:
         """Stop listening and finish open requests."""

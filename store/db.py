@@ -7,13 +7,22 @@ an immediate one waits its turn (``busy_timeout``). :meth:`Database.read`
 opens deferred transactions for work that only reads. PostgreSQL (asyncpg) runs
 at READ COMMITTED, where conditional updates re-check their condition on the
 newest row version.
+
+:meth:`Database.unit_of_work` makes one transaction of everything a piece of
+work does: inside it, :meth:`~Database.transaction` opens a SAVEPOINT on the
+same session (an error undoes that block alone) and :meth:`~Database.read`
+reuses the session as it is. The bot handles each Telegram update as one unit
+of work, so the record that the update was handled commits with its effect.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -28,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "chatshop_read_only"
+
+# The session of the unit of work in progress in this task, with the Database it belongs to.
+_UNIT_OF_WORK: ContextVar[tuple[Database, AsyncSession] | None] = ContextVar("chatshop_unit_of_work", default=None)
 
 
 def normalize_url(url: str) -> str:
@@ -77,20 +89,57 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        # SQLite has one write lock per file: this process's writers queue for it here, in order,
+        # rather than in SQLite's busy handler, which polls with sleeps of up to 100 ms.
+        self._write_turn = asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Same pool; on SQLite its transactions begin deferred, so reads never wait for writers.
         self.reads = async_sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
                                         expire_on_commit=False)
 
+    def _current(self) -> AsyncSession | None:
+        """The session of this task's unit of work on this database, if one is open."""
+        unit = _UNIT_OF_WORK.get()
+        return unit[1] if unit is not None and unit[0] is self else None
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """One transaction for everything done inside, committed at the end or rolled back on error.
+
+        Nested :meth:`transaction` blocks become savepoints of it and :meth:`read` blocks use it.
+        It takes the write lock on SQLite at once, so keep it to one piece of work (one update).
+        """
+        if self._current() is not None:
+            raise RuntimeError("a unit of work is already open in this task")
+        async with self._write_turn, self.sessions() as session, session.begin():
+            token = _UNIT_OF_WORK.set((self, session))
+            try:
+                yield session
+            finally:
+                _UNIT_OF_WORK.reset(token)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """Open a session inside one transaction, committed on success and rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        """Open a session inside one transaction, committed on success and rolled back on error.
+
+        Inside a unit of work this is a savepoint of it: an error rolls back this block only, and
+        what it wrote commits with the unit of work.
+        """
+        current = self._current()
+        if current is not None:
+            async with current.begin_nested():
+                yield current
+            return
+        async with self._write_turn, self.sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """Open a session for reading only (on SQLite it takes no write lock)."""
+        """Open a session for reading only (on SQLite it takes no write lock); inside a unit of work, its session."""
+        current = self._current()
+        if current is not None:
+            yield current
+            return
         async with self.reads() as session, session.begin():
             yield session
 

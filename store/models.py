@@ -440,9 +440,14 @@ class Payout(Base):
 
 
 class ProcessedUpdate(Base):
-    """A Telegram update some bot process took on: a second delivery of it is skipped."""
+    """A Telegram update some bot process handled: a second delivery of it is skipped.
+
+    The row commits with the update's effect (``ok``), or on its own when handling failed and
+    its effect was rolled back (``failed``), so a failing update is not retried forever.
+    """
 
     __tablename__ = "processed_updates"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    outcome: Mapped[str] = mapped_column(String(16), default="ok", server_default="ok")

@@ -59,6 +59,11 @@ class RoundRobinProxy:
         """The backend that accepted an update (2xx), if any."""
         return next((f.backend for f in self.forwarded if f.update_id == update_id and 200 <= f.status < 300), None)
 
+    @property
+    def next_backend(self) -> int:
+        """The backend the next request goes to first."""
+        return self.pinned if self.pinned is not None else self._next
+
     def _order(self) -> list[int]:
         if self.pinned is not None:
             return [self.pinned]

@@ -45,6 +45,7 @@ from store.models import (
 from store.services import outbox
 from store.services.catalog import touch_products
 from store.services.events import STOCK_TEMPLATE
+from store.services.users import set_step
 
 from .conftest import PG_URL, TOKEN, eventually, make_database
 from .proxy import RoundRobinProxy
@@ -158,6 +159,7 @@ class WebhookBot:
         if application is None:
             return
         self.runtime(application).web.stop_taking_updates()
+        await self.runtime(application).web.finish_updates()
         await application.stop()
         await application.shutdown()
         await application.post_shutdown(application)
@@ -177,7 +179,9 @@ class WebhookBot:
 
 
 async def broken_help(update, context) -> None:  # type: ignore[no-untyped-def]
-    """A handler with a bug."""
+    """A handler with a bug, found after it has written to the store."""
+    async with context.shop.db.transaction() as session:
+        await set_step(session, update.effective_user.id, "help_tour", {"page": 1})
     raise RuntimeError("the help page is broken")
 
 
@@ -230,11 +234,20 @@ async def test_the_webhook_serves_shoppers_and_refuses_everything_else(fake, web
         assert await session.get(User, 3666) is None
 
     # A handler fails: Ann gets an apology, the webhook still answered 200, so Telegram does not retry.
-    await ann.send("/help")
+    # What the handler wrote before failing is undone; the update is recorded as failed.
+    help_update = await ann.send("/help")
     assert "Sorry, something went wrong" in ann.last_text
     assert fake.webhook_deliveries[-1].status == 200
     info = await webhook_bot.application.bot.get_webhook_info()
     assert info.last_error_message is None and info.pending_update_count == 0
+    async with webhook_bot.db.read() as session:
+        assert await session.get(UserStep, 3001) is None
+        assert (await session.get(ProcessedUpdate, help_update["update_id"])).outcome == "failed"
+    # Delivered again, the failed update is not handled again: no second apology.
+    apologies = len(fake.find_calls("sendMessage", chat_id=3001))
+    await fake.resend(help_update)
+    assert fake.webhook_deliveries[-1].status == 200
+    assert len(fake.find_calls("sendMessage", chat_id=3001)) == apologies
 
     # Health, readiness and metrics.
     assert await get(f"{webhook_bot.url}/healthz") == (200, '{"status": "ok"}')
@@ -246,8 +259,8 @@ async def test_the_webhook_serves_shoppers_and_refuses_everything_else(fake, web
         assert name in after
     delta = {outcome: metric(after, "chatshop_updates_total", type="message", outcome=outcome)
              - metric(before, "chatshop_updates_total", type="message", outcome=outcome)
-             for outcome in ("ok", "error")}
-    assert delta == {"ok": 3, "error": 1}
+             for outcome in ("ok", "error", "duplicate")}
+    assert delta == {"ok": 3, "error": 1, "duplicate": 1}
     assert metric(after, "chatshop_updates_total", type="malformed", outcome="rejected") \
         - metric(before, "chatshop_updates_total", type="malformed", outcome="rejected") == 3
     assert metric(after, "chatshop_handler_seconds_count", handler="test_production.broken_help") >= 1
@@ -510,6 +523,70 @@ async def test_two_processes_behind_one_url_serve_a_shopper_once_and_stop_cleanl
         assert "user 4001 type" in log and "stopped" in log.splitlines()[-1]
         for secret_text in (TOKEN, secret, PHONE, PHONE.replace(" ", ""), "Baker Street", "Harbour Road"):
             assert secret_text not in log, f"{secret_text!r} in the log of {process.name}"
+
+
+async def test_a_process_killed_mid_update_loses_nothing_and_applies_it_once(tmp_path, fake, store_url):
+    """The update's record commits with its effect: a process that dies mid-update leaves neither,
+    and the redelivered update is handled in full by the other process."""
+    secret = Settings(_env_file=None, bot_token=TOKEN).webhook_token
+    db = Database(store_url)
+    async with RoundRobinProxy(HOOK_PATH) as proxy:
+        procs = [BotProcess(name, tmp_path, fake, DATABASE_URL=store_url, WEBHOOK_URL=proxy.url)
+                 for name in ("a", "b")]
+        proxy.backends = [process.hook for process in procs]
+        try:
+            for process in procs:  # one after the other: the first loads the demo catalog
+                await process.start()
+                await eventually(process.ready, timeout=40, interval=0.2)
+
+            async def both_registered() -> bool:
+                return len(fake.find_calls("setWebhook")) == 2
+
+            await eventually(both_registered, timeout=10)
+            assert fake.webhook_secret == secret
+            dee = fake.user(4101, "Dee")
+            await dee.send("wireless earbuds")
+            await dee.press("Wireless Earbuds")
+
+            # Dee presses "Add to cart". The process that takes it adds the earbuds, then hangs on
+            # answering her (Telegram is slow) and is killed there: its work is not committed.
+            fake.fail_next("answerCallbackQuery", 400, delay=10)
+            taker = procs[proxy.next_backend]
+            press = pressed(fake, dee, "Add to cart")
+            query_id = press["callback_query"]["id"]
+
+            async def hanging() -> bool:
+                return any(c.method == "answerCallbackQuery" and str(c.params.get("callback_query_id")) == query_id
+                           for c in fake.calls)  # asked, not yet answered
+
+            await fake.send_update(press, wait=False)
+            await eventually(hanging, timeout=10, interval=0.01)
+            await taker.kill()
+
+            # The connection dropped, so the update is delivered again (here the proxy retries the
+            # other process at once, as a load balancer does; Telegram would retry later). The
+            # survivor adds the earbuds once and answers Dee.
+            async def served() -> bool:
+                return proxy.served_by(press["update_id"]) is not None
+
+            await eventually(served, timeout=20)
+            survivor = procs[proxy.served_by(press["update_id"])]
+            assert survivor is not taker
+            assert [c.params["text"] for c in answers_to(fake, press) if c.ok] == ["✓ Added to your cart (1 item)."]
+            assert await cart_quantity(db, 4101) == 1
+            async with db.read() as session:
+                assert (await session.get(ProcessedUpdate, press["update_id"])).outcome == "ok"
+
+            # Telegram delivering it yet again changes nothing.
+            await fake.resend(press)
+            assert await cart_quantity(db, 4101) == 1
+            assert [c.ok for c in answers_to(fake, press)] == [False, True]  # the killed process's try failed
+            assert await survivor.terminate() == 0
+        finally:
+            for process in procs:
+                await process.kill()
+            await db.dispose()
+    assert f"update {press['update_id']} " not in taker.log  # it never finished the update
 
 
 def lamp(call) -> str:  # type: ignore[no-untyped-def]

@@ -1,9 +1,13 @@
-"""Each Telegram update is taken on by one process, once.
+"""Each Telegram update is applied once.
 
-Telegram may deliver an update twice (a webhook retry), and with several bot
-processes behind one address two of them may receive it at the same moment.
-Claiming inserts the update id under a primary key: exactly one insert wins;
-the others see a conflict and skip the update.
+Telegram may deliver an update twice (a webhook retry, or a redelivery after a
+crash), and with several bot processes behind one address two of them may
+receive it at the same moment. Claiming inserts the update id under a primary
+key in the transaction that applies the update: exactly one insert commits.
+A concurrent copy waits on the key until the first transaction ends, then sees
+the conflict and skips the update, or, when the first one rolled back, takes
+it on itself. An update whose handling failed is recorded on its own as
+``failed``, so it is not retried forever.
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ from store.models import ProcessedUpdate
 KEEP_FOR = timedelta(days=7)
 
 
-async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> bool:
-    """Record that this process handles ``update_id``; False when another delivery already took it."""
+OK = "ok"
+FAILED = "failed"
+
+
+async def claim_update(session: AsyncSession, update_id: int, now: datetime, outcome: str = OK) -> bool:
+    """Record ``update_id`` as handled in the session's transaction; False when it already was."""
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     result = await session.execute(
-        insert(ProcessedUpdate).values(update_id=update_id, claimed_at=now)
+        insert(ProcessedUpdate).values(update_id=update_id, claimed_at=now, outcome=outcome)
         .on_conflict_do_nothing(index_elements=["update_id"]))
     return result.rowcount == 1
 
