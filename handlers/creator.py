@@ -15,7 +15,6 @@ from handlers.product import send_card, viewer
 from handlers.start import on_start
 from store.errors import NotAllowed, NotFound
 from store.services import creators, links
-from store.services.catalog import get_product
 from store.services.users import get_user
 
 logger = logging.getLogger(__name__)
@@ -62,7 +61,7 @@ async def on_share_link(update: Update, context: ShopContext, product_id: int) -
     query = update.callback_query
     async with context.shop.db.read() as session:
         creator = await creators.creator_of_user(session, update.effective_user.id)
-        product = await get_product(session, product_id)
+        product = await context.shop.search.product(session, product_id)
     if creator is None:
         raise NotAllowed("Share links are for approved creators. Send /creator to apply.")
     if product is None:
@@ -81,7 +80,7 @@ async def on_showcase_toggle(update: Update, context: ShopContext, product_id: i
     user_id = update.effective_user.id
     async with context.shop.db.transaction() as session:
         now_in = await creators.set_in_showcase(session, user_id, product_id, bool(wanted), context.shop.clock())
-        product = await get_product(session, product_id)
+        product = await context.shop.search.product(session, product_id)
         who = await viewer(session, user_id, product_id)
     await query.answer("Added to your showcase." if now_in else "Removed from your showcase.")
     if product is not None:

@@ -26,7 +26,7 @@ from handlers import render
 from handlers.common import lang
 from handlers.context import ShopContext
 from handlers.start import SHOP_START
-from store.services.catalog import ProductView, get_products
+from store.services.catalog import ProductView
 from store.services.creators import creator_of_user
 from store.services.links import product_payload
 
@@ -94,7 +94,7 @@ async def on_inline_query(update: Update, context: ShopContext) -> None:
             result = await context.shop.search.search(session, query)
             wanted = list(result.product_ids[start:start + PAGE_SIZE])
             more = start + PAGE_SIZE < len(result.product_ids)
-            found = await get_products(session, wanted)
+            found = await context.shop.search.products(session, wanted)
             creator = await creator_of_user(session, inline.from_user.id) if found else None
         # A product taken off sale since the index last refreshed is simply left out.
         products = [found[i] for i in wanted if i in found]

@@ -15,7 +15,7 @@ from handlers.common import button_handler, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
 from store.errors import Expired, NotFound
 from store.services.cart import add_to_cart, cart_count
-from store.services.catalog import ProductView, VariantView, get_product
+from store.services.catalog import ProductView, VariantView
 from store.services.creators import attributed_creator, creator_of_user, in_showcase
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ async def on_product(update: Update, context: ShopContext, product_id: int) -> N
     """Open a product card as a new message (a photo when the product has one)."""
     query = update.callback_query
     async with context.shop.db.read() as session:
-        product = await get_product(session, product_id)
+        product = await context.shop.search.product(session, product_id)
         who = await viewer(session, update.effective_user.id, product_id)
     if product is None:
         raise NotFound(GONE)
@@ -76,7 +76,7 @@ async def on_variant(update: Update, context: ShopContext, product_id: int, vari
     """Select a variant on a card, edited in place."""
     query = update.callback_query
     async with context.shop.db.read() as session:
-        product = await get_product(session, product_id)
+        product = await context.shop.search.product(session, product_id)
         who = await viewer(session, update.effective_user.id, product_id)
     if product is None:
         raise NotFound(GONE)
@@ -98,7 +98,7 @@ async def on_add(update: Update, context: ShopContext, variant_id: int) -> None:
         creator_id = await attributed_creator(session, user_id, shop.clock(), shop.options.attribution_window)
         change = await add_to_cart(session, user_id, variant_id, creator_id=creator_id)
         line = next(line for line in change.cart.lines if line.variant_id == variant_id)
-        product = await get_product(session, line.product_id)
+        product = await shop.search.product(session, line.product_id)
         who = await viewer(session, user_id, line.product_id)
     await query.answer(f"✓ Added to your cart ({change.cart.count} item{'s' if change.cart.count != 1 else ''}).")
     if product is not None:

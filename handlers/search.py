@@ -11,7 +11,7 @@ from handlers.common import button_handler, edit, lang, reply
 from handlers.context import ShopContext
 from store.errors import Expired
 from store.search import normalize
-from store.services.catalog import get_products, list_categories
+from store.services.catalog import list_categories
 from store.services.search import SearchResult
 
 PAGE_SIZE = 6
@@ -47,7 +47,7 @@ async def _page(context: ShopContext, session: AsyncSession, result: SearchResul
         raise Expired("Those results have changed: please search again.")
     start = page * PAGE_SIZE
     wanted = list(ids[start:start + PAGE_SIZE])
-    found = await get_products(session, wanted)
+    found = await context.shop.search.products(session, wanted)
     products = [found[i] for i in wanted if i in found]
     currency = context.shop.options.currency
     return (render.search_results(result.query, products, start, len(ids), currency, language),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from store.demo import load_demo_catalog
 from store.errors import Expired, NotFound, ShopError
@@ -126,6 +126,39 @@ async def test_search_index_follows_catalog_changes_without_restart(db, tee):
     async with db.transaction() as session:
         result = await search.search(session, "vintage tee")
     assert tee["product"] not in result.product_ids
+
+
+async def test_product_cards_show_live_stock_and_follow_catalog_changes(db, tee):
+    search = CatalogSearch(refresh_interval=0)
+    async with db.transaction() as session:
+        card = await search.product(session, tee["product"])
+    assert (card.title, [(v.label, v.price, v.stock) for v in card.variants]) == \
+        ("Classic Tee", [("M", 1999, 3), ("L", 1999, 0)])
+
+    # An order takes two tees and the price drops, with no new catalog version: the next card says so.
+    async with db.transaction() as session:
+        await session.execute(update(Variant).where(Variant.id == tee["m"]).values(stock=1, price=1799))
+    async with db.transaction() as session:
+        card = await search.product(session, tee["product"])
+    assert [(v.label, v.price, v.stock) for v in card.variants] == [("M", 1799, 1), ("L", 1999, 0)]
+
+    # A rename and a new size (a catalog change) show on the next card; a paused product shows none.
+    async with db.transaction() as session:
+        product = await session.get(Product, tee["product"])
+        product.title = "Vintage Tee"
+        session.add(Variant(product_id=product.id, seller_id=product.seller_id, sku="TEE-XL", label="XL",
+                            price=2199, stock=5, position=3))
+        await touch_products(session, [product.id])
+    async with db.transaction() as session:
+        card = (await search.products(session, [tee["product"], 999_999]))[tee["product"]]
+    assert (card.title, [v.label for v in card.variants]) == ("Vintage Tee", ["M", "L", "XL"])
+    async with db.transaction() as session:
+        product = await session.get(Product, tee["product"])
+        product.status = "paused"
+        await touch_products(session, [product.id])
+    async with db.transaction() as session:
+        assert await search.product(session, tee["product"]) is None
+        assert (await search.product(session, tee["product"], active_only=False)).status == "paused"
 
 
 async def test_search_waits_for_its_refresh_interval(db, tee):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,6 +119,47 @@ async def get_products(session: AsyncSession, ids: list[int], *, active_only: bo
     if active_only:
         query = query.where(Product.status == ACTIVE)
     return {p.id: to_view(p) for p in await session.scalars(query)}
+
+
+class ProductCards:
+    """Product cards of one process, by id, with price and stock read fresh on every use.
+
+    What changes only with the catalog version (titles, sellers, categories, variants, status) is
+    kept in memory until :meth:`forget` is told the product changed; the owner follows the catalog
+    version (:class:`store.services.search.CatalogSearch`). Price and stock, which orders change
+    without a new catalog version, come from one plain SELECT per call.
+    """
+
+    def __init__(self) -> None:
+        self._cards: dict[int, ProductView] = {}
+
+    def forget(self, product_ids: list[int] | None = None) -> None:
+        """Drop these products' cards (all when None): they are read again on next use."""
+        if product_ids is None:
+            self._cards.clear()
+        else:
+            for product_id in product_ids:
+                self._cards.pop(product_id, None)
+
+    async def get_many(self, session: AsyncSession, ids: list[int], *,
+                       active_only: bool = True) -> dict[int, ProductView]:
+        """Like :func:`get_products`, from memory plus one query for price and stock."""
+        missing = [i for i in ids if i not in self._cards]
+        if missing:
+            for product in await session.scalars(_product_query().where(Product.id.in_(missing))):
+                self._cards[product.id] = to_view(product)
+        cards = [self._cards[i] for i in ids if i in self._cards and (not active_only or self._cards[i].status == ACTIVE)]
+        if not cards:
+            return {}
+        fresh = {variant_id: (price, stock) for variant_id, price, stock in await session.execute(
+            select(Variant.id, Variant.price, Variant.stock).where(Variant.product_id.in_([c.id for c in cards])))}
+        return {card.id: replace(card, variants=tuple(replace(v, price=fresh[v.id][0], stock=fresh[v.id][1])
+                                                      for v in card.variants if v.id in fresh))
+                for card in cards}
+
+    async def get(self, session: AsyncSession, product_id: int, *, active_only: bool = True) -> ProductView | None:
+        """Like :func:`get_product`, from memory plus one query for price and stock."""
+        return (await self.get_many(session, [product_id], active_only=active_only)).get(product_id)
 
 
 async def list_categories(session: AsyncSession) -> list[CategoryView]:

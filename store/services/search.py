@@ -5,7 +5,9 @@ per process. Before answering it compares the store's catalog version with
 the one it has loaded (at most once per ``refresh_interval`` seconds) and
 reloads only the products changed since. A catalog change made by any process
 therefore reaches every index within ``refresh_interval`` plus one reload.
-Prices and stock are not in the index: result pages read them from the store.
+It also keeps the process's product cards (:class:`ProductCards`), dropping
+those of changed products on the same refresh; prices and stock are read from
+the store on every use.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.search import SearchDoc, SearchIndex, normalize
-from store.services.catalog import catalog_version, searchable_since
+from store.services.catalog import ProductCards, ProductView, catalog_version, searchable_since
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ class CatalogSearch:
 
     def __init__(self, refresh_interval: float = 1.0) -> None:
         self.index = SearchIndex()
+        self.cards = ProductCards()
         self.refresh_interval = refresh_interval
         self.version = -1
         self._checked_at = float("-inf")
@@ -59,6 +62,7 @@ class CatalogSearch:
             version = await catalog_version(session)
             if version != self.version:
                 changed = await searchable_since(session, self.version if self.version >= 0 else -1)
+                self.cards.forget([product.id for product in changed] if self.version >= 0 else None)
                 for product in changed:
                     if product.active:
                         self.index.upsert(SearchDoc(product.id, product.title, product.fields))
@@ -67,6 +71,16 @@ class CatalogSearch:
                 logger.info("search index at catalog version %d (%d products reloaded)", version, len(changed))
                 self.version = version
             self._checked_at = time.monotonic()
+
+    async def products(self, session: AsyncSession, ids: list[int], *,
+                       active_only: bool = True) -> dict[int, ProductView]:
+        """The cards of these products (those that exist and, by default, are on sale)."""
+        await self.refresh(session)
+        return await self.cards.get_many(session, ids, active_only=active_only)
+
+    async def product(self, session: AsyncSession, product_id: int, *, active_only: bool = True) -> ProductView | None:
+        """One product's card, or None when it does not exist (or is not on sale)."""
+        return (await self.products(session, [product_id], active_only=active_only)).get(product_id)
 
     async def search(self, session: AsyncSession, query: str) -> SearchResult:
         """Return the products matching ``query``, best first."""
