@@ -10,9 +10,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
+from collections.abc import Iterator
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -31,9 +33,35 @@ logger = logging.getLogger(__name__)
 APPLICATION = web.AppKey("application", Application)
 WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
 ACCEPTING = web.AppKey("accepting", dict)
-HANDLING = web.AppKey("handling", dict)
-IN_FLIGHT = web.AppKey("in_flight", asyncio.Event)  # set while no webhook update is being handled
 MAX_UPDATE_BYTES = 1024 * 1024
+
+
+class UpdatesInHand:
+    """The webhook updates being handled right now, so that shutdown can wait for them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    @contextlib.contextmanager
+    def holding(self) -> Iterator[None]:
+        """Count one update in hand for the duration of the block."""
+        self.count += 1
+        self._none.clear()
+        try:
+            yield
+        finally:
+            self.count -= 1
+            if not self.count:
+                self._none.set()
+
+    async def wait_until_none(self) -> None:
+        """Return once no update is in hand."""
+        await self._none.wait()
+
+
+IN_HAND = web.AppKey("in_hand", UpdatesInHand)
 
 routes = web.RouteTableDef()
 
@@ -95,18 +123,12 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     except Exception:  # malformed JSON or an object PTB cannot read
         UPDATES.labels("malformed", "rejected").inc()
         return web.json_response({"error": "malformed update"}, status=400)
-    in_flight = request.app[IN_FLIGHT]
-    in_flight.clear()
-    request.app[HANDLING]["count"] += 1
     try:
-        # Through PTB's update processor, so CONCURRENT_UPDATES bounds webhook updates as it does polled ones.
-        await application.update_processor.process_update(update, application.apply_update(update))
+        with request.app[IN_HAND].holding():
+            # Through PTB's update processor, so CONCURRENT_UPDATES bounds webhook updates as polled ones.
+            await application.update_processor.process_update(update, application.apply_update(update))
     except UpdateNotRecorded:
         return web.json_response({"error": "not recorded, try again"}, status=500)
-    finally:
-        request.app[HANDLING]["count"] -= 1
-        if not request.app[HANDLING]["count"]:
-            in_flight.set()
     return web.Response(status=200)
 
 
@@ -116,9 +138,7 @@ def init_web_app(shop: Shop, application: Application | None = None, *, webhook_
     app = web.Application(middlewares=[http_api.api_errors], client_max_size=MAX_UPDATE_BYTES)
     app[http_api.SHOP] = shop
     app[ACCEPTING] = {"updates": True}
-    app[HANDLING] = {"count": 0}
-    app[IN_FLIGHT] = asyncio.Event()
-    app[IN_FLIGHT].set()
+    app[IN_HAND] = UpdatesInHand()
     app.add_routes(routes)
     app.add_routes(http_api.routes)
     if webhook_path and application is not None:
@@ -151,7 +171,7 @@ class WebServer:
 
     async def finish_updates(self) -> None:
         """Wait until the webhook updates being handled are done."""
-        await self.app[IN_FLIGHT].wait()
+        await self.app[IN_HAND].wait_until_none()
 
     async def stop(self) -> None:
         """Stop listening and finish open requests."""
