@@ -303,13 +303,19 @@ def build_application(
     search_refresh_interval: float = 1.0,
 ) -> Application:
     """Build the bot's Application for ``settings``; the store must already be migrated."""
+    database = Database(settings.database_url)
+    concurrent = settings.concurrent_updates
+    if database.is_sqlite and concurrent > 1:
+        # Each update holds SQLite's single write lock while it is handled: several at once only queue.
+        logger.warning("CONCURRENT_UPDATES=%d is ignored on SQLite: updates are handled one at a time", concurrent)
+        concurrent = 1
     builder = (
         ApplicationBuilder()
         .application_class(ShopApplication)
         .token(settings.bot_token)
         .request(AiohttpRequest())
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
-        .concurrent_updates(settings.concurrent_updates if settings.concurrent_updates > 1 else False)
+        .concurrent_updates(concurrent if concurrent > 1 else False)
         .context_types(ContextTypes(context=ShopContext))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
@@ -319,7 +325,7 @@ def build_application(
         builder = builder.base_url(base_url).base_file_url(base_file_url)
     application = builder.build()
     shop = Shop(
-        db=Database(settings.database_url),
+        db=database,
         search=CatalogSearch(refresh_interval=search_refresh_interval),
         options=shop_options(settings),
         clock=clock,

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
 import sys
 
 import pytest
+
+from bot.app import build_application
+from bot.config import Settings
 
 from .conftest import TOKEN
 
@@ -95,3 +99,17 @@ async def test_a_busy_http_port_is_named_in_one_line(tmp_path, fake):
                                        HTTP_PORT=str(port))
     assert status == 2
     assert stderr.splitlines()[-1].startswith(f"chatshop: setting HTTP_PORT: cannot listen on 127.0.0.1:{port}")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_concurrent_updates_apply_on_postgresql_and_are_ignored_with_a_warning_on_sqlite(tmp_path, caplog, backend):
+    url = f"sqlite:///{tmp_path / 'shop.db'}" if backend == "sqlite" else "postgresql://shop@127.0.0.1:1/shop"
+    settings = Settings(_env_file=None, bot_token=TOKEN, database_url=url, concurrent_updates=8)
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        application = build_application(settings)
+    handled_at_once = application.update_processor.max_concurrent_updates
+    if backend == "sqlite":
+        assert handled_at_once == 1
+        assert "CONCURRENT_UPDATES=8 is ignored on SQLite" in caplog.text
+    else:
+        assert handled_at_once == 8 and caplog.text == ""
