@@ -14,16 +14,14 @@ Configurations (all bots are subprocesses; ours run ``bot.__main__.main`` exactl
   bare-off   a bare PTB Application, default HTTPXRequest, long polling, one
              sendMessage per update (echo): the baseline; alive the whole run, and
              measured next to every configuration of ours (alternating bursts)
-  bare-on    the same with ``concurrent_updates(True)`` (256)
+  bare-on    the same with ``concurrent_updates(8)`` (or --concurrency)
   sqlite-*   our bot, long polling, SQLite, 1 process
   pg1-*      our bot, webhook, PostgreSQL, 1 process
   pg2-*      our bot, webhook, PostgreSQL, 2 processes; the fake delivers webhook
              POSTs round-robin to both listeners (40 in flight, Telegram's default
              max_connections)
-  *-off/-on  PTB's concurrent_updates off (the bot's default) or on (256, or --concurrency). Our
-             build_application has no setting for it: for "-on" the child replaces
-             ``ApplicationBuilder`` in ``bot.app`` by a subclass that calls
-             ``concurrent_updates(True)`` before ``build()``.
+  *-off/-on  concurrency off (the bot's default) or ``CONCURRENT_UPDATES=8`` (or
+             --concurrency); on SQLite our bot ignores it and handles one update at a time.
 
 The mix (per burst, exact shares, shuffled): 60% search (text, 20 queries incl. typos
 and a no-result one), 20% product card (callback ``p:<id>`` pressed on a search result),
@@ -49,7 +47,6 @@ plus "e2e": fake-side time from enqueue to the bot's answerCallbackQuery (callba
     python bench/throughput.py --configs bare-off,pg1-off --profile pg1-off --py-spy /path/to/py-spy
     python bench/throughput.py --store-costs   # CPU and wall time of an update's store calls, alone
     python bench/throughput.py --configs bare-off,pg1-off --count-sql   # transactions, statements per update
-    python bench/throughput.py --configs bare-off,pg1-off --patch no-pre-ping   # run-time experiment
 
 ``--database-url`` (default postgresql://postgres@127.0.0.1:5432/chatshop_tput) is
 wiped; ``--skip-pg`` leaves PostgreSQL out.
@@ -427,80 +424,13 @@ def child_echo(concurrent: int) -> None:
         out.writelines(f"{i} {d * 1000:.3f}\n" for i, d in durations)
 
 
-def child_ours(concurrent: int) -> None:
-    """Our bot, exactly as `python -m bot` runs it (optionally with concurrent_updates)."""
+def child_ours() -> None:
+    """Our bot, exactly as `python -m bot` runs it (CONCURRENT_UPDATES from the environment)."""
     if os.environ.get("BENCH_SQL_COUNTS"):
         _count_sql(os.environ["BENCH_SQL_COUNTS"])
-    for patch in filter(None, os.environ.get("BENCH_PATCHES", "").split(",")):
-        PATCHES[patch]()
-    if concurrent > 1:
-        from telegram.ext import ApplicationBuilder
-
-        import bot.app
-
-        class ConcurrentBuilder(ApplicationBuilder):
-            def build(self):  # type: ignore[no-untyped-def]
-                self.concurrent_updates(concurrent)
-                return super().build()
-
-        bot.app.ApplicationBuilder = ConcurrentBuilder  # type: ignore[misc]
     from bot.__main__ import main
 
     sys.exit(main(["run"]))
-
-
-def _patch_no_pre_ping() -> None:
-    """Experiment: no pool pre-ping (SQLAlchemy's asyncpg ping is BEGIN; ";"; ROLLBACK on every checkout)."""
-    import store.db
-
-    init = store.db.Database.__init__
-
-    def patched(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        init(self, *args, **kwargs)
-        self.engine.sync_engine.pool._pre_ping = False
-
-    store.db.Database.__init__ = patched  # type: ignore[method-assign]
-
-
-def _patch_catalog_cache() -> None:
-    """Experiment: product cards and result pages from an in-process cache of ProductView, with only
-    price and stock read per request (one Core SELECT). Never invalidated: valid here only because the
-    bench does not change the catalog; a real one would follow the catalog version as CatalogSearch does."""
-    import dataclasses
-
-    from sqlalchemy import select
-
-    import handlers.product
-    import handlers.search
-    from store.models import Variant
-    from store.services import catalog
-
-    cache: dict = {}
-
-    async def fresh(session, views):  # type: ignore[no-untyped-def]
-        if not views:
-            return []
-        rows = {r[0]: r for r in (await session.execute(
-            select(Variant.id, Variant.price, Variant.stock).where(Variant.product_id.in_([v.id for v in views]))))}
-        return [dataclasses.replace(v, variants=tuple(
-            dataclasses.replace(x, price=rows[x.id][1], stock=rows[x.id][2]) for x in v.variants if x.id in rows))
-            for v in views]
-
-    async def get_products(session, ids, *, active_only=True):  # type: ignore[no-untyped-def]
-        missing = [i for i in ids if i not in cache]
-        if missing:
-            cache.update(await catalog.get_products(session, missing, active_only=False))
-        views = [cache[i] for i in ids if i in cache and (not active_only or cache[i].status == catalog.ACTIVE)]
-        return {v.id: v for v in await fresh(session, views)}
-
-    async def get_product(session, product_id, *, active_only=True):  # type: ignore[no-untyped-def]
-        return (await get_products(session, [product_id], active_only=active_only)).get(product_id)
-
-    handlers.search.get_products = get_products
-    handlers.product.get_product = get_product
-
-
-PATCHES = {"no-pre-ping": _patch_no_pre_ping, "catalog-cache": _patch_catalog_cache}
 
 
 def _count_sql(path: str) -> None:
@@ -724,13 +654,13 @@ class Config:
     def on_off(self) -> str:
         if self.concurrent <= 1:
             return "off"
-        return "on" if self.concurrent == 256 else f"{self.concurrent}"
+        return f"{self.concurrent}"
 
 
 ALL_CONFIGS = ["bare-off", "bare-on", "sqlite-off", "sqlite-on", "pg1-off", "pg1-on", "pg2-off", "pg2-on"]
 
 
-def make_config(name: str, index: int, on: int = 256) -> Config:
+def make_config(name: str, index: int, on: int = 8) -> Config:
     token = f"{900000 + index}:bench-{name}-token-0123456789abcdef"
     conc = on if name.endswith("-on") else 1
     if name.startswith("bare"):
@@ -773,8 +703,7 @@ class Bench:
                 cfg.ports.append(port)
                 env.update(DATABASE_URL=self.db_url(cfg), HTTP_HOST="127.0.0.1", HTTP_PORT=str(port),
                            LOG_LEVEL="INFO", DEMO_CATALOG="true", OPERATOR_IDS="")
-                if self.args.patch:
-                    env["BENCH_PATCHES"] = ",".join(self.args.patch)
+                env["CONCURRENT_UPDATES"] = str(cfg.concurrent)
                 if self.args.count_sql and cfg.concurrent == 1:
                     env["BENCH_SQL_COUNTS"] = str(self.tmp / f"{cfg.name}-{i}.sql.json")
                 if cfg.webhook:
@@ -994,8 +923,6 @@ class Bench:
         base = next((c for c in configs if c.kind == "echo" and c.concurrent == 1 and c.bursts), None)
         base_median = statistics.median(b["rate"] for b in base.bursts) if base else None
         print()
-        if self.args.patch:
-            print(f"EXPERIMENT: our bot patched at run time with {', '.join(self.args.patch)}")
         print(f"Whole stack throughput: {self.args.updates:,} updates per burst, median of {self.args.runs} runs "
               f"(baseline: {len(base.bursts) if base else 0} bursts, alternating with ours)")
         header = (f"{'config':<11}{'what':<52}{'runs (updates/s)':<28}{'median':>8}{'x bare':>8}"
@@ -1260,8 +1187,8 @@ def main() -> None:
     parser.add_argument("--quiet", type=float, default=0.3, help="seconds without a call that end a burst")
     parser.add_argument("--timeout", type=float, default=120, help="seconds a burst may take")
     parser.add_argument("--configs", default=",".join(ALL_CONFIGS), help=f"comma-separated subset of {ALL_CONFIGS}")
-    parser.add_argument("--concurrency", type=int, default=256,
-                        help="concurrent_updates of the -on configurations (default 256, PTB's value for True)")
+    parser.add_argument("--concurrency", type=int, default=8, choices=range(2, 65), metavar="2..64",
+                        help="CONCURRENT_UPDATES of the -on configurations (default 8, as the README suggests)")
     parser.add_argument("--database-url", default=DEFAULT_PG, help="PostgreSQL database to wipe and use")
     parser.add_argument("--skip-pg", action="store_true", help="leave the PostgreSQL configurations out")
     parser.add_argument("--seed", type=int, default=7)
@@ -1269,8 +1196,6 @@ def main() -> None:
     parser.add_argument("--py-spy", metavar="PATH", help="the py-spy executable (default: from PATH)")
     parser.add_argument("--count-sql", action="store_true",
                         help="count store statements and transactions per update (concurrency-off bots)")
-    parser.add_argument("--patch", action="append", choices=sorted(PATCHES), default=[],
-                        help="experiment: patch our bot at run time (the repo's files are not changed)")
     parser.add_argument("--store-costs", action="store_true",
                         help="only time the store calls of an update, one at a time (about 15 s)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, profiles)")
@@ -1282,7 +1207,7 @@ def main() -> None:
         child_echo(args.concurrent)
         return
     if args.child == "ours":
-        child_ours(args.concurrent)
+        child_ours()
         return
     args.updates = args.updates or (500 if args.quick else 1500)
     args.runs = args.runs or (2 if args.quick else 3)
