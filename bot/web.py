@@ -109,8 +109,6 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     if not hmac.compare_digest(secret.encode(), request.app[WEBHOOK_SECRET].encode()):
         logger.warning("webhook request with a missing or wrong secret token from %s", request.remote)
         return web.json_response({"error": "forbidden"}, status=403)
-    if not request.app[ACCEPTING]["updates"]:
-        return web.json_response({"error": "shutting down"}, status=503)  # Telegram retries elsewhere
     application = request.app[APPLICATION]
     try:
         body = await request.read()
@@ -123,6 +121,9 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     except Exception:  # malformed JSON or an object PTB cannot read
         UPDATES.labels("malformed", "rejected").inc()
         return web.json_response({"error": "malformed update"}, status=400)
+    # No await between this check and holding(): shutdown waits for every update let through.
+    if not request.app[ACCEPTING]["updates"]:
+        return web.json_response({"error": "shutting down"}, status=503)  # Telegram retries elsewhere
     try:
         with request.app[IN_HAND].holding():
             # Through PTB's update processor, so CONCURRENT_UPDATES bounds webhook updates as polled ones.

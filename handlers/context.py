@@ -84,9 +84,9 @@ class Shop:
     outbox_waker: Callable[[], None] | None = None
 
     def wake_outbox(self) -> None:
-        """Ask the outbox worker of this process (if any) to look now."""
+        """Ask the outbox worker of this process (if any) to look, once what was written is committed."""
         if self.outbox_waker is not None:
-            self.outbox_waker()
+            self.db.after_commit(self.outbox_waker)
 
 
 class ShopContext(CallbackContext[ExtBot, dict, dict, dict]):

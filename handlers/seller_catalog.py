@@ -174,7 +174,7 @@ async def on_done(update: Update, context: ShopContext) -> None:
             category_id=data["category_id"], photo=data.get("photo"),
             variants=[catalog.VariantInput(label, price, stock) for label, price, stock in data["variants"]])
         await clear_step(session, user_id)
-    context.shop.search.mark_stale()
+    context.shop.db.after_commit(context.shop.search.mark_stale)
     await query.answer("Published!")
     await edit(query, f"✅ <b>{escape(product.title)}</b> is on sale now and shows up in search.")
     await reply(update, _product_admin(product, context.shop.options.currency, lang(update)),
@@ -284,7 +284,7 @@ async def _apply_edit(update: Update, context: ShopContext, shop: Seller, step: 
         else:
             product = await catalog.update_description(session, shop.id, product_id, text)
         await clear_step(session, update.effective_user.id)
-    context.shop.search.mark_stale()
+    context.shop.db.after_commit(context.shop.search.mark_stale)
     await reply(update, "Saved ✓\n\n" + _product_admin(product, currency, lang(update)),
                 keyboards.manage_product(product))
 
@@ -295,7 +295,7 @@ async def on_status(update: Update, context: ShopContext, product_id: int, statu
     shop = await _shop(context, update.effective_user.id)
     async with context.shop.db.transaction() as session:
         product = await catalog.set_status(session, shop.id, product_id, status)
-    context.shop.search.mark_stale()
+    context.shop.db.after_commit(context.shop.search.mark_stale)
     query = update.callback_query
     await query.answer({"active": "On sale again.", "paused": "Paused.", "removed": "Removed."}.get(status, "Done."))
     if status == catalog.REMOVED:

@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -38,8 +39,18 @@ logger = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "chatshop_read_only"
 
-# The session of the unit of work in progress in this task, with the Database it belongs to.
-_UNIT_OF_WORK: ContextVar[tuple[Database, AsyncSession] | None] = ContextVar("chatshop_unit_of_work", default=None)
+
+
+@dataclass(slots=True)
+class _Unit:
+    """The unit of work in progress in a task: its database, session, and what to do once committed."""
+
+    database: Database
+    session: AsyncSession
+    after_commit: list[Callable[[], object]] = field(default_factory=list)
+
+
+_UNIT_OF_WORK: ContextVar[_Unit | None] = ContextVar("chatshop_unit_of_work", default=None)
 
 
 def normalize_url(url: str) -> str:
@@ -97,10 +108,24 @@ class Database:
         self.reads = async_sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
                                         expire_on_commit=False)
 
+    def _unit(self) -> _Unit | None:
+        """This task's unit of work on this database, if one is open."""
+        unit = _UNIT_OF_WORK.get()
+        return unit if unit is not None and unit.database is self else None
+
     def _current(self) -> AsyncSession | None:
         """The session of this task's unit of work on this database, if one is open."""
-        unit = _UNIT_OF_WORK.get()
-        return unit[1] if unit is not None and unit[0] is self else None
+        unit = self._unit()
+        return unit.session if unit is not None else None
+
+    def after_commit(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once what was written is committed: now, or when the open unit of work
+        commits (not at all if it rolls back). For signals to other tasks, such as waking a worker."""
+        unit = self._unit()
+        if unit is None:
+            callback()
+        else:
+            unit.after_commit.append(callback)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
@@ -111,12 +136,16 @@ class Database:
         """
         if self._current() is not None:
             raise RuntimeError("a unit of work is already open in this task")
+        unit: _Unit | None = None
         async with self._write_turn, self.sessions() as session, session.begin():
-            token = _UNIT_OF_WORK.set((self, session))
+            unit = _Unit(self, session)
+            token = _UNIT_OF_WORK.set(unit)
             try:
                 yield session
             finally:
                 _UNIT_OF_WORK.reset(token)
+        for callback in unit.after_commit:
+            callback()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -152,6 +152,33 @@ async def test_invoice_payment_applied_once_even_when_delivered_twice(fake, stor
         assert answer["ok"] is False and "no longer awaiting payment" in answer["error_message"]
 
 
+async def test_a_payment_is_kept_when_the_reply_to_it_fails(fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock, payment_provider_token="284685063:TEST:provider") as runner:
+        dan = fake.user(1012, "Dan")
+        await add_to_cart(dan, "wireless earbuds", "Wireless Earbuds")
+        await go_to_address_step(dan)
+        await dan.send("3 Mill Lane, Leeds LS1 4AB")
+        await dan.press("Express delivery")
+        await dan.press("Card")
+        await dan.press("Place order")
+        assert (await dan.pre_checkout())["ok"] is True
+
+        # Dan is charged; Telegram then fails the bot's "payment received" message. The bot apologises,
+        # and the payment stays recorded: Dan paid, so his order is paid.
+        fake.fail_next("sendMessage", 400, "Bad Request: message is too long")
+        update = await dan.pay(charge_id="tg-charge-77")
+        assert "Sorry, something went wrong" in dan.last_text
+        async with runner.db.read() as session:
+            assert (await session.scalars(select(Payment.telegram_charge_id))).all() == ["tg-charge-77"]
+            assert (await session.scalars(select(Order.status))).all() == ["paid"]
+        # The update is recorded (as failed): delivered again, it is not applied again.
+        before = len(dan.messages)
+        await fake.resend(update)
+        assert len(dan.messages) == before
+        await dan.send("/orders")
+        assert "paid" in dan.last_text
+
+
 async def test_stars_invoice_and_unpaid_expiry_releases_stock(fake, store_url, clock):
     async with BotRunner(fake, store_url, clock, stars_enabled=True, checkout_expiry_minutes=30) as runner:
         cy = fake.user(1003, "Cy")

@@ -179,10 +179,12 @@ class WebhookBot:
 
 
 async def broken_help(update, context) -> None:  # type: ignore[no-untyped-def]
-    """A handler with a bug, found after it has written to the store."""
+    """A handler with a bug, hit in its second store block."""
     async with context.shop.db.transaction() as session:
         await set_step(session, update.effective_user.id, "help_tour", {"page": 1})
-    raise RuntimeError("the help page is broken")
+    async with context.shop.db.transaction() as session:
+        await set_step(session, update.effective_user.id, "help_tour", {"page": 2})
+        raise RuntimeError("the help page is broken")
 
 
 @pytest.fixture
@@ -234,14 +236,14 @@ async def test_the_webhook_serves_shoppers_and_refuses_everything_else(fake, web
         assert await session.get(User, 3666) is None
 
     # A handler fails: Ann gets an apology, the webhook still answered 200, so Telegram does not retry.
-    # What the handler wrote before failing is undone; the update is recorded as failed.
+    # The store block it failed in is undone, the one it finished is kept; the update is recorded as failed.
     help_update = await ann.send("/help")
     assert "Sorry, something went wrong" in ann.last_text
     assert fake.webhook_deliveries[-1].status == 200
     info = await webhook_bot.application.bot.get_webhook_info()
     assert info.last_error_message is None and info.pending_update_count == 0
     async with webhook_bot.db.read() as session:
-        assert await session.get(UserStep, 3001) is None
+        assert (await session.get(UserStep, 3001)).data == {"page": 1}
         assert (await session.get(ProcessedUpdate, help_update["update_id"])).outcome == "failed"
     # Delivered again, the failed update is not handled again: no second apology.
     apologies = len(fake.find_calls("sendMessage", chat_id=3001))

@@ -132,9 +132,11 @@ class ProductCards:
 
     def __init__(self) -> None:
         self._cards: dict[int, ProductView] = {}
+        self._forgotten = 0  # how many times cards were dropped: a read that overlapped one is not kept
 
     def forget(self, product_ids: list[int] | None = None) -> None:
         """Drop these products' cards (all when None): they are read again on next use."""
+        self._forgotten += 1
         if product_ids is None:
             self._cards.clear()
         else:
@@ -144,11 +146,15 @@ class ProductCards:
     async def get_many(self, session: AsyncSession, ids: list[int], *,
                        active_only: bool = True) -> dict[int, ProductView]:
         """Like :func:`get_products`, from memory plus one query for price and stock."""
-        missing = [i for i in ids if i not in self._cards]
+        known = {i: self._cards[i] for i in ids if i in self._cards}
+        missing = [i for i in ids if i not in known]
         if missing:
-            for product in await session.scalars(_product_query().where(Product.id.in_(missing))):
-                self._cards[product.id] = to_view(product)
-        cards = [self._cards[i] for i in ids if i in self._cards and (not active_only or self._cards[i].status == ACTIVE)]
+            before = self._forgotten
+            loaded = {p.id: to_view(p) for p in await session.scalars(_product_query().where(Product.id.in_(missing)))}
+            known.update(loaded)
+            if self._forgotten == before:  # else a change was seen while reading: these may predate it
+                self._cards.update(loaded)
+        cards = [known[i] for i in ids if i in known and (not active_only or known[i].status == ACTIVE)]
         if not cards:
             return {}
         fresh = {variant_id: (price, stock) for variant_id, price, stock in await session.execute(

@@ -341,7 +341,7 @@ async def _checkout_for_update(session: AsyncSession, checkout_id: int) -> Check
         select(Checkout)
         .where(Checkout.id == checkout_id)
         .options(selectinload(Checkout.orders).selectinload(Order.lines))
-        .with_for_update()
+        .with_for_update().execution_options(populate_existing=True)
     )
 
 
@@ -446,7 +446,7 @@ async def expire_checkouts(session: AsyncSession, now: datetime, limit: int = 10
         .options(selectinload(Checkout.orders).selectinload(Order.lines))
         .order_by(Checkout.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
     ))
     for checkout in checkouts:
         for order in checkout.orders:

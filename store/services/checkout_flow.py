@@ -46,7 +46,8 @@ class Confirmation:
 
 async def _at(session: AsyncSession, user_id: int, name: str) -> Step:
     """The shopper's step, locked, if it is ``name``; otherwise the button or answer is stale."""
-    row = await session.scalar(select(UserStep).where(UserStep.user_id == user_id).with_for_update())
+    row = await session.scalar(select(UserStep).where(UserStep.user_id == user_id)
+                               .with_for_update().execution_options(populate_existing=True))
     if row is None or row.step != name:
         raise Expired(WRONG_STEP)
     return Step(row.step, dict(row.data or {}), row.updated_at)

@@ -66,7 +66,8 @@ async def _new_code(session: AsyncSession) -> str:
 async def apply(session: AsyncSession, user_id: int, *, auto_approve: bool, operators: frozenset[int],
                 now: datetime) -> Creator:
     """A user asks to become a creator: approved at once by configuration, or sent to the operators."""
-    creator = await session.scalar(select(Creator).where(Creator.user_id == user_id).with_for_update())
+    creator = await session.scalar(select(Creator).where(Creator.user_id == user_id)
+                                   .with_for_update().execution_options(populate_existing=True))
     if creator is not None and creator.status in (PENDING, APPROVED):
         return creator
     if creator is None:
@@ -85,7 +86,8 @@ async def apply(session: AsyncSession, user_id: int, *, auto_approve: bool, oper
 async def decide(session: AsyncSession, creator_id: int, approve: bool, operator_id: int,
                  operators: frozenset[int], now: datetime) -> Creator:
     """An operator approves or rejects a creator; the creator is told."""
-    creator = await session.get(Creator, creator_id, with_for_update=True) if operator_id in operators else None
+    creator = (await session.get(Creator, creator_id, with_for_update=True, populate_existing=True)
+               if operator_id in operators else None)
     approvals.decide(creator, approve, operator_id, operators, "creator")
     await outbox.enqueue(session, key=f"creator-{creator.id}-{creator.status}", channel=outbox.TELEGRAM,
                          template=DECISION_TEMPLATE, payload={"creator_id": creator.id, "status": creator.status},

@@ -277,7 +277,8 @@ async def mark_paid(session: AsyncSession, until: datetime, now: datetime) -> li
     # on PostgreSQL a waiting run then re-reads the rows and finds them paid.
     due = (await session.execute(
         select(Commission.id, Commission.creator_id, Commission.currency, Commission.amount)
-        .where(*_payable(until)).order_by(Commission.id).with_for_update())).all()
+        .where(*_payable(until)).order_by(Commission.id)
+        .with_for_update().execution_options(populate_existing=True))).all()
     groups: dict[tuple[int, str], list] = defaultdict(list)
     for row in due:
         groups[(row.creator_id, row.currency)].append(row)

@@ -63,7 +63,7 @@ async def _order_for(session: AsyncSession, order_id: int, actor: Actor) -> Orde
     order = await session.scalar(
         select(Order).where(Order.id == order_id)
         .options(selectinload(Order.lines), selectinload(Order.seller), selectinload(Order.checkout))
-        .with_for_update(of=Order)
+        .with_for_update(of=Order).execution_options(populate_existing=True)
     )
     if order is None:
         raise NotFound(f"Order #{order_id} does not exist.")
@@ -190,7 +190,7 @@ async def _refund_stars_when_all_cancelled(session: AsyncSession, order: Order, 
 async def complete_stars_refund(session: AsyncSession, checkout_id: int, charge_id: str, now: datetime) -> None:
     """Record that Telegram refunded a Stars charge: its orders are refunded and the buyer is told."""
     payment = await session.scalar(select(Payment).where(Payment.telegram_charge_id == charge_id)
-                                   .with_for_update())
+                                   .with_for_update().execution_options(populate_existing=True))
     if payment is None or payment.status == REFUNDED:
         return
     payment.status = REFUNDED

@@ -99,7 +99,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
                                older.id < OutboxMessage.id))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
     )
     if channels:
         query = query.where(OutboxMessage.channel.in_(channels))
@@ -123,7 +123,7 @@ async def mark_sent(session: AsyncSession, delivery_id: int, now: datetime) -> N
 async def mark_failed(session: AsyncSession, delivery_id: int, error: str, now: datetime, *,
                       retry_after: timedelta | None = None, give_up: bool = False) -> str:
     """Record a failed attempt: retry later (backoff, or the receiver's delay) or give up; return the status."""
-    row = await session.get(OutboxMessage, delivery_id, with_for_update=True)
+    row = await session.get(OutboxMessage, delivery_id, with_for_update=True, populate_existing=True)
     if row is None:
         return DEAD
     row.attempts += 1

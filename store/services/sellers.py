@@ -61,7 +61,8 @@ async def apply(session: AsyncSession, user_id: int, name: str, chat_id: int, op
 async def decide(session: AsyncSession, seller_id: int, approve: bool, operator_id: int,
                  operators: frozenset[int], now: datetime) -> Seller:
     """An operator approves or rejects a pending application; the applicant is told."""
-    seller = await session.get(Seller, seller_id, with_for_update=True) if operator_id in operators else None
+    seller = (await session.get(Seller, seller_id, with_for_update=True, populate_existing=True)
+              if operator_id in operators else None)
     approvals.decide(seller, approve, operator_id, operators, "seller")
     if seller.owner_user_id is not None:
         await outbox.enqueue(session, key=f"seller-{seller.id}-{seller.status}", channel=outbox.TELEGRAM,

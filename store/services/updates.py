@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,3 +42,9 @@ async def forget_old_updates(session: AsyncSession, now: datetime) -> int:
     """Drop claims older than KEEP_FOR; returns how many."""
     result = await session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.claimed_at < now - KEEP_FOR))
     return result.rowcount
+
+
+async def set_update_outcome(session: AsyncSession, update_id: int, outcome: str) -> None:
+    """Change how a claimed update's handling ended (it failed after its claim)."""
+    await session.execute(update(ProcessedUpdate).where(ProcessedUpdate.update_id == update_id)
+                          .values(outcome=outcome))
