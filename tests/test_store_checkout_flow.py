@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from store.db import Database
 from store.errors import Changed, Expired, InvalidInput
 from store.models import Checkout, Variant, utcnow
 from store.services import cart as cart_service
@@ -130,3 +131,25 @@ def test_a_step_left_alone_for_a_day_goes_stale():
     step = flow.Step(flow.ADDRESS, {}, utcnow() - timedelta(hours=25))
     assert flow.is_stale(step, utcnow(), timedelta(hours=24))
     assert not flow.is_stale(flow.Step(flow.ADDRESS, {}, utcnow()), utcnow(), timedelta(hours=24))
+
+
+async def test_a_step_read_earlier_in_an_update_is_checked_again_under_the_lock(db, shop):
+    """An update reads the step, then locks it to move on; if the shopper's other update moved on
+    in between, the lock sees that and the answer is stale."""
+    if db.is_sqlite:
+        pytest.skip("on SQLite an update holds the write lock from its start: nothing moves in between")
+    async with db.transaction() as session:
+        await flow.begin(session, 1)
+    other = Database(db.url)  # the shopper's other update, in another process
+    try:
+        async with db.unit_of_work() as session:
+            assert (await get_step(session, 1)).name == flow.REVIEW
+            async with other.transaction() as elsewhere:
+                await flow.to_contact(elsewhere, 1)
+            with pytest.raises(Expired):
+                async with db.transaction() as step:
+                    await flow.to_contact(step, 1)
+    finally:
+        await other.dispose()
+    async with db.read() as session:
+        assert (await get_step(session, 1)).name == flow.CONTACT
