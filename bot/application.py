@@ -24,9 +24,9 @@ class ShopApplication(Application):
     """PTB's Application, applying each update once across deliveries and processes.
 
     An update is handled inside one unit of work (:meth:`store.db.Database.unit_of_work`): the
-    record of its id and every change its handlers make commit together, or not at all. A crash
-    mid-update leaves no record, so Telegram's redelivery is handled afresh; a second delivery
-    of a handled update finds the record and is skipped.
+    record of its id and the changes its handlers make commit together. A crash mid-update
+    commits neither, so Telegram's redelivery is handled afresh; a second delivery of a handled
+    update finds the record and is skipped.
     """
 
     async def process_update(self, update: object) -> None:

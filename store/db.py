@@ -40,7 +40,6 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "chatshop_read_only"
 
 
-
 @dataclass(slots=True)
 class _Unit:
     """The unit of work in progress in a task: its database, session, and what to do once committed."""
