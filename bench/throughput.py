@@ -15,6 +15,8 @@ Configurations (all bots are subprocesses; ours run ``bot.__main__.main`` exactl
              sendMessage per update (echo): the baseline; alive the whole run, and
              measured next to every configuration of ours (alternating bursts)
   bare-on    the same with ``concurrent_updates(8)`` (or --concurrency)
+  aio-off    the bare echo with our ``AiohttpRequest`` (bot/request.py) instead of httpx:
+             what PTB and our Bot API client cost per update before any of our work
   sqlite-*   our bot, long polling, SQLite, 1 process
   pg1-*      our bot, webhook, PostgreSQL, 1 process
   pg2-*      our bot, webhook, PostgreSQL, 2 processes; the fake delivers webhook
@@ -41,11 +43,11 @@ flight. A paced phase at half the measured throughput then gives p95 at a steady
 plus "e2e": fake-side time from enqueue to the bot's answerCallbackQuery (callbacks).
 ``/metrics`` is read at the end as a cross-check (share of observations <= 20 ms).
 
-    python bench/throughput.py                 # ~4.7 min: N=1500, 3 runs, all configurations
+    python bench/throughput.py                 # ~4-5 min: N=1500, 3 runs, all configurations
     python bench/throughput.py --quick         # ~2 min: N=500, 2 runs
     python bench/throughput.py --configs bare-off,pg1-off,pg1-on --concurrency 8 --runs 5
     python bench/throughput.py --configs bare-off,pg1-off --profile pg1-off --py-spy /path/to/py-spy
-    python bench/throughput.py --store-costs   # CPU and wall time of an update's store calls, alone
+    python bench/throughput.py --store-costs   # CPU and wall time of an update's store work, alone
     python bench/throughput.py --configs bare-off,pg1-off --count-sql   # transactions, statements per update
 
 ``--database-url`` (default postgresql://postgres@127.0.0.1:5432/chatshop_tput) is
@@ -392,8 +394,9 @@ def child_fake() -> None:
 # =========================================================================== bot processes
 
 
-def child_echo(concurrent: int) -> None:
-    """The baseline: a bare PTB Application (default HTTPXRequest), one sendMessage per update."""
+def child_echo(concurrent: int, client: str) -> None:
+    """The baseline: a bare PTB Application (default HTTPXRequest), one sendMessage per update;
+    with ``client`` "aiohttp", the same on our AiohttpRequest."""
     from telegram import Update
     from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
@@ -417,6 +420,10 @@ def child_echo(concurrent: int) -> None:
                .base_file_url(base.replace("/bot", "/file/bot")).application_class(TimedApplication))
     if concurrent > 1:
         builder = builder.concurrent_updates(concurrent)
+    if client == "aiohttp":
+        from bot.request import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest())
     application = builder.build()
     application.add_handler(TypeHandler(Update, echo))
     application.run_polling(allowed_updates=Update.ALL_TYPES)
@@ -628,6 +635,7 @@ class Config:
     name: str
     kind: str  # echo | ours
     concurrent: int
+    client: str = "httpx"  # the echo bot's Bot API client: httpx (PTB's default) | aiohttp (ours)
     store: str = ""  # sqlite | pg
     webhook: bool = False
     processes: int = 1
@@ -645,7 +653,8 @@ class Config:
     @property
     def describe(self) -> str:
         if self.kind == "echo":
-            return f"bare PTB echo, httpx, polling, concurrency {self.on_off}"
+            client = "httpx" if self.client == "httpx" else "our AiohttpRequest"
+            return f"bare PTB echo, {client}, polling, concurrency {self.on_off}"
         how = "webhook" if self.webhook else "polling"
         db = "PostgreSQL" if self.store == "pg" else "SQLite"
         return f"ours, {how}, {db}, {self.processes} proc, concurrency {self.on_off}"
@@ -657,7 +666,7 @@ class Config:
         return f"{self.concurrent}"
 
 
-ALL_CONFIGS = ["bare-off", "bare-on", "sqlite-off", "sqlite-on", "pg1-off", "pg1-on", "pg2-off", "pg2-on"]
+ALL_CONFIGS = ["bare-off", "bare-on", "aio-off", "sqlite-off", "sqlite-on", "pg1-off", "pg1-on", "pg2-off", "pg2-on"]
 
 
 def make_config(name: str, index: int, on: int = 8) -> Config:
@@ -665,6 +674,8 @@ def make_config(name: str, index: int, on: int = 8) -> Config:
     conc = on if name.endswith("-on") else 1
     if name.startswith("bare"):
         return Config(name, "echo", conc, token=token)
+    if name.startswith("aio"):
+        return Config(name, "echo", conc, client="aiohttp", token=token)
     if name.startswith("sqlite"):
         return Config(name, "ours", conc, store="sqlite", token=token)
     return Config(name, "ours", conc, store="pg", webhook=True, processes=2 if name.startswith("pg2") else 1,
@@ -711,7 +722,8 @@ class Bench:
             cfg.logs.append(log)
             with open(log, "w") as err:
                 cfg.procs.append(subprocess.Popen(
-                    [sys.executable, SCRIPT, "--child", cfg.kind, "--concurrent", str(cfg.concurrent)],
+                    [sys.executable, SCRIPT, "--child", cfg.kind, "--concurrent", str(cfg.concurrent),
+                     "--client", cfg.client],
                     env=env, cwd=self.tmp, stdout=subprocess.DEVNULL, stderr=err))
 
     def db_url(self, cfg: Config) -> str:
@@ -828,7 +840,7 @@ class Bench:
         try:
             echo = [c for c in configs if c.kind == "echo"]
             ours = [c for c in configs if c.kind == "ours"]
-            base = next((c for c in echo if c.concurrent == 1), None)
+            base = next((c for c in echo if c.concurrent == 1 and c.client == "httpx"), None)
             for cfg in echo:
                 self.start_bots(cfg)
             for cfg in echo:
@@ -889,6 +901,11 @@ class Bench:
         else:
             print(f"logs kept in {self.tmp}")
 
+    @staticmethod
+    def bot_cpu_ms(cfg: Config) -> float:
+        """CPU of the configuration's bot process(es) per update, in ms (= CPU seconds per 1,000 updates)."""
+        return sum(sum(b["cpu_bot"]) for b in cfg.bursts) / (sum(b["n"] for b in cfg.bursts) / 1000)
+
     def progress(self, cfg: Config) -> None:
         rates = "  ".join(f"{b['rate']:7,.0f}" for b in cfg.bursts[-self.args.runs:])
         print(f"  {cfg.name:<10} {rates}", flush=True)
@@ -920,12 +937,13 @@ class Bench:
         for cfg in configs:
             if not cfg.handler_ms:
                 self.read_durations(cfg)
-        base = next((c for c in configs if c.kind == "echo" and c.concurrent == 1 and c.bursts), None)
+        base = next((c for c in configs if c.kind == "echo" and c.concurrent == 1 and c.client == "httpx"
+                     and c.bursts), None)
         base_median = statistics.median(b["rate"] for b in base.bursts) if base else None
         print()
         print(f"Whole stack throughput: {self.args.updates:,} updates per burst, median of {self.args.runs} runs "
               f"(baseline: {len(base.bursts) if base else 0} bursts, alternating with ours)")
-        header = (f"{'config':<11}{'what':<52}{'runs (updates/s)':<28}{'median':>8}{'x bare':>8}"
+        header = (f"{'config':<11}{'what':<60}{'runs (updates/s)':<28}{'median':>8}{'x bare':>8}"
                   f"{'p50 ms':>8}{'p95 ms':>8}{'paced p95':>10}{'e2e p95':>9}  cpu s/1k upd: bot fake pg")
         print(header)
         print("-" * len(header))
@@ -939,11 +957,11 @@ class Bench:
             paced_ms = self.handler_values(cfg, [cfg.paced]) if cfg.paced else []
             e2e = cfg.paced["cb_latency_ms"] if cfg.paced and cfg.kind == "ours" else []
             n = sum(b["n"] for b in cfg.bursts) / 1000
-            cpu_bot = sum(sum(b["cpu_bot"]) for b in cfg.bursts) / n
+            cpu_bot = self.bot_cpu_ms(cfg)
             cpu_fake = sum(b["cpu_fake"] for b in cfg.bursts) / n
             cpu_pg = (f"{sum(b['cpu_pg'] for b in cfg.bursts) / n:5.2f}" if cfg.store == "pg" else "    -")
             ratio = f"{median / base_median:.2f}x" if base_median else "-"
-            print(f"{cfg.name:<11}{cfg.describe:<52}{shown:<28}{median:>8,.0f}{ratio:>8}"
+            print(f"{cfg.name:<11}{cfg.describe:<60}{shown:<28}{median:>8,.0f}{ratio:>8}"
                   f"{ms(pct(burst_ms, 50), 8)}{ms(pct(burst_ms, 95), 8)}{ms(pct(paced_ms, 95), 10)}"
                   f"{ms(pct(e2e, 95), 9)}  {cpu_bot:5.2f} {cpu_fake:5.2f} {cpu_pg}")
         print()
@@ -980,6 +998,12 @@ class Bench:
             if best:
                 print(f"\nbest of ours: {best[1]} {best[0]:,.0f}/s = {best[0] / base_median:.2f}x the bare echo bot "
                       f"({base_median:,.0f}/s)")
+        lean = next((c for c in configs if c.kind == "echo" and c.client == "aiohttp" and c.bursts), None)
+        if base and lean and medians:
+            ours_cpu = [self.bot_cpu_ms(c) for c in configs if c.kind == "ours" and c.bursts]
+            spread = f"{min(ours_cpu):.2f}" + (f"-{max(ours_cpu):.2f}" if len(ours_cpu) > 1 else "")
+            print(f"bot CPU per update: bare echo {self.bot_cpu_ms(base):.2f} ms; the echo on our AiohttpRequest "
+                  f"{self.bot_cpu_ms(lean):.2f} ms (PTB and our client, nothing else); ours {spread} ms")
         for name_on in [c.name for c in configs if c.concurrent > 1]:
             off = next((c for c in configs if c.name == name_on.replace("-on", "-off") and c.bursts), None)
             on = next(c for c in configs if c.name == name_on)
@@ -1093,12 +1117,16 @@ def summarize_profiles(paths: list[Path]) -> None:
 
 
 async def store_costs(urls: list[str], n: int = 400) -> None:
-    """CPU and wall time of the store calls an update makes, one at a time (--store-costs)."""
-    from sqlalchemy import select
+    """CPU and wall time of the store work of one update, alone, next to leaner ways to do the
+    same work (--store-costs): what a lean store path could save per update."""
+    import aiosqlite
+    import asyncpg
+    from sqlalchemy import select, text
+    from sqlalchemy.engine import make_url
 
     from store.db import Database
     from store.models import Variant, utcnow
-    from store.services.catalog import get_product, get_products
+    from store.services.catalog import ProductCards
     from store.services.updates import claim_update
     from store.services.users import get_step
 
@@ -1109,66 +1137,66 @@ async def store_costs(urls: list[str], n: int = 400) -> None:
         for _ in range(n):
             await call()
         cpu, wall = (time.process_time() - cpu) / n * 1000, (time.perf_counter() - wall) / n * 1000
-        print(f"  {label:<64} cpu {cpu:6.3f} ms   wall {wall:6.3f} ms")
+        print(f"  {label:<72} cpu {cpu:6.3f} ms   wall {wall:6.3f} ms")
 
     ids = itertools.count(4_000_000_000)
+    user = SHOP[0]
+    claim_sql = ("INSERT INTO processed_updates (update_id, claimed_at, outcome) VALUES ({}, {}, 'ok') "
+                 "ON CONFLICT DO NOTHING")
+    step_sql = "SELECT step, data, updated_at FROM user_steps WHERE user_id = {}"
     for url in urls:
-        for pre_ping in (True, False) if "postgresql" in url else (None,):
-            database = Database(url)
-            if pre_ping is False:
-                database.engine.sync_engine.pool._pre_ping = False
-            async with database.read() as session:
-                products = list(await session.scalars(select(Variant.product_id).distinct().limit(6)))
-            kind = "SQLite" if database.is_sqlite else f"PostgreSQL, pool_pre_ping={pre_ping}"
-            print(kind)
+        database = Database(url)
+        cards = ProductCards()
+        async with database.read() as session:
+            products = list(await session.scalars(select(Variant.product_id).distinct().limit(6)))
+            await cards.get_many(session, products)
+        print("SQLite" if database.is_sqlite else "PostgreSQL")
 
-            async def claim(database: Database = database) -> None:
-                async with database.transaction() as session:
-                    await claim_update(session, next(ids), utcnow())
+        async def search_update(database: Database = database) -> None:
+            async with database.unit_of_work() as session:
+                await claim_update(session, next(ids), utcnow())
+                await get_step(session, user)
 
-            async def step(database: Database = database) -> None:
-                async with database.read() as session:
-                    await get_step(session, SHOP[0])
+        async def card_update(database: Database = database, cards: ProductCards = cards,
+                              products: list[int] = products) -> None:
+            async with database.unit_of_work() as session:
+                await claim_update(session, next(ids), utcnow())
+                await get_step(session, user)
+                await cards.get_many(session, products)
 
-            async def page(database: Database = database, products: list[int] = products) -> None:
-                async with database.read() as session:
-                    await get_products(session, products)
+        async def search_as_text(database: Database = database) -> None:
+            async with database.unit_of_work() as session:
+                await session.execute(text(claim_sql.format(":u", ":t")), {"u": next(ids), "t": utcnow()})
+                (await session.execute(text(step_sql.format(":u")), {"u": user})).first()
 
-            async def card(database: Database = database, products: list[int] = products) -> None:
-                async with database.read() as session:
-                    await get_product(session, products[0])
+        await measure("search: unit of work, claim_update + get_step (as the bot does)", search_update)
+        await measure("card: the same + ProductCards.get_many(6) (cached, price and stock read)", card_update)
+        await measure("search: unit of work, the same two statements as SQL text", search_as_text)
 
-            async def stock(database: Database = database, products: list[int] = products) -> None:
-                async with database.read() as session:
-                    (await session.execute(select(Variant.id, Variant.price, Variant.stock)
-                                           .where(Variant.product_id.in_(products)))).all()
+        parsed = make_url(url)
+        if database.is_sqlite:
+            raw = await aiosqlite.connect(parsed.database, isolation_level=None)
 
-            await measure("claim_update in its own transaction", claim)
-            await measure("read transaction + get_step", step)
-            await measure("read transaction + get_products(6 ids) (ORM, 3 selectinloads)", page)
-            await measure("read transaction + get_product(1 id)", card)
-            await measure("read transaction + Core SELECT id, price, stock of 6 products", stock)
-            await database.dispose()
-        if "postgresql" in url:
-            import asyncpg
-            from sqlalchemy.engine import make_url
+            async def search_raw(raw: aiosqlite.Connection = raw) -> None:
+                await raw.execute("BEGIN IMMEDIATE")
+                await raw.execute(claim_sql.format("?", "?"), (next(ids), utcnow().isoformat()))
+                await (await raw.execute(step_sql.format("?"), (user,))).fetchone()
+                await raw.execute("COMMIT")
 
-            parsed = make_url(url)
-            conn = await asyncpg.connect(host=parsed.host, port=parsed.port, user=parsed.username,
-                                         password=parsed.password, database=parsed.database)
-            print("PostgreSQL, raw asyncpg (no SQLAlchemy), for scale")
+            await measure("search: raw aiosqlite (no SQLAlchemy), one transaction", search_raw)
+            await raw.close()
+        else:
+            raw = await asyncpg.connect(host=parsed.host, port=parsed.port, user=parsed.username,
+                                        password=parsed.password, database=parsed.database)
 
-            async def raw_claim(conn: asyncpg.Connection = conn) -> None:
-                await conn.execute("INSERT INTO processed_updates (update_id, claimed_at) VALUES ($1, now()) "
-                                   "ON CONFLICT DO NOTHING", next(ids))
+            async def search_raw(raw: asyncpg.Connection = raw) -> None:
+                async with raw.transaction():
+                    await raw.execute(claim_sql.format("$1", "$2"), next(ids), utcnow())
+                    await raw.fetchrow(step_sql.format("$1"), user)
 
-            async def raw_stock(conn: asyncpg.Connection = conn, products: list[int] = products) -> None:
-                await conn.fetch("SELECT id, price, stock FROM variants WHERE product_id = ANY($1::bigint[])",
-                                 products)
-
-            await measure("claim: INSERT .. ON CONFLICT DO NOTHING (autocommit)", raw_claim)
-            await measure("SELECT id, price, stock of 6 products", raw_stock)
-            await conn.close()
+            await measure("search: raw asyncpg (no SQLAlchemy), one transaction", search_raw)
+            await raw.close()
+        await database.dispose()
 
 
 # =========================================================================== entry point
@@ -1178,6 +1206,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--child", choices=("fake", "echo", "ours"), help=argparse.SUPPRESS)
     parser.add_argument("--concurrent", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--client", choices=("httpx", "aiohttp"), default="httpx", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="500 updates per burst, 2 runs, short paced phase")
     parser.add_argument("--updates", type=int, help="updates per burst (default 1500; quick 500)")
     parser.add_argument("--runs", type=int, help="bursts per configuration (default 3; quick 2)")
@@ -1197,14 +1226,14 @@ def main() -> None:
     parser.add_argument("--count-sql", action="store_true",
                         help="count store statements and transactions per update (concurrency-off bots)")
     parser.add_argument("--store-costs", action="store_true",
-                        help="only time the store calls of an update, one at a time (about 15 s)")
+                        help="only time the store work of an update, and leaner ways to do it (about 15 s)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, profiles)")
     args = parser.parse_args()
     if args.child == "fake":
         child_fake()
         return
     if args.child == "echo":
-        child_echo(args.concurrent)
+        child_echo(args.concurrent, args.client)
         return
     if args.child == "ours":
         child_ours()
