@@ -88,12 +88,14 @@ class BotRunner:
         await application.start()
         await application.updater.start_polling(poll_interval=0.0, timeout=1)
         self.application = application
+        self.fake.follow_application(application)  # a user's action ends when the bot is done with it
 
     async def stop(self) -> None:
         """Stop polling and shut down, as on Ctrl+C."""
         application, self.application = self.application, None
         if application is None:
             return
+        self.fake.follow_application(None)
         await application.updater.stop()
         await application.stop()
         await application.shutdown()

@@ -498,6 +498,8 @@ class FakeBotAPI:
         self.quiet_period = quiet_period
         self.reply_grace = reply_grace
         self.settle_timeout = settle_timeout
+        # While this returns True, `settle` keeps waiting (see `follow_application`).
+        self.bot_busy: Callable[[], bool] | None = None
 
         self.calls: list[Call] = []
         self.webhook_deliveries: list[WebhookDelivery] = []
@@ -706,8 +708,22 @@ class FakeBotAPI:
         if sender in self.users:
             self.users[sender]._mark = self._action_mark
 
+    def follow_application(self, application: Any | None) -> None:
+        """Make `settle` wait while ``application`` (a PTB Application running in this process) has
+        updates queued or in its handlers; None stops following.
+
+        Without it, a handler that answers a button at once and sends its reply after slower work
+        (a busy database) looks done once the quiet period has passed after the answer.
+        """
+        if application is None:
+            self.bot_busy = None
+            return
+        self.bot_busy = lambda: (application.update_processor.current_concurrent_updates > 0
+                                 or not application.update_queue.empty())
+
     async def settle(self, entry: _Pending, timeout: float | None = None) -> None:
-        """Wait until the bot has fetched `entry`, answered it, and made no call for `quiet_period`."""
+        """Wait until the bot has fetched `entry`, answered it, and made no call for `quiet_period`
+        (and, when following an application, until it has no update in hand)."""
         timeout = self.settle_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         try:
@@ -726,7 +742,7 @@ class FakeBotAPI:
             # quiet period. Updates that get no answer at all end after the grace.
             answered = self._last_activity > entry.delivered_at or self._in_flight > 0
             quiet_enough = idle >= (self.quiet_period if answered else self.reply_grace)
-            if self._in_flight == 0 and quiet_enough:
+            if self._in_flight == 0 and quiet_enough and not (self.bot_busy and self.bot_busy()):
                 return
             if now >= deadline:
                 raise AssertionError(

@@ -65,6 +65,13 @@ async def on_item(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.edit_message_text(f"You picked {html.escape(name)}", reply_markup=InlineKeyboardMarkup([[add]]))
 
 
+async def on_cart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer the button at once, then send the cart after slow work (a busy store, say)."""
+    await update.callback_query.answer()
+    await asyncio.sleep(0.3)
+    await context.bot.send_message(update.effective_chat.id, "Your cart is empty")
+
+
 async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send a product photo by URL."""
     await update.message.reply_photo("https://example.com/hoodie.jpg", caption="<b>Red hoodie</b>, 25 €")
@@ -138,6 +145,7 @@ def build_app(fake: FakeBotAPI) -> Application:
     app.add_handler(CommandHandler("photo", on_photo))
     app.add_handler(CommandHandler("buy", on_buy))
     app.add_handler(CallbackQueryHandler(on_item, pattern=r"^item:"))
+    app.add_handler(CallbackQueryHandler(on_cart, pattern=r"^cart$"))
     app.add_handler(PreCheckoutQueryHandler(on_pre_checkout))
     app.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, on_paid))
     app.add_handler(MessageHandler(filters.CONTACT, on_contact))
@@ -219,6 +227,16 @@ async def test_browse_press_and_echo(fake, polling_app):
     # Sharing a contact works too.
     await ann.send_contact(phone_number="+1 202 555 0143", first_name="Ann")
     assert ann.last_text == "Thanks, +1 202 555 0143"
+
+
+async def test_a_press_lasts_until_a_followed_application_is_done_with_it(fake, polling_app):
+    # The cart handler answers the button, then replies 0.3 s later: far past the quiet period.
+    fake.follow_application(polling_app)
+    cy = fake.user(1003, first_name="Cy")
+    await cy.send("/start")
+    await cy.press_data("cart")
+    assert cy.last_text == "Your cart is empty"
+    assert cy.last_answer is not None and cy.reply_texts == ["Your cart is empty"]
 
 
 async def test_forged_callback_data_gets_expired_answer(fake, polling_app):
