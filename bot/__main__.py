@@ -13,10 +13,10 @@ import sys
 from datetime import date
 
 from bot.app import build_application
-from bot.config import SettingsError, load_settings
+from bot.config import Settings, SettingsError, load_settings
 from bot.import_catalog import import_catalog
 from bot.payouts import payouts
-from bot.serve import run_polling, run_webhook
+from bot.runtime import BotRuntime
 from bot.startup import StartupError, check_bot_api, check_http_port, prepare_store
 from bot.worker import run_worker
 
@@ -73,12 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     except StartupError as exc:
         print(f"chatshop: {exc}", file=sys.stderr)
         return 2 if "setting" in str(exc) else 1
-    application = build_application(settings)
-    if settings.webhook_url:
-        asyncio.run(run_webhook(application, settings))
-    else:
-        run_polling(application)
+    asyncio.run(serve(settings))
     return 0
+
+
+async def serve(settings: Settings) -> None:
+    """Run the bot until SIGINT or SIGTERM (long polling, or the webhook when WEBHOOK_URL is set)."""
+    await BotRuntime(settings, build_application(settings)).run()
 
 
 if __name__ == "__main__":

@@ -1,23 +1,20 @@
-"""Building the Application: handlers, the shop resources, and background jobs."""
+"""Building the Application: the shop's resources and every handler, registered in one place."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from telegram import BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
-    ExtBot,
     InlineQueryHandler,
     MessageHandler,
     PreCheckoutQueryHandler,
@@ -25,11 +22,8 @@ from telegram.ext import (
 )
 
 from bot.application import ShopApplication
-from bot.commands import OPERATOR_COMMANDS, SHOPPER_COMMANDS
 from bot.config import Settings
 from bot.request import AiohttpRequest
-from bot.web import WebServer, init_web_app
-from bot.worker import OutboxWorker, rate_limited_bot
 from handlers import callbacks as cb
 from handlers import (
     cart,
@@ -46,20 +40,15 @@ from handlers import (
     start,
     text,
 )
-from handlers.context import Shop, ShopContext, ShopOptions, attach, trace
+from handlers.common import answer, expired
+from handlers.context import ShopContext, attach, trace
 from handlers.errors import on_error
 from store.db import Database
 from store.models import utcnow
-from store.services.checkout import expire_checkouts
-from store.services.creators import approve_due
 from store.services.search import CatalogSearch
-from store.services.updates import forget_old_updates
+from store.shop import Shop, ShopOptions
 
 logger = logging.getLogger(__name__)
-
-EXPIRY_JOB_INTERVAL = 30  # seconds between sweeps for unpaid checkouts
-APPROVAL_JOB_INTERVAL = 600  # seconds between approvals of commissions past the return window
-CLEANUP_JOB_INTERVAL = 6 * 3600  # seconds between clean-ups of old processed-update records
 
 BUTTONS: dict[str, Callable] = {
     cb.MENU: start.on_menu,
@@ -123,22 +112,12 @@ def shop_options(settings: Settings) -> ShopOptions:
 async def on_unknown_button(update: Update, context: ShopContext) -> None:
     """A button whose data is none of ours (forged, or from an old version of the bot)."""
     logger.warning("unknown callback data from user %s", update.effective_user.id)
-    await update.callback_query.answer(start.render.EXPIRED_BUTTON, show_alert=True)
+    await expired(update)
 
 
 async def on_noop(update: Update, context: ShopContext) -> None:
     """A button that only shows information (a page number)."""
-    await update.callback_query.answer()
-
-
-async def expire_unpaid(context: ShopContext) -> None:
-    """Job: expire unpaid checkouts past their time and release their stock (the buyers are told)."""
-    shop = context.shop
-    async with shop.db.transaction() as session:
-        expired = await expire_checkouts(session, shop.clock())
-    if expired:
-        logger.info("%d unpaid checkouts expired", len(expired))
-        shop.wake_outbox()
+    await answer(update.callback_query)
 
 
 COMMANDS: dict[str, Callable] = {
@@ -170,21 +149,6 @@ async def on_group_message(update: Update, context: ShopContext) -> None:
     """A command in a group: the shop works in a private chat."""
     link = f"https://t.me/{context.bot.username}"
     await update.effective_message.reply_text(f"I work in a private chat, so your cart and orders stay yours: {link}")
-
-
-async def approve_commissions(context: ShopContext) -> None:
-    """Job: approve pending commissions of orders delivered more than the return window ago."""
-    shop = context.shop
-    async with shop.db.transaction() as session:
-        approved = await approve_due(session, shop.clock(), shop.options.return_window)
-    if approved:
-        logger.info("approved %d commissions past the return window", approved)
-
-
-async def forget_updates(context: ShopContext) -> None:
-    """Job: drop processed-update records older than Telegram could redeliver."""
-    async with context.shop.db.transaction() as session:
-        await forget_old_updates(session, utcnow())
 
 
 def traced(callback: Callable) -> Callable:
@@ -226,111 +190,35 @@ def register_handlers(application: Application) -> None:
     application.add_error_handler(on_error)
 
 
-class Runtime:
-    """What a bot process runs beside the Application: the HTTP server and the outbox worker."""
-
-    def __init__(self, settings: Settings, shop: Shop, application: Application, *,
-                 worker_clock: Callable[[], datetime] = utcnow) -> None:
-        self.settings, self.shop = settings, shop
-        app = init_web_app(shop, application, webhook_path=settings.webhook_path,
-                           webhook_secret=settings.webhook_token)
-        self.web = WebServer(app, settings.http_host, settings.http_port)
-        self.worker: OutboxWorker | None = None
-        self.worker_bot: ExtBot | None = None
-        self._worker_task: asyncio.Task | None = None
-        self._stop = asyncio.Event()
-        self._worker_clock = worker_clock
-
-    async def start(self, application: Application) -> None:
-        """Warm the search index, show the command menus, start the jobs, the HTTP server and the worker."""
-        async with self.shop.db.transaction() as session:
-            await self.shop.search.refresh(session, force=True)
-        await _set_commands(application, self.settings.operators)
-        if application.job_queue is not None:
-            application.job_queue.run_repeating(expire_unpaid, interval=EXPIRY_JOB_INTERVAL, first=1,
-                                                name="expire-unpaid")
-            application.job_queue.run_repeating(approve_commissions, interval=APPROVAL_JOB_INTERVAL, first=5,
-                                                name="approve-commissions")
-            application.job_queue.run_repeating(forget_updates, interval=CLEANUP_JOB_INTERVAL, first=60,
-                                                name="forget-updates")
-        await self.web.start()
-        if self.settings.outbox_worker:
-            self.worker_bot = rate_limited_bot(self.settings)
-            await self.worker_bot.initialize()
-            self.worker = OutboxWorker(self.shop.db, self.worker_bot, clock=self._worker_clock)
-            self.shop.outbox_waker = self.worker.wake
-            self._stop.clear()
-            self._worker_task = asyncio.create_task(self.worker.run(self._stop), name="outbox-worker")
-
-    async def stop(self, application: Application) -> None:
-        """Stop the worker and the HTTP server, then close the store."""
-        self._stop.set()
-        if self._worker_task is not None:
-            await self._worker_task
-            self._worker_task = None
-        if self.worker_bot is not None:
-            await self.worker_bot.shutdown()
-            self.worker_bot = None
-        self.shop.outbox_waker = None
-        await self.web.stop()
-        await self.shop.db.dispose()
-
-
-async def _set_commands(application: Application, operators: frozenset[int]) -> None:
-    await application.bot.set_my_commands(SHOPPER_COMMANDS)
-    for operator_id in operators:
-        try:
-            await application.bot.set_my_commands(OPERATOR_COMMANDS, scope=BotCommandScopeChat(operator_id))
-        except TelegramError as exc:  # an operator who never opened the bot has no chat yet
-            logger.warning("could not show operator commands to %s: %s", operator_id, exc)
-
-
-RUNTIME_KEY = "runtime"
-
-
-async def _post_init(application: Application) -> None:
-    await application.bot_data[RUNTIME_KEY].start(application)
-
-
-async def _post_shutdown(application: Application) -> None:
-    await application.bot_data[RUNTIME_KEY].stop(application)
-
-
 def build_application(
     settings: Settings,
     *,
     clock: Callable[[], datetime] = utcnow,
     search_refresh_interval: float = 1.0,
-) -> Application:
-    """Build the bot's Application for ``settings``; the store must already be migrated."""
-    database = Database(settings.database_url)
-    concurrent = settings.concurrent_updates
-    if database.is_sqlite and concurrent > 1:
-        # Each update holds SQLite's single write lock while it is handled: several at once only queue.
-        logger.warning("CONCURRENT_UPDATES=%d is ignored on SQLite: updates are handled one at a time", concurrent)
-        concurrent = 1
+) -> ShopApplication:
+    """Build the bot's Application for ``settings``; the store must already be migrated.
+
+    Updates reach it through the inbox (:class:`bot.runtime.BotRuntime`), not PTB's updater.
+    """
     builder = (
         ApplicationBuilder()
         .application_class(ShopApplication)
         .token(settings.bot_token)
         .request(AiohttpRequest())
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
-        .concurrent_updates(concurrent if concurrent > 1 else False)
+        .updater(None)
         .context_types(ContextTypes(context=ShopContext))
-        .post_init(_post_init)
-        .post_shutdown(_post_shutdown)
     )
     if settings.api_urls:
         base_url, base_file_url = settings.api_urls
         builder = builder.base_url(base_url).base_file_url(base_file_url)
     application = builder.build()
     shop = Shop(
-        db=database,
+        db=Database(settings.database_url),
         search=CatalogSearch(refresh_interval=search_refresh_interval),
         options=shop_options(settings),
         clock=clock,
     )
     attach(application, shop)
-    application.bot_data[RUNTIME_KEY] = Runtime(settings, shop, application)
     register_handlers(application)
     return application

@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     outbox_worker: bool = True
-    concurrent_updates: int = Field(default=1, ge=1, le=64)
+    concurrent_updates: int = Field(default=64, ge=1, le=512)
+    inbox_lease_seconds: int = Field(default=10, ge=1, le=600)
     webhook_url: str | None = None
     webhook_secret: str | None = None
     creator_auto_approve: bool = False

@@ -19,14 +19,12 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from sqlalchemy import select
 
-from handlers.context import Shop
 from store.errors import Expired, InvalidInput, NotAllowed, NotFound, ShopError
-from store.models import Payment
 from store.services import fulfilment, sellers
-from store.services.events import load_order, order_payload
+from store.services.events import load_order, order_document
 from store.services.fulfilment import Actor
+from store.shop import Shop
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +53,7 @@ async def api_errors(request: web.Request, handler: Callable[[web.Request], Awai
         return await handler(request)
     header = request.headers.get("Authorization", "")
     key = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    async with request.app[SHOP].db.transaction() as session:
+    async with request.app[SHOP].db.read() as session:
         seller = await sellers.seller_by_api_key(session, key) if key else None
     if seller is None:
         return error(401, "unauthorized", "A valid API key is required: Authorization: Bearer <key>.")
@@ -98,11 +96,8 @@ async def _body(request: web.Request, *fields: str) -> dict[str, str]:
 
 
 async def _order_json(shop: Shop, order_id: int) -> dict:
-    async with shop.db.transaction() as session:
-        order = await load_order(session, order_id)
-        payment = await session.scalar(select(Payment).where(Payment.checkout_id == order.checkout_id)
-                                       .order_by(Payment.id.desc()).limit(1))
-        return order_payload(order, payment)
+    async with shop.db.read() as session:
+        return await order_document(session, await load_order(session, order_id))
 
 
 @routes.get("/api/v1/orders")
@@ -119,7 +114,7 @@ async def list_orders(request: web.Request) -> web.Response:
         raise InvalidInput("limit and offset must be whole numbers.") from None
     if not 1 <= limit <= 200 or offset < 0:
         raise InvalidInput("limit is 1 to 200 and offset at least 0.")
-    async with shop.db.transaction() as session:
+    async with shop.db.read() as session:
         rows, total = await fulfilment.list_seller_orders(session, [actor.seller_id], statuses, offset, limit)
     return web.json_response({"orders": [await _order_json(shop, row.id) for row in rows], "total": total,
                               "limit": limit, "offset": offset})
@@ -130,7 +125,7 @@ async def get_order(request: web.Request) -> web.Response:
     """One of the seller's orders."""
     shop, actor = request.app[SHOP], request[ACTOR]
     order_id = _order_id(request)
-    async with shop.db.transaction() as session:
+    async with shop.db.read() as session:
         await fulfilment.order_for_seller_view(session, order_id, actor)
     return web.json_response(await _order_json(shop, order_id))
 

@@ -38,6 +38,8 @@ import certifi
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from store.db import check_no_transaction
+
 if TYPE_CHECKING:
     from telegram._utils.types import ODVInput, UploadFileDict
 
@@ -59,6 +61,19 @@ _HTML5_ESCAPE_RE = re.compile("|".join(re.escape(c) for c in _HTML5_ESCAPES))
 
 def _form_param(value: str) -> str:
     return _HTML5_ESCAPE_RE.sub(lambda m: _HTML5_ESCAPES[m.group(0)], value)
+
+
+async def _check_no_transaction(session: aiohttp.ClientSession, context: object,
+                                params: aiohttp.TraceRequestStartParams) -> None:
+    check_no_transaction(f"HTTP {params.method} to {params.url.host}")
+
+
+def outside_transactions() -> aiohttp.TraceConfig:
+    """A trace for aiohttp sessions: every request checks that no store transaction is open in its task
+    (a network call can take seconds; a transaction held that long blocks other writers)."""
+    config = aiohttp.TraceConfig()
+    config.on_request_start.append(_check_no_transaction)
+    return config
 
 
 class AiohttpRequest(BaseRequest):
@@ -135,6 +150,7 @@ class AiohttpRequest(BaseRequest):
             headers={"User-Agent": self.USER_AGENT},
             timeout=self._default_timeout,
             cookie_jar=aiohttp.DummyCookieJar(),
+            trace_configs=[outside_transactions()],
         )
         # Our own gate, not the connector's limit, so a full pool is told apart from a slow connect.
         self._pool = asyncio.Semaphore(self._pool_size)

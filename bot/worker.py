@@ -31,13 +31,14 @@ from telegram.ext import AIORateLimiter, ExtBot
 from bot.commands import SELLER_COMMANDS
 from bot.config import Settings
 from bot.observability import OUTBOX_DELIVERED, OUTBOX_FAILURES
-from bot.request import AiohttpRequest
+from bot.request import AiohttpRequest, outside_transactions
 from handlers.notifications import render_notice
 from store.db import Database
-from store.models import User, utcnow
+from store.models import utcnow
 from store.services import outbox
 from store.services.fulfilment import complete_stars_refund
 from store.services.sellers import get_seller
+from store.services.users import mark_blocked
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class OutboxWorker:
         Each claimed delivery runs as its own task, and new rows are claimed as
         soon as there is room: a slow chat or webhook holds up only its own lane.
         """
-        self.http = aiohttp.ClientSession(timeout=WEBHOOK_TIMEOUT)
+        self.http = aiohttp.ClientSession(timeout=WEBHOOK_TIMEOUT, trace_configs=[outside_transactions()])
         in_flight: set[asyncio.Task] = set()
         try:
             while not stop.is_set():
@@ -208,10 +209,9 @@ class OutboxWorker:
 
     async def _blocked(self, chat_id: int) -> None:
         async with self.db.transaction() as session:
-            user = await session.get(User, chat_id)
-            if user is not None and user.blocked_at is None:
-                user.blocked_at = self.clock()
-                logger.info("user %s blocked the bot; notices to them are dropped", chat_id)
+            newly = await mark_blocked(session, chat_id, self.clock())
+        if newly:
+            logger.info("user %s blocked the bot; notices to them are dropped", chat_id)
 
     async def _post_webhook(self, delivery: outbox.Delivery) -> None:
         async with self.db.transaction() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from handlers import keyboards, render
-from handlers.common import button_handler, edit, lang, reply
+from handlers.common import answer, button_handler, edit, lang, reply
 from handlers.context import ShopContext
 from store.services.cart import change_line, get_cart
 
@@ -20,7 +20,7 @@ async def on_cart_command(update: Update, context: ShopContext) -> None:
 @button_handler
 async def on_cart_button(update: Update, context: ShopContext) -> None:
     """Show the cart as a new message (from a Cart button)."""
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await on_cart_command(update, context)
 
 
@@ -30,6 +30,6 @@ async def on_cart_line(update: Update, context: ShopContext, line_id: int, actio
     query = update.callback_query
     async with context.shop.db.transaction() as session:
         change = await change_line(session, update.effective_user.id, line_id, action)
-    await query.answer(change.note)
+    await answer(query, change.note)
     await edit(query, render.cart(change.cart, context.shop.options.currency, lang(update)),
                keyboards.cart(change.cart))

@@ -14,14 +14,14 @@ from telegram import LabeledPrice, ReplyKeyboardRemove, Update
 
 from handlers import keyboards, render
 from handlers.callbacks import fit_text
-from handlers.common import button_handler, edit, ensure_user, lang, message_handler, reply
+from handlers.common import answer, button_handler, edit, ensure_user, lang, message_handler, reply
 from handlers.context import ShopContext
 from store.errors import Changed, Expired, InvalidInput, OutOfStock
 from store.models import Checkout
 from store.money import STARS
 from store.services import checkout as co
 from store.services import checkout_flow as flow
-from store.services.users import Step, clear_step
+from store.services.users import Step
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ async def on_checkout(update: Update, context: ShopContext) -> None:
     async with context.shop.db.transaction() as session:
         await ensure_user(session, update)
         review = await flow.begin(session, update.effective_user.id)
-    await query.answer()
+    await answer(query)
     if not review.cart.lines:
         changes = "".join(f"{escape(change)}\n" for change in review.changes)
         await reply(update, f"{changes}Your cart is empty, so there is nothing to check out.")
@@ -53,7 +53,7 @@ async def on_continue(update: Update, context: ShopContext) -> None:
     query = update.callback_query
     async with context.shop.db.transaction() as session:
         saved = await flow.to_contact(session, update.effective_user.id)
-    await query.answer()
+    await answer(query)
     await edit(query, "🧾 Review done.")
     await reply(update, render.ASK_CONTACT, keyboards.ask_contact(saved))
 
@@ -122,7 +122,7 @@ async def on_shipping(update: Update, context: ShopContext, code: str) -> None:
     query = update.callback_query
     async with context.shop.db.transaction() as session:
         await flow.choose_shipping(session, update.effective_user.id, code)
-    await query.answer()
+    await answer(query)
     await edit(query, render.payment_choice(), keyboards.payment(context.shop.options.payment_methods))
 
 
@@ -134,7 +134,7 @@ async def on_payment(update: Update, context: ShopContext, method: str) -> None:
     async with context.shop.db.transaction() as session:
         shown = await flow.choose_payment(session, update.effective_user.id, method, options.payment_methods,
                                           options.rules)
-    await query.answer()
+    await answer(query)
     await edit(query, render.confirm(shown.cart, shown.quote, shown.details, options.currency, lang(update)),
                keyboards.confirm(shown.quote.total))
 
@@ -148,16 +148,16 @@ async def on_place(update: Update, context: ShopContext, total: int) -> None:
         async with shop.db.transaction() as session:
             placed = await flow.confirm(session, update.effective_user.id, total, shop.options.rules, shop.clock())
     except OutOfStock as exc:
-        await query.answer()
+        await answer(query)
         await edit(query, f"⚠️ {escape(exc.message)}\n\nYour cart is kept: check it with /cart and check out "
                           "again.")
         return
     except Changed as exc:
-        await query.answer()
+        await answer(query)
         await edit(query, f"⚠️ {escape(exc.message)}")
         return
     shop.wake_outbox()
-    await query.answer("Order placed!")
+    await answer(query, "Order placed!")
     checkout = placed.checkout
     numbers = ", ".join(f"#{order.id}" for order in placed.orders)
     language = lang(update)
@@ -202,14 +202,14 @@ async def on_pay_again(update: Update, context: ShopContext, checkout_id: int) -
     async with context.shop.db.transaction() as session:
         checkout = await co.unpaid_checkout(session, update.effective_user.id, checkout_id, context.shop.clock())
         order_ids = [order.id for order in checkout.orders]
-    await query.answer()
+    await answer(query)
     await send_invoice(update, context, checkout, order_ids)
 
 
 async def leave(update: Update, context: ShopContext) -> None:
     """Leave the checkout; the cart stays as it is."""
     async with context.shop.db.transaction() as session:
-        await clear_step(session, update.effective_user.id)
+        await flow.leave(session, update.effective_user.id)
     await reply(update, LEFT, ReplyKeyboardRemove())
 
 
@@ -218,13 +218,13 @@ async def on_leave(update: Update, context: ShopContext) -> None:
     """The Cancel button of a checkout step."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
-        step = await flow.current(session, update.effective_user.id)
-    await query.answer()
-    if step is None:
+        left = await flow.leave(session, update.effective_user.id)
+    await answer(query)
+    if not left:
         await edit(query, "This checkout is already over.")
         return
     await edit(query, "Checkout cancelled.")
-    await leave(update, context)
+    await reply(update, LEFT, ReplyKeyboardRemove())
 
 
 @button_handler
@@ -234,5 +234,5 @@ async def on_cancel_unpaid(update: Update, context: ShopContext, checkout_id: in
     async with context.shop.db.transaction() as session:
         await co.cancel_checkout(session, update.effective_user.id, checkout_id, context.shop.clock())
     context.shop.wake_outbox()
-    await query.answer("Order cancelled.")
+    await answer(query, "Order cancelled.")
     await edit(query, "✖ This order was cancelled before payment; the items are back on sale.")

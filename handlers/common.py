@@ -9,10 +9,10 @@ from html import escape
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from handlers import callbacks as cb
-from handlers.context import ShopContext
+from handlers.context import ShopContext, trace
 from handlers.render import EXPIRED_BUTTON
 from store.errors import ShopError
 from store.services.users import touch_user
@@ -55,9 +55,35 @@ async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | N
             raise
 
 
-async def expired(query: CallbackQuery, text: str = EXPIRED_BUTTON) -> None:
+async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> bool:
+    """Answer a button press once; returns False when it was answered already or Telegram refused.
+
+    A refused answer (the query is too old: the update was handled again after a restart) never
+    stops the handler: its store work and the message showing the true state still happen.
+    """
+    current = trace()
+    if current.answered:
+        return False
+    current.answered = True
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as exc:
+        logger.info("callback query of user %s not answered: %s", query.from_user.id, exc)
+        return False
+    return True
+
+
+async def refuse(update: Update, text: str) -> None:
+    """Tell the person a button did nothing: an alert, or a message when the press was answered already."""
+    if await answer(update.callback_query, text, alert=True):
+        return
+    if update.effective_chat is not None:
+        await reply(update, escape(text))
+
+
+async def expired(update: Update, text: str = EXPIRED_BUTTON) -> None:
     """Tell the person that the button they pressed no longer applies."""
-    await query.answer(text, show_alert=True)
+    await refuse(update, text)
 
 
 def button_handler(func: Callable[..., Awaitable[None]]) -> Callable[[Update, ShopContext], Awaitable[None]]:
@@ -75,14 +101,14 @@ def button_handler(func: Callable[..., Awaitable[None]]) -> Callable[[Update, Sh
             data = cb.unpack(query.data)
         except cb.CallbackError as exc:
             logger.warning("refused callback data from user %s: %s", update.effective_user.id, exc)
-            await expired(query)
+            await expired(update)
             return
         try:
             await func(update, context, *data.args)
         except ShopError as exc:
             logger.info("button %s refused for user %s: %s", data.prefix, update.effective_user.id,
                         type(exc).__name__)
-            await query.answer(exc.message, show_alert=True)
+            await refuse(update, exc.message)
 
     return wrapper
 

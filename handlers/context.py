@@ -1,18 +1,13 @@
-"""What every handler reaches through ``context.shop``: the store, the search index, the shop options."""
+"""What every handler reaches: ``context.shop`` (:class:`store.shop.Shop`) and the trace of its update."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from store.db import Database
-from store.models import utcnow
-from store.services.checkout import CARD, COD, STARS_METHOD, CheckoutRules
-from store.services.search import CatalogSearch
+from store.shop import Shop
 
 SHOP_KEY = "shop"
 
@@ -22,7 +17,11 @@ class UpdateTrace:
     """What happened to the update being handled: which handler took it and how it ended."""
 
     handler: str = "-"
-    outcome: str = "ok"  # ok | error | duplicate | unhandled
+    outcome: str = "ok"  # ok | error | duplicate | unhandled | retry
+    # Whether a store outage may leave the update to be handled again (then nobody is told of it).
+    may_retry: bool = False
+    # Whether the update's callback query was answered (Telegram takes one answer per query).
+    answered: bool = False
 
 
 # Set by the application for each update; handlers and the error handler fill it in.
@@ -32,61 +31,6 @@ CURRENT_TRACE: ContextVar[UpdateTrace | None] = ContextVar("current_trace", defa
 def trace() -> UpdateTrace:
     """The trace of the update being handled (a throwaway one outside update handling)."""
     return CURRENT_TRACE.get() or UpdateTrace()
-
-
-@dataclass(frozen=True, slots=True)
-class ShopOptions:
-    """Shop settings the handlers need (the bot builds them from its configuration)."""
-
-    currency: str = "USD"
-    provider_token: str | None = None
-    stars_enabled: bool = False
-    stars_per_unit: int = 50
-    cash_on_delivery: bool = True
-    checkout_expiry: timedelta = timedelta(minutes=30)
-    phone_region: str = "US"
-    operator_ids: frozenset[int] = frozenset()
-    low_stock_threshold: int = 3
-    creator_auto_approve: bool = False
-    default_commission_bp: int = 1000
-    attribution_window: timedelta = timedelta(days=7)
-    return_window: timedelta = timedelta(days=14)
-
-    @property
-    def payment_methods(self) -> tuple[str, ...]:
-        """The payment methods offered at checkout, in display order."""
-        methods = []
-        if self.provider_token:
-            methods.append(CARD)
-        if self.stars_enabled:
-            methods.append(STARS_METHOD)
-        if self.cash_on_delivery:
-            methods.append(COD)
-        return tuple(methods)
-
-    @property
-    def rules(self) -> CheckoutRules:
-        """The checkout rules of the store derived from these options."""
-        return CheckoutRules(currency=self.currency, expiry=self.checkout_expiry,
-                             stars_per_unit=self.stars_per_unit, phone_region=self.phone_region,
-                             low_stock_threshold=self.low_stock_threshold)
-
-
-@dataclass(slots=True)
-class Shop:
-    """The resources of one bot process."""
-
-    db: Database
-    search: CatalogSearch
-    options: ShopOptions = field(default_factory=ShopOptions)
-    clock: Callable[[], datetime] = utcnow
-    # Called after a change that wrote to the outbox, so an in-process worker delivers at once.
-    outbox_waker: Callable[[], None] | None = None
-
-    def wake_outbox(self) -> None:
-        """Ask the outbox worker of this process (if any) to look, once what was written is committed."""
-        if self.outbox_waker is not None:
-            self.db.after_commit(self.outbox_waker)
 
 
 class ShopContext(CallbackContext[ExtBot, dict, dict, dict]):

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.helpers import create_deep_linked_url
 
 from handlers import keyboards, render
-from handlers.common import button_handler, edit, ensure_user, lang, reply
+from handlers.common import answer, button_handler, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
 from handlers.product import send_card, viewer
 from handlers.start import on_start
@@ -51,7 +51,7 @@ async def on_decide(update: Update, context: ShopContext, creator_id: int, appro
         creator = await creators.decide(session, creator_id, bool(approve), update.effective_user.id,
                                         shop.options.operator_ids, shop.clock())
     shop.wake_outbox()
-    await query.answer(f"Creator {creator.code}: {creator.status}.")
+    await answer(query, f"Creator {creator.code}: {creator.status}.")
     await edit(query, f"✨ Creator application of user {creator.user_id}: <b>{creator.status}</b>.")
 
 
@@ -67,7 +67,7 @@ async def on_share_link(update: Update, context: ShopContext, product_id: int) -
     if product is None:
         raise NotFound("This product is no longer available.")
     url = link_url(context, links.product_payload(product.id, creator.code))
-    await query.answer()
+    await answer(query)
     await reply(update, f"🔗 Your link for <b>{escape(product.title)}</b>:\n{url}\n\nWhoever opens it lands on the "
                         "product; what they buy within the attribution window earns you commission.",
                 keyboards.share_link(url, product.title))
@@ -82,7 +82,7 @@ async def on_showcase_toggle(update: Update, context: ShopContext, product_id: i
         now_in = await creators.set_in_showcase(session, user_id, product_id, bool(wanted), context.shop.clock())
         product = await context.shop.search.product(session, product_id)
         who = await viewer(session, user_id, product_id)
-    await query.answer("Added to your showcase." if now_in else "Removed from your showcase.")
+    await answer(query, "Added to your showcase." if now_in else "Removed from your showcase.")
     if product is not None:
         await query.edit_message_reply_markup(keyboards.product_card(product, product.default_variant(),
                                                                      who.cart_count, who.showcased))
@@ -136,5 +136,5 @@ async def show_showcase(update: Update, context: ShopContext, creator_id: int, p
 @button_handler
 async def on_showcase_page(update: Update, context: ShopContext, creator_id: int, page: int) -> None:
     """Turn a page of a showcase, edited in place."""
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await show_showcase(update, context, creator_id, page)

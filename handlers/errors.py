@@ -7,8 +7,11 @@ import logging
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 
+from handlers.common import answer
 from handlers.context import ShopContext, trace
 from handlers.render import SORRY
+from store.db import unavailable
+from store.services.inbox import AlreadyApplied
 
 logger = logging.getLogger(__name__)
 
@@ -16,17 +19,27 @@ logger = logging.getLogger(__name__)
 async def on_error(update: object, context: ShopContext) -> None:
     """Log an error raised by a handler and tell the person something went wrong, without details."""
     update_id = update.update_id if isinstance(update, Update) else None
-    trace().outcome = "error"
+    current = trace()
+    if isinstance(context.error, AlreadyApplied):
+        # Applied by another process (or before a restart) while this one worked on it: nothing to say.
+        logger.info("update %s was applied already; nothing done", update_id)
+        current.outcome = "duplicate"
+        return
+    if current.may_retry and unavailable(context.error):
+        logger.warning("update %s: the store is unavailable (%s)", update_id, type(context.error).__name__)
+        current.outcome = "retry"
+        return
+    current.outcome = "error"
     if isinstance(context.error, NetworkError) and not isinstance(context.error, Forbidden):
         logger.warning("network error while handling update %s: %s", update_id, context.error)
     else:
         logger.error("error while handling update %s", update_id, exc_info=context.error)
     if not isinstance(update, Update):
         return
-    try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(SORRY, show_alert=True)
-        elif update.effective_chat is not None and update.effective_chat.type == "private":
+    if update.callback_query is not None and await answer(update.callback_query, SORRY, alert=True):
+        return
+    if update.effective_chat is not None and update.effective_chat.type == "private":
+        try:
             await update.effective_chat.send_message(SORRY)
-    except TelegramError:
-        logger.warning("could not apologise for update %s", update_id)
+        except TelegramError:
+            logger.warning("could not apologise for update %s", update_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup, Update
 
 from handlers import keyboards, render
-from handlers.common import button_handler, edit, lang, reply
+from handlers.common import answer, button_handler, edit, lang, reply
 from handlers.context import ShopContext
 from store.errors import Expired
 from store.services.orders import PENDING_PAYMENT, get_order_for_buyer, list_orders
@@ -34,7 +34,7 @@ async def on_orders_page(update: Update, context: ShopContext, page: int) -> Non
     """A page of orders, edited in place."""
     query = update.callback_query
     text, markup = await _page(context, update, page)
-    await query.answer()
+    await answer(query)
     await edit(query, text, markup)
 
 
@@ -44,6 +44,6 @@ async def on_order(update: Update, context: ShopContext, order_id: int, page: in
     query = update.callback_query
     async with context.shop.db.read() as session:
         detail = await get_order_for_buyer(session, update.effective_user.id, order_id)
-    await query.answer()
+    await answer(query)
     unpaid = detail.checkout.id if detail.checkout.status == PENDING_PAYMENT else None
     await edit(query, render.order_detail(detail, lang(update)), keyboards.order_detail(page, unpaid))

@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from handlers import keyboards, render
-from handlers.common import button_handler, edit, ensure_user, lang, reply
+from handlers.common import answer, button_handler, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
 from store.errors import Expired, NotFound
 from store.services.cart import add_to_cart, cart_count
@@ -54,7 +54,7 @@ async def on_product(update: Update, context: ShopContext, product_id: int) -> N
         who = await viewer(session, update.effective_user.id, product_id)
     if product is None:
         raise NotFound(GONE)
-    await query.answer()
+    await answer(query)
     await send_card(update, context, product, who)
 
 
@@ -83,7 +83,7 @@ async def on_variant(update: Update, context: ShopContext, product_id: int, vari
     selected = product.variant(variant_id)
     if selected is None:
         raise Expired("That option is no longer offered.")
-    await query.answer()
+    await answer(query)
     await edit(query, *card(product, selected, who, context, lang(update)))
 
 
@@ -100,6 +100,6 @@ async def on_add(update: Update, context: ShopContext, variant_id: int) -> None:
         line = next(line for line in change.cart.lines if line.variant_id == variant_id)
         product = await shop.search.product(session, line.product_id)
         who = await viewer(session, user_id, line.product_id)
-    await query.answer(f"✓ Added to your cart ({change.cart.count} item{'s' if change.cart.count != 1 else ''}).")
+    await answer(query, f"✓ Added to your cart ({change.cart.count} item{'s' if change.cart.count != 1 else ''}).")
     if product is not None:
         await edit(query, *card(product, product.variant(variant_id), who, context, lang(update)))

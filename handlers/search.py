@@ -7,7 +7,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from handlers import keyboards, render
 from handlers.callbacks import fit_text
-from handlers.common import button_handler, edit, lang, reply
+from handlers.common import answer, button_handler, edit, lang, reply
 from handlers.context import ShopContext
 from store.errors import Expired
 from store.search import normalize
@@ -60,5 +60,5 @@ async def on_search_page(update: Update, context: ShopContext, query: str, page:
     async with context.shop.db.read() as session:
         result = await context.shop.search.search(session, query)
         found = await _page(context, session, result, page, lang(update))
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await edit(update.callback_query, *found)

@@ -8,7 +8,7 @@ from html import escape
 from telegram import Update
 
 from handlers import keyboards, render
-from handlers.common import button_handler, edit, ensure_user, message_handler, reply
+from handlers.common import answer, button_handler, edit, ensure_user, message_handler, reply
 from handlers.context import ShopContext
 from handlers.notifications import seller_order_text
 from store.errors import InvalidInput, NotAllowed, ShopError
@@ -79,7 +79,7 @@ async def on_decide(update: Update, context: ShopContext, seller_id: int, approv
         shop = await sellers.decide(session, seller_id, bool(approve), update.effective_user.id,
                                     context.shop.options.operator_ids, context.shop.clock())
     context.shop.wake_outbox()
-    await query.answer(f"{shop.name}: {shop.status}.")
+    await answer(query, f"{shop.name}: {shop.status}.")
     await edit(query, f"📝 Seller application <b>{escape(shop.name)}</b>: <b>{shop.status}</b> by "
                       f"{escape(update.effective_user.first_name)}.")
 
@@ -96,7 +96,7 @@ async def on_seller_orders(update: Update, context: ShopContext) -> None:
 @button_handler
 async def on_orders_page(update: Update, context: ShopContext, state: str, page: int) -> None:
     """A page or a filter of the seller's orders, edited in place."""
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await _show_orders(update, context, state, page)
 
 
@@ -104,7 +104,7 @@ async def _show_orders(update: Update, context: ShopContext, state: str, page: i
     statuses = FILTERS.get(state)
     if statuses is None:
         raise ShopError(render.EXPIRED_BUTTON)
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         who = actor(update, context)
         shops = await fulfilment.sellers_for_actor(session, who)
         if shops is not None and not shops:
@@ -123,9 +123,9 @@ async def _show_orders(update: Update, context: ShopContext, state: str, page: i
 @button_handler
 async def on_order(update: Update, context: ShopContext, order_id: int) -> None:
     """Open one order with its action buttons."""
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         order = await fulfilment.order_for_seller_view(session, order_id, actor(update, context))
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await reply(update, seller_order_text(order), keyboards.seller_order_actions(order.id, order.status))
 
 
@@ -151,22 +151,22 @@ async def on_action(update: Update, context: ShopContext, order_id: int, action:
         else:
             raise ShopError(render.EXPIRED_BUTTON)
     if action == keyboards.SHIP:
-        await query.answer()
+        await answer(query)
         await reply(update, f"🚚 Order #{order_id}: send the carrier and tracking number, e.g. "
                             "<i>UPS 1Z999AA10123456784</i>. /cancel to stop.")
         return
     if action == keyboards.CANCEL:
-        await query.answer()
+        await answer(query)
         await reply(update, f"✖ Order #{order_id}: why is it cancelled? The buyer will see your reason. "
                             "/cancel to keep the order.")
         return
     shop.wake_outbox()
-    await query.answer(f"Order #{order.id}: {order.status}.")
+    await answer(query, f"Order #{order.id}: {order.status}.")
     await _redraw(update, context, order_id)
 
 
 async def _redraw(update: Update, context: ShopContext, order_id: int) -> None:
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         order = await fulfilment.order_for_seller_view(session, order_id, actor(update, context))
     await edit(update.callback_query, seller_order_text(order), keyboards.seller_order_actions(order.id,
                                                                                               order.status))
@@ -197,7 +197,7 @@ async def on_step_text(update: Update, context: ShopContext, step: Step, text: s
         await reply(update, escape(exc.message))
         return
     shop.wake_outbox()
-    async with shop.db.transaction() as session:
+    async with shop.db.read() as session:
         order = await fulfilment.order_for_seller_view(session, order.id, actor(update, context))
     await reply(update, seller_order_text(order), keyboards.seller_order_actions(order.id, order.status))
 
@@ -207,7 +207,7 @@ async def on_step_text(update: Update, context: ShopContext, step: Step, text: s
 
 async def _own_shop(update: Update, context: ShopContext) -> Seller | None:
     """The approved shop of the person behind the update."""
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         return await sellers.seller_of_user(session, update.effective_user.id)
 
 

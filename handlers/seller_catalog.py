@@ -7,7 +7,7 @@ from html import escape
 from telegram import Update
 
 from handlers import keyboards, render
-from handlers.common import button_handler, edit, lang, message_handler, reply
+from handlers.common import answer, button_handler, edit, lang, message_handler, reply
 from handlers.context import ShopContext
 from store.errors import Expired, InvalidInput, NotAllowed
 from store.models import Seller
@@ -33,7 +33,7 @@ SKIP = "/skip"
 
 async def _shop(context: ShopContext, user_id: int) -> Seller:
     """The approved shop of the user, or NotAllowed."""
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         shop = await seller_of_user(session, user_id)
     if shop is None:
         raise NotAllowed("This is for sellers. To open a shop, send /sell.")
@@ -87,8 +87,8 @@ async def on_step_text(update: Update, context: ShopContext, step: Step, text: s
             await reply(update, "(2/5) A short description for shoppers? Send it, or /skip.")
         elif step.name == DESCRIPTION:
             data = {**step.data, "description": "" if text.strip() == SKIP else catalog.clean_description(text)}
-            await _move(context, user_id, CATEGORY, data)
             async with context.shop.db.transaction() as session:
+                await set_step(session, user_id, CATEGORY, data)
                 choices = await catalog.list_category_choices(session)
             await reply(update, "(3/5) Which category?", keyboards.categories_to_file(choices))
         elif step.name == CATEGORY:
@@ -141,7 +141,7 @@ async def on_category(update: Update, context: ShopContext, category_id: int) ->
         if category_id not in names:
             raise Expired("That category no longer exists.")
         await set_step(session, user_id, PHOTO, {**step.data, "category_id": category_id})
-    await query.answer()
+    await answer(query)
     await edit(query, f"(3/5) Category: <b>{escape(names[category_id])}</b> ✓")
     await reply(update, "(4/5) Send a photo of the product (as a picture), or /skip.")
 
@@ -149,7 +149,7 @@ async def on_category(update: Update, context: ShopContext, category_id: int) ->
 async def on_photo(update: Update, context: ShopContext) -> None:
     """A picture: the new product's photo when at that step, otherwise a polite note."""
     user_id = update.effective_user.id
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         step = await get_step(session, user_id)
     if step is None or step.name != PHOTO:
         await reply(update, "Nice picture! To search, type words; sellers add product photos with /add_product.")
@@ -175,7 +175,7 @@ async def on_done(update: Update, context: ShopContext) -> None:
             variants=[catalog.VariantInput(label, price, stock) for label, price, stock in data["variants"]])
         await clear_step(session, user_id)
     context.shop.db.after_commit(context.shop.search.mark_stale)
-    await query.answer("Published!")
+    await answer(query, "Published!")
     await edit(query, f"✅ <b>{escape(product.title)}</b> is on sale now and shows up in search.")
     await reply(update, _product_admin(product, context.shop.options.currency, lang(update)),
                 keyboards.manage_product(product))
@@ -193,13 +193,13 @@ async def on_my_products(update: Update, context: ShopContext) -> None:
 @button_handler
 async def on_products_page(update: Update, context: ShopContext, page: int) -> None:
     """A page of the seller's products, edited in place."""
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await _show_products(update, context, page)
 
 
 async def _show_products(update: Update, context: ShopContext, page: int) -> None:
     shop = await _shop(context, update.effective_user.id)
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         products, total = await catalog.seller_products(session, shop.id, page * PRODUCTS_PAGE, PRODUCTS_PAGE)
     pages = max(1, -(-total // PRODUCTS_PAGE))
     text = (f"🏷 <b>{escape(shop.name)}</b>: {total} products. Tap one to edit it." if total
@@ -215,9 +215,9 @@ async def _show_products(update: Update, context: ShopContext, page: int) -> Non
 async def on_manage(update: Update, context: ShopContext, product_id: int) -> None:
     """One of the seller's products with its edit buttons."""
     shop = await _shop(context, update.effective_user.id)
-    async with context.shop.db.transaction() as session:
+    async with context.shop.db.read() as session:
         product = await catalog.seller_product(session, shop.id, product_id)
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await edit(update.callback_query, _product_admin(product, context.shop.options.currency, lang(update)),
                keyboards.manage_product(product))
 
@@ -236,7 +236,7 @@ async def on_manage_variant(update: Update, context: ShopContext, product_id: in
             raise Expired("That option isn't part of this product any more.")
         await set_step(session, update.effective_user.id, EDIT_PRICE if field == "p" else EDIT_STOCK,
                        {"product_id": product_id, "variant_id": variant_id})
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     name = render.item_name(product.title, variant.label)
     if field == "p":
         await reply(update, f"New price for {name}? Now "
@@ -253,7 +253,7 @@ async def on_manage_commission(update: Update, context: ShopContext, product_id:
     async with context.shop.db.transaction() as session:
         product = await catalog.seller_product(session, shop.id, product_id)
         await set_step(session, update.effective_user.id, EDIT_COMMISSION, {"product_id": product_id})
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await reply(update, f"Creators who sell <b>{escape(product.title)}</b> earn {percent(product.commission_bp)} "
                         "of each sale now. Send the new percentage, e.g. <i>12.5</i> (0 to 50).")
 
@@ -265,7 +265,7 @@ async def on_manage_description(update: Update, context: ShopContext, product_id
     async with context.shop.db.transaction() as session:
         product = await catalog.seller_product(session, shop.id, product_id)
         await set_step(session, update.effective_user.id, EDIT_DESCRIPTION, {"product_id": product_id})
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await reply(update, f"Send the new description of <b>{escape(product.title)}</b>.")
 
 
@@ -297,7 +297,7 @@ async def on_status(update: Update, context: ShopContext, product_id: int, statu
         product = await catalog.set_status(session, shop.id, product_id, status)
     context.shop.db.after_commit(context.shop.search.mark_stale)
     query = update.callback_query
-    await query.answer({"active": "On sale again.", "paused": "Paused.", "removed": "Removed."}.get(status, "Done."))
+    await answer(query, {"active": "On sale again.", "paused": "Paused.", "removed": "Removed."}.get(status, "Done."))
     if status == catalog.REMOVED:
         await edit(query, f"🗑 <b>{escape(product.title)}</b> was removed from the shop.")
     else:

@@ -7,7 +7,7 @@ from html import escape
 from telegram import Update
 
 from handlers import keyboards, render
-from handlers.common import button_handler, edit, lang, reply
+from handlers.common import answer, button_handler, edit, lang, reply
 from handlers.context import ShopContext
 from store.errors import NotFound
 from store.services.cart import cart_count
@@ -38,7 +38,7 @@ async def on_help(update: Update, context: ShopContext) -> None:
 @button_handler
 async def on_menu(update: Update, context: ShopContext) -> None:
     """Show the menu again (from a button)."""
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await on_start(update, context)
 
 
@@ -56,7 +56,7 @@ async def show_categories(update: Update, context: ShopContext) -> None:
 @button_handler
 async def on_categories(update: Update, context: ShopContext) -> None:
     """Show the categories (from a button)."""
-    await update.callback_query.answer()
+    await answer(update.callback_query)
     await show_categories(update, context)
 
 
@@ -72,7 +72,7 @@ async def on_category(update: Update, context: ShopContext, category_id: int, pa
     pages = max(1, -(-category.product_count // CATEGORY_PAGE_SIZE))
     if page >= pages:
         raise NotFound("That page is gone: the category has fewer products now.")
-    await query.answer()
+    await answer(query)
     start = page * CATEGORY_PAGE_SIZE
     options = context.shop.options
     await edit(query, render.category_page(category.name, products, start, category.product_count,

@@ -1,18 +1,22 @@
-"""The store's connection: one engine and one session factory per process.
+"""The store's connection: one engine and one session factory per process, and short transactions.
 
 SQLite (aiosqlite) runs in WAL mode with every writing transaction opened as
 ``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes fails
 at once with SQLITE_BUSY when another connection has written meanwhile, while
 an immediate one waits its turn (``busy_timeout``). :meth:`Database.read`
-opens deferred transactions for work that only reads. PostgreSQL (asyncpg) runs
-at READ COMMITTED, where conditional updates re-check their condition on the
-newest row version.
+opens deferred transactions for work that only reads, so reads run side by
+side and never wait for a writer. PostgreSQL (asyncpg) runs at READ
+COMMITTED, where conditional updates re-check their condition on the newest
+row version.
 
-:meth:`Database.unit_of_work` makes one transaction of everything a piece of
-work does: inside it, :meth:`~Database.transaction` opens a SAVEPOINT on the
-same session (an error undoes that block alone) and :meth:`~Database.read`
-reuses the session as it is. The bot handles each Telegram update as one unit
-of work, so the record that the update was handled commits with its effect.
+Transactions are short and never span a network call: work reads and writes
+the store, commits, and only then talks to Telegram or a webhook. The store
+keeps count of the transactions open in each task (:func:`transaction_open`),
+so the network clients can check that rule on every call.
+
+While a Telegram update is being applied (:meth:`Database.applying`), its first
+writing transaction also marks the update applied in the inbox, so the effect
+and that mark commit together (:mod:`store.services.inbox`).
 """
 
 from __future__ import annotations
@@ -20,19 +24,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from store.services.inbox import mark_applied
 
 logger = logging.getLogger(__name__)
 
@@ -41,15 +49,75 @@ READ_ONLY = "chatshop_read_only"
 
 
 @dataclass(slots=True)
-class _Unit:
-    """The unit of work in progress in a task: its database, session, and what to do once committed."""
+class _Open:
+    """A transaction open in a task; tasks started inside it see it too, until it closes."""
 
-    database: Database
-    session: AsyncSession
+    parent: _Open | None
+    writing: bool
     after_commit: list[Callable[[], object]] = field(default_factory=list)
+    closed: bool = False
 
 
-_UNIT_OF_WORK: ContextVar[_Unit | None] = ContextVar("chatshop_unit_of_work", default=None)
+_OPEN: ContextVar[_Open | None] = ContextVar("chatshop_open_transaction", default=None)
+
+
+@dataclass(slots=True)
+class Applying:
+    """The update a task is applying: its first writing transaction marks it applied."""
+
+    update_id: int
+    applied: bool = False
+
+
+_APPLYING: ContextVar[Applying | None] = ContextVar("chatshop_applying", default=None)
+
+
+class RuleBroken(Exception):
+    """Code broke a rule of the store's use: a network call inside a transaction, or a second
+    writing transaction for one update."""
+
+
+# What happens when a rule is broken: production logs it (and goes on); tests raise and keep a record.
+_BROKEN: list[str] | None = None
+
+
+def record_broken_rules(into: list[str] | None) -> None:
+    """Raise :class:`RuleBroken` and append to ``into`` when a rule is broken (None: log only)."""
+    global _BROKEN
+    _BROKEN = into
+
+
+def rule_broken(what: str) -> None:
+    """Report a broken rule: logged as an error, and raised when tests asked for it."""
+    if _BROKEN is None:
+        logger.error("%s", what)
+        return
+    _BROKEN.append(what)
+    raise RuleBroken(what)
+
+
+def transaction_open() -> bool:
+    """Whether the running task (or the task that started it) has a store transaction open."""
+    current = _OPEN.get()
+    while current is not None:
+        if not current.closed:
+            return True
+        current = current.parent
+    return False
+
+
+def check_no_transaction(what: str) -> None:
+    """Called before a network call: none may be made while a store transaction is open."""
+    if transaction_open():
+        rule_broken(f"{what} while a store transaction is open")
+
+
+def unavailable(error: BaseException | None) -> bool:
+    """Whether ``error`` means the store could not be reached or could not commit (worth trying again),
+    as opposed to a refusal or a bug."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def normalize_url(url: str) -> str:
@@ -95,81 +163,83 @@ class Database:
             # recycled instead, and a dropped one fails its transaction, which the caller reports.
             kwargs.update(pool_size=10, max_overflow=20, pool_recycle=1800)
         else:
-            kwargs.update(pool_size=5, max_overflow=20, pool_timeout=60)
+            kwargs.update(pool_size=8, max_overflow=24, pool_timeout=60)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         # SQLite has one write lock per file: this process's writers queue for it here, in order,
-        # rather than in SQLite's busy handler, which polls with sleeps of up to 100 ms.
+        # rather than in SQLite's busy handler, which polls with sleeps of up to 100 ms. Each holds
+        # it for one short transaction.
         self._write_turn = asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Same pool; on SQLite its transactions begin deferred, so reads never wait for writers.
         self.reads = async_sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
                                         expire_on_commit=False)
 
-    def _unit(self) -> _Unit | None:
-        """This task's unit of work on this database, if one is open."""
-        unit = _UNIT_OF_WORK.get()
-        return unit if unit is not None and unit.database is self else None
-
-    def _current(self) -> AsyncSession | None:
-        """The session of this task's unit of work on this database, if one is open."""
-        unit = self._unit()
-        return unit.session if unit is not None else None
+    @contextlib.contextmanager
+    def applying(self, update_id: int) -> Iterator[Applying]:
+        """Within the block, the task applies update ``update_id``: its first writing transaction
+        marks it applied (raising :class:`~store.services.inbox.AlreadyApplied` if it was already)."""
+        work = Applying(update_id)
+        token = _APPLYING.set(work)
+        try:
+            yield work
+        finally:
+            _APPLYING.reset(token)
 
     def after_commit(self, callback: Callable[[], object]) -> None:
-        """Call ``callback`` once what was written is committed: now, or when the open unit of work
-        commits (not at all if it rolls back). For signals to other tasks, such as waking a worker."""
-        unit = self._unit()
-        if unit is None:
+        """Call ``callback`` once what was written is committed: when the transaction open in this
+        task commits (not at all if it rolls back), or now. For signals to other tasks, such as
+        waking a worker."""
+        current = _OPEN.get()
+        while current is not None and (current.closed or not current.writing):
+            current = current.parent
+        if current is None:
             callback()
         else:
-            unit.after_commit.append(callback)
+            current.after_commit.append(callback)
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """One transaction for everything done inside, committed at the end or rolled back on error.
-
-        Nested :meth:`transaction` blocks become savepoints of it and :meth:`read` blocks use it.
-        It takes the write lock on SQLite at once, so keep it to one piece of work (one update).
-        """
-        if self._current() is not None:
-            raise RuntimeError("a unit of work is already open in this task")
-        unit: _Unit | None = None
-        async with self._write_turn, self.sessions() as session, session.begin():
-            unit = _Unit(self, session)
-            token = _UNIT_OF_WORK.set(unit)
-            try:
-                yield session
-            finally:
-                _UNIT_OF_WORK.reset(token)
-        for callback in unit.after_commit:
-            callback()
+    async def _opened(self, *, writing: bool) -> AsyncIterator[_Open]:
+        opened = _Open(_OPEN.get(), writing)
+        token = _OPEN.set(opened)
+        try:
+            yield opened
+        finally:
+            opened.closed = True
+            _OPEN.reset(token)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """Open a session inside one transaction, committed on success and rolled back on error.
+        """A session in one writing transaction, committed on success and rolled back on error.
 
-        Inside a unit of work this is a savepoint of it: an error rolls back this block only, and
-        what it wrote commits with the unit of work.
+        Keep it short: no network call inside. While an update is being applied, the first
+        such transaction marks it applied; a second one breaks the one-effect-per-update rule.
         """
-        current = self._current()
-        if current is not None:
-            async with current.begin_nested():
-                yield current
-            return
-        async with self._write_turn, self.sessions() as session, session.begin():
-            yield session
+        work = _APPLYING.get()
+        marking = work is not None and not work.applied
+        if work is not None and work.applied:
+            rule_broken(f"update {work.update_id} opened a second writing transaction")
+        async with self._opened(writing=True) as opened:
+            async with self._write_turn, self.sessions() as session, session.begin():
+                if marking:
+                    await mark_applied(session, work.update_id)
+                yield session
+            if marking:
+                work.applied = True
+        for callback in opened.after_commit:
+            callback()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """Open a session for reading only (on SQLite it takes no write lock); inside a unit of work, its session."""
-        current = self._current()
-        if current is not None:
-            yield current
-            return
-        async with self.reads() as session, session.begin():
+        """A session for reading only (on SQLite it takes no write lock)."""
+        async with self._opened(writing=False), self.reads() as session, session.begin():
             yield session
+
+    async def ping(self) -> None:
+        """Raise unless the store answers a trivial query."""
+        async with self.read() as session:
+            await session.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

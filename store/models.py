@@ -8,6 +8,7 @@ async code fails loudly instead of doing hidden I/O.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -18,9 +19,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -439,15 +442,45 @@ class Payout(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ProcessedUpdate(Base):
-    """A Telegram update some bot process handled: a second delivery of it is skipped.
+class InboxState(StrEnum):
+    """Where a received update stands. The first three are unfinished: they hold the person's lane."""
 
-    The row commits with the update's effect (``ok``), or on its own when handling failed and
-    its effect was rolled back (``failed``), so a failing update is not retried forever.
+    PENDING = "pending"  # stored, waiting for a process to take it
+    CLAIMED = "claimed"  # taken by a process (``owner``) until ``lease_until``
+    APPLIED = "applied"  # its effect is committed; the reply may not be sent yet
+    DONE = "done"
+    FAILED = "failed"  # a handler failed: it is not tried again
+
+
+UNFINISHED = (InboxState.PENDING, InboxState.CLAIMED, InboxState.APPLIED)
+
+
+class InboxUpdate(Base):
+    """A Telegram update as received, stored before Telegram is told it arrived.
+
+    Updates of one ``lane`` (the person, or the chat) are handled one at a time in
+    the order received; a NULL lane is handled at once (pre-checkout queries). The
+    raw update is erased once it is finished; the row stays a week, so a second
+    delivery of the same ``update_id`` is recognised and ignored.
     """
 
-    __tablename__ = "processed_updates"
+    __tablename__ = "inbox"
+    __table_args__ = (
+        # The unfinished rows of a lane, oldest first: what the claim and hand-over queries read.
+        Index("ix_inbox_unfinished_lane", "lane", "update_id",
+              postgresql_where=text("state IN ('pending', 'claimed', 'applied')"),
+              sqlite_where=text("state IN ('pending', 'claimed', 'applied')")),
+        Index("ix_inbox_finished_at", "finished_at"),
+    )
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    outcome: Mapped[str] = mapped_column(String(16), default="ok", server_default="ok")
+    lane: Mapped[int | None] = mapped_column(BigInteger)
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default=InboxState.PENDING)
+    owner: Mapped[str | None] = mapped_column(String(40))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

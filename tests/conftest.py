@@ -15,8 +15,9 @@ from sqlalchemy import text
 
 from bot.app import build_application
 from bot.config import Settings
+from bot.runtime import BotRuntime
 from bot.startup import prepare_store
-from store.db import Database
+from store.db import Database, record_broken_rules
 from store.migrate import upgrade
 from tests.fakebot import FakeBotAPI
 
@@ -40,6 +41,18 @@ async def make_database(backend: str, tmp_path) -> Database:
             await connection.execute(text("CREATE SCHEMA public"))
     await upgrade(database)
     return database
+
+
+@pytest.fixture(autouse=True)
+def store_rules_enforced():
+    """Every test runs with the store's rules checked: a network call while a store transaction is
+    open, or a second writing transaction for one update, raises and fails the test (even when
+    a handler's error handler swallowed the exception)."""
+    broken: list[str] = []
+    record_broken_rules(broken)
+    yield broken
+    record_broken_rules(None)
+    assert not broken, f"store rules broken: {broken}"
 
 
 @pytest.fixture(params=BACKENDS)
@@ -70,36 +83,37 @@ class Clock:
 
 
 class BotRunner:
-    """Starts and stops the real chatshop Application by long polling against a fake Bot API."""
+    """Starts and stops the real chatshop bot (long polling by default) against a fake Bot API."""
 
     def __init__(self, fake: FakeBotAPI, database_url: str, clock: Clock, **settings: object) -> None:
         self.fake, self.database_url, self.clock, self.settings = fake, database_url, clock, settings
         self.application = None
+        self.runtime: BotRuntime | None = None
+
+    def make_settings(self) -> Settings:
+        """The bot's settings: the fake's Bot API, any free HTTP port, and what the test asked for."""
+        options = {"http_port": 0, **self.settings}
+        return Settings(_env_file=None, bot_token=TOKEN, database_url=self.database_url,
+                        telegram_api_base_url=f"{self.fake.url}/bot", **options)
 
     async def start(self) -> None:
-        """Prepare the store (schema, demo catalog) and start polling, as `python -m bot` does."""
-        options = {"http_port": 0, **self.settings}
-        settings = Settings(_env_file=None, bot_token=TOKEN, database_url=self.database_url,
-                            telegram_api_base_url=f"{self.fake.url}/bot", **options)
+        """Prepare the store (schema, demo catalog) and start the bot, as `python -m bot` does."""
+        settings = self.make_settings()
         await prepare_store(settings, migrate=True)
         application = build_application(settings, clock=self.clock, search_refresh_interval=0)
-        await application.initialize()
-        await application.post_init(application)
-        await application.start()
-        await application.updater.start_polling(poll_interval=0.0, timeout=1)
-        self.application = application
-        self.fake.follow_application(application)  # a user's action ends when the bot is done with it
+        runtime = BotRuntime(settings, application, poll_timeout=1)
+        await runtime.start()
+        self.application, self.runtime = application, runtime
+        # A user's action ends when the bot has stored, handled and recorded what it received.
+        self.fake.follow(runtime.dispatcher.busy)
 
     async def stop(self) -> None:
-        """Stop polling and shut down, as on Ctrl+C."""
-        application, self.application = self.application, None
-        if application is None:
+        """Stop as on Ctrl+C: no new updates, the ones in hand finished, then shut down."""
+        runtime, self.runtime, self.application = self.runtime, None, None
+        if runtime is None:
             return
-        self.fake.follow_application(None)
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
-        await application.post_shutdown(application)
+        self.fake.follow(None)
+        await runtime.stop()
 
     async def __aenter__(self) -> BotRunner:
         await self.start()
@@ -116,7 +130,7 @@ class BotRunner:
     @property
     def db(self) -> Database:
         """The running application's store."""
-        return self.application.bot_data["shop"].db
+        return self.application.shop.db
 
 
 @pytest.fixture

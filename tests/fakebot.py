@@ -339,6 +339,7 @@ class Call:
     time: float
     http_method: str = "POST"
     response: JSONDict | None = None
+    answered_at: float | None = None  # monotonic time the fake answered it
 
     @property
     def ok(self) -> bool:
@@ -383,11 +384,17 @@ class WebhookDelivery:
 @dataclasses.dataclass
 class _Fault:
     method: str
-    error_code: int
+    error_code: int | None  # None: answer normally, only later
     description: str
     parameters: JSONDict | None
     times: int
     delay: float
+    match: JSONDict | None = None  # only calls whose parameters include these
+
+    def applies(self, method: str, params: JSONDict) -> bool:
+        if self.method != method or self.times <= 0:
+            return False
+        return all(str(params.get(key)) == str(value) for key, value in (self.match or {}).items())
 
 
 @dataclasses.dataclass
@@ -498,7 +505,9 @@ class FakeBotAPI:
         self.quiet_period = quiet_period
         self.reply_grace = reply_grace
         self.settle_timeout = settle_timeout
-        # While this returns True, `settle` keeps waiting (see `follow_application`).
+        # Seconds every call but getUpdates takes, as Telegram's round trip would.
+        self.latency = 0.0
+        # While this returns True, `settle` keeps waiting (see `follow`).
         self.bot_busy: Callable[[], bool] | None = None
 
         self.calls: list[Call] = []
@@ -652,8 +661,10 @@ class FakeBotAPI:
         times: int = 1,
         *,
         delay: float = 0.0,
+        match: JSONDict | None = None,
     ) -> None:
-        """Make the next `times` calls of `method` fail with this error (after `delay` s)."""
+        """Make the next `times` calls of `method` (whose parameters include `match`) fail with this
+        error (after `delay` s)."""
         if parameters is None and error_code == 429:
             parameters = {"retry_after": 1}
         if description is None:
@@ -665,7 +676,13 @@ class FakeBotAPI:
                 500: "Internal Server Error",
                 502: "Bad Gateway",
             }.get(error_code, "Error")
-        self._faults.append(_Fault(canonical_method(method), error_code, description, parameters, times, delay))
+        self._faults.append(_Fault(canonical_method(method), error_code, description, parameters, times, delay,
+                                   match))
+
+    def slow_next(self, method: str, delay: float, *, times: int = 1, match: JSONDict | None = None) -> None:
+        """Make the next `times` calls of `method` (whose parameters include `match`) take `delay` s,
+        then succeed as usual: Telegram being slow, or a call the bot is stuck in."""
+        self._faults.append(_Fault(canonical_method(method), None, "", None, times, delay, match))
 
     def block_user(self, chat_id: int) -> None:
         """From now on every send to this chat answers 403 "bot was blocked by the user"."""
@@ -708,18 +725,20 @@ class FakeBotAPI:
         if sender in self.users:
             self.users[sender]._mark = self._action_mark
 
-    def follow_application(self, application: Any | None) -> None:
-        """Make `settle` wait while ``application`` (a PTB Application running in this process) has
-        updates queued or in its handlers; None stops following.
+    def follow(self, busy: Callable[[], bool] | None) -> None:
+        """Make `settle` wait while ``busy()`` says the bot (running in this process) still has work
+        in hand for what it received; None stops following.
 
         Without it, a handler that answers a button at once and sends its reply after slower work
         (a busy database) looks done once the quiet period has passed after the answer.
         """
-        if application is None:
-            self.bot_busy = None
-            return
-        self.bot_busy = lambda: (application.update_processor.current_concurrent_updates > 0
-                                 or not application.update_queue.empty())
+        self.bot_busy = busy
+
+    def follow_application(self, application: Any | None) -> None:
+        """`follow` a plain PTB Application: busy while it has updates queued or in its handlers."""
+        self.follow(None if application is None else
+                    lambda: (application.update_processor.current_concurrent_updates > 0
+                             or not application.update_queue.empty()))
 
     async def settle(self, entry: _Pending, timeout: float | None = None) -> None:
         """Wait until the bot has fetched `entry`, answered it, and made no call for `quiet_period`
@@ -928,17 +947,22 @@ class FakeBotAPI:
                 self._in_flight -= 1
                 self._last_activity = time.monotonic()
         call.response = body
+        call.answered_at = time.monotonic()
         self._call_done.set()
         self._call_done = asyncio.Event()
         return web.json_response(body, status=status)
 
     async def _dispatch(self, method: str, params: JSONDict, request: web.Request) -> Any:
+        if self.latency and method != "getUpdates":
+            await asyncio.sleep(self.latency)
         for fault in self._faults:
-            if fault.method == method and fault.times > 0:
+            if fault.applies(method, params):
                 fault.times -= 1
                 if fault.delay:
                     await asyncio.sleep(fault.delay)
-                raise ApiError(fault.error_code, fault.description, fault.parameters)
+                if fault.error_code is not None:
+                    raise ApiError(fault.error_code, fault.description, fault.parameters)
+                break
         self._faults = [f for f in self._faults if f.times > 0]
         if method.startswith(_CHAT_WRITE_PREFIXES) and self._chat_id(params, required=False) in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
@@ -1816,8 +1840,10 @@ class FakeUser:
         payload: str | None = None,
         *,
         timeout: float | None = None,
+        settle: bool = True,
     ) -> JSONDict:
-        """Start paying an invoice (default: the latest sent here); return the bot's answer params."""
+        """Start paying an invoice (default: the latest sent here); return the bot's answer params
+        (once the bot is quiet again, unless `settle` is False)."""
         invoice = self._invoice(invoice_message)
         self._begin()
         query_id = str(next(self.fake._query_ids))
@@ -1838,7 +1864,8 @@ class FakeUser:
         )
         if not call.ok:
             raise AssertionError(f"the bot's answer was refused: {call.summary()}")
-        await self._quiet()
+        if settle:
+            await self._quiet()
         return call.params
 
     async def pay(

@@ -13,33 +13,7 @@ from sqlalchemy import func, select
 from store.models import CartLine, Checkout, Order, Payment, Product, UserStep, Variant
 
 from .conftest import BotRunner
-
-
-async def variant_stock(db, sku: str) -> int:
-    async with db.transaction() as session:
-        return await session.scalar(select(Variant.stock).where(Variant.sku == sku))
-
-
-async def go_to_address_step(user) -> None:
-    """From a product card or the cart: open the cart, review, continue, share the contact."""
-    if "Checkout" not in " ".join(user.buttons()):
-        await user.press("🛒 Cart")
-    await user.press("Checkout")
-    assert "Checkout — review" in user.last_text
-    await user.press("Continue")
-    assert "Checkout — contact" in user.last_text
-    await user.tap("Share my contact")
-    assert "shipping address" in user.last_text
-
-
-async def add_to_cart(user, query: str, title: str, option: str | None = None) -> None:
-    """Search, open the product and add it (choosing an option first if given)."""
-    await user.send(query)
-    await user.press(title)
-    if option:
-        await user.press(option)
-    await user.press("Add to cart")
-    assert "Added to your cart" in user.last_answer["text"]
+from .journeys import add_to_cart, go_to_address_step, variant_stock
 
 
 async def test_search_with_a_typo_to_cash_on_delivery_order(fake, bot):

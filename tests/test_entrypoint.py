@@ -13,6 +13,7 @@ import pytest
 
 from bot.app import build_application
 from bot.config import Settings
+from bot.runtime import BotRuntime
 
 from .conftest import TOKEN
 
@@ -102,14 +103,11 @@ async def test_a_busy_http_port_is_named_in_one_line(tmp_path, fake):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_concurrent_updates_apply_on_postgresql_and_are_ignored_with_a_warning_on_sqlite(tmp_path, caplog, backend):
+def test_concurrent_updates_bound_the_updates_in_hand_on_both_stores(tmp_path, caplog, backend):
     url = f"sqlite:///{tmp_path / 'shop.db'}" if backend == "sqlite" else "postgresql://shop@127.0.0.1:1/shop"
+    # By default about 64 people's updates are handled at once per process, on either store.
+    assert Settings(_env_file=None, bot_token=TOKEN, database_url=url).concurrent_updates == 64
     settings = Settings(_env_file=None, bot_token=TOKEN, database_url=url, concurrent_updates=8)
-    with caplog.at_level(logging.WARNING, logger="bot.app"):
-        application = build_application(settings)
-    handled_at_once = application.update_processor.max_concurrent_updates
-    if backend == "sqlite":
-        assert handled_at_once == 1
-        assert "CONCURRENT_UPDATES=8 is ignored on SQLite" in caplog.text
-    else:
-        assert handled_at_once == 8 and caplog.text == ""
+    with caplog.at_level(logging.WARNING):
+        runtime = BotRuntime(settings, build_application(settings))
+    assert runtime.dispatcher.concurrency == 8 and caplog.text == ""

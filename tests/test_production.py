@@ -8,34 +8,27 @@ against the fake Bot API on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
-import os
 import re
-import signal
-import socket
-import sys
 from collections import Counter, defaultdict
-from pathlib import Path
 
-import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, update
-from telegram import Update
 
 import bot.app
 from bot.app import build_application
 from bot.config import Settings
+from bot.runtime import BotRuntime
 from bot.startup import prepare_store
 from bot.worker import OutboxWorker, rate_limited_bot
 from store.db import Database
 from store.models import (
     CartLine,
     Checkout,
+    InboxUpdate,
     Order,
     OutboxMessage,
-    ProcessedUpdate,
     Product,
     User,
     UserStep,
@@ -48,55 +41,12 @@ from store.services.events import STOCK_TEMPLATE
 from store.services.users import set_step
 
 from .conftest import PG_URL, TOKEN, eventually, make_database
+from .journeys import answers_to, pressed
+from .processes import HOOK_PATH, BotProcess, free_port, get, metric, post
 from .proxy import RoundRobinProxy
 
-HOOK_PATH = "/tg/hook"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PHONE = "+1 202 555 0143"  # what the fake shares for "Share my contact"
 needs_pg = pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set")
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (the server is told its port before it starts)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The sum of the samples called ``name`` whose labels include ``labels``."""
-    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-               if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()))
-
-
-def pressed(fake, user, label: str) -> dict:
-    """The update Telegram sends when ``user`` presses ``label``, built but not delivered."""
-    button, message = user._find_button(label, None)
-    query_id = str(next(fake._query_ids))
-    fake._open_queries[query_id] = "callback_query"
-    return {"update_id": fake.next_update_id(), "callback_query": {
-        "id": query_id, "from": dict(user.info), "chat_instance": f"-{fake.bot_id}{user.id}",
-        "data": button["callback_data"], "message": copy.deepcopy(message)}}
-
-
-def answers_to(fake, update: dict) -> list:
-    """Every answerCallbackQuery the bot made for the callback query of ``update``."""
-    query_id = update["callback_query"]["id"]
-    return [c for c in fake.find_calls("answerCallbackQuery") if str(c.params.get("callback_query_id")) == query_id]
-
-
-async def get(url: str) -> tuple[int, str]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http, http.get(url) as response:
-        return response.status, await response.text()
-
-
-async def post(url: str, body: bytes | str, secret: str | None) -> int:
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers[SECRET_HEADER] = secret
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http, \
-            http.post(url, data=body, headers=headers) as response:
-        return response.status
 
 
 async def cart_quantity(db: Database, user_id: int) -> int:
@@ -132,7 +82,7 @@ async def callback_outcomes(*processes) -> dict[str, float]:  # type: ignore[no-
 
 
 class WebhookBot:
-    """The real Application serving Telegram's webhook on its own HTTP server, as `run_webhook` does."""
+    """The real bot serving Telegram's webhook on its own HTTP server, in this process."""
 
     def __init__(self, fake, database_url: str, clock, **settings: object) -> None:  # type: ignore[no-untyped-def]
         port = free_port()
@@ -140,33 +90,22 @@ class WebhookBot:
         self.settings = Settings(_env_file=None, bot_token=TOKEN, database_url=database_url,
                                  telegram_api_base_url=f"{fake.url}/bot", http_port=port,
                                  webhook_url=f"http://127.0.0.1:{port}{HOOK_PATH}", **settings)
-        self.application = None
+        self.runtime: BotRuntime | None = None
 
     async def start(self) -> None:
-        """Prepare the store, start the Application and its server, register the webhook."""
+        """Prepare the store, start the bot and its server, register the webhook."""
         await prepare_store(self.settings, migrate=True)
         application = build_application(self.settings, clock=self.clock, search_refresh_interval=0)
-        await application.initialize()
-        await application.post_init(application)
-        await application.start()
-        self.application = application
-        await application.bot.set_webhook(self.settings.webhook_url, secret_token=self.settings.webhook_token,
-                                          allowed_updates=Update.ALL_TYPES)
+        self.runtime = BotRuntime(self.settings, application)
+        await self.runtime.start()
+        self.fake.follow(self.runtime.dispatcher.busy)
 
     async def stop(self) -> None:
         """Stop as on SIGTERM: refuse new updates, finish those in hand, shut down."""
-        application, self.application = self.application, None
-        if application is None:
-            return
-        self.runtime(application).web.stop_taking_updates()
-        await self.runtime(application).web.finish_updates()
-        await application.stop()
-        await application.shutdown()
-        await application.post_shutdown(application)
-
-    @staticmethod
-    def runtime(application):  # type: ignore[no-untyped-def]
-        return application.bot_data[bot.app.RUNTIME_KEY]
+        runtime, self.runtime = self.runtime, None
+        if runtime is not None:
+            self.fake.follow(None)
+            await runtime.stop()
 
     @property
     def url(self) -> str:
@@ -175,16 +114,14 @@ class WebhookBot:
 
     @property
     def db(self) -> Database:
-        return self.application.bot_data["shop"].db
+        return self.runtime.shop.db
 
 
 async def broken_help(update, context) -> None:  # type: ignore[no-untyped-def]
-    """A handler with a bug, hit in its second store block."""
+    """A handler with a bug, hit after its store work committed (while rendering the answer)."""
     async with context.shop.db.transaction() as session:
         await set_step(session, update.effective_user.id, "help_tour", {"page": 1})
-    async with context.shop.db.transaction() as session:
-        await set_step(session, update.effective_user.id, "help_tour", {"page": 2})
-        raise RuntimeError("the help page is broken")
+    raise RuntimeError("the help page is broken")
 
 
 @pytest.fixture
@@ -232,19 +169,19 @@ async def test_the_webhook_serves_shoppers_and_refuses_everything_else(fake, web
     assert "cart is empty" in ann.last_text.lower()
     assert fake.find_calls("sendMessage", chat_id=3666) == []
     async with webhook_bot.db.read() as session:
-        assert await session.get(ProcessedUpdate, 990001) is None
+        assert await session.get(InboxUpdate, 990001) is None
         assert await session.get(User, 3666) is None
 
-    # A handler fails: Ann gets an apology, the webhook still answered 200, so Telegram does not retry.
-    # The store block it failed in is undone, the one it finished is kept; the update is recorded as failed.
+    # A handler fails after its store work: Ann gets an apology, the webhook had answered 200 on
+    # receipt, so Telegram does not retry. What it committed is kept; the update is recorded as failed.
     help_update = await ann.send("/help")
     assert "Sorry, something went wrong" in ann.last_text
     assert fake.webhook_deliveries[-1].status == 200
-    info = await webhook_bot.application.bot.get_webhook_info()
+    info = await webhook_bot.runtime.application.bot.get_webhook_info()
     assert info.last_error_message is None and info.pending_update_count == 0
     async with webhook_bot.db.read() as session:
         assert (await session.get(UserStep, 3001)).data == {"page": 1}
-        assert (await session.get(ProcessedUpdate, help_update["update_id"])).outcome == "failed"
+        assert (await session.get(InboxUpdate, help_update["update_id"])).state == "failed"
     # Delivered again, the failed update is not handled again: no second apology.
     apologies = len(fake.find_calls("sendMessage", chat_id=3001))
     await fake.resend(help_update)
@@ -270,7 +207,7 @@ async def test_the_webhook_serves_shoppers_and_refuses_everything_else(fake, web
 
     # Told to stop, the process refuses new updates with 503 (Telegram delivers them again later)
     # and stops being ready, while staying alive.
-    WebhookBot.runtime(webhook_bot.application).web.stop_taking_updates()
+    webhook_bot.runtime.web.stop_taking_updates()
     late = {"update_id": 990002, "message": {**forged["message"], "chat": {"id": 3001, "type": "private"},
                                              "from": ann.info}}
     assert await post(hook, json.dumps(late), secret=secret) == 503
@@ -301,58 +238,6 @@ async def test_an_update_delivered_twice_is_applied_once(fake, webhook_bot):
 
 
 # --- real processes ---------------------------------------------------------------------------
-
-
-class BotProcess:
-    """`python -m bot` serving the webhook on its own port (WEBHOOK_URL: that port unless given); its log
-    goes to a file."""
-
-    def __init__(self, name: str, tmp_path: Path, fake, **settings: str) -> None:  # type: ignore[no-untyped-def]
-        self.name, self.port = name, free_port()
-        self.log_path = tmp_path / f"{name}.log"
-        self.cwd = tmp_path
-        ours = {field.upper() for field in Settings.model_fields}
-        self.env = {k: v for k, v in os.environ.items() if k not in ours}
-        self.env.update(BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=f"{fake.url}/bot", HTTP_HOST="127.0.0.1",
-                        HTTP_PORT=str(self.port), WEBHOOK_URL=self.hook)
-        self.env.update(settings)
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with open(self.log_path, "wb") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", cwd=self.cwd, env=self.env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=log)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def hook(self) -> str:
-        return f"{self.url}{HOOK_PATH}"
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    async def ready(self) -> bool:
-        """True once /readyz answers 200 (fails at once if the process died)."""
-        assert self.process.returncode is None, f"{self.name} exited {self.process.returncode}:\n{self.log[-3000:]}"
-        try:
-            return (await get(f"{self.url}/readyz"))[0] == 200
-        except aiohttp.ClientError:
-            return False
-
-    async def terminate(self, timeout: float = 20) -> int:
-        """SIGTERM; the exit status, within ``timeout`` seconds."""
-        self.process.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self.process.wait(), timeout)
-
-    async def kill(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()
-            await self.process.wait()
 
 
 async def test_python_m_bot_serves_the_webhook_and_stops_cleanly_on_sigterm(tmp_path, fake):
@@ -525,70 +410,6 @@ async def test_two_processes_behind_one_url_serve_a_shopper_once_and_stop_cleanl
         assert "user 4001 type" in log and "stopped" in log.splitlines()[-1]
         for secret_text in (TOKEN, secret, PHONE, PHONE.replace(" ", ""), "Baker Street", "Harbour Road"):
             assert secret_text not in log, f"{secret_text!r} in the log of {process.name}"
-
-
-async def test_a_process_killed_mid_update_loses_nothing_and_applies_it_once(tmp_path, fake, store_url):
-    """The update's record commits with its effect: a process that dies mid-update leaves neither,
-    and the redelivered update is handled in full by the other process."""
-    secret = Settings(_env_file=None, bot_token=TOKEN).webhook_token
-    db = Database(store_url)
-    async with RoundRobinProxy(HOOK_PATH) as proxy:
-        procs = [BotProcess(name, tmp_path, fake, DATABASE_URL=store_url, WEBHOOK_URL=proxy.url)
-                 for name in ("a", "b")]
-        proxy.backends = [process.hook for process in procs]
-        try:
-            for process in procs:  # one after the other: the first loads the demo catalog
-                await process.start()
-                await eventually(process.ready, timeout=40, interval=0.2)
-
-            async def both_registered() -> bool:
-                return len(fake.find_calls("setWebhook")) == 2
-
-            await eventually(both_registered, timeout=10)
-            assert fake.webhook_secret == secret
-            dee = fake.user(4101, "Dee")
-            await dee.send("wireless earbuds")
-            await dee.press("Wireless Earbuds")
-
-            # Dee presses "Add to cart". The process that takes it adds the earbuds, then hangs on
-            # answering her (Telegram is slow) and is killed there: its work is not committed.
-            fake.fail_next("answerCallbackQuery", 400, delay=10)
-            taker = procs[proxy.next_backend]
-            press = pressed(fake, dee, "Add to cart")
-            query_id = press["callback_query"]["id"]
-
-            async def hanging() -> bool:
-                return any(c.method == "answerCallbackQuery" and str(c.params.get("callback_query_id")) == query_id
-                           for c in fake.calls)  # asked, not yet answered
-
-            await fake.send_update(press, wait=False)
-            await eventually(hanging, timeout=10, interval=0.01)
-            await taker.kill()
-
-            # The connection dropped, so the update is delivered again (here the proxy retries the
-            # other process at once, as a load balancer does; Telegram would retry later). The
-            # survivor adds the earbuds once and answers Dee.
-            async def served() -> bool:
-                return proxy.served_by(press["update_id"]) is not None
-
-            await eventually(served, timeout=20)
-            survivor = procs[proxy.served_by(press["update_id"])]
-            assert survivor is not taker
-            assert [c.params["text"] for c in answers_to(fake, press) if c.ok] == ["✓ Added to your cart (1 item)."]
-            assert await cart_quantity(db, 4101) == 1
-            async with db.read() as session:
-                assert (await session.get(ProcessedUpdate, press["update_id"])).outcome == "ok"
-
-            # Telegram delivering it yet again changes nothing.
-            await fake.resend(press)
-            assert await cart_quantity(db, 4101) == 1
-            assert [c.ok for c in answers_to(fake, press)] == [False, True]  # the killed process's try failed
-            assert await survivor.terminate() == 0
-        finally:
-            for process in procs:
-                await process.kill()
-            await db.dispose()
-    assert f"update {press['update_id']} " not in taker.log  # it never finished the update
 
 
 def lamp(call) -> str:  # type: ignore[no-untyped-def]

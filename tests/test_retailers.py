@@ -169,7 +169,7 @@ async def test_undelivered_webhooks_are_delivered_after_a_bot_restart(fake, stor
             await make_user(session, 1)
         receiver.down_for = 1_000  # the retailer is down while the bot runs
         order_id = await place_cod(runner.db, 1, variant)
-        runner.application.bot_data["shop"].wake_outbox()
+        runner.application.shop.wake_outbox()
         await runner.stop()
 
         receiver.down_for = 0  # back up; the bot restarts
@@ -191,7 +191,7 @@ async def api(fake, store_url, clock):
     """The bot running with its HTTP server; yields (base URL, runner)."""
     runner = BotRunner(fake, store_url, clock)
     await runner.start()
-    yield runner.application.bot_data["runtime"].web.url, runner
+    yield runner.runtime.web.url, runner
     await runner.stop()
 
 

@@ -163,10 +163,10 @@ async def confirm(session: AsyncSession, user_id: int, shown_total: int, rules: 
     )
 
 
-async def current(session: AsyncSession, user_id: int) -> Step | None:
-    """The shopper's checkout step, or None when they are not checking out."""
-    row = await session.get(UserStep, user_id)
-    return Step(row.step, dict(row.data or {}), row.updated_at) if row is not None and row.step in STEPS else None
+async def leave(session: AsyncSession, user_id: int) -> bool:
+    """Leave the checkout (the cart stays); False when the shopper was not checking out."""
+    result = await session.execute(delete(UserStep).where(UserStep.user_id == user_id, UserStep.step.in_(STEPS)))
+    return result.rowcount == 1
 
 
 def is_stale(step: Step, now: datetime, ttl: timedelta) -> bool:

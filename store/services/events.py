@@ -68,6 +68,13 @@ def order_payload(order: Order, payment: Payment | None) -> dict[str, Any]:
     }
 
 
+async def order_document(session: AsyncSession, order: Order) -> dict[str, Any]:
+    """The order as webhooks and the HTTP API show it, with its latest payment."""
+    payment = await session.scalar(select(Payment).where(Payment.checkout_id == order.checkout_id)
+                                   .order_by(Payment.id.desc()).limit(1))
+    return order_payload(order, payment)
+
+
 async def announce(session: AsyncSession, order_id: int, event: str, now: datetime) -> None:
     """Queue everything an order event must reach: seller chat, buyer chat, seller webhook."""
     order = await load_order(session, order_id)
@@ -85,9 +92,7 @@ async def announce(session: AsyncSession, order_id: int, event: str, now: dateti
                                       "refund_status": order.refund_status},
                              chat_id=order.buyer_id, now=now)
     if seller.webhook_url:
-        payment = await session.scalar(select(Payment).where(Payment.checkout_id == order.checkout_id)
-                                       .order_by(Payment.id.desc()).limit(1))
-        body = {"type": f"order.{event}", "timestamp": now.isoformat(), "data": order_payload(order, payment)}
+        body = {"type": f"order.{event}", "timestamp": now.isoformat(), "data": await order_document(session, order)}
         await outbox.enqueue(session, key=f"order-{order.id}-{event}", channel=outbox.WEBHOOK,
                              template=f"order.{event}", payload=body, seller_id=seller.id, now=now)
 

@@ -166,3 +166,8 @@ async def get_order_for_buyer(session: AsyncSession, buyer_id: int, order_id: in
         select(Payment).where(Payment.checkout_id == order.checkout_id).order_by(Payment.id.desc()).limit(1)
     )
     return OrderDetail(order, order.checkout, payment)
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    """How many orders are in each state (states with none are left out)."""
+    return dict((await session.execute(select(Order.status, func.count()).group_by(Order.status))).all())

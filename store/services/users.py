@@ -73,3 +73,11 @@ async def clear_step(session: AsyncSession, user_id: int) -> None:
     """Leave any dialogue the user is in."""
     await session.execute(delete(UserStep).where(UserStep.user_id == user_id))
 
+
+async def mark_blocked(session: AsyncSession, user_id: int, now: datetime) -> bool:
+    """Record that the person blocked the bot (their notices are dropped); False if known already."""
+    user = await session.get(User, user_id)
+    if user is None or user.blocked_at is not None:
+        return False
+    user.blocked_at = now
+    return True

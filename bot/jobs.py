@@ -1,0 +1,54 @@
+"""Periodic jobs of a bot process: expire unpaid checkouts, approve commissions, forget old updates."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.ext import Application
+
+from handlers.context import ShopContext
+from store.models import utcnow
+from store.services.checkout import expire_checkouts
+from store.services.creators import approve_due
+from store.services.inbox import forget_finished
+
+logger = logging.getLogger(__name__)
+
+EXPIRY_JOB_INTERVAL = 30  # seconds between sweeps for unpaid checkouts
+APPROVAL_JOB_INTERVAL = 600  # seconds between approvals of commissions past the return window
+CLEANUP_JOB_INTERVAL = 6 * 3600  # seconds between clean-ups of finished inbox rows
+
+
+async def expire_unpaid(context: ShopContext) -> None:
+    """Job: expire unpaid checkouts past their time and release their stock (the buyers are told)."""
+    shop = context.shop
+    async with shop.db.transaction() as session:
+        expired = await expire_checkouts(session, shop.clock())
+    if expired:
+        logger.info("%d unpaid checkouts expired", len(expired))
+        shop.wake_outbox()
+
+
+async def approve_commissions(context: ShopContext) -> None:
+    """Job: approve pending commissions of orders delivered more than the return window ago."""
+    shop = context.shop
+    async with shop.db.transaction() as session:
+        approved = await approve_due(session, shop.clock(), shop.options.return_window)
+    if approved:
+        logger.info("approved %d commissions past the return window", approved)
+
+
+async def forget_updates(context: ShopContext) -> None:
+    """Job: drop finished inbox rows older than Telegram could redeliver them."""
+    async with context.shop.db.transaction() as session:
+        await forget_finished(session, utcnow())
+
+
+def schedule_jobs(application: Application) -> None:
+    """Put the jobs on the application's job queue (they run once it is started)."""
+    jobs = application.job_queue
+    if jobs is None:
+        return
+    jobs.run_repeating(expire_unpaid, interval=EXPIRY_JOB_INTERVAL, first=1, name="expire-unpaid")
+    jobs.run_repeating(approve_commissions, interval=APPROVAL_JOB_INTERVAL, first=5, name="approve-commissions")
+    jobs.run_repeating(forget_updates, interval=CLEANUP_JOB_INTERVAL, first=60, name="forget-updates")

@@ -1,0 +1,252 @@
+"""The inbox: every Telegram update is a row before Telegram is told it arrived.
+
+A bot process stores each batch of updates it receives and, in the same
+transaction, claims the ones whose *lane* (the person, or the chat) no other
+process holds. It handles a lane's updates one at a time, oldest first, and
+records each as finished. A process holds its rows under a lease it renews; a
+process that dies stops renewing, and once the lease has run out any process
+takes the lane over (:func:`take_over`): updates not yet applied are handled
+again, and an update already applied (its effect committed, its reply perhaps
+not sent) is only marked done.
+
+An update's effect and the mark that it is applied commit together: the first
+write transaction of the update runs :func:`mark_applied`, which refuses an
+update that another process has applied meanwhile, so the effect happens once.
+
+On PostgreSQL, decisions about a lane (claim, hand over, take over) are
+serialised by a transaction-level advisory lock per lane; on SQLite every
+writing transaction holds the database's single write lock anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, delete, exists, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import UNFINISHED, InboxState, InboxUpdate
+
+# Telegram keeps an undelivered update for at most 24 hours; a week of ids is plenty.
+KEEP_FOR = timedelta(days=7)
+# A process that died handling the same update this many times will die again: give up on it.
+MAX_ATTEMPTS = 5
+# Namespace of the advisory locks taken per lane on PostgreSQL ("inbx").
+LANE_LOCKS = 0x696E6278
+
+LOCK_LANES = text("SELECT pg_advisory_xact_lock(:space, key) FROM unnest(CAST(:keys AS int[])) AS key")
+
+INBOX = InboxUpdate.__table__
+_OTHER = INBOX.alias("other")
+_HELD = (InboxState.CLAIMED, InboxState.APPLIED)
+_TAKEN_COLUMNS = (INBOX.c.update_id, INBOX.c.lane, INBOX.c.priority, INBOX.c.kind, INBOX.c.state,
+                  INBOX.c.attempts, INBOX.c.received_at)
+
+
+class AlreadyApplied(Exception):
+    """The update was applied already (by another process, or before a restart): nothing more to do."""
+
+    def __init__(self, update_id: int) -> None:
+        super().__init__(f"update {update_id} was applied already")
+        self.update_id = update_id
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """An update as received: its id, whose lane it is in, and the raw JSON."""
+
+    update_id: int
+    lane: int | None
+    kind: str
+    payload: str
+    priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """An update this process now holds: to handle (claimed), or only to finish (applied)."""
+
+    update_id: int
+    lane: int | None
+    priority: int
+    kind: str
+    state: InboxState
+    attempts: int
+    received_at: datetime
+    payload: str | None = None
+
+
+def _taken(rows: Iterable, with_payload: bool = False) -> list[Taken]:
+    return [Taken(row.update_id, row.lane, row.priority, row.kind, InboxState(row.state), row.attempts,
+                  row.received_at, row.payload if with_payload else None) for row in rows]
+
+
+async def _lock_lanes(session: AsyncSession, lanes: Iterable[int | None]) -> None:
+    """On PostgreSQL, hold each lane's advisory lock until the transaction ends (in one order: no deadlock)."""
+    if session.bind.dialect.name != "postgresql":
+        return
+    keys = sorted({lane % 2**31 for lane in lanes if lane is not None})
+    if keys:
+        # unnest yields the sorted keys in order, so every transaction takes them in the same order.
+        await session.execute(LOCK_LANES, {"space": LANE_LOCKS, "keys": keys})
+
+
+def _claim(owner: str, lease_until: datetime) -> dict:
+    return {"state": InboxState.CLAIMED, "owner": owner, "lease_until": lease_until,
+            "attempts": INBOX.c.attempts + 1}
+
+
+def _held_by_another(owner: str, *, live_at: datetime | None = None):  # type: ignore[no-untyped-def]
+    """Some other process holds the row's lane (claimed or applied rows), with a live lease if ``live_at``."""
+    conditions = [_OTHER.c.lane == INBOX.c.lane, _OTHER.c.state.in_(_HELD), _OTHER.c.owner != owner]
+    if live_at is not None:
+        conditions.append(_OTHER.c.lease_until >= live_at)
+    return exists().where(*conditions)
+
+
+async def receive(session: AsyncSession, incoming: Sequence[Incoming], owner: str, now: datetime,
+                  lease: timedelta) -> tuple[set[int], list[Taken]]:
+    """Store new updates (an update id seen before is ignored) and claim those whose lane is free.
+
+    Returns the ids that were new and the rows now claimed by ``owner``. A row stays pending when
+    another process holds its lane, or an older update of the lane waits: that process hands the
+    lane over when done (:func:`hand_over`), or a sweep takes it (:func:`take_over`).
+    """
+    if not incoming:
+        return set(), []
+    await _lock_lanes(session, (item.lane for item in incoming))
+    insert_ = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    values = [{"update_id": item.update_id, "lane": item.lane, "priority": item.priority, "kind": item.kind,
+               "payload": item.payload, "state": InboxState.PENDING, "attempts": 0, "received_at": now}
+              for item in incoming]
+    stored = await session.execute(insert_(INBOX).values(values).on_conflict_do_nothing(index_elements=["update_id"])
+                                   .returning(INBOX.c.update_id))
+    new = set(stored.scalars())
+    if not new:
+        return new, []
+    ids = sorted(new)
+    older_waiting = exists().where(_OTHER.c.lane == INBOX.c.lane, _OTHER.c.state == InboxState.PENDING,
+                                   _OTHER.c.update_id < INBOX.c.update_id, _OTHER.c.update_id.not_in(ids))
+    claimed = await session.execute(
+        update(INBOX)
+        .where(INBOX.c.update_id.in_(ids), INBOX.c.state == InboxState.PENDING,
+               or_(INBOX.c.lane.is_(None), and_(~_held_by_another(owner), ~older_waiting)))
+        .values(**_claim(owner, now + lease))
+        .returning(*_TAKEN_COLUMNS))
+    return new, _taken(claimed)
+
+
+async def mark_applied(session: AsyncSession, update_id: int) -> None:
+    """Record, in the transaction that applies the update's effect, that it is applied.
+
+    Raises :class:`AlreadyApplied` when it was applied already: the caller rolls back.
+    """
+    result = await session.execute(update(INBOX).where(INBOX.c.update_id == update_id,
+                                                       INBOX.c.state.in_((InboxState.PENDING, InboxState.CLAIMED)))
+                                   .values(state=InboxState.APPLIED))
+    if result.rowcount != 1:
+        raise AlreadyApplied(update_id)
+
+
+async def finish(session: AsyncSession, owner: str, now: datetime, done: Sequence[int] = (),
+                 failed: Sequence[int] = ()) -> None:
+    """Record updates of ``owner`` as finished (done, or failed); their raw content is erased."""
+    for ids, state in ((done, InboxState.DONE), (failed, InboxState.FAILED)):
+        if ids:
+            await session.execute(update(INBOX).where(INBOX.c.update_id.in_(sorted(ids)), INBOX.c.owner == owner)
+                                  .values(state=state, payload=None, owner=None, lease_until=None, finished_at=now))
+
+
+async def hand_over(session: AsyncSession, lanes: Iterable[int], owner: str, now: datetime,
+                    lease: timedelta) -> list[Taken]:
+    """Claim what waits in lanes this process has just finished with (updates other processes received)."""
+    lanes = sorted(set(lanes))
+    if not lanes:
+        return []
+    await _lock_lanes(session, lanes)
+    claimed = await session.execute(
+        update(INBOX)
+        .where(INBOX.c.lane.in_(lanes), INBOX.c.state == InboxState.PENDING, ~_held_by_another(owner))
+        .values(**_claim(owner, now + lease))
+        .returning(*_TAKEN_COLUMNS, INBOX.c.payload))
+    return _taken(claimed, with_payload=True)
+
+
+async def take_over(session: AsyncSession, owner: str, now: datetime, lease: timedelta,
+                    limit: int = 100) -> list[Taken]:
+    """Claim the lanes no live process holds: pending updates nobody claimed, and the rows of a
+    process whose lease ran out (it died). Rows already applied come back as such, to be finished only."""
+    live = _held_by_another(owner, live_at=now)
+    lanes = list((await session.execute(
+        select(INBOX.c.lane).distinct()
+        .where(INBOX.c.lane.is_not(None), INBOX.c.state.in_(UNFINISHED),
+               or_(INBOX.c.state == InboxState.PENDING, INBOX.c.lease_until < now), ~live)
+        .limit(limit))).scalars())
+    taking = {"state": case((INBOX.c.state == InboxState.PENDING, InboxState.CLAIMED), else_=INBOX.c.state),
+              "owner": owner, "lease_until": now + lease, "attempts": INBOX.c.attempts + 1}
+    # Rows this process holds under a live lease are in hand already.
+    not_in_hand = or_(INBOX.c.owner.is_(None), INBOX.c.owner != owner, INBOX.c.lease_until < now)
+    taken = []
+    if lanes:
+        await _lock_lanes(session, lanes)
+        result = await session.execute(
+            update(INBOX).where(INBOX.c.lane.in_(lanes), INBOX.c.state.in_(UNFINISHED), not_in_hand, ~live)
+            .values(**taking).returning(*_TAKEN_COLUMNS, INBOX.c.payload))
+        taken += _taken(result, with_payload=True)
+    # Updates outside any lane (pre-checkout queries): each on its own.
+    result = await session.execute(
+        update(INBOX).where(INBOX.c.lane.is_(None), INBOX.c.state.in_(UNFINISHED), not_in_hand,
+                            or_(INBOX.c.state == InboxState.PENDING, INBOX.c.lease_until < now))
+        .values(**taking).returning(*_TAKEN_COLUMNS, INBOX.c.payload))
+    return taken + _taken(result, with_payload=True)
+
+
+async def renew(session: AsyncSession, owner: str, now: datetime, lease: timedelta) -> int:
+    """Extend the lease on every row ``owner`` holds; returns how many."""
+    result = await session.execute(update(INBOX).where(INBOX.c.owner == owner, INBOX.c.state.in_(_HELD))
+                                   .values(lease_until=now + lease))
+    return result.rowcount
+
+
+async def release(session: AsyncSession, owner: str, ids: Sequence[int]) -> int:
+    """Give back claimed updates not yet started (on shutdown): pending again, for any process."""
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(INBOX).where(INBOX.c.update_id.in_(sorted(ids)), INBOX.c.owner == owner,
+                            INBOX.c.state == InboxState.CLAIMED)
+        .values(state=InboxState.PENDING, owner=None, lease_until=None,
+                attempts=func.max(INBOX.c.attempts - 1, 0) if session.bind.dialect.name == "sqlite"
+                else func.greatest(INBOX.c.attempts - 1, 0)))
+    return result.rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Unfinished updates by state, and when the oldest waiting one arrived."""
+
+    rows: dict[str, int]
+    oldest_pending: datetime | None
+
+
+async def backlog(session: AsyncSession) -> Backlog:
+    """How many updates wait or are in hand, for metrics."""
+    result = await session.execute(select(INBOX.c.state, func.count(), func.min(INBOX.c.received_at))
+                                   .where(INBOX.c.state.in_(UNFINISHED)).group_by(INBOX.c.state))
+    rows, oldest = {}, None
+    for state, count, first in result:
+        rows[state] = count
+        if state == InboxState.PENDING:
+            oldest = first
+    return Backlog(rows, oldest)
+
+
+async def forget_finished(session: AsyncSession, now: datetime) -> int:
+    """Drop finished rows older than KEEP_FOR; returns how many."""
+    result = await session.execute(delete(INBOX).where(INBOX.c.state.in_((InboxState.DONE, InboxState.FAILED)),
+                                                       INBOX.c.finished_at < now - KEEP_FOR))
+    return result.rowcount

@@ -1,0 +1,68 @@
+"""The resources of one process that serves the shop (the bot, the HTTP API): the store, the search
+index, the shop's options and clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from store.db import Database
+from store.models import utcnow
+from store.services.checkout import CARD, COD, STARS_METHOD, CheckoutRules
+from store.services.search import CatalogSearch
+
+
+@dataclass(frozen=True, slots=True)
+class ShopOptions:
+    """Shop settings the handlers need (the bot builds them from its configuration)."""
+
+    currency: str = "USD"
+    provider_token: str | None = None
+    stars_enabled: bool = False
+    stars_per_unit: int = 50
+    cash_on_delivery: bool = True
+    checkout_expiry: timedelta = timedelta(minutes=30)
+    phone_region: str = "US"
+    operator_ids: frozenset[int] = frozenset()
+    low_stock_threshold: int = 3
+    creator_auto_approve: bool = False
+    default_commission_bp: int = 1000
+    attribution_window: timedelta = timedelta(days=7)
+    return_window: timedelta = timedelta(days=14)
+
+    @property
+    def payment_methods(self) -> tuple[str, ...]:
+        """The payment methods offered at checkout, in display order."""
+        methods = []
+        if self.provider_token:
+            methods.append(CARD)
+        if self.stars_enabled:
+            methods.append(STARS_METHOD)
+        if self.cash_on_delivery:
+            methods.append(COD)
+        return tuple(methods)
+
+    @property
+    def rules(self) -> CheckoutRules:
+        """The checkout rules of the store derived from these options."""
+        return CheckoutRules(currency=self.currency, expiry=self.checkout_expiry,
+                             stars_per_unit=self.stars_per_unit, phone_region=self.phone_region,
+                             low_stock_threshold=self.low_stock_threshold)
+
+
+@dataclass(slots=True)
+class Shop:
+    """The resources of one bot process."""
+
+    db: Database
+    search: CatalogSearch
+    options: ShopOptions = field(default_factory=ShopOptions)
+    clock: Callable[[], datetime] = utcnow
+    # Called after a change that wrote to the outbox, so an in-process worker delivers at once.
+    outbox_waker: Callable[[], None] | None = None
+
+    def wake_outbox(self) -> None:
+        """Ask the outbox worker of this process (if any) to look, once what was written is committed."""
+        if self.outbox_waker is not None:
+            self.db.after_commit(self.outbox_waker)

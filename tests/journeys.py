@@ -1,0 +1,67 @@
+"""Journeys several tests walk a person through: adding to the cart, checking out up to a step.
+
+Each step asserts what the person sees, so a journey that goes wrong fails where it went wrong.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from sqlalchemy import select
+
+from store.models import Variant
+
+
+async def variant_stock(db, sku: str) -> int:  # type: ignore[no-untyped-def]
+    """Units in stock of the variant with this SKU."""
+    async with db.read() as session:
+        return await session.scalar(select(Variant.stock).where(Variant.sku == sku))
+
+
+async def add_to_cart(user, query: str, title: str, option: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Search, open the product and add it (choosing an option first if given)."""
+    await user.send(query)
+    await user.press(title)
+    if option:
+        await user.press(option)
+    await user.press("Add to cart")
+    assert "Added to your cart" in user.last_answer["text"]
+
+
+async def go_to_address_step(user) -> None:  # type: ignore[no-untyped-def]
+    """From a product card or the cart: open the cart, review, continue, share the contact."""
+    if "Checkout" not in " ".join(user.buttons()):
+        await user.press("🛒 Cart")
+    await user.press("Checkout")
+    assert "Checkout — review" in user.last_text
+    await user.press("Continue")
+    assert "Checkout — contact" in user.last_text
+    await user.tap("Share my contact")
+    assert "shipping address" in user.last_text
+
+
+async def go_to_confirm_step(user, address: str, payment: str = "Cash on delivery",  # type: ignore[no-untyped-def]
+                             shipping: str = "Standard delivery") -> None:
+    """From a product card or the cart: through contact, address, shipping and payment to "Place order"."""
+    await go_to_address_step(user)
+    await user.send(address)
+    assert "Checkout — shipping" in user.last_text
+    await user.press(shipping)
+    await user.press(payment)
+    assert address.split(",")[0] in user.last_text and "Place order" in " ".join(user.buttons())
+
+
+def pressed(fake, user, label: str) -> dict:  # type: ignore[no-untyped-def]
+    """The update Telegram sends when ``user`` presses ``label``, built but not delivered."""
+    button, message = user._find_button(label, None)
+    query_id = str(next(fake._query_ids))
+    fake._open_queries[query_id] = "callback_query"
+    return {"update_id": fake.next_update_id(), "callback_query": {
+        "id": query_id, "from": dict(user.info), "chat_instance": f"-{fake.bot_id}{user.id}",
+        "data": button["callback_data"], "message": copy.deepcopy(message)}}
+
+
+def answers_to(fake, update: dict) -> list:  # type: ignore[no-untyped-def]
+    """Every answerCallbackQuery the bot made for the callback query of ``update``."""
+    query_id = update["callback_query"]["id"]
+    return [c for c in fake.find_calls("answerCallbackQuery") if str(c.params.get("callback_query_id")) == query_id]

@@ -1,0 +1,91 @@
+"""How updates travel through the running bot: in order per person, side by side across people,
+payments answered ahead of any queue, and a refused answer to a button never stopping its work."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from store.models import InboxState as State
+from store.models import InboxUpdate, Order
+
+from .conftest import BotRunner
+from .fakebot import QUERY_INVALID
+from .journeys import add_to_cart, go_to_confirm_step
+
+
+def sends_to(fake, chat_id: int) -> list:  # type: ignore[no-untyped-def]
+    """The messages the bot sent to a chat, as calls (with when they started and were answered)."""
+    return [call for call in fake.find_calls("sendMessage", chat_id=chat_id) if call.ok]
+
+
+async def test_one_persons_updates_are_handled_in_order_and_peoples_side_by_side(fake, bot):
+    ann, bob = fake.user(5001, "Ann"), fake.user(5002, "Bob")
+    # Telegram takes half a second to accept the bot's answer to Ann's first message.
+    fake.slow_next("sendMessage", 0.5, match={"chat_id": 5001})
+    # Ann types two searches in a row; Bob opens the bot right after.
+    await ann.send("hoodie", wait=False)
+    await ann.send("mug", wait=False)
+    await bob.send("/start")
+    await ann.send("/cart")  # (waits until the bot is done with everything before)
+
+    first, second, cart = sends_to(fake, 5001)
+    assert "hoodie" in first.params["text"] and "mug" in second.params["text"]
+    assert "cart is empty" in cart.params["text"].lower()
+    # Ann's second search was handled only once the first was answered: in order, never at once.
+    assert second.time >= first.answered_at
+    # Bob did not wait for Ann: he was answered while her first answer was still on its way.
+    (welcome,) = sends_to(fake, 5002)
+    assert "Welcome to chatshop, Bob" in welcome.params["text"] and welcome.answered_at < first.answered_at
+    # Every update is recorded as done, without its content.
+    async with bot.db.read() as session:
+        rows = (await session.execute(select(InboxUpdate.state, InboxUpdate.payload))).all()
+    assert len(rows) == 4 and all(state == State.DONE and payload is None for state, payload in rows)
+
+
+async def test_a_pre_checkout_query_is_answered_ahead_of_thousands_waiting(fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock, payment_provider_token="284685063:TEST:provider",
+                         concurrent_updates=8) as runner:
+        dan = fake.user(5101, "Dan")
+        await add_to_cart(dan, "wireless earbuds", "Wireless Earbuds")
+        await go_to_confirm_step(dan, "3 Mill Lane, Leeds LS1 4AB", payment="Card")
+        await dan.press("Place order")
+        assert fake.find_calls("sendInvoice", chat_id=5101)
+
+        # Telegram is 50 ms away, and a crowd of 2,000 people write at once.
+        fake.latency = 0.05
+        crowd = [fake.user(600_000 + i, f"Guest {i}") for i in range(2000)]
+        for guest in crowd:
+            await guest.send("/start", wait=False)
+
+        # Dan pays meanwhile. Telegram cancels a payment whose pre-checkout query is not answered
+        # within 10 seconds (the fake's time limit here): it is answered, and ahead of the crowd.
+        answer = await dan.pre_checkout(timeout=10, settle=False)
+        assert answer["ok"] is True
+        answered_guests = sum(1 for call in fake.calls if call.method == "sendMessage"
+                              and call.ok and int(call.params["chat_id"]) >= 600_000)
+        assert answered_guests < 1000, f"{answered_guests} of the crowd were answered before Dan's payment"
+        async with runner.db.read() as session:
+            waiting = await session.scalar(select(func.count()).where(InboxUpdate.state.in_(
+                (State.PENDING, State.CLAIMED))))
+        assert waiting > 1000
+        fake.latency = 0.0  # (the crowd is left in the inbox when the bot stops)
+
+
+async def test_a_refused_answer_to_a_button_does_not_stop_its_work(fake, bot):
+    eve = fake.user(5201, "Eve")
+    await add_to_cart(eve, "wireless earbuds", "Wireless Earbuds")
+
+    # Telegram refuses the bot's answer to Eve's "Cart" press (as it does for a press handled again
+    # after a restart): the cart is shown all the same.
+    fake.fail_next("answerCallbackQuery", 400, QUERY_INVALID)
+    await eve.press("🛒 Cart")
+    assert "Wireless Earbuds" in eve.last_text and "✅ Checkout" in eve.buttons()
+
+    # The same at "Place order": the order is placed once and the message says so.
+    await go_to_confirm_step(eve, "9 Quay Street, Galway H91 X2YZ")
+    fake.fail_next("answerCallbackQuery", 400, QUERY_INVALID)
+    await eve.press("Place order")
+    assert "is placed" in eve.last_text
+    async with bot.db.read() as session:
+        assert await session.scalar(select(func.count(Order.id)).where(Order.buyer_id == 5201)) == 1
+        assert (await session.scalars(select(InboxUpdate.state))).all().count(State.FAILED) == 0
