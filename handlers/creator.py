@@ -11,7 +11,7 @@ from telegram.helpers import create_deep_linked_url
 from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
-from handlers.product import send_card, viewer
+from handlers.product import send_card
 from handlers.start import on_start
 from store.errors import NotAllowed, NotFound
 from store.services import creators, links
@@ -81,7 +81,7 @@ async def on_showcase_toggle(update: Update, context: ShopContext, product_id: i
     async with context.shop.db.transaction() as session:
         now_in = await creators.set_in_showcase(session, user_id, product_id, bool(wanted), context.shop.clock())
         product = await context.shop.search.product(session, product_id)
-        who = await viewer(session, user_id, product_id)
+        who = await creators.card_viewer(session, user_id, product_id)
     await answer(query, "Added to your showcase." if now_in else "Removed from your showcase.")
     if product is not None:
         await query.edit_message_reply_markup(keyboards.product_card(product, product.default_variant(),
@@ -98,7 +98,7 @@ async def on_deep_link(update: Update, context: ShopContext) -> None:
     async with context.shop.db.transaction() as session:
         await ensure_user(session, update)
         landing = await creators.open_link(session, link, user_id, context.shop.clock())
-        who = await viewer(session, user_id, landing.product.id) if landing and landing.product else None
+        who = await creators.card_viewer(session, user_id, landing.product.id) if landing and landing.product else None
     if landing is None:
         logger.info("deep link %r of user %s names nothing valid", context.args[0][:64], user_id)
         await on_start(update, context)

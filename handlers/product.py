@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
@@ -14,31 +12,16 @@ from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
 from store.errors import Expired, NotFound
-from store.services.cart import add_to_cart, cart_count
+from store.services.cart import add_to_cart
 from store.services.catalog import ProductView, VariantView
-from store.services.creators import attributed_creator, creator_of_user, in_showcase
+from store.services.creators import CardViewer, attributed_creator, card_viewer
 
 logger = logging.getLogger(__name__)
 
 GONE = "This product is no longer available."
 
 
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """What a card shows for the person looking: their cart count and, for creators, the showcase state."""
-
-    cart_count: int
-    showcased: bool | None
-
-
-async def viewer(session: AsyncSession, user_id: int, product_id: int) -> Viewer:
-    """The viewer-dependent parts of a product card."""
-    creator = await creator_of_user(session, user_id)
-    showcased = await in_showcase(session, creator.id, product_id) if creator else None
-    return Viewer(await cart_count(session, user_id), showcased)
-
-
-def card(product: ProductView, selected: VariantView | None, who: Viewer, context: ShopContext,
+def card(product: ProductView, selected: VariantView | None, who: CardViewer, context: ShopContext,
          language: str | None) -> tuple[str, InlineKeyboardMarkup]:
     """Text and keyboard of a product card."""
     return (render.product_card(product, selected, context.shop.options.currency, language),
@@ -51,14 +34,14 @@ async def on_product(update: Update, context: ShopContext, product_id: int) -> N
     query = update.callback_query
     async with context.shop.db.read() as session:
         product = await context.shop.search.product(session, product_id)
-        who = await viewer(session, update.effective_user.id, product_id)
+        who = await card_viewer(session, update.effective_user.id, product_id)
     if product is None:
         raise NotFound(GONE)
     await answer(query)
     await send_card(update, context, product, who)
 
 
-async def send_card(update: Update, context: ShopContext, product: ProductView, who: Viewer) -> None:
+async def send_card(update: Update, context: ShopContext, product: ProductView, who: CardViewer) -> None:
     """Send a product card; fall back to text when Telegram can't fetch the photo."""
     text, markup = card(product, product.default_variant(), who, context, lang(update))
     if product.photo:
@@ -77,7 +60,7 @@ async def on_variant(update: Update, context: ShopContext, product_id: int, vari
     query = update.callback_query
     async with context.shop.db.read() as session:
         product = await context.shop.search.product(session, product_id)
-        who = await viewer(session, update.effective_user.id, product_id)
+        who = await card_viewer(session, update.effective_user.id, product_id)
     if product is None:
         raise NotFound(GONE)
     selected = product.variant(variant_id)
@@ -99,7 +82,7 @@ async def on_add(update: Update, context: ShopContext, variant_id: int) -> None:
         change = await add_to_cart(session, user_id, variant_id, creator_id=creator_id)
         line = next(line for line in change.cart.lines if line.variant_id == variant_id)
         product = await shop.search.product(session, line.product_id)
-        who = await viewer(session, user_id, line.product_id)
+        who = await card_viewer(session, user_id, line.product_id)
     await answer(query, f"✓ Added to your cart ({change.cart.count} item{'s' if change.cart.count != 1 else ''}).")
     if product is not None:
         await edit(query, *card(product, product.variant(variant_id), who, context, lang(update)))

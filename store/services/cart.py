@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from store.errors import Expired, NotFound, ShopError
-from store.models import CartLine, Product, Variant
+from store.models import CartLine, Product, Seller, Variant
 from store.services.catalog import ACTIVE
 
 # Three buttons per line must fit in one inline keyboard (Telegram allows about 100).
@@ -77,42 +77,37 @@ class CartChange:
     note: str
 
 
-def _lines_query(user_id: int):
-    return (
-        select(CartLine)
-        .where(CartLine.user_id == user_id)
-        .options(
-            selectinload(CartLine.variant).selectinload(Variant.product).selectinload(Product.seller)
-        )
-        .order_by(CartLine.id)
-    )
+# One joined query for a cart's lines with today's price, stock and seller (instead of one per table).
+_LINE_COLUMNS = (CartLine.id, CartLine.variant_id, Variant.product_id, Product.seller_id,
+                 Seller.name.label("seller_name"), Product.title, Variant.label, Variant.sku,
+                 Variant.price.label("unit_price"), CartLine.seen_price, CartLine.quantity, Variant.stock,
+                 Product.status, CartLine.creator_id, Product.commission_bp,
+                 Seller.commission_bp.label("seller_commission_bp"))
 
 
-def _line_view(line: CartLine) -> CartLineView:
-    variant, product = line.variant, line.variant.product
+def _lines_query(user_id: int):  # type: ignore[no-untyped-def]
+    return (select(*_LINE_COLUMNS)
+            .join(Variant, Variant.id == CartLine.variant_id)
+            .join(Product, Product.id == Variant.product_id)
+            .join(Seller, Seller.id == Product.seller_id)
+            .where(CartLine.user_id == user_id)
+            .order_by(CartLine.id))
+
+
+def _line_view(row) -> CartLineView:  # type: ignore[no-untyped-def]
+    commission = row.commission_bp if row.commission_bp is not None else row.seller_commission_bp
     return CartLineView(
-        id=line.id,
-        variant_id=variant.id,
-        product_id=product.id,
-        seller_id=product.seller_id,
-        seller_name=product.seller.name,
-        title=product.title,
-        label=variant.label,
-        sku=variant.sku,
-        unit_price=variant.price,
-        seen_price=line.seen_price,
-        quantity=line.quantity,
-        stock=variant.stock,
-        available=product.status == ACTIVE,
-        creator_id=line.creator_id,
-        commission_bp=product.commission_bp if product.commission_bp is not None else product.seller.commission_bp,
+        id=row.id, variant_id=row.variant_id, product_id=row.product_id, seller_id=row.seller_id,
+        seller_name=row.seller_name, title=row.title, label=row.label, sku=row.sku, unit_price=row.unit_price,
+        seen_price=row.seen_price, quantity=row.quantity, stock=row.stock, available=row.status == ACTIVE,
+        creator_id=row.creator_id, commission_bp=commission,
     )
 
 
 async def get_cart(session: AsyncSession, user_id: int) -> CartView:
     """Return the user's cart with current prices and stock."""
-    lines = await session.scalars(_lines_query(user_id))
-    return CartView(tuple(_line_view(line) for line in lines))
+    rows = await session.execute(_lines_query(user_id))
+    return CartView(tuple(_line_view(row) for row in rows))
 
 
 async def cart_count(session: AsyncSession, user_id: int) -> int:
@@ -131,7 +126,7 @@ async def add_to_cart(session: AsyncSession, user_id: int, variant_id: int, quan
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ShopError(f"You can add between 1 and {MAX_QUANTITY} units at a time.")
     variant = await session.scalar(
-        select(Variant).where(Variant.id == variant_id).options(selectinload(Variant.product))
+        select(Variant).where(Variant.id == variant_id).options(joinedload(Variant.product))
     )
     if variant is None or variant.product.status != ACTIVE:
         raise NotFound("This product is no longer available.")
@@ -165,7 +160,7 @@ async def change_line(session: AsyncSession, user_id: int, line_id: int, action:
     line = await session.scalar(
         select(CartLine)
         .where(CartLine.id == line_id)
-        .options(selectinload(CartLine.variant).selectinload(Variant.product))
+        .options(joinedload(CartLine.variant).joinedload(Variant.product))
     )
     if line is None or line.user_id != user_id:
         raise Expired("This cart line is no longer there.")

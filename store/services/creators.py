@@ -21,11 +21,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import NotAllowed, NotFound, ShopError
-from store.models import Click, Commission, Creator, Order, OrderLine, ShowcaseItem
+from store.models import CartLine, Click, Commission, Creator, Order, OrderLine, ShowcaseItem
 from store.services import approvals, outbox
 from store.services.catalog import ProductView, get_product, get_products
 from store.services.links import CODE_ALPHABET, CODE_LENGTH, Link
@@ -124,6 +124,25 @@ async def set_in_showcase(session: AsyncSession, user_id: int, product_id: int, 
                                                          ShowcaseItem.product_id == product_id))
     await session.flush()
     return wanted
+
+
+@dataclass(frozen=True, slots=True)
+class CardViewer:
+    """What a product card shows for the person looking: their cart count and, for an approved creator,
+    whether the product is in their showcase (None for everyone else)."""
+
+    cart_count: int
+    showcased: bool | None
+
+
+async def card_viewer(session: AsyncSession, user_id: int, product_id: int) -> CardViewer:
+    """The viewer-dependent parts of a product card, in one query."""
+    units = (select(func.coalesce(func.sum(CartLine.quantity), 0)).where(CartLine.user_id == user_id)
+             .scalar_subquery())
+    creator = select(Creator.id).where(Creator.user_id == user_id, Creator.status == APPROVED).scalar_subquery()
+    picked = exists().where(ShowcaseItem.creator_id == creator, ShowcaseItem.product_id == product_id)
+    count, creator_id, showcased = (await session.execute(select(units, creator, picked))).one()
+    return CardViewer(int(count), bool(showcased) if creator_id is not None else None)
 
 
 async def in_showcase(session: AsyncSession, creator_id: int, product_id: int) -> bool:
