@@ -43,6 +43,12 @@ logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.5, 2.0, 5.0)  # seconds before handling an update again after the store failed
 WRITE_RETRY = 1.0  # seconds before the bookkeeping is tried again after the store failed
+# The event loop's pace: a timer due every TICK seconds that fires more than BEHIND late means the
+# process has more work than one core does in time. Then fewer updates start at once (the others wait
+# in the inbox), so those in hand are not slowed down by all the rest.
+TICK = 0.01
+BEHIND = 0.005
+FEWEST = 4  # updates in hand at once however busy the process is
 
 
 class NotTakingUpdates(Exception):
@@ -97,6 +103,7 @@ class Dispatcher:
                  lease: float = 10.0, owner: str | None = None) -> None:
         self.db, self.application = db, application
         self.concurrency = concurrency
+        self.limit = float(concurrency)  # updates in hand at once now: CONCURRENT_UPDATES, less when busy
         self.lease = timedelta(seconds=lease)
         self.sweep_interval = max(lease / 3, 0.2)
         self.owner = owner or f"{uuid.uuid4().hex[:12]}"
@@ -110,6 +117,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._writer: asyncio.Task | None = None
+        self._pacer: asyncio.Task | None = None
         self._taking = False
         self._closing = False
         self._next_sweep = 0.0
@@ -144,12 +152,17 @@ class Dispatcher:
         self._taking, self._closing = True, False
         self._next_sweep = 0.0
         self._writer = asyncio.create_task(self._write_loop(), name="inbox-writer")
+        self._pacer = asyncio.create_task(self._pace(), name="inbox-pacer")
         self._wake.set()
 
     async def stop(self) -> None:
         """Stop taking updates, finish those being handled, and leave the waiting ones in the inbox."""
         self._taking = False
         self._ready.clear()  # nothing new starts
+        if self._pacer is not None:
+            self._pacer.cancel()
+            await asyncio.gather(self._pacer, return_exceptions=True)
+            self._pacer = None
         while self._running:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
         writer, self._writer = self._writer, None
@@ -267,9 +280,22 @@ class Dispatcher:
         INBOX_IN_HAND.set(len(self._in_hand))
 
     def _start_more(self) -> None:
-        while self._ready and self._taking and len(self._running) < self.concurrency:
+        while self._ready and self._taking and len(self._running) < self.limit:
             self._launch(self._ready.popleft())
         INBOX_IN_HAND.set(len(self._in_hand))
+
+    async def _pace(self) -> None:
+        """Adjust how many updates run at once to what the process keeps up with (additive increase,
+        multiplicative decrease on the event loop's lateness), within FEWEST..CONCURRENT_UPDATES."""
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + TICK
+            await asyncio.sleep(TICK)
+            if loop.time() - due > BEHIND:
+                self.limit = max(min(FEWEST, self.concurrency), self.limit * 0.9)
+            else:
+                self.limit = min(self.concurrency, self.limit + 1)
+                self._start_more()
 
     def _launch(self, key: Hashable) -> None:
         self._running[key] = asyncio.create_task(self._run_lane_head(key), name=f"update-lane-{key}")
