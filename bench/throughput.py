@@ -73,6 +73,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -160,11 +161,16 @@ class _Bot:
 
 
 class LeanFake:
-    """Just enough of the Bot API for the bench: getUpdates, webhooks, sends, edits, answers."""
+    """Just enough of the Bot API for the bench: getUpdates, webhooks, sends, edits, answers.
 
-    def __init__(self) -> None:
+    Every call but getUpdates (which keeps its long poll) is answered after ``rtt`` seconds: the
+    round trip a server near Telegram's data centres pays.
+    """
+
+    def __init__(self, rtt: float = 0.0) -> None:
         self.bots: dict[str, _Bot] = {}
         self.session = None
+        self.rtt = rtt
 
     def bot(self, token: str) -> _Bot:
         if token not in self.bots:
@@ -188,6 +194,8 @@ class LeanFake:
         params.update(request.query)
         if method == "getupdates":
             return web.Response(body=await self._get_updates(st, params), content_type="application/json")
+        if self.rtt:
+            await asyncio.sleep(self.rtt)
         result = self._answer(st, method, params)
         run = st.run
         if run is not None and method not in ("getme", "setwebhook", "deletewebhook", "setmycommands",
@@ -366,13 +374,13 @@ class LeanFake:
         return web.json_response({"get_updates": st.get_updates, "webhooks": [u for u, _ in st.webhooks]})
 
 
-def child_fake() -> None:
+def child_fake(rtt_ms: float) -> None:
     """The fake Bot API process: prints its port, serves until killed."""
     import aiohttp
     from aiohttp import web
 
     async def main() -> None:
-        fake = LeanFake()
+        fake = LeanFake(rtt_ms / 1000)
         fake.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=4 * WEBHOOK_CONNECTIONS),
             timeout=aiohttp.ClientTimeout(total=30))
@@ -458,10 +466,10 @@ def _count_sql(path: str) -> None:
     event.listen(Pool, "checkout", lambda *a: box.update(["checkouts"]))
     record = bot.application.record_update
 
-    def counted(update, handler, outcome, seconds):  # type: ignore[no-untyped-def]
+    def counted(update, handler, outcome, seconds, waited=0.0):  # type: ignore[no-untyped-def]
         per[handler].append(dict(box))
         box.clear()
-        record(update, handler, outcome, seconds)
+        record(update, handler, outcome, seconds, waited)
 
     bot.application.record_update = counted
 
@@ -666,10 +674,12 @@ class Config:
         return f"{self.concurrent}"
 
 
-ALL_CONFIGS = ["bare-off", "bare-on", "aio-off", "sqlite-off", "sqlite-on", "pg1-off", "pg1-on", "pg2-off", "pg2-on"]
+ALL_CONFIGS = ["bare-off", "bare-on", "aio-off", "aio-on", "sqlite-off", "sqlite-on", "pg1-off", "pg1-on", "pg2-off",
+               "pg2-on"]
+HEADLINE = ["bare-on", "aio-on", "sqlite-on", "pg1-on", "pg2-on"]
 
 
-def make_config(name: str, index: int, on: int = 8) -> Config:
+def make_config(name: str, index: int, on: int = 64) -> Config:
     token = f"{900000 + index}:bench-{name}-token-0123456789abcdef"
     conc = on if name.endswith("-on") else 1
     if name.startswith("bare"):
@@ -694,8 +704,8 @@ class Bench:
     # ---- processes
 
     def start_fake(self) -> None:
-        self.fake_proc = subprocess.Popen([sys.executable, SCRIPT, "--child", "fake"], stdout=subprocess.PIPE,
-                                          cwd=self.tmp)
+        self.fake_proc = subprocess.Popen([sys.executable, SCRIPT, "--child", "fake", "--rtt", str(self.args.rtt)],
+                                          stdout=subprocess.PIPE, cwd=self.tmp)
         port = int(self.fake_proc.stdout.readline())
         self.fake_url = f"http://127.0.0.1:{port}"
 
@@ -840,7 +850,7 @@ class Bench:
         try:
             echo = [c for c in configs if c.kind == "echo"]
             ours = [c for c in configs if c.kind == "ours"]
-            base = next((c for c in echo if c.concurrent == 1 and c.client == "httpx"), None)
+            base = next((c for c in echo if c.name == args.baseline), None)
             for cfg in echo:
                 self.start_bots(cfg)
             for cfg in echo:
@@ -937,12 +947,12 @@ class Bench:
         for cfg in configs:
             if not cfg.handler_ms:
                 self.read_durations(cfg)
-        base = next((c for c in configs if c.kind == "echo" and c.concurrent == 1 and c.client == "httpx"
-                     and c.bursts), None)
+        base = next((c for c in configs if c.name == self.args.baseline and c.bursts), None)
         base_median = statistics.median(b["rate"] for b in base.bursts) if base else None
         print()
         print(f"Whole stack throughput: {self.args.updates:,} updates per burst, median of {self.args.runs} runs "
-              f"(baseline: {len(base.bursts) if base else 0} bursts, alternating with ours)")
+              f"(baseline {self.args.baseline}: {len(base.bursts) if base else 0} bursts, alternating with ours); "
+              f"the fake Bot API answers every call after {self.args.rtt:g} ms")
         header = (f"{'config':<11}{'what':<60}{'runs (updates/s)':<28}{'median':>8}{'x bare':>8}"
                   f"{'p50 ms':>8}{'p95 ms':>8}{'paced p95':>10}{'e2e p95':>9}  cpu s/1k upd: bot fake pg")
         print(header)
@@ -1117,33 +1127,28 @@ def summarize_profiles(paths: list[Path]) -> None:
 
 
 async def store_costs(urls: list[str], n: int = 400) -> None:
-    """CPU and wall time of the store work of one update, alone, next to leaner ways to do the
-    same work (--store-costs): what a lean store path could save per update."""
-    import aiosqlite
-    import asyncpg
-    from sqlalchemy import select, text
-    from sqlalchemy.engine import make_url
+    """CPU and wall time of the store work an update costs, alone (--store-costs): its share of the
+    inbox's bookkeeping (stored and claimed in a batch, recorded as finished in a batch), a read, and
+    a writing transaction that also marks the update applied."""
+    from sqlalchemy import select
 
     from store.db import Database
     from store.models import Variant, utcnow
+    from store.services import inbox
     from store.services.catalog import ProductCards
-    from store.services.updates import claim_update
-    from store.services.users import get_step
+    from store.services.users import get_step, set_step
 
-    async def measure(label: str, call) -> None:  # type: ignore[no-untyped-def]
-        for _ in range(30):
+    async def measure(label: str, call, per: int = 1) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(10):
             await call()
         cpu, wall = time.process_time(), time.perf_counter()
-        for _ in range(n):
+        for _ in range(n // per):
             await call()
         cpu, wall = (time.process_time() - cpu) / n * 1000, (time.perf_counter() - wall) / n * 1000
         print(f"  {label:<72} cpu {cpu:6.3f} ms   wall {wall:6.3f} ms")
 
     ids = itertools.count(4_000_000_000)
-    user = SHOP[0]
-    claim_sql = ("INSERT INTO processed_updates (update_id, claimed_at, outcome) VALUES ({}, {}, 'ok') "
-                 "ON CONFLICT DO NOTHING")
-    step_sql = "SELECT step, data, updated_at FROM user_steps WHERE user_id = {}"
+    lease = timedelta(seconds=10)
     for url in urls:
         database = Database(url)
         cards = ProductCards()
@@ -1152,50 +1157,39 @@ async def store_costs(urls: list[str], n: int = 400) -> None:
             await cards.get_many(session, products)
         print("SQLite" if database.is_sqlite else "PostgreSQL")
 
-        async def search_update(database: Database = database) -> None:
-            async with database.unit_of_work() as session:
-                await claim_update(session, next(ids), utcnow())
-                await get_step(session, user)
+        def batch(size: int) -> list[inbox.Incoming]:
+            return [inbox.Incoming(next(ids), SHOP[k % len(SHOP)], "message", '{"update_id": 1}')
+                    for k in range(size)]
 
-        async def card_update(database: Database = database, cards: ProductCards = cards,
-                              products: list[int] = products) -> None:
-            async with database.unit_of_work() as session:
-                await claim_update(session, next(ids), utcnow())
-                await get_step(session, user)
+        async def bookkeeping(size: int, database: Database = database) -> None:
+            async with database.transaction() as session:
+                _, taken = await inbox.receive(session, batch(size), "bench", utcnow(), lease)
+            async with database.transaction() as session:
+                await inbox.finish(session, "bench", utcnow(), done=[t.update_id for t in taken])
+
+        async def read_step(database: Database = database) -> None:
+            async with database.read() as session:
+                await get_step(session, SHOP[0])
+
+        async def read_card(database: Database = database, cards: ProductCards = cards,
+                            products: list[int] = products) -> None:
+            async with database.read() as session:
+                await get_step(session, SHOP[0])
                 await cards.get_many(session, products)
 
-        async def search_as_text(database: Database = database) -> None:
-            async with database.unit_of_work() as session:
-                await session.execute(text(claim_sql.format(":u", ":t")), {"u": next(ids), "t": utcnow()})
-                (await session.execute(text(step_sql.format(":u")), {"u": user})).first()
+        async def write_step(database: Database = database) -> None:
+            async with database.transaction() as session:
+                _, taken = await inbox.receive(session, batch(1), "bench", utcnow(), lease)
+            with database.applying(taken[0].update_id):
+                async with database.transaction() as session:
+                    await set_step(session, SHOP[0], "bench", {"n": 1})
 
-        await measure("search: unit of work, claim_update + get_step (as the bot does)", search_update)
-        await measure("card: the same + ProductCards.get_many(6) (cached, price and stock read)", card_update)
-        await measure("search: unit of work, the same two statements as SQL text", search_as_text)
-
-        parsed = make_url(url)
-        if database.is_sqlite:
-            raw = await aiosqlite.connect(parsed.database, isolation_level=None)
-
-            async def search_raw(raw: aiosqlite.Connection = raw) -> None:
-                await raw.execute("BEGIN IMMEDIATE")
-                await raw.execute(claim_sql.format("?", "?"), (next(ids), utcnow().isoformat()))
-                await (await raw.execute(step_sql.format("?"), (user,))).fetchone()
-                await raw.execute("COMMIT")
-
-            await measure("search: raw aiosqlite (no SQLAlchemy), one transaction", search_raw)
-            await raw.close()
-        else:
-            raw = await asyncpg.connect(host=parsed.host, port=parsed.port, user=parsed.username,
-                                        password=parsed.password, database=parsed.database)
-
-            async def search_raw(raw: asyncpg.Connection = raw) -> None:
-                async with raw.transaction():
-                    await raw.execute(claim_sql.format("$1", "$2"), next(ids), utcnow())
-                    await raw.fetchrow(step_sql.format("$1"), user)
-
-            await measure("search: raw asyncpg (no SQLAlchemy), one transaction", search_raw)
-            await raw.close()
+        await measure("inbox bookkeeping, batches of 1 (store + claim, then finish)",
+                      lambda: bookkeeping(1))
+        await measure("inbox bookkeeping, batches of 20, per update", lambda: bookkeeping(20), per=20)
+        await measure("search update's read: get_step in a read transaction", read_step)
+        await measure("card update's read: get_step + ProductCards.get_many(6)", read_card)
+        await measure("writing update: stored alone, then set_step + its applied mark", write_step)
         await database.dispose()
 
 
@@ -1215,22 +1209,31 @@ def main() -> None:
                         help="seconds of the paced phase at half load (default 3; quick 1.5; 0 = off)")
     parser.add_argument("--quiet", type=float, default=0.3, help="seconds without a call that end a burst")
     parser.add_argument("--timeout", type=float, default=120, help="seconds a burst may take")
-    parser.add_argument("--configs", default=",".join(ALL_CONFIGS), help=f"comma-separated subset of {ALL_CONFIGS}")
-    parser.add_argument("--concurrency", type=int, default=8, choices=range(2, 65), metavar="2..64",
-                        help="CONCURRENT_UPDATES of the -on configurations (default 8, as the README suggests)")
+    parser.add_argument("--configs", default=",".join(HEADLINE),
+                        help=f"comma-separated subset of {ALL_CONFIGS} (default {','.join(HEADLINE)})")
+    parser.add_argument("--baseline", default="bare-on",
+                        help="the configuration the others are compared with (default bare-on: PTB's defaults "
+                             "with the same concurrency)")
+    parser.add_argument("--concurrency", type=int, default=64, choices=range(2, 513), metavar="2..512",
+                        help="CONCURRENT_UPDATES of ours and concurrent_updates of the echo bots in the -on "
+                             "configurations (default 64, the shop's default)")
+    parser.add_argument("--rtt", type=float, default=50.0, metavar="MS",
+                        help="milliseconds the fake Bot API takes to answer every call but getUpdates "
+                             "(default 50: a server near Telegram; 0: the fake answers at once)")
     parser.add_argument("--database-url", default=DEFAULT_PG, help="PostgreSQL database to wipe and use")
     parser.add_argument("--skip-pg", action="store_true", help="leave the PostgreSQL configurations out")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", metavar="CONFIG", help="sample that configuration's bursts with py-spy")
     parser.add_argument("--py-spy", metavar="PATH", help="the py-spy executable (default: from PATH)")
     parser.add_argument("--count-sql", action="store_true",
-                        help="count store statements and transactions per update (concurrency-off bots)")
+                        help="count store statements and transactions per update (concurrency-off bots; the "
+                             "inbox's batched bookkeeping counts for the update handled after it)")
     parser.add_argument("--store-costs", action="store_true",
                         help="only time the store work of an update, and leaner ways to do it (about 15 s)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, profiles)")
     args = parser.parse_args()
     if args.child == "fake":
-        child_fake()
+        child_fake(args.rtt)
         return
     if args.child == "echo":
         child_echo(args.concurrent, args.client)
