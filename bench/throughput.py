@@ -1,29 +1,34 @@
-"""Updates per second through the whole stack: fake Bot API -> polling or webhook -> handlers -> store.
+"""Updates per second through the whole stack: fake Bot API -> polling or webhook -> inbox -> handlers -> store.
 
 A lean fake Bot API runs in its own process (tests/fakebot.py records every call and
 keeps per-chat message stores, which costs CPU the bot would then compete with on a
-2-core box). Each measurement enqueues N updates in the fake at once and times from
-that moment to the bot's last answer, once every update has been delivered, every
-callback query answered, every text answered, and the bot has made no call for
-``--quiet`` seconds (the quiet wait is not counted). The same injection serves the
-baseline and our bot.
+2-core box). It answers every call but getUpdates after ``--rtt`` milliseconds (default
+50: what a server near Telegram's data centres pays per call; getUpdates keeps its long
+poll). Each measurement enqueues N updates in the fake at once and times from that
+moment to the bot's last answer, once every update has been delivered, every callback
+query answered, every text answered, and the bot has made no call for ``--quiet``
+seconds (the quiet wait is not counted). The same injection serves the baseline and
+our bot.
 
 Configurations (all bots are subprocesses; ours run ``bot.__main__.main`` exactly as
 ``python -m bot`` does):
 
   bare-off   a bare PTB Application, default HTTPXRequest, long polling, one
-             sendMessage per update (echo): the baseline; alive the whole run, and
-             measured next to every configuration of ours (alternating bursts)
-  bare-on    the same with ``concurrent_updates(8)`` (or --concurrency)
-  aio-off    the bare echo with our ``AiohttpRequest`` (bot/request.py) instead of httpx:
+             sendMessage per update (echo)
+  bare-on    the same with ``concurrent_updates(64)`` (or --concurrency): the baseline
+             (--baseline), alive the whole run and measured next to every configuration of
+             ours (alternating bursts)
+  aio-off/on the bare echo with our ``AiohttpRequest`` (bot/request.py) instead of httpx:
              what PTB and our Bot API client cost per update before any of our work
   sqlite-*   our bot, long polling, SQLite, 1 process
   pg1-*      our bot, webhook, PostgreSQL, 1 process
   pg2-*      our bot, webhook, PostgreSQL, 2 processes; the fake delivers webhook
              POSTs round-robin to both listeners (40 in flight, Telegram's default
              max_connections)
-  *-off/-on  concurrency off (the bot's default) or ``CONCURRENT_UPDATES=8`` (or
-             --concurrency); on SQLite our bot ignores it and handles one update at a time.
+  *-off/-on  one update at a time, or ``CONCURRENT_UPDATES=64`` (or --concurrency), the
+             shop's default
+
+The default run is the headline: bare-on, aio-on, sqlite-on, pg1-on, pg2-on at 50 ms.
 
 The mix (per burst, exact shares, shuffled): 60% search (text, 20 queries incl. typos
 and a no-result one), 20% product card (callback ``p:<id>`` pressed on a search result),
@@ -36,19 +41,19 @@ PostgreSQL ``public`` schema wiped, migrated and the demo catalog loaded by
 ``bot.startup.prepare_store``).
 
 Latency: "handler" is the bot's own duration per update from its log line (the value
-``chatshop_handler_seconds`` observes: claim + handler + Bot API calls); for the
-baseline the same span around ``Application.process_update``. Under a burst with
-concurrency on, this includes waiting for the event loop behind the other updates in
-flight. A paced phase at half the measured throughput then gives p95 at a steady load,
-plus "e2e": fake-side time from enqueue to the bot's answerCallbackQuery (callbacks).
-``/metrics`` is read at the end as a cross-check (share of observations <= 20 ms).
+``chatshop_handler_seconds`` observes: the handlers and their Bot API calls, not the
+time the update waited in the inbox); for the baseline the same span around
+``Application.process_update``. A paced phase at half the measured throughput then gives
+p95 at a steady load, plus "e2e": fake-side time from enqueue to the bot's
+answerCallbackQuery (callbacks). ``/metrics`` is read at the end as a cross-check (share of
+observations <= 20 ms).
 
-    python bench/throughput.py                 # ~4-5 min: N=1500, 3 runs, all configurations
-    python bench/throughput.py --quick         # ~2 min: N=500, 2 runs
-    python bench/throughput.py --configs bare-off,pg1-off,pg1-on --concurrency 8 --runs 5
-    python bench/throughput.py --configs bare-off,pg1-off --profile pg1-off --py-spy /path/to/py-spy
+    python bench/throughput.py                 # ~5 min: N=1500, 3 runs, the headline at 50 ms
+    python bench/throughput.py --rtt 0         # the same with a fake that answers at once
+    python bench/throughput.py --quick         # ~1 min: N=500, 2 runs
+    python bench/throughput.py --configs bare-off,pg1-off --baseline bare-off --rtt 0 --count-sql
+    python bench/throughput.py --configs bare-on,pg1-on --profile pg1-on --py-spy /path/to/py-spy
     python bench/throughput.py --store-costs   # CPU and wall time of an update's store work, alone
-    python bench/throughput.py --configs bare-off,pg1-off --count-sql   # transactions, statements per update
 
 ``--database-url`` (default postgresql://postgres@127.0.0.1:5432/chatshop_tput) is
 wiped; ``--skip-pg`` leaves PostgreSQL out.

@@ -497,6 +497,7 @@ class FakeBotAPI:
         quiet_period: float = 0.05,
         reply_grace: float = 1.0,
         settle_timeout: float = 10.0,
+        webhook_connections: int = 1,
     ):
         self.token = token
         self.bot_username = bot_username
@@ -507,6 +508,8 @@ class FakeBotAPI:
         self.settle_timeout = settle_timeout
         # Seconds every call but getUpdates takes, as Telegram's round trip would.
         self.latency = 0.0
+        # Webhook deliveries in flight at once (Telegram's max_connections is 40 by default).
+        self.webhook_connections = webhook_connections
         # While this returns True, `settle` keeps waiting (see `follow`).
         self.bot_busy: Callable[[], bool] | None = None
 
@@ -545,7 +548,7 @@ class FakeBotAPI:
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._worker: asyncio.Task[None] | None = None
+        self._workers: list[asyncio.Task[None]] = []
         self.url = ""
 
     # ---- lifecycle
@@ -569,18 +572,17 @@ class FakeBotAPI:
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}"
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        self._worker = asyncio.create_task(self._webhook_worker(), name="fakebot-webhook")
+        self._workers = [asyncio.create_task(self._webhook_worker(), name=f"fakebot-webhook-{i}")
+                         for i in range(self.webhook_connections)]
 
     async def close(self) -> None:
         """Stop the server; pending long polls return [] at once."""
         self._closing = True
         self._notify()
-        if self._worker is not None:
-            self._worker.cancel()
-            try:
-                await self._worker
-            except asyncio.CancelledError:
-                pass
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
         if self._session is not None:
             await self._session.close()
         if self._runner is not None:
@@ -795,6 +797,23 @@ class FakeBotAPI:
                 raise AssertionError(
                     f"no matching {method} call within {timeout}s; recent calls:\n{self.recent_calls()}"
                 )
+            event = self._call_done
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    async def until(self, check: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Wait until ``check()`` returns something truthy (it is tried again after every answered call);
+        return it, or None after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = check()
+            if result:
+                return result
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
             event = self._call_done
             try:
                 await asyncio.wait_for(event.wait(), remaining)
