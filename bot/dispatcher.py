@@ -37,7 +37,7 @@ from bot.observability import INBOX_IN_HAND, update_kind
 from store.db import Database
 from store.models import InboxState, utcnow
 from store.services import inbox
-from store.services.inbox import Incoming, Taken
+from store.services.inbox import Finished, Incoming, Taken
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class Dispatcher:
         self.sweep_interval = max(lease / 3, 0.2)
         self.owner = owner or f"{uuid.uuid4().hex[:12]}"
         self._received: list[_Received] = []
-        self._finished: list[tuple[int, bool]] = []
+        self._finished: list[Finished] = []
         self._emptied: set[int] = set()
         self._lanes: dict[Hashable, deque[_Job]] = {}
         self._ready: deque[Hashable] = deque()
@@ -205,8 +205,9 @@ class Dispatcher:
                 self._wake.set()
 
     async def _write(self, *, final: bool = False, release: Sequence[int] = ()) -> None:
-        """One transaction: record finished updates, hand over lanes, store and claim what arrived,
-        and when due renew the lease and take over dead processes' lanes."""
+        """The inbox's bookkeeping: in one transaction record finished updates, hand over lanes, store
+        and claim what arrived; when due, in a second one, renew the lease and take over the lanes of
+        dead processes (each transaction takes its lane locks at once: see inbox.exchange)."""
         received, self._received = self._received, []
         finished, self._finished = self._finished, []
         emptied, self._emptied = self._emptied, set()
@@ -215,22 +216,14 @@ class Dispatcher:
             return
         now = utcnow()
         claimed: list[Taken] = []
+        new: set[int] = set()
         try:
             async with self.db.transaction() as session:
-                if finished:
-                    await inbox.finish(session, self.owner, now, done=[i for i, failed in finished if not failed],
-                                       failed=[i for i, failed in finished if failed])
                 if release:
                     await inbox.release(session, self.owner, release)
-                if final:
-                    return
-                claimed += await inbox.hand_over(session, emptied, self.owner, now, self.lease)
-                new, mine = await inbox.receive(session, [entry.item for entry in received], self.owner, now,
-                                                self.lease)
-                claimed += mine
-                if sweep:
-                    await inbox.renew(session, self.owner, now, self.lease)
-                    claimed += await inbox.take_over(session, self.owner, now, self.lease)
+                new, claimed = await inbox.exchange(
+                    session, self.owner, now, self.lease, finished=finished, emptied=() if final else emptied,
+                    incoming=() if final else [entry.item for entry in received])
         except BaseException as exc:
             # Nothing of it is committed: keep the records for the next try, fail the receivers.
             self._finished[:0] = finished
@@ -239,8 +232,6 @@ class Dispatcher:
                 if not entry.done.done():
                     entry.done.set_exception(exc if isinstance(exc, Exception) else NotTakingUpdates())
             raise
-        if sweep:
-            self._next_sweep = time.monotonic() + self.sweep_interval
         parsed = {entry.item.update_id: entry.update for entry in received}
         for entry in received:
             entry.done.set_result(None)
@@ -250,6 +241,17 @@ class Dispatcher:
             for entry in received:
                 if entry.item.update_id not in new:
                     self.application.count_duplicate(entry.update)
+        self._take(claimed, parsed)
+        if sweep:
+            self._next_sweep = time.monotonic() + self.sweep_interval
+            async with self.db.transaction() as session:
+                # Only the updates in hand keep their lease: one claimed but lost track of runs out and is
+                # taken over like a dead process's.
+                await inbox.renew(session, self.owner, now, self.lease, sorted(self._in_hand))
+                taken = await inbox.take_over(session, self.owner, now, self.lease)
+            self._take(taken, {})
+
+    def _take(self, claimed: list[Taken], parsed: dict[int, Update]) -> None:
         for taken in sorted(claimed, key=lambda t: t.update_id):
             self._enqueue(_Job(taken, parsed.get(taken.update_id)))
         self._start_more()
@@ -312,7 +314,7 @@ class Dispatcher:
         if jobs and jobs[0] is job:
             jobs.popleft()
         self._in_hand.discard(job.update_id)
-        self._finished.append((job.update_id, failed))
+        self._finished.append(Finished(job.update_id, job.taken.lane, failed))
         if jobs:
             if self._taking:
                 self._ready.appendleft(key) if job.taken.priority > 0 else self._ready.append(key)

@@ -91,7 +91,7 @@ async def test_a_dead_processs_lanes_are_taken_over_once_its_lease_runs_out(db):
     # A process that renews its lease keeps its lanes.
     await receive(db, P, update(4, 103))
     async with db.transaction() as session:
-        assert await inbox.renew(session, P, utcnow() + LEASE, LEASE) == 1
+        assert await inbox.renew(session, P, utcnow() + LEASE, LEASE, [4]) == 1
         assert await inbox.take_over(session, Q, utcnow() + LEASE * 1.5, LEASE) == []
 
 
@@ -163,3 +163,23 @@ async def test_finished_updates_lose_their_content_and_are_forgotten_after_a_wee
     async with db.transaction() as session:
         assert await inbox.forget_finished(session, now) == 1
     assert await states(db) == {2: ("failed", None)}
+
+
+async def test_two_processes_doing_their_bookkeeping_at_once_never_wait_for_each_other(db):
+    """P finishes with Ann's lane as it receives Bob's update while Q does the opposite, over and over:
+    each takes all its lane locks at once, in one order, so neither ever waits for the other in a circle."""
+    other = Database(db.url)
+    ids = iter(range(1000, 2000))
+
+    async def churn(database: Database, owner: str, done_with: int, received_for: int) -> None:
+        for _ in range(40):
+            async with database.transaction() as session:
+                await inbox.exchange(session, owner, utcnow(), LEASE, emptied=[done_with],
+                                     incoming=[update(next(ids), received_for)])
+                await asyncio.sleep(0)  # let the other process in while this one holds its locks
+
+    try:
+        await asyncio.gather(churn(db, P, 101, 102), churn(other, Q, 102, 101))
+    finally:
+        await other.dispose()
+    assert len(await states(db)) == 80

@@ -13,9 +13,12 @@ An update's effect and the mark that it is applied commit together: the first
 write transaction of the update runs :func:`mark_applied`, which refuses an
 update that another process has applied meanwhile, so the effect happens once.
 
-On PostgreSQL, decisions about a lane (claim, hand over, take over) are
-serialised by a transaction-level advisory lock per lane; on SQLite every
-writing transaction holds the database's single write lock anyway.
+On PostgreSQL, decisions about a lane (claim, finish, hand over, take over)
+are serialised by a transaction-level advisory lock per lane. A transaction
+takes all the lane locks it needs in one statement, in ascending order, so
+two processes never wait for each other in a circle: that is why a process's
+bookkeeping is one call (:func:`exchange`). On SQLite every writing
+transaction holds the database's single write lock anyway.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from store.models import UNFINISHED, InboxState, InboxUpdate
 KEEP_FOR = timedelta(days=7)
 # A process that died handling the same update this many times will die again: give up on it.
 MAX_ATTEMPTS = 5
+# Ids per statement when many rows are named (SQLite allows 32,766 parameters in one).
+CHUNK = 1000
 # Namespace of the advisory locks taken per lane on PostgreSQL ("inbx").
 LANE_LOCKS = 0x696E6278
 
@@ -64,6 +69,15 @@ class Incoming:
     kind: str
     payload: str
     priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """An update a process is done with, in its lane; ``failed`` when a handler failed on it."""
+
+    update_id: int
+    lane: int | None
+    failed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,17 +122,37 @@ def _held_by_another(owner: str, *, live_at: datetime | None = None):  # type: i
     return exists().where(*conditions)
 
 
+async def exchange(session: AsyncSession, owner: str, now: datetime, lease: timedelta, *,
+                   finished: Sequence[Finished] = (), emptied: Iterable[int] = (),
+                   incoming: Sequence[Incoming] = ()) -> tuple[set[int], list[Taken]]:
+    """A process's bookkeeping in one transaction: record what it finished, take over what waits in the
+    lanes it has just finished with (updates other processes received), store what it received and
+    claim what it may handle.
+
+    Returns the ids received that were new (an update id seen before is ignored) and every row now
+    claimed by ``owner``. A received row stays pending while another process holds its lane, or an
+    older update of the lane waits: that process hands the lane over when done, or a sweep takes it
+    (:func:`take_over`).
+    """
+    emptied = sorted(set(emptied))
+    await _lock_lanes(session, [*(item.lane for item in finished), *emptied, *(item.lane for item in incoming)])
+    await _finish(session, owner, now, finished)
+    claimed = await _hand_over(session, emptied, owner, now, lease)
+    new, mine = await _receive(session, incoming, owner, now, lease)
+    return new, claimed + mine
+
+
 async def receive(session: AsyncSession, incoming: Sequence[Incoming], owner: str, now: datetime,
                   lease: timedelta) -> tuple[set[int], list[Taken]]:
-    """Store new updates (an update id seen before is ignored) and claim those whose lane is free.
+    """Store and claim received updates (:func:`exchange` with nothing else to record)."""
+    return await exchange(session, owner, now, lease, incoming=incoming)
 
-    Returns the ids that were new and the rows now claimed by ``owner``. A row stays pending when
-    another process holds its lane, or an older update of the lane waits: that process hands the
-    lane over when done (:func:`hand_over`), or a sweep takes it (:func:`take_over`).
-    """
+
+async def _receive(session: AsyncSession, incoming: Sequence[Incoming], owner: str, now: datetime,
+                   lease: timedelta) -> tuple[set[int], list[Taken]]:
+    """Store new updates (an update id seen before is ignored) and claim those whose lane is free."""
     if not incoming:
         return set(), []
-    await _lock_lanes(session, (item.lane for item in incoming))
     insert_ = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     values = [{"update_id": item.update_id, "lane": item.lane, "priority": item.priority, "kind": item.kind,
                "payload": item.payload, "state": InboxState.PENDING, "attempts": 0, "received_at": now}
@@ -155,19 +189,27 @@ async def mark_applied(session: AsyncSession, update_id: int) -> None:
 async def finish(session: AsyncSession, owner: str, now: datetime, done: Sequence[int] = (),
                  failed: Sequence[int] = ()) -> None:
     """Record updates of ``owner`` as finished (done, or failed); their raw content is erased."""
-    for ids, state in ((done, InboxState.DONE), (failed, InboxState.FAILED)):
+    await _finish(session, owner, now, [*(Finished(i, None) for i in done), *(Finished(i, None, True) for i in failed)])
+
+
+async def _finish(session: AsyncSession, owner: str, now: datetime, finished: Sequence[Finished]) -> None:
+    for failed, state in ((False, InboxState.DONE), (True, InboxState.FAILED)):
+        ids = sorted(item.update_id for item in finished if item.failed == failed)
         if ids:
-            await session.execute(update(INBOX).where(INBOX.c.update_id.in_(sorted(ids)), INBOX.c.owner == owner)
+            await session.execute(update(INBOX).where(INBOX.c.update_id.in_(ids), INBOX.c.owner == owner)
                                   .values(state=state, payload=None, owner=None, lease_until=None, finished_at=now))
 
 
 async def hand_over(session: AsyncSession, lanes: Iterable[int], owner: str, now: datetime,
                     lease: timedelta) -> list[Taken]:
-    """Claim what waits in lanes this process has just finished with (updates other processes received)."""
-    lanes = sorted(set(lanes))
+    """Claim what waits in lanes this process has just finished with (:func:`exchange` with only that)."""
+    return (await exchange(session, owner, now, lease, emptied=lanes))[1]
+
+
+async def _hand_over(session: AsyncSession, lanes: Sequence[int], owner: str, now: datetime,
+                     lease: timedelta) -> list[Taken]:
     if not lanes:
         return []
-    await _lock_lanes(session, lanes)
     claimed = await session.execute(
         update(INBOX)
         .where(INBOX.c.lane.in_(lanes), INBOX.c.state == InboxState.PENDING, ~_held_by_another(owner))
@@ -179,7 +221,9 @@ async def hand_over(session: AsyncSession, lanes: Iterable[int], owner: str, now
 async def take_over(session: AsyncSession, owner: str, now: datetime, lease: timedelta,
                     limit: int = 100) -> list[Taken]:
     """Claim the lanes no live process holds: pending updates nobody claimed, and the rows of a
-    process whose lease ran out (it died). Rows already applied come back as such, to be finished only."""
+    process whose lease ran out (it died). Rows already applied come back as such, to be finished only.
+
+    Run it in a transaction of its own: it takes lane locks (see :func:`exchange`)."""
     live = _held_by_another(owner, live_at=now)
     lanes = list((await session.execute(
         select(INBOX.c.lane).distinct()
@@ -205,24 +249,29 @@ async def take_over(session: AsyncSession, owner: str, now: datetime, lease: tim
     return taken + _taken(result, with_payload=True)
 
 
-async def renew(session: AsyncSession, owner: str, now: datetime, lease: timedelta) -> int:
-    """Extend the lease on every row ``owner`` holds; returns how many."""
-    result = await session.execute(update(INBOX).where(INBOX.c.owner == owner, INBOX.c.state.in_(_HELD))
-                                   .values(lease_until=now + lease))
-    return result.rowcount
+async def renew(session: AsyncSession, owner: str, now: datetime, lease: timedelta, ids: Sequence[int]) -> int:
+    """Extend the lease on these rows of ``owner`` (the ones it has in hand); returns how many."""
+    renewed = 0
+    for start in range(0, len(ids), CHUNK):
+        result = await session.execute(update(INBOX).where(INBOX.c.update_id.in_(ids[start:start + CHUNK]),
+                                                           INBOX.c.owner == owner, INBOX.c.state.in_(_HELD))
+                                       .values(lease_until=now + lease))
+        renewed += result.rowcount
+    return renewed
 
 
 async def release(session: AsyncSession, owner: str, ids: Sequence[int]) -> int:
     """Give back claimed updates not yet started (on shutdown): pending again, for any process."""
-    if not ids:
-        return 0
-    result = await session.execute(
-        update(INBOX).where(INBOX.c.update_id.in_(sorted(ids)), INBOX.c.owner == owner,
-                            INBOX.c.state == InboxState.CLAIMED)
-        .values(state=InboxState.PENDING, owner=None, lease_until=None,
-                attempts=func.max(INBOX.c.attempts - 1, 0) if session.bind.dialect.name == "sqlite"
-                else func.greatest(INBOX.c.attempts - 1, 0)))
-    return result.rowcount
+    ids = sorted(ids)
+    attempts = (func.max if session.bind.dialect.name == "sqlite" else func.greatest)(INBOX.c.attempts - 1, 0)
+    released = 0
+    for start in range(0, len(ids), CHUNK):
+        result = await session.execute(
+            update(INBOX).where(INBOX.c.update_id.in_(ids[start:start + CHUNK]), INBOX.c.owner == owner,
+                                INBOX.c.state == InboxState.CLAIMED)
+            .values(state=InboxState.PENDING, owner=None, lease_until=None, attempts=attempts))
+        released += result.rowcount
+    return released
 
 
 @dataclass(frozen=True, slots=True)
