@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import free_port, fresh_store, pct  # noqa: E402
+
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/chatshop_flash"
 REFUSED_DATABASES = {"test", "chatshop_dev", "chatshop_tput", "chatshop_bench"}
 TOKEN = "987654:flash-crowd-token-0123456789abcdef"
@@ -67,41 +69,15 @@ class Crowd:
     errors: list[str] = field(default_factory=list)
 
 
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 async def prepare(url: str, stock: int) -> tuple[int, str]:
     """A fresh store with the demo catalog, a creator, and the product of the day: (product id, code)."""
-    from sqlalchemy import select, text
+    from sqlalchemy import select
 
-    from bot.config import Settings
-    from bot.startup import prepare_store
     from store.db import Database
     from store.models import Category, Creator, Product, Seller, User, Variant
     from store.services.catalog import bump_catalog_version
 
-    database = Database(url)
-    if not database.is_sqlite:
-        async with database.engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    await database.dispose()
-    await prepare_store(Settings(_env_file=None, bot_token=TOKEN, database_url=url), migrate=True)
+    await fresh_store(url, TOKEN)
     database = Database(url)
     try:
         async with database.transaction() as session:
@@ -129,6 +105,7 @@ class Bots:
         self.procs: list[asyncio.subprocess.Process] = []
         self.ports = [free_port() for _ in range(processes)]
         self.tmp, self.fake_url, self.url, self.webhook = tmp, fake_url, url, webhook
+        self.env_extra: dict[str, str] = {}
 
     def hooks(self) -> list[str]:
         return [f"http://127.0.0.1:{port}{HOOK_PATH}" for port in self.ports]
@@ -141,6 +118,7 @@ class Bots:
                        HTTP_HOST="127.0.0.1", HTTP_PORT=str(port), DEMO_CATALOG="true")
             if self.webhook:
                 env["WEBHOOK_URL"] = self.webhook
+            env.update(self.env_extra)
             with open(self.tmp / f"bot-{i}.log", "wb") as log:
                 self.procs.append(await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "bot", cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log))

@@ -71,7 +71,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -86,6 +85,8 @@ SCRIPT = str(Path(__file__).resolve())
 ROOT = Path(SCRIPT).parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.common import free_port, fresh_store, pct  # noqa: E402
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/chatshop_tput"
 REFUSED_DATABASES = {"test", "chatshop_dev", "chatshop_import", "chatshop_bench", "chatshop_inline",
@@ -560,20 +561,12 @@ def make_mix(rng: random.Random, store: Store, n: int, bot_id: int) -> list[dict
 
 async def prepare_store_for(url: str, token: str) -> Store:
     """A fresh store: schema, demo catalog, 500 users, 2 cart lines each (quantity 5)."""
-    from sqlalchemy import select, text
+    from sqlalchemy import select
 
-    from bot.config import Settings
-    from bot.startup import prepare_store
     from store.db import Database
     from store.models import CartLine, Product, User, Variant
 
-    database = Database(url)
-    if not database.is_sqlite:
-        async with database.engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-    await database.dispose()
-    await prepare_store(Settings(_env_file=None, bot_token=token, database_url=url), migrate=True)
+    await fresh_store(url, token)
     database = Database(url)
     try:
         async with database.transaction() as session:
@@ -597,12 +590,6 @@ async def prepare_store_for(url: str, token: str) -> Store:
 
 
 # =========================================================================== the parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -631,16 +618,6 @@ async def backend_cpu(url: str) -> dict[int, float]:
 
 def ms(value: float, width: int) -> str:
     return f"{'-':>{width}}" if value != value else f"{value:>{width}.1f}"
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 @dataclass

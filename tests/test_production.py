@@ -41,7 +41,7 @@ from store.services.events import STOCK_TEMPLATE
 from store.services.users import set_step
 
 from .conftest import PG_URL, TOKEN, eventually, make_database
-from .journeys import answers_to, pressed
+from .journeys import answers_to, go_to_confirm_step, pressed
 from .processes import HOOK_PATH, BotProcess, free_port, get, metric, post
 from .proxy import RoundRobinProxy
 
@@ -194,8 +194,11 @@ async def test_the_webhook_serves_shoppers_and_refuses_everything_else(fake, web
     status, after = await get(f"{webhook_bot.url}/metrics")
     assert status == 200
     for name in ("chatshop_updates_total", "chatshop_handler_seconds_bucket", "chatshop_outbox_rows",
-                 "chatshop_orders"):
+                 "chatshop_orders", "chatshop_inbox_wait_seconds_bucket", "chatshop_inbox_in_hand"):
         assert name in after
+    # The inbox has nothing left to do: no update waits or is in hand.
+    assert metric(after, "chatshop_inbox_rows") == 0 and metric(after, "chatshop_inbox_oldest_pending_seconds") == 0
+    assert metric(after, "chatshop_inbox_wait_seconds_count") >= 4
     delta = {outcome: metric(after, "chatshop_updates_total", type="message", outcome=outcome)
              - metric(before, "chatshop_updates_total", type="message", outcome=outcome)
              for outcome in ("ok", "error", "duplicate")}
@@ -322,17 +325,7 @@ async def test_two_processes_behind_one_url_serve_a_shopper_once_and_stop_cleanl
             await ann.press("Wireless Earbuds")
             await ann.press("Add to cart")
             assert "Added to your cart (1 item)" in ann.last_answer["text"]
-            await ann.press("🛒 Cart")
-            await ann.press("Checkout")
-            assert "Checkout — review" in ann.last_text
-            await ann.press("Continue")
-            await ann.tap("Share my contact")
-            assert "shipping address" in ann.last_text
-            await ann.send("22 Baker Street, London NW1 6XE")
-            assert "Checkout — shipping" in ann.last_text
-            await ann.press("Standard delivery")
-            await ann.press("Cash on delivery")
-            assert "22 Baker Street" in ann.last_text
+            await go_to_confirm_step(ann, "22 Baker Street, London NW1 6XE")
             await ann.press("Place order")
             assert "is placed" in ann.last_text
             await ann.send("/orders")
