@@ -218,7 +218,7 @@ class Dispatcher:
         claimed: list[Taken] = []
         new: set[int] = set()
         try:
-            async with self.db.transaction() as session:
+            async with self.db.transaction(first=True) as session:
                 if release:
                     await inbox.release(session, self.owner, release)
                 new, claimed = await inbox.exchange(
@@ -244,7 +244,7 @@ class Dispatcher:
         self._take(claimed, parsed)
         if sweep:
             self._next_sweep = time.monotonic() + self.sweep_interval
-            async with self.db.transaction() as session:
+            async with self.db.transaction(first=True) as session:
                 # Only the updates in hand keep their lease: one claimed but lost track of runs out and is
                 # taken over like a dead process's.
                 await inbox.renew(session, self.owner, now, self.lease, sorted(self._in_hand))

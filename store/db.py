@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -122,6 +123,46 @@ def unavailable(error: BaseException | None) -> bool:
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
+class WriteTurns:
+    """SQLite's single write lock, taken in turns by this process's writers: those that go first (the
+    inbox's bookkeeping, which every update waits on) before the others, each group in arrival order."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiting: tuple[deque[asyncio.Future], deque[asyncio.Future]] = (deque(), deque())
+
+    @contextlib.asynccontextmanager
+    async def turn(self, first: bool = False) -> AsyncIterator[None]:
+        """Hold the turn for the block (``first``: ahead of the writers waiting without it)."""
+        if self._held or any(self._waiting):
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting[0 if first else 1].append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._pass_on()  # it was handed the turn as it was cancelled: hand it on
+                else:
+                    with contextlib.suppress(ValueError):
+                        self._waiting[0 if first else 1].remove(waiter)
+                raise
+        else:
+            self._held = True
+        try:
+            yield
+        finally:
+            self._pass_on()
+
+    def _pass_on(self) -> None:
+        for queue in self._waiting:
+            while queue:
+                waiter = queue.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the turn passes to it still held
+                    return
+        self._held = False
+
+
 def normalize_url(url: str) -> str:
     """Return ``url`` with an async driver named (``sqlite`` -> aiosqlite, ``postgresql`` -> asyncpg)."""
     parsed = make_url(url)
@@ -175,7 +216,7 @@ class Database:
         # SQLite has one write lock per file: this process's writers queue for it here, in order,
         # rather than in SQLite's busy handler, which polls with sleeps of up to 100 ms. Each holds
         # it for one short transaction.
-        self._write_turn = asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
+        self._write_turns = WriteTurns() if self.is_sqlite else None
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Same pool. On SQLite reads begin deferred: they never wait for writers and see one snapshot.
         # On PostgreSQL at READ COMMITTED every statement sees its own snapshot anyway, so reads run
@@ -216,19 +257,23 @@ class Database:
             opened.closed = True
             _OPEN.reset(token)
 
+    def _turn(self, first: bool) -> contextlib.AbstractAsyncContextManager:
+        return self._write_turns.turn(first) if self._write_turns is not None else contextlib.nullcontext()
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, *, first: bool = False) -> AsyncIterator[AsyncSession]:
         """A session in one writing transaction, committed on success and rolled back on error.
 
         Keep it short: no network call inside. While an update is being applied, the first
         such transaction marks it applied; a second one breaks the one-effect-per-update rule.
+        ``first`` goes ahead of this process's other writers waiting for SQLite's write lock.
         """
         work = _APPLYING.get()
         marking = work is not None and not work.applied
         if work is not None and work.applied:
             rule_broken(f"update {work.update_id} opened a second writing transaction")
         async with self._opened(writing=True) as opened:
-            async with self._write_turn, self.sessions() as session, session.begin():
+            async with self._turn(first), self.sessions() as session, session.begin():
                 if marking:
                     await mark_applied(session, work.update_id)
                 yield session

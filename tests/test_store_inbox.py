@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from store.db import Database, RuleBroken
+from store.db import Database, RuleBroken, WriteTurns
 from store.models import InboxState, InboxUpdate, utcnow
 from store.services import inbox
 from store.services.inbox import AlreadyApplied, Incoming
@@ -183,3 +183,27 @@ async def test_two_processes_doing_their_bookkeeping_at_once_never_wait_for_each
     finally:
         await other.dispose()
     assert len(await states(db)) == 80
+
+
+async def test_the_inbox_bookkeeping_takes_sqlites_write_lock_ahead_of_handlers():
+    """Every update waits on the inbox's bookkeeping; on SQLite it goes ahead of handlers' writes."""
+    turns, order = WriteTurns(), []
+
+    async def write(name: str, first: bool = False) -> None:
+        async with turns.turn(first):
+            order.append(name)
+            await asyncio.sleep(0.01)
+
+    holder = asyncio.create_task(write("handler 1"))
+    await asyncio.sleep(0)
+    waiting = [asyncio.create_task(write("handler 2")), asyncio.create_task(write("handler 3"))]
+    cancelled = asyncio.create_task(write("handler given up"))
+    await asyncio.sleep(0)
+    bookkeeping = asyncio.create_task(write("bookkeeping", first=True))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    await asyncio.gather(holder, *waiting, bookkeeping, cancelled, return_exceptions=True)
+    assert order == ["handler 1", "bookkeeping", "handler 2", "handler 3"]
+    async with turns.turn():  # and the turn is free again
+        order.append("later")
+    assert order[-1] == "later"
