@@ -106,7 +106,7 @@ class Dispatcher:
         self.limit = float(concurrency)  # updates in hand at once now: CONCURRENT_UPDATES, less when busy
         self.lease = timedelta(seconds=lease)
         self.sweep_interval = max(lease / 3, 0.2)
-        self.owner = owner or f"{uuid.uuid4().hex[:12]}"
+        self.owner = owner or uuid.uuid4().hex[:12]  # this process, in the inbox's claims
         self._received: list[_Received] = []
         self._finished: list[Finished] = []
         self._emptied: set[int] = set()
@@ -115,7 +115,6 @@ class Dispatcher:
         self._running: dict[Hashable, asyncio.Task] = {}
         self._in_hand: set[int] = set()
         self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
         self._writer: asyncio.Task | None = None
         self._pacer: asyncio.Task | None = None
         self._taking = False
@@ -135,11 +134,6 @@ class Dispatcher:
         self._received.extend(batch)
         self._wake.set()
         await asyncio.gather(*(entry.done for entry in batch))
-
-    @property
-    def in_hand(self) -> int:
-        """Updates this process holds: running, or waiting for their lane."""
-        return len(self._in_hand)
 
     def busy(self) -> bool:
         """Whether anything received is still being stored, handled or recorded."""
@@ -218,7 +212,7 @@ class Dispatcher:
         claimed: list[Taken] = []
         new: set[int] = set()
         try:
-            async with self.db.transaction(first=True) as session:
+            async with self.db.transaction() as session:
                 if release:
                     await inbox.release(session, self.owner, release)
                 new, claimed = await inbox.exchange(
@@ -244,7 +238,7 @@ class Dispatcher:
         self._take(claimed, parsed)
         if sweep:
             self._next_sweep = time.monotonic() + self.sweep_interval
-            async with self.db.transaction(first=True) as session:
+            async with self.db.transaction() as session:
                 # Only the updates in hand keep their lease: one claimed but lost track of runs out and is
                 # taken over like a dead process's.
                 await inbox.renew(session, self.owner, now, self.lease, sorted(self._in_hand))
@@ -317,7 +311,7 @@ class Dispatcher:
         self._finished.append(Finished(job.update_id, job.taken.lane, failed))
         if jobs:
             if self._taking:
-                self._ready.appendleft(key) if job.taken.priority > 0 else self._ready.append(key)
+                self._ready.append(key)
         else:
             self._lanes.pop(key, None)
             if job.taken.lane is not None:

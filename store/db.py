@@ -1,11 +1,11 @@
 """The store's connection: one engine and one session factory per process, and short transactions.
 
-SQLite (aiosqlite) runs in WAL mode with every writing transaction opened as
-``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes fails
-at once with SQLITE_BUSY when another connection has written meanwhile, while
-an immediate one waits its turn (``busy_timeout``). :meth:`Database.read`
-opens deferred transactions for work that only reads, so reads run side by
-side and never wait for a writer. PostgreSQL (asyncpg) runs at READ
+SQLite (aiosqlite, run in the event loop's thread: :mod:`store.sqlite`) runs
+in WAL mode with every writing transaction opened as ``BEGIN IMMEDIATE``: a
+deferred transaction that reads and then writes fails at once with SQLITE_BUSY
+when another connection has written meanwhile, while an immediate one waits
+its turn. :meth:`Database.read` opens deferred transactions for work that only
+reads, so reads run side by side and never wait for a writer. PostgreSQL (asyncpg) runs at READ
 COMMITTED, where conditional updates re-check their condition on the newest
 row version.
 
@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -46,7 +45,6 @@ from store.sqlite import loop_connector
 
 logger = logging.getLogger(__name__)
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_POOL_SIZE = 30  # connections per process (PostgreSQL allows 100 by default: three processes fit)
 READ_ONLY = "chatshop_read_only"
 
@@ -115,52 +113,18 @@ def check_no_transaction(what: str) -> None:
         rule_broken(f"{what} while a store transaction is open")
 
 
+# PostgreSQL's "try again" errors: a serialization failure, a deadlock (the other side went through).
+RETRYABLE_SQLSTATES = ("40001", "40P01")
+
+
 def unavailable(error: BaseException | None) -> bool:
-    """Whether ``error`` means the store could not be reached or could not commit (worth trying again),
-    as opposed to a refusal or a bug."""
+    """Whether ``error`` means the store could not be reached or could not commit this time (worth
+    trying again), as opposed to a refusal or a bug."""
     if isinstance(error, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
         return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
-
-
-class WriteTurns:
-    """SQLite's single write lock, taken in turns by this process's writers: those that go first (the
-    inbox's bookkeeping, which every update waits on) before the others, each group in arrival order."""
-
-    def __init__(self) -> None:
-        self._held = False
-        self._waiting: tuple[deque[asyncio.Future], deque[asyncio.Future]] = (deque(), deque())
-
-    @contextlib.asynccontextmanager
-    async def turn(self, first: bool = False) -> AsyncIterator[None]:
-        """Hold the turn for the block (``first``: ahead of the writers waiting without it)."""
-        if self._held or any(self._waiting):
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiting[0 if first else 1].append(waiter)
-            try:
-                await waiter
-            except BaseException:
-                if waiter.done() and not waiter.cancelled():
-                    self._pass_on()  # it was handed the turn as it was cancelled: hand it on
-                else:
-                    with contextlib.suppress(ValueError):
-                        self._waiting[0 if first else 1].remove(waiter)
-                raise
-        else:
-            self._held = True
-        try:
-            yield
-        finally:
-            self._pass_on()
-
-    def _pass_on(self) -> None:
-        for queue in self._waiting:
-            while queue:
-                waiter = queue.popleft()
-                if not waiter.done():
-                    waiter.set_result(None)  # the turn passes to it still held
-                    return
-        self._held = False
+    if not isinstance(error, DBAPIError):
+        return False
+    return error.connection_invalidated or getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 def normalize_url(url: str) -> str:
@@ -183,7 +147,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA busy_timeout=0")  # a writer waits for another process on a thread instead
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -213,10 +177,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        # SQLite has one write lock per file: this process's writers queue for it here, in order,
-        # rather than in SQLite's busy handler, which polls with sleeps of up to 100 ms. Each holds
-        # it for one short transaction.
-        self._write_turns = WriteTurns() if self.is_sqlite else None
+        # SQLite has one write lock per file: this process's writers take turns for it here, in order,
+        # rather than in SQLite's busy handler. Each holds it for one short transaction.
+        self._write_turn = asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Same pool. On SQLite reads begin deferred: they never wait for writers and see one snapshot.
         # On PostgreSQL at READ COMMITTED every statement sees its own snapshot anyway, so reads run
@@ -257,23 +220,19 @@ class Database:
             opened.closed = True
             _OPEN.reset(token)
 
-    def _turn(self, first: bool) -> contextlib.AbstractAsyncContextManager:
-        return self._write_turns.turn(first) if self._write_turns is not None else contextlib.nullcontext()
-
     @asynccontextmanager
-    async def transaction(self, *, first: bool = False) -> AsyncIterator[AsyncSession]:
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in one writing transaction, committed on success and rolled back on error.
 
         Keep it short: no network call inside. While an update is being applied, the first
         such transaction marks it applied; a second one breaks the one-effect-per-update rule.
-        ``first`` goes ahead of this process's other writers waiting for SQLite's write lock.
         """
         work = _APPLYING.get()
         marking = work is not None and not work.applied
         if work is not None and work.applied:
             rule_broken(f"update {work.update_id} opened a second writing transaction")
         async with self._opened(writing=True) as opened:
-            async with self._turn(first), self.sessions() as session, session.begin():
+            async with self._write_turn, self.sessions() as session, session.begin():
                 if marking:
                     await mark_applied(session, work.update_id)
                 yield session

@@ -3,13 +3,22 @@
 aiosqlite hands every call (cursor, execute, fetch, close, commit) to a thread
 of its own and back: four or five thread hops per statement, each costing more
 CPU than the statement itself on a WAL database whose pages are cached (a few
-microseconds). :class:`LoopConnection` keeps aiosqlite's interface and its
-thread, but runs calls directly, except those that may wait for another
-process: taking the write lock (``BEGIN IMMEDIATE``, which waits up to the busy
-timeout while another process writes) and the ``PRAGMA`` set-up of a new
-connection. Within this process writers already take turns
-(:class:`store.db.Database`), and readers in WAL mode never wait for writers,
-so the event loop never blocks on a lock.
+microseconds), and each letting other tasks run in between, so a writing
+transaction held SQLite's write lock for several turns of a busy event loop.
+:class:`LoopConnection` keeps aiosqlite's interface and its thread, but runs
+calls directly: a transaction then runs from ``BEGIN`` to ``COMMIT`` without
+giving the loop away.
+
+Only what may wait goes to the connection's thread. Readers in WAL mode never
+wait for writers, and within this process writers take turns
+(:class:`store.db.Database`), so the write lock is free unless another process
+(a separate outbox worker, a catalog import) holds it: ``BEGIN IMMEDIATE`` is
+tried at once (the connection's busy timeout is 0) and, when the lock is taken,
+tried again on the thread with the real busy timeout. ``PRAGMA`` set-up of a
+new connection goes to the thread as well. A commit that fills the WAL past
+its checkpoint threshold copies pages into the database file in the committing
+call, as SQLite does; with ``synchronous=NORMAL`` only those checkpoints sync
+to disk.
 """
 
 from __future__ import annotations
@@ -20,27 +29,44 @@ from typing import Any
 
 import aiosqlite
 
-# Statements that can wait for a lock held by another process: run on the connection's thread.
-_MAY_WAIT = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE", "PRAGMA", "VACUUM")
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
+_ON_THREAD = ("PRAGMA", "VACUUM")
 
 
 class LoopConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose calls run in the caller's thread unless they may wait for a lock."""
+    """An aiosqlite connection whose calls run in the caller's thread unless they may wait."""
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if args and isinstance(args[0], str) and args[0].lstrip().upper().startswith(_MAY_WAIT):
-            return await super()._execute(fn, *args, **kwargs)
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
+        sql = args[0].lstrip().upper() if args and isinstance(args[0], str) else ""
+        if sql.startswith(_ON_THREAD):
+            return await super()._execute(fn, *args, **kwargs)
+        if sql.startswith("BEGIN IMMEDIATE"):
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+            # Another process writes: wait for it on the thread, not in the event loop.
+            return await super()._execute(self._waiting, fn, *args, **kwargs)
         return fn(*args, **kwargs)
+
+    def _waiting(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self._conn.execute("PRAGMA busy_timeout=0")
 
 
 def loop_connector(path: str) -> Callable[[], Any]:
     """An ``async_creator`` for SQLAlchemy: opens ``path`` as a :class:`LoopConnection`."""
 
     def connector() -> sqlite3.Connection:
-        # Used from the event loop's thread as well as the connection's own (never at once).
-        return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # Used from the event loop's thread as well as the connection's own (never at once). No busy
+        # timeout: a statement that would wait raises at once (see LoopConnection).
+        return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
 
     async def create() -> LoopConnection:
         connection = LoopConnection(connector, iter_chunk_size=64)

@@ -405,6 +405,46 @@ async def test_two_processes_behind_one_url_serve_a_shopper_once_and_stop_cleanl
             assert secret_text not in log, f"{secret_text!r} in the log of {process.name}"
 
 
+@needs_pg
+async def test_one_persons_updates_received_by_two_processes_are_handled_in_order(tmp_path, fake):
+    """Zoe types six searches in a row; Telegram delivers them to the two processes in turn. Whichever
+    process takes them, they are answered in the order she sent them, one at a time."""
+    await (await make_database("postgresql", tmp_path)).dispose()
+    async with RoundRobinProxy(HOOK_PATH) as proxy:
+        procs = [BotProcess(name, tmp_path, fake, DATABASE_URL=PG_URL, WEBHOOK_URL=proxy.url) for name in "ab"]
+        proxy.backends = [process.hook for process in procs]
+        try:
+            for process in procs:
+                await process.start()
+                await eventually(process.ready, timeout=40, interval=0.2)
+
+            async def both_registered() -> bool:
+                return len(fake.find_calls("setWebhook")) == 2
+
+            await eventually(both_registered, timeout=10)
+            zoe = fake.user(4201, "Zoe")
+            words = ["mug", "hoodie", "boots", "umbrella", "notebook", "soap"]
+            # Telegram takes a while to accept each answer, so the next search arrives before it is done.
+            fake.slow_next("sendMessage", 0.3, times=len(words), match={"chat_id": 4201})
+            for word in words:
+                await zoe.send(word, wait=False)
+
+            async def all_answered() -> list:  # type: ignore[type-arg]
+                calls = [c for c in fake.find_calls("sendMessage", chat_id=4201) if c.ok]
+                return calls if len(calls) == len(words) else []
+
+            answers = await eventually(all_answered, timeout=30)
+            assert {f.backend for f in proxy.forwarded if f.status == 200} == {0, 1}
+            assert [word for answer, word in zip(answers, words) if f"“{word}”" in answer.params["text"]] == words
+            for before, after in zip(answers, answers[1:]):
+                assert after.time >= before.answered_at  # never two of her updates at once
+            for process in procs:
+                assert await process.terminate() == 0
+        finally:
+            for process in procs:
+                await process.kill()
+
+
 def lamp(call) -> str:  # type: ignore[no-untyped-def]
     """The product a low-stock notice is about."""
     return re.search(r"Lamp \d+-\d+", call.params["text"]).group(0)

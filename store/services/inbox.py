@@ -219,7 +219,7 @@ async def _hand_over(session: AsyncSession, lanes: Sequence[int], owner: str, no
 
 
 async def take_over(session: AsyncSession, owner: str, now: datetime, lease: timedelta,
-                    limit: int = 100) -> list[Taken]:
+                    limit: int = 1000) -> list[Taken]:
     """Claim the lanes no live process holds: pending updates nobody claimed, and the rows of a
     process whose lease ran out (it died). Rows already applied come back as such, to be finished only.
 

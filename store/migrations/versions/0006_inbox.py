@@ -14,8 +14,6 @@ down_revision = '0005'
 branch_labels = None
 depends_on = None
 
-UNFINISHED = sa.text("state IN ('pending', 'claimed', 'applied')")
-
 
 def upgrade() -> None:
     op.create_table('inbox',
@@ -33,8 +31,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('update_id')
     )
     with op.batch_alter_table('inbox', schema=None) as batch_op:
-        batch_op.create_index('ix_inbox_unfinished_lane', ['lane', 'update_id'], unique=False,
-                              postgresql_where=UNFINISHED, sqlite_where=UNFINISHED)
+        batch_op.create_index('ix_inbox_lane_state', ['lane', 'state', 'update_id'], unique=False)
+        batch_op.create_index('ix_inbox_state_lane', ['state', 'lane'], unique=False)
         batch_op.create_index('ix_inbox_finished_at', ['finished_at'], unique=False)
     # Updates handled before the inbox stay known, so a late redelivery of one is still ignored.
     op.execute("INSERT INTO inbox (update_id, lane, priority, kind, payload, state, owner, lease_until, attempts, "
@@ -60,5 +58,6 @@ def downgrade() -> None:
                "FROM inbox WHERE state IN ('applied', 'done', 'failed')")
     with op.batch_alter_table('inbox', schema=None) as batch_op:
         batch_op.drop_index('ix_inbox_finished_at')
-        batch_op.drop_index('ix_inbox_unfinished_lane', postgresql_where=UNFINISHED, sqlite_where=UNFINISHED)
+        batch_op.drop_index('ix_inbox_state_lane')
+        batch_op.drop_index('ix_inbox_lane_state')
     op.drop_table('inbox')
