@@ -28,17 +28,16 @@ class ShopApplication(Application):
         """The shop this application serves."""
         return self.bot_data[SHOP_KEY]
 
-    async def apply(self, update: Update, *, waited: float = 0.0, may_retry: bool = False) -> str:
-        """Run the handlers for ``update``; return how it ended: ok, error, duplicate, or retry (the
-        store was unavailable before anything was applied, and ``may_retry`` allowed trying again)."""
+    async def apply(self, update: Update, owner: str, *, waited: float = 0.0, may_retry: bool = False) -> str:
+        """Run the handlers for ``update`` (held in the inbox by ``owner``); return how it ended: ok, error,
+        duplicate, or retry (the store was unavailable before anything was applied, and ``may_retry``
+        allowed trying again)."""
         started = time.perf_counter()
         trace = UpdateTrace(outcome="unhandled", may_retry=may_retry)
         token = CURRENT_TRACE.set(trace)
         try:
-            with self.shop.db.applying(update.update_id) as work:
+            with self.shop.db.applying(update.update_id, owner):
                 await self.process_update(update)
-            if trace.outcome == "retry" and work.applied:
-                trace.outcome = "error"  # its effect is in: handling it again would only repeat the reply
         finally:
             CURRENT_TRACE.reset(token)
             record_update(update, trace.handler, trace.outcome, time.perf_counter() - started, waited)

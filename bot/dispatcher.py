@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import json
 import logging
 import time
@@ -37,7 +38,7 @@ from bot.observability import INBOX_IN_HAND, update_kind
 from store.db import Database
 from store.models import InboxState, utcnow
 from store.services import inbox
-from store.services.inbox import Finished, Incoming, Taken
+from store.services.inbox import Finished, Held, Incoming, Taken
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ class Dispatcher:
             self._closing = True
             self._wake.set()
             await asyncio.gather(writer, return_exceptions=True)
-        waiting = [job.update_id for jobs in self._lanes.values() for job in jobs]
+        waiting = [Held(job.update_id, job.taken.lane) for jobs in self._lanes.values() for job in jobs]
         self._lanes.clear()
         self._in_hand.clear()
         for entry in self._received:  # arrived during shutdown: the sender will deliver it again
@@ -198,26 +199,22 @@ class Dispatcher:
                 await asyncio.sleep(WRITE_RETRY)
                 self._wake.set()
 
-    async def _write(self, *, final: bool = False, release: Sequence[int] = ()) -> None:
+    async def _write(self, *, final: bool = False, release: Sequence[Held] = ()) -> None:
         """The inbox's bookkeeping: in one transaction record finished updates, hand over lanes, store
-        and claim what arrived; when due, in a second one, renew the lease and take over the lanes of
-        dead processes (each transaction takes its lane locks at once: see inbox.exchange)."""
+        and claim what arrived; when due, renew the lease on what is in hand and take over the lanes of
+        dead processes (each in a transaction of its own: each takes its lane locks at once, see
+        inbox.exchange)."""
         received, self._received = self._received, []
         finished, self._finished = self._finished, []
         emptied, self._emptied = self._emptied, set()
         sweep = not final and time.monotonic() >= self._next_sweep
         if not (received or finished or emptied or sweep or release):
             return
-        now = utcnow()
-        claimed: list[Taken] = []
-        new: set[int] = set()
         try:
             async with self.db.transaction() as session:
-                if release:
-                    await inbox.release(session, self.owner, release)
                 new, claimed = await inbox.exchange(
-                    session, self.owner, now, self.lease, finished=finished, emptied=() if final else emptied,
-                    incoming=() if final else [entry.item for entry in received])
+                    session, self.owner, utcnow(), self.lease, finished=finished, released=release,
+                    emptied=() if final else emptied, incoming=() if final else [entry.item for entry in received])
         except BaseException as exc:
             # Nothing of it is committed: keep the records for the next try, fail the receivers.
             self._finished[:0] = finished
@@ -228,7 +225,8 @@ class Dispatcher:
             raise
         parsed = {entry.item.update_id: entry.update for entry in received}
         for entry in received:
-            entry.done.set_result(None)
+            if not entry.done.done():  # (a receiver that gave up, e.g. a poller stopped mid-batch)
+                entry.done.set_result(None)
         duplicates = len(received) - len(new)
         if duplicates:
             logger.info("%d updates were received before; ignored", duplicates)
@@ -237,13 +235,42 @@ class Dispatcher:
                     self.application.count_duplicate(entry.update)
         self._take(claimed, parsed)
         if sweep:
-            self._next_sweep = time.monotonic() + self.sweep_interval
-            async with self.db.transaction() as session:
-                # Only the updates in hand keep their lease: one claimed but lost track of runs out and is
-                # taken over like a dead process's.
-                await inbox.renew(session, self.owner, now, self.lease, sorted(self._in_hand))
-                taken = await inbox.take_over(session, self.owner, now, self.lease)
-            self._take(taken, {})
+            await self._sweep()
+
+    async def _sweep(self) -> None:
+        """Renew the lease on what is in hand (dropping what another process took over meanwhile), and
+        take over the lanes nobody holds."""
+        self._next_sweep = time.monotonic() + self.sweep_interval
+        held = [Held(job.update_id, job.taken.lane) for jobs in self._lanes.values() for job in jobs]
+        async with self.db.transaction() as session:
+            kept = await inbox.renew(session, self.owner, utcnow(), self.lease, held)
+        lost = {item.update_id for item in held} - kept
+        if lost:
+            # This process's lease ran out (it was stalled) and another process took these over.
+            logger.warning("%d updates were taken over by another process; leaving them to it", len(lost))
+            self._drop(lost)
+        async with self.db.transaction() as session:
+            taken = await inbox.take_over(session, self.owner, utcnow(), self.lease)
+        if len({item.lane for item in taken}) >= inbox.TAKE_OVER_LANES:
+            self._next_sweep = 0.0  # more to take: sweep again at once
+            self._wake.set()
+        self._take(taken, {})
+
+    def _drop(self, ids: set[int]) -> None:
+        """Forget queued updates another process now holds (one running finishes; its write is refused)."""
+        for key in list(self._lanes):
+            jobs = self._lanes[key]
+            running = jobs[0] if key in self._running else None
+            kept = deque(job for job in jobs if job is running or job.update_id not in ids)
+            for job in jobs:
+                if job not in kept:
+                    self._in_hand.discard(job.update_id)
+            if kept:
+                self._lanes[key] = kept
+            else:
+                del self._lanes[key]
+                with contextlib.suppress(ValueError):
+                    self._ready.remove(key)
 
     def _take(self, claimed: list[Taken], parsed: dict[int, Update]) -> None:
         for taken in sorted(claimed, key=lambda t: t.update_id):
@@ -327,9 +354,9 @@ class Dispatcher:
             logger.warning("update %s was applied before its process stopped; its reply may be missing",
                            taken.update_id)
             return False
-        if taken.attempts > inbox.MAX_ATTEMPTS:
-            logger.error("update %s was started %d times without finishing; giving up on it", taken.update_id,
-                         taken.attempts - 1)
+        if taken.attempts >= inbox.MAX_ATTEMPTS:
+            logger.error("update %s was next in line each time %d processes stopped without finishing it; "
+                         "giving up on it", taken.update_id, taken.attempts)
             return True
         update = job.update
         if update is None:
@@ -341,7 +368,7 @@ class Dispatcher:
         waited = (utcnow() - taken.received_at).total_seconds()
         while True:
             final = job.attempt >= len(RETRY_DELAYS)
-            outcome = await self.application.apply(update, waited=waited, may_retry=not final)
+            outcome = await self.application.apply(update, self.owner, waited=waited, may_retry=not final)
             if outcome != "retry":
                 return outcome == "error"
             delay = RETRY_DELAYS[job.attempt]

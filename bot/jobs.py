@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram.ext import Application
@@ -16,7 +17,8 @@ logger = logging.getLogger(__name__)
 
 EXPIRY_JOB_INTERVAL = 30  # seconds between sweeps for unpaid checkouts
 APPROVAL_JOB_INTERVAL = 600  # seconds between approvals of commissions past the return window
-CLEANUP_JOB_INTERVAL = 6 * 3600  # seconds between clean-ups of finished inbox rows
+CLEANUP_JOB_INTERVAL = 3600  # seconds between clean-ups of finished inbox rows
+FORGET_BATCH = 2000
 
 
 async def expire_unpaid(context: ShopContext) -> None:
@@ -39,9 +41,14 @@ async def approve_commissions(context: ShopContext) -> None:
 
 
 async def forget_updates(context: ShopContext) -> None:
-    """Job: drop finished inbox rows older than Telegram could redeliver them."""
-    async with context.shop.db.transaction() as session:
-        await forget_finished(session, utcnow())
+    """Job: drop finished inbox rows older than Telegram could redeliver them, a few thousand per
+    short transaction."""
+    while True:
+        async with context.shop.db.transaction() as session:
+            dropped = await forget_finished(session, utcnow(), FORGET_BATCH)
+        if dropped < FORGET_BATCH:
+            return
+        await asyncio.sleep(0)  # let updates in between
 
 
 def schedule_jobs(application: Application) -> None:

@@ -68,7 +68,7 @@ def record_update(update: Update, handler: str, outcome: str, seconds: float, wa
 
 async def render_metrics(db: Database) -> bytes:
     """The metrics in Prometheus text format, with store-derived gauges read now."""
-    async with db.read() as session:
+    async with db.read(scan=True) as session:
         rows = await backlog(session)
         orders = await count_by_status(session)
         inbox = await inbox_backlog(session)

@@ -59,7 +59,7 @@ class BotRuntime:
         """Start everything; updates flow in last."""
         application = self.application
         await application.initialize()
-        async with self.shop.db.read() as session:
+        async with self.shop.db.read(scan=True) as session:  # the whole catalog
             await self.shop.search.refresh(session, force=True)
         await self._show_commands()
         schedule_jobs(application)
@@ -102,13 +102,13 @@ class BotRuntime:
         await self.shop.db.dispose()
 
     async def run(self) -> None:
-        """Run until SIGINT or SIGTERM, then stop gracefully."""
+        """Run until SIGINT or SIGTERM, then stop gracefully (also when starting failed half-way)."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await self.start()
         try:
+            await self.start()
             await stop.wait()
             logger.info("stopping: no new updates; finishing those in hand")
         finally:

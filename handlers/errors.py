@@ -10,7 +10,7 @@ from telegram.error import Forbidden, NetworkError, TelegramError
 from handlers.common import answer
 from handlers.context import ShopContext, trace
 from handlers.render import SORRY
-from store.db import unavailable
+from store.db import unavailable, update_applied
 from store.services.inbox import AlreadyApplied
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ async def on_error(update: object, context: ShopContext) -> None:
         logger.info("update %s was applied already; nothing done", update_id)
         current.outcome = "duplicate"
         return
-    if current.may_retry and unavailable(context.error):
+    if current.may_retry and unavailable(context.error) and not update_applied():
         logger.warning("update %s: the store is unavailable (%s)", update_id, type(context.error).__name__)
         current.outcome = "retry"
         return

@@ -11,6 +11,7 @@ from handlers.common import reply
 from handlers.context import ShopContext
 from store.errors import ShopError
 from store.services import checkout as co
+from store.services.inbox import AlreadyApplied
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ async def on_pre_checkout(update: Update, context: ShopContext) -> None:
         logger.info("pre-checkout refused for user %s: %s", query.from_user.id, type(exc).__name__)
         await query.answer(ok=False, error_message=exc.message)
         return
+    except AlreadyApplied:
+        raise  # another process has this query: it answers
     except Exception:
         # Telegram waits 10 s for an answer: say no at once rather than let the buyer hang.
         logger.exception("pre-checkout of user %s failed", query.from_user.id)

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from store.services.inbox import mark_applied
-from store.sqlite import loop_connector
+from store.sqlite import BUSY_TIMEOUT_MS, loop_connector
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +64,10 @@ _OPEN: ContextVar[_Open | None] = ContextVar("chatshop_open_transaction", defaul
 
 @dataclass(slots=True)
 class Applying:
-    """The update a task is applying: its first writing transaction marks it applied."""
+    """The update a task is applying (as held by ``owner``): its first writing transaction marks it applied."""
 
     update_id: int
+    owner: str
     applied: bool = False
 
 
@@ -95,6 +96,12 @@ def rule_broken(what: str) -> None:
         return
     _BROKEN.append(what)
     raise RuleBroken(what)
+
+
+def update_applied() -> bool:
+    """Whether the update this task is applying has had its effect committed already."""
+    work = _APPLYING.get()
+    return work is not None and work.applied
 
 
 def transaction_open() -> bool:
@@ -138,7 +145,7 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         # Let SQLAlchemy, not the driver, decide when a transaction begins.
@@ -147,7 +154,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=0")  # a writer waits for another process on a thread instead
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -175,8 +182,14 @@ class Database:
             kwargs.update(pool_size=16, max_overflow=0, pool_timeout=60,
                           async_creator=loop_connector(parsed.database or ":memory:"))
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        # Reads that scan (metrics over every order, loading the whole catalog): on SQLite they run on
+        # aiosqlite's own threads, so the event loop is not held for their length.
+        self.scans = self.engine
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, 0)  # a writer waits for another process on a thread instead
+            self.scans = create_async_engine(self.url, pool_size=2, max_overflow=0, pool_timeout=60,
+                                             execution_options={READ_ONLY: True})
+            _configure_sqlite(self.scans, BUSY_TIMEOUT_MS)
         # SQLite has one write lock per file: this process's writers take turns for it here, in order,
         # rather than in SQLite's busy handler. Each holds it for one short transaction.
         self._write_turn = asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
@@ -186,12 +199,14 @@ class Database:
         # without BEGIN and COMMIT: two round trips fewer per read.
         reading = {READ_ONLY: True} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
         self.reads = async_sessionmaker(self.engine.execution_options(**reading), expire_on_commit=False)
+        self.scan_reads = async_sessionmaker(self.scans.execution_options(**reading), expire_on_commit=False)
 
     @contextlib.contextmanager
-    def applying(self, update_id: int) -> Iterator[Applying]:
-        """Within the block, the task applies update ``update_id``: its first writing transaction
-        marks it applied (raising :class:`~store.services.inbox.AlreadyApplied` if it was already)."""
-        work = Applying(update_id)
+    def applying(self, update_id: int, owner: str) -> Iterator[Applying]:
+        """Within the block, the task applies update ``update_id``, held by ``owner``: its first writing
+        transaction marks it applied (raising :class:`~store.services.inbox.AlreadyApplied` if it was
+        already, or if another process took it over)."""
+        work = Applying(update_id, owner)
         token = _APPLYING.set(work)
         try:
             yield work
@@ -234,7 +249,7 @@ class Database:
         async with self._opened(writing=True) as opened:
             async with self._write_turn, self.sessions() as session, session.begin():
                 if marking:
-                    await mark_applied(session, work.update_id)
+                    await mark_applied(session, work.update_id, work.owner)
                 yield session
             if marking:
                 work.applied = True
@@ -242,9 +257,11 @@ class Database:
             callback()
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reading only (on SQLite it takes no write lock)."""
-        async with self._opened(writing=False), self.reads() as session, session.begin():
+    async def read(self, *, scan: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session for reading only (on SQLite it takes no write lock). ``scan``: the reading may take a
+        while (it goes through many rows), so on SQLite it runs off the event loop's thread."""
+        sessions = self.scan_reads if scan else self.reads
+        async with self._opened(writing=False), sessions() as session, session.begin():
             yield session
 
     async def ping(self) -> None:
@@ -255,3 +272,5 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        if self.scans is not self.engine:
+            await self.scans.dispose()

@@ -23,6 +23,8 @@ to disk.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -34,14 +36,25 @@ _ON_THREAD = ("PRAGMA", "VACUUM")
 
 
 class LoopConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose calls run in the caller's thread unless they may wait."""
+    """An aiosqlite connection whose calls run in the caller's thread unless they may wait.
+
+    A call on the thread runs to its end even when the task that made it is cancelled; until then no
+    other call touches the connection (closing it under the thread's feet would crash the process).
+    """
+
+    _on_thread: asyncio.Future | None = None
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        busy = self._on_thread
+        if busy is not None:
+            if not busy.done():
+                await asyncio.wait([busy])  # a cancelled caller's call on the thread: let it finish first
+            self._on_thread = None
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
         sql = args[0].lstrip().upper() if args and isinstance(args[0], str) else ""
         if sql.startswith(_ON_THREAD):
-            return await super()._execute(fn, *args, **kwargs)
+            return await self._thread_call(fn, *args, **kwargs)
         if sql.startswith("BEGIN IMMEDIATE"):
             try:
                 return fn(*args, **kwargs)
@@ -49,8 +62,18 @@ class LoopConnection(aiosqlite.Connection):
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
             # Another process writes: wait for it on the thread, not in the event loop.
-            return await super()._execute(self._waiting, fn, *args, **kwargs)
+            return await self._thread_call(self._waiting, fn, *args, **kwargs)
         return fn(*args, **kwargs)
+
+    async def _thread_call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        future = asyncio.get_running_loop().create_future()
+        # Its outcome is read here, or by nobody when the caller was cancelled: never "never retrieved".
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())
+        self._tx.put_nowait((future, functools.partial(fn, *args, **kwargs)))
+        self._on_thread = future
+        result = await asyncio.shield(future)
+        self._on_thread = None
+        return result
 
     def _waiting(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

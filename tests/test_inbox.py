@@ -3,8 +3,12 @@ payments answered ahead of any queue, and a refused answer to a button never sto
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 from sqlalchemy import func, select
 
+from bot.dispatcher import Dispatcher
 from store.models import InboxState as State
 from store.models import InboxUpdate, Order
 
@@ -89,3 +93,52 @@ async def test_a_refused_answer_to_a_button_does_not_stop_its_work(fake, bot):
     async with bot.db.read() as session:
         assert await session.scalar(select(func.count(Order.id)).where(Order.buyer_id == 5201)) == 1
         assert (await session.scalars(select(InboxUpdate.state))).all().count(State.FAILED) == 0
+
+
+class RecordingApplication:
+    """Stands in for the bot's Application: records the updates it is asked to apply."""
+
+    def __init__(self) -> None:
+        self.bot = None
+        self.applied: list[int] = []
+        self.duplicates = 0
+
+    async def apply(self, update, owner: str, *, waited: float = 0.0, may_retry: bool = False) -> str:  # type: ignore[no-untyped-def]
+        self.applied.append(update.update_id)
+        return "ok"
+
+    def count_duplicate(self, update) -> None:  # type: ignore[no-untyped-def]
+        self.duplicates += 1
+
+
+def text_update(update_id: int, user_id: int):  # type: ignore[no-untyped-def]
+    from telegram import Update
+
+    data = {"update_id": update_id, "message": {
+        "message_id": update_id, "date": 1, "text": "hi", "chat": {"id": user_id, "type": "private"},
+        "from": {"id": user_id, "is_bot": False, "first_name": "Ann"}}}
+    return Update.de_json(data, None), json.dumps(data)
+
+
+async def test_a_receiver_that_gives_up_while_its_batch_is_stored_loses_nothing(db):
+    """The poller is stopped (cancelled) while its batch is being committed: the batch is stored all
+    the same, and handled; the inbox goes on taking updates."""
+    application = RecordingApplication()
+    dispatcher = Dispatcher(db, application)  # type: ignore[arg-type]
+    await dispatcher.start()
+    try:
+        receiving = asyncio.create_task(dispatcher.receive([text_update(1, 7), text_update(2, 8)]))
+        await asyncio.sleep(0)  # the batch is handed to the inbox's writer
+        receiving.cancel()
+        await asyncio.gather(receiving, return_exceptions=True)
+        await dispatcher.receive([text_update(3, 7)])
+        for _ in range(200):
+            if sorted(application.applied) == [1, 2, 3] and not dispatcher.busy():
+                break
+            await asyncio.sleep(0.01)
+        assert sorted(application.applied) == [1, 2, 3]
+    finally:
+        await dispatcher.stop()
+    async with db.read() as session:
+        states = (await session.scalars(select(InboxUpdate.state).order_by(InboxUpdate.update_id))).all()
+    assert states == [State.DONE] * 3

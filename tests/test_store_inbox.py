@@ -14,7 +14,7 @@ from store.db import Database, RuleBroken
 from store.migrate import upgrade
 from store.models import InboxState, InboxUpdate, utcnow
 from store.services import inbox
-from store.services.inbox import AlreadyApplied, Incoming
+from store.services.inbox import AlreadyApplied, Held, Incoming
 from store.services.users import get_step, set_step
 
 from .factories import make_user
@@ -70,7 +70,7 @@ async def test_a_lane_that_waits_for_nobody_is_taken_by_the_next_sweep(db):
     await receive(db, Q, update(3, 101))
     async with db.transaction() as session:
         await inbox.finish(session, P, utcnow(), done=[1])
-        assert await inbox.release(session, P, [2]) == 1
+        assert await inbox.release(session, P, [Held(2, 101)]) == 1
     # Q's next sweep takes the lane: both waiting updates, oldest first.
     async with db.transaction() as session:
         taken = await inbox.take_over(session, Q, utcnow(), LEASE)
@@ -81,23 +81,30 @@ async def test_a_lane_that_waits_for_nobody_is_taken_by_the_next_sweep(db):
 async def test_a_dead_processs_lanes_are_taken_over_once_its_lease_runs_out(db):
     await receive(db, P, update(1, 101), update(2, 101), update(3, 102))
     async with db.transaction() as session:
-        await inbox.mark_applied(session, 1)  # P committed update 1's effect, then died before replying
+        await inbox.mark_applied(session, 1, P)  # P committed update 1's effect, then died before replying
     # While P's lease runs, nobody else takes its lanes.
     async with db.transaction() as session:
         assert await inbox.take_over(session, Q, utcnow(), LEASE) == []
-    # Once it has run out (P stopped renewing), Q takes all of them: update 1 only to finish it.
+    # Once it has run out (P stopped renewing), Q takes all of them: update 1 only to finish it. The
+    # update next in line in each lane counts an attempt (if it killed P, it might kill Q: after a few
+    # such deaths it is given up); update 2 waited behind it and counts none.
     async with db.transaction() as session:
         taken = await inbox.take_over(session, Q, utcnow() + LEASE * 2, LEASE)
     assert [(t.update_id, t.state, t.attempts) for t in taken] == [
-        (1, InboxState.APPLIED, 2), (2, InboxState.CLAIMED, 2), (3, InboxState.CLAIMED, 2)]
-    # A process that renews its lease keeps its lanes.
+        (1, InboxState.APPLIED, 1), (2, InboxState.CLAIMED, 0), (3, InboxState.CLAIMED, 1)]
+    # P, back from a stall, can no longer apply what Q took over.
+    with pytest.raises(AlreadyApplied):
+        async with db.transaction() as session:
+            await inbox.mark_applied(session, 2, P)
+    # A process that renews its lease keeps its lanes, and learns which rows it no longer holds.
     await receive(db, P, update(4, 103))
     async with db.transaction() as session:
-        assert await inbox.renew(session, P, utcnow() + LEASE, LEASE, [4]) == 1
+        assert await inbox.renew(session, P, utcnow() + LEASE, LEASE, [Held(4, 103), Held(2, 101)]) == {4}
+    async with db.transaction() as session:
         assert await inbox.take_over(session, Q, utcnow() + LEASE * 1.5, LEASE) == []
 
 
-async def test_an_update_is_applied_once_even_by_two_processes_at_the_same_moment(db):
+async def test_an_update_is_applied_once_even_when_two_try_at_the_same_moment(db):
     async with db.transaction() as session:
         await make_user(session, 101)
     await receive(db, P, update(1, 101))
@@ -106,7 +113,7 @@ async def test_an_update_is_applied_once_even_by_two_processes_at_the_same_momen
         async def apply(database: Database, page: int) -> str:
             # What a handler does: its writing transaction marks the update applied with its effect.
             try:
-                with database.applying(1):
+                with database.applying(1, P):
                     async with database.transaction() as session:
                         await set_step(session, 101, "tour", {"page": page})
                         await asyncio.sleep(0.05)  # both are inside at once
@@ -128,7 +135,7 @@ async def test_an_update_gets_one_writing_transaction_and_no_network_inside_one(
     async with db.transaction() as session:
         await make_user(session, 101)
     await receive(db, P, update(1, 101))
-    with db.applying(1) as work:
+    with db.applying(1, P) as work:
         async with db.transaction() as session:
             await set_step(session, 101, "tour", {"page": 1})
         assert work.applied
@@ -214,6 +221,36 @@ async def test_a_writer_waits_for_another_process_without_holding_up_the_event_l
         await asyncio.wait_for(writing, 5)
         async with db.read() as session:
             assert (await get_step(session, 101)).data == {"page": 1}
+    finally:
+        other_process.close()
+        await db.dispose()
+
+
+async def test_a_write_given_up_while_another_process_holds_the_lock_leaves_the_store_usable(tmp_path):
+    """A write waiting for another process's lock is cancelled (a shutdown, a timeout): its connection is
+    closed only once the wait is over, nothing of it is written, and the next write goes through."""
+    path = tmp_path / "shop.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await upgrade(db)
+    async with db.transaction() as session:
+        await make_user(session, 101)
+    other_process = sqlite3.connect(path, isolation_level=None)
+    other_process.execute("BEGIN IMMEDIATE")
+    try:
+        async def write(page: int) -> None:
+            async with db.transaction() as session:
+                await set_step(session, 101, "tour", {"page": page})
+
+        given_up = asyncio.create_task(write(1))
+        await asyncio.sleep(0.2)
+        given_up.cancel()
+        await asyncio.sleep(0.2)
+        other_process.execute("COMMIT")
+        with pytest.raises(asyncio.CancelledError):
+            await given_up
+        await write(2)
+        async with db.read() as session:
+            assert (await get_step(session, 101)).data == {"page": 2}
     finally:
         other_process.close()
         await db.dispose()

@@ -36,10 +36,13 @@ from store.models import UNFINISHED, InboxState, InboxUpdate
 
 # Telegram keeps an undelivered update for at most 24 hours; a week of ids is plenty.
 KEEP_FOR = timedelta(days=7)
-# A process that died handling the same update this many times will die again: give up on it.
+# An update that was next in line in its lane each time this many processes died will kill the next one
+# too (a poison update): give up on it. Updates queued behind it are not counted.
 MAX_ATTEMPTS = 5
 # Ids per statement when many rows are named (SQLite allows 32,766 parameters in one).
 CHUNK = 1000
+# Lanes one sweep takes over at most (each an advisory lock on PostgreSQL, whose lock table is shared).
+TAKE_OVER_LANES = 200
 # Namespace of the advisory locks taken per lane on PostgreSQL ("inbx").
 LANE_LOCKS = 0x696E6278
 
@@ -69,6 +72,14 @@ class Incoming:
     kind: str
     payload: str
     priority: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """An update a process holds, in its lane."""
+
+    update_id: int
+    lane: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +121,7 @@ async def _lock_lanes(session: AsyncSession, lanes: Iterable[int | None]) -> Non
 
 
 def _claim(owner: str, lease_until: datetime) -> dict:
-    return {"state": InboxState.CLAIMED, "owner": owner, "lease_until": lease_until,
-            "attempts": INBOX.c.attempts + 1}
+    return {"state": InboxState.CLAIMED, "owner": owner, "lease_until": lease_until}
 
 
 def _held_by_another(owner: str, *, live_at: datetime | None = None):  # type: ignore[no-untyped-def]
@@ -124,10 +134,10 @@ def _held_by_another(owner: str, *, live_at: datetime | None = None):  # type: i
 
 async def exchange(session: AsyncSession, owner: str, now: datetime, lease: timedelta, *,
                    finished: Sequence[Finished] = (), emptied: Iterable[int] = (),
-                   incoming: Sequence[Incoming] = ()) -> tuple[set[int], list[Taken]]:
-    """A process's bookkeeping in one transaction: record what it finished, take over what waits in the
-    lanes it has just finished with (updates other processes received), store what it received and
-    claim what it may handle.
+                   incoming: Sequence[Incoming] = (), released: Sequence[Held] = ()) -> tuple[set[int], list[Taken]]:
+    """A process's bookkeeping in one transaction: record what it finished, give back what it will not
+    start (on shutdown), take over what waits in the lanes it has just finished with (updates other
+    processes received), store what it received and claim what it may handle.
 
     Returns the ids received that were new (an update id seen before is ignored) and every row now
     claimed by ``owner``. A received row stays pending while another process holds its lane, or an
@@ -135,8 +145,10 @@ async def exchange(session: AsyncSession, owner: str, now: datetime, lease: time
     (:func:`take_over`).
     """
     emptied = sorted(set(emptied))
-    await _lock_lanes(session, [*(item.lane for item in finished), *emptied, *(item.lane for item in incoming)])
+    await _lock_lanes(session, [*(item.lane for item in finished), *(item.lane for item in released), *emptied,
+                                *(item.lane for item in incoming)])
     await _finish(session, owner, now, finished)
+    await _release(session, owner, [item.update_id for item in released])
     claimed = await _hand_over(session, emptied, owner, now, lease)
     new, mine = await _receive(session, incoming, owner, now, lease)
     return new, claimed + mine
@@ -174,13 +186,14 @@ async def _receive(session: AsyncSession, incoming: Sequence[Incoming], owner: s
     return new, _taken(claimed)
 
 
-async def mark_applied(session: AsyncSession, update_id: int) -> None:
-    """Record, in the transaction that applies the update's effect, that it is applied.
+async def mark_applied(session: AsyncSession, update_id: int, owner: str) -> None:
+    """Record, in the transaction that applies the update's effect, that ``owner`` applied it.
 
-    Raises :class:`AlreadyApplied` when it was applied already: the caller rolls back.
+    Raises :class:`AlreadyApplied` when it was applied already, or another process has taken it over
+    (this one's lease ran out): the caller rolls back, and the update's holder applies it.
     """
-    result = await session.execute(update(INBOX).where(INBOX.c.update_id == update_id,
-                                                       INBOX.c.state.in_((InboxState.PENDING, InboxState.CLAIMED)))
+    result = await session.execute(update(INBOX).where(INBOX.c.update_id == update_id, INBOX.c.owner == owner,
+                                                       INBOX.c.state == InboxState.CLAIMED)
                                    .values(state=InboxState.APPLIED))
     if result.rowcount != 1:
         raise AlreadyApplied(update_id)
@@ -219,9 +232,10 @@ async def _hand_over(session: AsyncSession, lanes: Sequence[int], owner: str, no
 
 
 async def take_over(session: AsyncSession, owner: str, now: datetime, lease: timedelta,
-                    limit: int = 1000) -> list[Taken]:
+                    limit: int = TAKE_OVER_LANES) -> list[Taken]:
     """Claim the lanes no live process holds: pending updates nobody claimed, and the rows of a
     process whose lease ran out (it died). Rows already applied come back as such, to be finished only.
+    The oldest unfinished update of each lane taken from a dead process counts one more attempt.
 
     Run it in a transaction of its own: it takes lane locks (see :func:`exchange`)."""
     live = _held_by_another(owner, live_at=now)
@@ -230,46 +244,63 @@ async def take_over(session: AsyncSession, owner: str, now: datetime, lease: tim
         .where(INBOX.c.lane.is_not(None), INBOX.c.state.in_(UNFINISHED),
                or_(INBOX.c.state == InboxState.PENDING, INBOX.c.lease_until < now), ~live)
         .limit(limit))).scalars())
-    taking = {"state": case((INBOX.c.state == InboxState.PENDING, InboxState.CLAIMED), else_=INBOX.c.state),
-              "owner": owner, "lease_until": now + lease, "attempts": INBOX.c.attempts + 1}
     # Rows this process holds under a live lease are in hand already.
     not_in_hand = or_(INBOX.c.owner.is_(None), INBOX.c.owner != owner, INBOX.c.lease_until < now)
+    state = case((INBOX.c.state == InboxState.PENDING, InboxState.CLAIMED), else_=INBOX.c.state)
+    died = and_(INBOX.c.state != InboxState.PENDING, INBOX.c.lease_until < now)
     taken = []
     if lanes:
         await _lock_lanes(session, lanes)
+        older = exists().where(_OTHER.c.lane == INBOX.c.lane, _OTHER.c.state.in_(UNFINISHED),
+                               _OTHER.c.update_id < INBOX.c.update_id)
+        head = case((and_(died, ~older), 1), else_=0)
         result = await session.execute(
             update(INBOX).where(INBOX.c.lane.in_(lanes), INBOX.c.state.in_(UNFINISHED), not_in_hand, ~live)
-            .values(**taking).returning(*_TAKEN_COLUMNS, INBOX.c.payload))
+            .values(state=state, owner=owner, lease_until=now + lease, attempts=INBOX.c.attempts + head)
+            .returning(*_TAKEN_COLUMNS, INBOX.c.payload))
         taken += _taken(result, with_payload=True)
     # Updates outside any lane (pre-checkout queries): each on its own.
     result = await session.execute(
         update(INBOX).where(INBOX.c.lane.is_(None), INBOX.c.state.in_(UNFINISHED), not_in_hand,
                             or_(INBOX.c.state == InboxState.PENDING, INBOX.c.lease_until < now))
-        .values(**taking).returning(*_TAKEN_COLUMNS, INBOX.c.payload))
+        .values(state=state, owner=owner, lease_until=now + lease,
+                attempts=INBOX.c.attempts + case((died, 1), else_=0))
+        .returning(*_TAKEN_COLUMNS, INBOX.c.payload))
     return taken + _taken(result, with_payload=True)
 
 
-async def renew(session: AsyncSession, owner: str, now: datetime, lease: timedelta, ids: Sequence[int]) -> int:
-    """Extend the lease on these rows of ``owner`` (the ones it has in hand); returns how many."""
-    renewed = 0
+async def renew(session: AsyncSession, owner: str, now: datetime, lease: timedelta,
+                held: Sequence[Held]) -> set[int]:
+    """Extend the lease on these rows of ``owner`` (the ones it has in hand); returns the ids it still
+    holds (a row missing was taken over by another process: this one's lease had run out).
+
+    Run it in a transaction of its own: it takes lane locks (see :func:`exchange`)."""
+    await _lock_lanes(session, [item.lane for item in held])
+    ids = sorted(item.update_id for item in held)
+    renewed: set[int] = set()
     for start in range(0, len(ids), CHUNK):
         result = await session.execute(update(INBOX).where(INBOX.c.update_id.in_(ids[start:start + CHUNK]),
                                                            INBOX.c.owner == owner, INBOX.c.state.in_(_HELD))
-                                       .values(lease_until=now + lease))
-        renewed += result.rowcount
+                                       .values(lease_until=now + lease).returning(INBOX.c.update_id))
+        renewed.update(result.scalars())
     return renewed
 
 
-async def release(session: AsyncSession, owner: str, ids: Sequence[int]) -> int:
-    """Give back claimed updates not yet started (on shutdown): pending again, for any process."""
+async def release(session: AsyncSession, owner: str, held: Sequence[Held]) -> int:
+    """Give back claimed updates not yet started (on shutdown): pending again, for any process
+    (:func:`exchange` with only that)."""
+    await _lock_lanes(session, [item.lane for item in held])
+    return await _release(session, owner, [item.update_id for item in held])
+
+
+async def _release(session: AsyncSession, owner: str, ids: Sequence[int]) -> int:
     ids = sorted(ids)
-    attempts = (func.max if session.bind.dialect.name == "sqlite" else func.greatest)(INBOX.c.attempts - 1, 0)
     released = 0
     for start in range(0, len(ids), CHUNK):
         result = await session.execute(
             update(INBOX).where(INBOX.c.update_id.in_(ids[start:start + CHUNK]), INBOX.c.owner == owner,
                                 INBOX.c.state == InboxState.CLAIMED)
-            .values(state=InboxState.PENDING, owner=None, lease_until=None, attempts=attempts))
+            .values(state=InboxState.PENDING, owner=None, lease_until=None))
         released += result.rowcount
     return released
 
@@ -294,8 +325,9 @@ async def backlog(session: AsyncSession) -> Backlog:
     return Backlog(rows, oldest)
 
 
-async def forget_finished(session: AsyncSession, now: datetime) -> int:
-    """Drop finished rows older than KEEP_FOR; returns how many."""
-    result = await session.execute(delete(INBOX).where(INBOX.c.state.in_((InboxState.DONE, InboxState.FAILED)),
-                                                       INBOX.c.finished_at < now - KEEP_FOR))
+async def forget_finished(session: AsyncSession, now: datetime, limit: int = 5000) -> int:
+    """Drop up to ``limit`` finished rows older than KEEP_FOR (call again while it returns ``limit``)."""
+    old = (select(INBOX.c.update_id).where(INBOX.c.state.in_((InboxState.DONE, InboxState.FAILED)),
+                                           INBOX.c.finished_at < now - KEEP_FOR).limit(limit))
+    result = await session.execute(delete(INBOX).where(INBOX.c.update_id.in_(old)))
     return result.rowcount
