@@ -787,21 +787,15 @@ class FakeBotAPI:
         """
         method = canonical_method(method)
         start = self._action_mark if since is None else since
-        deadline = time.monotonic() + timeout
-        while True:
-            for call in self.calls[start:]:
-                if call.method == method and call.response is not None and (predicate is None or predicate(call)):
-                    return call
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(
-                    f"no matching {method} call within {timeout}s; recent calls:\n{self.recent_calls()}"
-                )
-            event = self._call_done
-            try:
-                await asyncio.wait_for(event.wait(), remaining)
-            except TimeoutError:
-                pass
+
+        def found() -> Call | None:
+            return next((call for call in self.calls[start:] if call.method == method and call.response is not None
+                         and (predicate is None or predicate(call))), None)
+
+        call = await self.until(found, timeout)
+        if call is None:
+            raise AssertionError(f"no matching {method} call within {timeout}s; recent calls:\n{self.recent_calls()}")
+        return call
 
     async def until(self, check: Callable[[], Any], timeout: float = 10.0) -> Any:
         """Wait until ``check()`` returns something truthy (it is tried again after every answered call);

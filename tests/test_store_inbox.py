@@ -194,9 +194,10 @@ async def test_two_processes_doing_their_bookkeeping_at_once_never_wait_for_each
     assert len(await states(db)) == 80
 
 
-async def test_a_writer_waits_for_another_process_without_holding_up_the_event_loop(tmp_path):
-    """On SQLite another process (a catalog import, a separate outbox worker) may hold the write lock:
-    a write waits for it, while the bot's other work goes on."""
+@pytest.fixture
+async def locked_by_another_process(tmp_path):
+    """A SQLite store with Ann in it, whose write lock another process (a catalog import, a separate
+    outbox worker) has just taken; yields the store and that process's connection."""
     path = tmp_path / "shop.db"
     db = Database(f"sqlite+aiosqlite:///{path}")
     await upgrade(db)
@@ -204,53 +205,45 @@ async def test_a_writer_waits_for_another_process_without_holding_up_the_event_l
         await make_user(session, 101)
     other_process = sqlite3.connect(path, isolation_level=None)
     other_process.execute("BEGIN IMMEDIATE")
-    try:
-        async def write() -> None:
-            async with db.transaction() as session:
-                await set_step(session, 101, "tour", {"page": 1})
-
-        writing = asyncio.create_task(write())
-        ticks = 0
-        for _ in range(20):  # the event loop keeps turning while the write waits
-            await asyncio.sleep(0.01)
-            ticks += 1
-        assert not writing.done() and ticks == 20
-        async with db.read() as session:  # and reads are answered meanwhile
-            assert await get_step(session, 101) is None
-        other_process.execute("COMMIT")
-        await asyncio.wait_for(writing, 5)
-        async with db.read() as session:
-            assert (await get_step(session, 101)).data == {"page": 1}
-    finally:
-        other_process.close()
-        await db.dispose()
+    yield db, other_process
+    other_process.close()
+    await db.dispose()
 
 
-async def test_a_write_given_up_while_another_process_holds_the_lock_leaves_the_store_usable(tmp_path):
-    """A write waiting for another process's lock is cancelled (a shutdown, a timeout): its connection is
+async def write_page(db: Database, page: int) -> None:
+    async with db.transaction() as session:
+        await set_step(session, 101, "tour", {"page": page})
+
+
+async def test_a_writer_waits_for_another_process_without_holding_up_the_event_loop(locked_by_another_process):
+    """A write waits for the other process's lock, while the bot's other work goes on."""
+    db, other_process = locked_by_another_process
+    writing = asyncio.create_task(write_page(db, 1))
+    ticks = 0
+    for _ in range(20):  # the event loop keeps turning while the write waits
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert not writing.done() and ticks == 20
+    async with db.read() as session:  # and reads are answered meanwhile
+        assert await get_step(session, 101) is None
+    other_process.execute("COMMIT")
+    await asyncio.wait_for(writing, 5)
+    async with db.read() as session:
+        assert (await get_step(session, 101)).data == {"page": 1}
+
+
+async def test_a_write_given_up_while_another_process_holds_the_lock_leaves_the_store_usable(
+        locked_by_another_process):
+    """A write waiting for the other process's lock is cancelled (a shutdown, a timeout): its connection is
     closed only once the wait is over, nothing of it is written, and the next write goes through."""
-    path = tmp_path / "shop.db"
-    db = Database(f"sqlite+aiosqlite:///{path}")
-    await upgrade(db)
-    async with db.transaction() as session:
-        await make_user(session, 101)
-    other_process = sqlite3.connect(path, isolation_level=None)
-    other_process.execute("BEGIN IMMEDIATE")
-    try:
-        async def write(page: int) -> None:
-            async with db.transaction() as session:
-                await set_step(session, 101, "tour", {"page": page})
-
-        given_up = asyncio.create_task(write(1))
-        await asyncio.sleep(0.2)
-        given_up.cancel()
-        await asyncio.sleep(0.2)
-        other_process.execute("COMMIT")
-        with pytest.raises(asyncio.CancelledError):
-            await given_up
-        await write(2)
-        async with db.read() as session:
-            assert (await get_step(session, 101)).data == {"page": 2}
-    finally:
-        other_process.close()
-        await db.dispose()
+    db, other_process = locked_by_another_process
+    given_up = asyncio.create_task(write_page(db, 1))
+    await asyncio.sleep(0.2)
+    given_up.cancel()
+    await asyncio.sleep(0.2)
+    other_process.execute("COMMIT")
+    with pytest.raises(asyncio.CancelledError):
+        await given_up
+    await write_page(db, 2)
+    async with db.read() as session:
+        assert (await get_step(session, 101)).data == {"page": 2}
