@@ -7,6 +7,7 @@ stops start-up with one line naming it (see :func:`load_settings`).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
 from urllib.parse import urlsplit
 
@@ -120,6 +121,8 @@ class Settings(BaseSettings):
             raise ValueError("expected a URL such as sqlite:///chatshop.db or postgresql://user@host/db") from None
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError("only SQLite (sqlite:///file.db) and PostgreSQL (postgresql://...) are supported")
+        if url.get_backend_name() == "postgresql" and importlib.util.find_spec("asyncpg") is None:
+            raise ValueError('PostgreSQL needs its driver: pip install "chatshop[postgresql]"')
         return value.strip()
 
     @model_validator(mode="after")

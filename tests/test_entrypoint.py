@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import os
 import signal
@@ -12,7 +13,7 @@ import sys
 import pytest
 
 from bot.app import build_application
-from bot.config import Settings
+from bot.config import Settings, SettingsError, load_settings
 from bot.runtime import BotRuntime
 
 from .conftest import TOKEN
@@ -111,3 +112,14 @@ def test_concurrent_updates_bound_the_updates_in_hand_on_both_stores(tmp_path, c
     with caplog.at_level(logging.WARNING):
         runtime = BotRuntime(settings, build_application(settings))
     assert runtime.dispatcher.concurrency == 8 and caplog.text == ""
+
+
+def test_a_postgresql_store_without_its_driver_names_the_extra_to_install(monkeypatch):
+    # A shop installed without the PostgreSQL extra, pointed at PostgreSQL.
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *rest: None if name == "asyncpg" else find_spec(name, *rest))
+    with pytest.raises(SettingsError) as refused:
+        load_settings(_env_file=None, bot_token=TOKEN, database_url="postgresql://shop@db/shop")
+    assert str(refused.value) == 'setting DATABASE_URL is invalid: PostgreSQL needs its driver: pip install ' \
+                                 '"chatshop[postgresql]"'
