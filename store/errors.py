@@ -1,19 +1,141 @@
 """Errors the store services raise when a rule refuses a request.
 
-Each carries a short, polite sentence that a front end can show as it is;
-no error ever means that something was half-done: the caller's transaction
-rolls back.
+Each carries a stable :class:`ErrorCode` and the facts a sentence about it
+needs (``error.data``); the sentences are written at the edge, where they can
+be translated (``handlers/messages.py``). The class says what kind of refusal
+it is, which the HTTP API turns into a status. No error ever means that
+something was half-done: the caller's transaction rolls back.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    """Why a request was refused."""
+
+    # Buttons, steps and pages
+    BUTTON_EXPIRED = "button_expired"
+    STEP_OVER = "step_over"
+    ADD_PRODUCT_STEP_OVER = "add_product_step_over"
+    SEARCH_RESULTS_CHANGED = "search_results_changed"
+    CATEGORY_PAGE_GONE = "category_page_gone"
+    ORDERS_PAGE_GONE = "orders_page_gone"
+    # Catalog and cart
+    PRODUCT_GONE = "product_gone"
+    OPTION_GONE = "option_gone"
+    OPTION_SOLD_OUT = "option_sold_out"
+    QUANTITY_OUT_OF_RANGE = "quantity_out_of_range"
+    STOCK_SHORT_WITH_CART = "stock_short_with_cart"
+    STOCK_SHORT = "stock_short"
+    QUANTITY_CAP = "quantity_cap"
+    CART_FULL = "cart_full"
+    CART_LINE_GONE = "cart_line_gone"
+    QUANTITY_MINIMUM = "quantity_minimum"
+    # Contact details
+    CONTACT_EMPTY = "contact_empty"
+    PHONE_UNREADABLE = "phone_unreadable"
+    PHONE_INVALID = "phone_invalid"
+    NAME_MISSING = "name_missing"
+    NAME_TOO_LONG = "name_too_long"
+    ADDRESS_TOO_SHORT = "address_too_short"
+    ADDRESS_TOO_LONG = "address_too_long"
+    NOT_YOUR_CONTACT = "not_your_contact"
+    # Checkout and payment
+    CART_EMPTY = "cart_empty"
+    NOTHING_TO_ORDER = "nothing_to_order"
+    CART_ITEM_UNAVAILABLE = "cart_item_unavailable"
+    SHIPPING_NOT_OFFERED = "shipping_not_offered"
+    PAYMENT_NOT_OFFERED = "payment_not_offered"
+    STARS_LIMIT = "stars_limit"
+    PRICES_CHANGED = "prices_changed"
+    CONFIRMATION_OUTDATED = "confirmation_outdated"
+    CART_CHANGED = "cart_changed"
+    OUT_OF_STOCK = "out_of_stock"
+    NOT_YOUR_ORDER = "not_your_order"
+    NOT_AWAITING_PAYMENT = "not_awaiting_payment"
+    CANCEL_ONLY_UNPAID = "cancel_only_unpaid"
+    INVOICE_INVALID = "invoice_invalid"
+    INVOICE_EXPIRED = "invoice_expired"
+    INVOICE_AMOUNT_CHANGED = "invoice_amount_changed"
+    PAYMENT_UNMATCHED = "payment_unmatched"
+    # Orders and fulfilment
+    ORDER_UNKNOWN = "order_unknown"
+    ONLY_THE_SELLER = "only_the_seller"
+    ONLY_THE_SELLER_SEES = "only_the_seller_sees"
+    TRANSITION_REFUSED = "transition_refused"
+    CARRIER_INVALID = "carrier_invalid"
+    TRACKING_INVALID = "tracking_invalid"
+    TRACKING_MISSING = "tracking_missing"
+    REASON_LENGTH = "reason_length"
+    # A seller's catalog
+    TITLE_LENGTH = "title_length"
+    DESCRIPTION_TOO_LONG = "description_too_long"
+    TEXT_TOO_LONG = "text_too_long"
+    STOCK_INVALID = "stock_invalid"
+    PRICE_NOT_A_NUMBER = "price_not_a_number"
+    PRICE_NOT_POSITIVE = "price_not_positive"
+    PRICE_DECIMALS = "price_decimals"
+    PRICE_TOO_HIGH = "price_too_high"
+    PRICE_ZERO = "price_zero"
+    PRICE_MISSING = "price_missing"
+    STOCK_MISSING = "stock_missing"
+    SKU_INVALID = "sku_invalid"
+    PHOTO_URL_INVALID = "photo_url_invalid"
+    COMMISSION_UNREADABLE = "commission_unreadable"
+    COMMISSION_OUT_OF_RANGE = "commission_out_of_range"
+    VARIANT_FORMAT = "variant_format"
+    VARIANT_COUNT = "variant_count"
+    VARIANT_LABELS_NEEDED = "variant_labels_needed"
+    VARIANT_NEEDED = "variant_needed"
+    PRODUCT_NOT_YOURS = "product_not_yours"
+    OPTION_NOT_IN_PRODUCT = "option_not_in_product"
+    CATEGORY_GONE = "category_gone"
+    PRODUCT_STATE_UNKNOWN = "product_state_unknown"
+    CSV_EMPTY = "csv_empty"
+    CSV_HEADER_INVALID = "csv_header_invalid"
+    # A catalog file's rows
+    ROW_EXTRA_FIELDS = "row_extra_fields"
+    ROW_UNKNOWN_COLUMNS = "row_unknown_columns"
+    FIELD_UNREADABLE = "field_unreadable"
+    FIELD_DIFFERS = "field_differs"
+    SKU_REPEATED = "sku_repeated"
+    SKU_OF_REMOVED_PRODUCT = "sku_of_removed_product"
+    PRODUCT_VARIANTS_FULL = "product_variants_full"
+    LABEL_NEEDED = "label_needed"
+    SIBLING_UNLABELLED = "sibling_unlabelled"
+    LABEL_TAKEN = "label_taken"
+    # Sellers, creators, operators
+    SHOP_NAME_LENGTH = "shop_name_length"
+    ALREADY_A_SELLER = "already_a_seller"
+    NOT_A_SELLER = "not_a_seller"
+    SHOP_UNKNOWN = "shop_unknown"
+    SELLER_ID_UNKNOWN = "seller_id_unknown"
+    SELLER_NOT_APPROVED = "seller_not_approved"
+    WEBHOOK_URL_INVALID = "webhook_url_invalid"
+    ONLY_OPERATORS_DECIDE = "only_operators_decide"
+    APPLICATION_GONE = "application_gone"
+    APPLICATION_DECIDED = "application_decided"
+    SHARE_LINKS_FOR_CREATORS = "share_links_for_creators"
+    SHOWCASE_FOR_CREATORS = "showcase_for_creators"
+    CREATOR_UNKNOWN = "creator_unknown"
+    SHOWCASE_GONE = "showcase_gone"
+    SHOWCASE_FULL = "showcase_full"
+    PAYOUT_CHANGED = "payout_changed"
+
 
 class ShopError(Exception):
-    """A request the rules refuse; ``str(error)`` is a sentence for the person asking."""
+    """A request the rules refuse: ``code`` says why, ``data`` holds the facts to say it with."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, code: ErrorCode, **data: Any) -> None:
+        super().__init__(code, data)
+        self.code = code
+        self.data = data
+
+    def __str__(self) -> str:
+        return f"{self.code}{f' {self.data}' if self.data else ''}"
 
 
 class NotFound(ShopError):
@@ -31,8 +153,8 @@ class Changed(Expired):
 class OutOfStock(ShopError):
     """Some lines ask for more than is in stock; ``short`` maps variant id to units available."""
 
-    def __init__(self, message: str, short: dict[int, int]) -> None:
-        super().__init__(message)
+    def __init__(self, code: ErrorCode, short: dict[int, int], **data: Any) -> None:
+        super().__init__(code, **data)
         self.short = short
 
 

@@ -8,7 +8,6 @@ async code fails loudly instead of doing hidden I/O.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +26,15 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from store.states import (
+    Approval,
+    CommissionStatus,
+    InboxState,
+    OutboxStatus,
+    ProductStatus,
+    SellerKind,
+)
 
 # Surrogate keys: BIGINT on PostgreSQL; INTEGER on SQLite, where only
 # "INTEGER PRIMARY KEY" is an auto-incrementing rowid alias.
@@ -92,8 +100,8 @@ class Seller(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
-    kind: Mapped[str] = mapped_column(String(16), default="retailer")  # platform | retailer
-    status: Mapped[str] = mapped_column(String(16), default="approved")
+    kind: Mapped[str] = mapped_column(String(16), default=SellerKind.RETAILER)
+    status: Mapped[str] = mapped_column(String(16), default=Approval.APPROVED)
     owner_user_id: Mapped[int | None] = mapped_column(BigInteger)
     notify_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     commission_bp: Mapped[int] = mapped_column(Integer, default=1000)
@@ -137,7 +145,7 @@ class Product(Base):
     brand: Mapped[str | None] = mapped_column(String(80))
     description: Mapped[str] = mapped_column(Text, default="")
     photo: Mapped[str | None] = mapped_column(String(512))
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused | removed
+    status: Mapped[str] = mapped_column(String(16), default=ProductStatus.ACTIVE)
     # Creator commission in basis points (1/100 of a percent); None: the seller's default.
     commission_bp: Mapped[int | None] = mapped_column(Integer)
     # The catalog version of this product's last change: the search index
@@ -228,8 +236,8 @@ class Checkout(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[str] = mapped_column(String(24))  # pending_payment | paid | placed | expired | cancelled
-    payment_method: Mapped[str] = mapped_column(String(16))  # card | stars | cod
+    status: Mapped[str] = mapped_column(String(24))  # CheckoutStatus
+    payment_method: Mapped[str] = mapped_column(String(16))  # PaymentMethod
     currency: Mapped[str] = mapped_column(String(3))
     items_total: Mapped[int] = mapped_column(BigInteger)
     shipping_total: Mapped[int] = mapped_column(BigInteger)
@@ -311,7 +319,7 @@ class OrderEvent(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     from_status: Mapped[str | None] = mapped_column(String(24))
     to_status: Mapped[str] = mapped_column(String(24))
-    actor_kind: Mapped[str] = mapped_column(String(16))  # buyer | seller | operator | system | api
+    actor_kind: Mapped[str] = mapped_column(String(16))  # ActorKind
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -331,7 +339,7 @@ class Payment(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     telegram_charge_id: Mapped[str] = mapped_column(String(255), unique=True)
     provider_charge_id: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[str] = mapped_column(String(16))  # captured | refund_due | refunded
+    status: Mapped[str] = mapped_column(String(16))  # PaymentStatus
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -357,7 +365,7 @@ class OutboxMessage(Base):
     lane: Mapped[str] = mapped_column(String(48))
     template: Mapped[str] = mapped_column(String(48))
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | dead
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -374,7 +382,7 @@ class Creator(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | rejected
+    status: Mapped[str] = mapped_column(String(16), default=Approval.PENDING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -421,7 +429,7 @@ class Commission(Base):
     sales: Mapped[int] = mapped_column(BigInteger)
     rate_bp: Mapped[int] = mapped_column(Integer)
     amount: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | reversed | paid
+    status: Mapped[str] = mapped_column(String(16), default=CommissionStatus.PENDING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -439,19 +447,6 @@ class Payout(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     until: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class InboxState(StrEnum):
-    """Where a received update stands. The first three are unfinished: they hold the person's lane."""
-
-    PENDING = "pending"  # stored, waiting for a process to take it
-    CLAIMED = "claimed"  # taken by a process (``owner``) until ``lease_until``
-    APPLIED = "applied"  # its effect is committed; the reply may not be sent yet
-    DONE = "done"
-    FAILED = "failed"  # a handler failed: it is not tried again
-
-
-UNFINISHED = (InboxState.PENDING, InboxState.CLAIMED, InboxState.APPLIED)
 
 
 class InboxUpdate(Base):

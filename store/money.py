@@ -8,6 +8,8 @@ from functools import lru_cache
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_precision
 
+from store.errors import ErrorCode, InvalidInput
+
 STARS = "XTR"
 DEFAULT_LOCALE = "en"
 
@@ -43,7 +45,7 @@ def to_stars(amount: int, currency: str, stars_per_unit: int) -> int:
 
 
 def parse_money(text: str, currency: str) -> int:
-    """Parse a typed price such as "19.99" into minor units; raise ValueError if malformed.
+    """Parse a typed price such as "19.99" into minor units; refuse (:class:`InvalidInput`) anything else.
 
     More decimals than the currency has, zero or negative amounts are refused.
     """
@@ -51,10 +53,10 @@ def parse_money(text: str, currency: str) -> int:
     try:
         value = Decimal(cleaned)
     except ArithmeticError:
-        raise ValueError("not a number") from None
+        raise InvalidInput(ErrorCode.PRICE_NOT_A_NUMBER) from None
     if not value.is_finite() or value <= 0:
-        raise ValueError("the price must be greater than zero")
+        raise InvalidInput(ErrorCode.PRICE_NOT_POSITIVE)
     minor = value.scaleb(digits(currency))
     if minor != minor.to_integral_value():
-        raise ValueError(f"{currency} has at most {digits(currency)} decimals")
+        raise InvalidInput(ErrorCode.PRICE_DECIMALS, currency=currency, digits=digits(currency))
     return int(minor)

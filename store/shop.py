@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 
 from store.db import Database
 from store.models import utcnow
-from store.services.checkout import CARD, COD, STARS_METHOD, CheckoutRules
+from store.rules import CHECKOUT_EXPIRY, LOW_STOCK_THRESHOLD, STARS_PER_UNIT
+from store.services.checkout import CheckoutRules
 from store.services.search import CatalogSearch
+from store.states import PaymentMethod
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,27 +22,27 @@ class ShopOptions:
     currency: str = "USD"
     provider_token: str | None = None
     stars_enabled: bool = False
-    stars_per_unit: int = 50
+    stars_per_unit: int = STARS_PER_UNIT
     cash_on_delivery: bool = True
-    checkout_expiry: timedelta = timedelta(minutes=30)
+    checkout_expiry: timedelta = CHECKOUT_EXPIRY
     phone_region: str = "US"
     operator_ids: frozenset[int] = frozenset()
-    low_stock_threshold: int = 3
+    low_stock_threshold: int = LOW_STOCK_THRESHOLD
     creator_auto_approve: bool = False
     default_commission_bp: int = 1000
     attribution_window: timedelta = timedelta(days=7)
     return_window: timedelta = timedelta(days=14)
 
     @property
-    def payment_methods(self) -> tuple[str, ...]:
+    def payment_methods(self) -> tuple[PaymentMethod, ...]:
         """The payment methods offered at checkout, in display order."""
         methods = []
         if self.provider_token:
-            methods.append(CARD)
+            methods.append(PaymentMethod.CARD)
         if self.stars_enabled:
-            methods.append(STARS_METHOD)
+            methods.append(PaymentMethod.STARS)
         if self.cash_on_delivery:
-            methods.append(COD)
+            methods.append(PaymentMethod.COD)
         return tuple(methods)
 
     @property

@@ -8,13 +8,14 @@ import pytest
 from sqlalchemy import func, select, update
 
 from store.demo import load_demo_catalog
-from store.errors import Expired, NotFound, ShopError
+from store.errors import ErrorCode, Expired, NotFound, ShopError
 from store.models import CartLine, Creator, Product, Variant, utcnow
 from store.services import cart as cart_service
 from store.services import creators
 from store.services.catalog import category_page, get_product, list_categories, touch_products
 from store.services.links import Link
 from store.services.search import CatalogSearch
+from store.states import CartAction, ProductStatus
 
 from .factories import make_category, make_product, make_seller, make_user
 
@@ -38,10 +39,12 @@ async def test_adding_is_limited_by_stock_and_merges_lines(db, tee):
         change = await cart_service.add_to_cart(session, 1, tee["m"], 2)
     assert [(line.quantity, line.label) for line in change.cart.lines] == [(3, "M")]
 
-    for variant, message in [(tee["m"], "Only 3 in stock"), (tee["l"], "sold out")]:
-        with pytest.raises(ShopError, match=message):
+    for variant, code, data in [(tee["m"], ErrorCode.STOCK_SHORT_WITH_CART, {"stock": 3, "in_cart": 3}),
+                                (tee["l"], ErrorCode.OPTION_SOLD_OUT, {})]:
+        with pytest.raises(ShopError) as refused:
             async with db.transaction() as session:
                 await cart_service.add_to_cart(session, 1, variant)
+        assert (refused.value.code, refused.value.data) == (code, data)
     with pytest.raises(NotFound):
         async with db.transaction() as session:
             await cart_service.add_to_cart(session, 1, 999_999)
@@ -59,18 +62,20 @@ async def test_line_buttons_stay_between_one_and_stock(db, tee):
     line_id = change.cart.lines[0].id
 
     async with db.transaction() as session:
-        change = await cart_service.change_line(session, 1, line_id, cart_service.INCREASE)
+        change = await cart_service.change_line(session, 1, line_id, CartAction.INCREASE)
     assert change.cart.lines[0].quantity == 3
-    with pytest.raises(ShopError, match="Only 3 in stock"):
+    with pytest.raises(ShopError) as refused:
         async with db.transaction() as session:
-            await cart_service.change_line(session, 1, line_id, cart_service.INCREASE)
+            await cart_service.change_line(session, 1, line_id, CartAction.INCREASE)
+    assert (refused.value.code, refused.value.data) == (ErrorCode.STOCK_SHORT, {"stock": 3})
     for _ in range(2):
         async with db.transaction() as session:
-            change = await cart_service.change_line(session, 1, line_id, cart_service.DECREASE)
+            change = await cart_service.change_line(session, 1, line_id, CartAction.DECREASE)
     assert change.cart.lines[0].quantity == 1
-    with pytest.raises(ShopError, match="minimum"):
+    with pytest.raises(ShopError) as refused:
         async with db.transaction() as session:
-            await cart_service.change_line(session, 1, line_id, cart_service.DECREASE)
+            await cart_service.change_line(session, 1, line_id, CartAction.DECREASE)
+    assert refused.value.code == ErrorCode.QUANTITY_MINIMUM
     async with db.transaction() as session:
         assert (await cart_service.get_cart(session, 1)).count == 1
 
@@ -80,13 +85,13 @@ async def test_someone_elses_line_is_refused_and_untouched(db, tee):
         change = await cart_service.add_to_cart(session, 1, tee["m"], 2)
     line_id = change.cart.lines[0].id
 
-    for action in (cart_service.REMOVE, cart_service.INCREASE, cart_service.DECREASE, "bogus"):
+    for action in (CartAction.REMOVE, CartAction.INCREASE, CartAction.DECREASE, "bogus"):
         with pytest.raises(Expired):
             async with db.transaction() as session:
                 await cart_service.change_line(session, 2, line_id, action)
     async with db.transaction() as session:
         assert await session.scalar(select(CartLine.quantity).where(CartLine.id == line_id)) == 2
-        change = await cart_service.change_line(session, 1, line_id, cart_service.REMOVE)
+        change = await cart_service.change_line(session, 1, line_id, CartAction.REMOVE)
     assert change.cart.lines == ()
 
 
@@ -94,7 +99,7 @@ async def test_paused_products_leave_the_shop_but_stay_visible_in_carts(db, tee)
     async with db.transaction() as session:
         await cart_service.add_to_cart(session, 1, tee["m"])
         product = await session.get(Product, tee["product"])
-        product.status = "paused"
+        product.status = ProductStatus.PAUSED
     async with db.transaction() as session:
         assert await get_product(session, tee["product"]) is None
         cart = await cart_service.get_cart(session, 1)
@@ -154,7 +159,7 @@ async def test_product_cards_show_live_stock_and_follow_catalog_changes(db, tee)
     assert (card.title, [v.label for v in card.variants]) == ("Vintage Tee", ["M", "L", "XL"])
     async with db.transaction() as session:
         product = await session.get(Product, tee["product"])
-        product.status = "paused"
+        product.status = ProductStatus.PAUSED
         await touch_products(session, [product.id])
     async with db.transaction() as session:
         assert await search.product(session, tee["product"]) is None

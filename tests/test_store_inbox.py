@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 
 from store.db import Database, RuleBroken
 from store.migrate import upgrade
-from store.models import InboxState, InboxUpdate, utcnow
+from store.models import InboxUpdate, utcnow
 from store.services import inbox
 from store.services.inbox import AlreadyApplied, Held, Incoming
 from store.services.users import get_step, set_step
+from store.states import InboxState
 
 from .factories import make_user
 

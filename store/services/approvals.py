@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from store.errors import Expired, NotAllowed, NotFound
-
-PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+from store.errors import ErrorCode, Expired, NotAllowed, NotFound
+from store.states import Approval
 
 
 class Application(Protocol):
@@ -16,11 +15,12 @@ class Application(Protocol):
 
 
 def decide(row: Application | None, approve: bool, operator_id: int, operators: frozenset[int], what: str) -> None:
-    """Approve or reject a pending application, if the person deciding is an operator."""
+    """Approve or reject a pending application (``what``: seller or creator), if the person deciding is an
+    operator."""
     if operator_id not in operators:
-        raise NotAllowed(f"Only an operator can decide on {what} applications.")
+        raise NotAllowed(ErrorCode.ONLY_OPERATORS_DECIDE, what=what)
     if row is None:
-        raise NotFound("That application does not exist.")
-    if row.status != PENDING:
-        raise Expired(f"That application was already {row.status}.")
-    row.status = APPROVED if approve else REJECTED
+        raise NotFound(ErrorCode.APPLICATION_GONE)
+    if row.status != Approval.PENDING:
+        raise Expired(ErrorCode.APPLICATION_DECIDED, status=row.status)
+    row.status = Approval.APPROVED if approve else Approval.REJECTED

@@ -8,16 +8,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from store.errors import Expired, NotFound, ShopError
+from store.errors import ErrorCode, Expired, NotFound, ShopError
 from store.models import CartLine, Product, Seller, Variant
-from store.services.catalog import ACTIVE
+from store.states import CartAction, ProductStatus
 
 # Three buttons per line must fit in one inline keyboard (Telegram allows about 100).
 MAX_LINES = 25
 MAX_QUANTITY = 99
-
-INCREASE, DECREASE, REMOVE = "inc", "dec", "del"
-
 
 @dataclass(frozen=True, slots=True)
 class CartLineView:
@@ -71,10 +68,11 @@ class CartView:
 
 @dataclass(frozen=True, slots=True)
 class CartChange:
-    """What a cart action did: the cart after it and a short note for the shopper."""
+    """What a cart action did (``done``), the cart after it, and the line's quantity now (0: removed)."""
 
     cart: CartView
-    note: str
+    done: CartAction
+    quantity: int
 
 
 # One joined query for a cart's lines with today's price, stock and seller (instead of one per table).
@@ -99,7 +97,8 @@ def _line_view(row) -> CartLineView:  # type: ignore[no-untyped-def]
     return CartLineView(
         id=row.id, variant_id=row.variant_id, product_id=row.product_id, seller_id=row.seller_id,
         seller_name=row.seller_name, title=row.title, label=row.label, sku=row.sku, unit_price=row.unit_price,
-        seen_price=row.seen_price, quantity=row.quantity, stock=row.stock, available=row.status == ACTIVE,
+        seen_price=row.seen_price, quantity=row.quantity, stock=row.stock,
+        available=row.status == ProductStatus.ACTIVE,
         creator_id=row.creator_id, commission_bp=commission,
     )
 
@@ -124,26 +123,26 @@ async def add_to_cart(session: AsyncSession, user_id: int, variant_id: int, quan
     line to; a later attributed add moves the line to the newer creator.
     """
     if not 1 <= quantity <= MAX_QUANTITY:
-        raise ShopError(f"You can add between 1 and {MAX_QUANTITY} units at a time.")
+        raise ShopError(ErrorCode.QUANTITY_OUT_OF_RANGE, max=MAX_QUANTITY)
     variant = await session.scalar(
         select(Variant).where(Variant.id == variant_id).options(joinedload(Variant.product))
     )
-    if variant is None or variant.product.status != ACTIVE:
-        raise NotFound("This product is no longer available.")
+    if variant is None or variant.product.status != ProductStatus.ACTIVE:
+        raise NotFound(ErrorCode.PRODUCT_GONE)
     line = await session.scalar(
         select(CartLine).where(CartLine.user_id == user_id, CartLine.variant_id == variant_id)
     )
     in_cart = line.quantity if line else 0
     if variant.stock <= 0:
-        raise ShopError("Sorry, this option is sold out.")
+        raise ShopError(ErrorCode.OPTION_SOLD_OUT)
     if in_cart + quantity > variant.stock:
-        raise ShopError(f"Only {variant.stock} in stock, and you have {in_cart} in your cart already.")
+        raise ShopError(ErrorCode.STOCK_SHORT_WITH_CART, stock=variant.stock, in_cart=in_cart)
     if in_cart + quantity > MAX_QUANTITY:
-        raise ShopError(f"At most {MAX_QUANTITY} units of one item per order.")
+        raise ShopError(ErrorCode.QUANTITY_CAP, max=MAX_QUANTITY)
     if line is None:
         lines = await session.scalar(select(func.count(CartLine.id)).where(CartLine.user_id == user_id))
         if lines >= MAX_LINES:
-            raise ShopError(f"Your cart is full ({MAX_LINES} items). Check out or remove something first.")
+            raise ShopError(ErrorCode.CART_FULL, max=MAX_LINES)
         session.add(CartLine(user_id=user_id, variant_id=variant_id, quantity=quantity, seen_price=variant.price,
                              creator_id=creator_id))
     else:
@@ -152,10 +151,10 @@ async def add_to_cart(session: AsyncSession, user_id: int, variant_id: int, quan
         if creator_id is not None:
             line.creator_id = creator_id
     await session.flush()
-    return CartChange(await get_cart(session, user_id), "Added to your cart.")
+    return CartChange(await get_cart(session, user_id), CartAction.ADD, line.quantity if line else quantity)
 
 
-async def change_line(session: AsyncSession, user_id: int, line_id: int, action: str) -> CartChange:
+async def change_line(session: AsyncSession, user_id: int, line_id: int, action: CartAction | str) -> CartChange:
     """Increase, decrease or remove one of the user's cart lines; buttons never go below 1 or above stock."""
     line = await session.scalar(
         select(CartLine)
@@ -163,26 +162,24 @@ async def change_line(session: AsyncSession, user_id: int, line_id: int, action:
         .options(joinedload(CartLine.variant).joinedload(Variant.product))
     )
     if line is None or line.user_id != user_id:
-        raise Expired("This cart line is no longer there.")
-    if action == REMOVE:
+        raise Expired(ErrorCode.CART_LINE_GONE)
+    if action == CartAction.REMOVE:
         await session.delete(line)
-        note = "Removed."
-    elif action == INCREASE:
-        if line.variant.product.status != ACTIVE:
-            raise ShopError("This product is no longer available.")
+    elif action == CartAction.INCREASE:
+        if line.variant.product.status != ProductStatus.ACTIVE:
+            raise ShopError(ErrorCode.PRODUCT_GONE)
         if line.quantity + 1 > min(line.variant.stock, MAX_QUANTITY):
-            raise ShopError(f"Only {line.variant.stock} in stock.")
+            raise ShopError(ErrorCode.STOCK_SHORT, stock=line.variant.stock)
         line.quantity += 1
-        note = f"Quantity: {line.quantity}."
-    elif action == DECREASE:
+    elif action == CartAction.DECREASE:
         if line.quantity <= 1:
-            raise ShopError("That's the minimum: use ✕ to remove the item.")
+            raise ShopError(ErrorCode.QUANTITY_MINIMUM)
         line.quantity -= 1
-        note = f"Quantity: {line.quantity}."
     else:
-        raise Expired("This button has expired.")
+        raise Expired(ErrorCode.BUTTON_EXPIRED)
     await session.flush()
-    return CartChange(await get_cart(session, user_id), note)
+    quantity = 0 if action == CartAction.REMOVE else line.quantity
+    return CartChange(await get_cart(session, user_id), CartAction(action), quantity)
 
 
 async def clear_cart(session: AsyncSession, user_id: int) -> None:

@@ -9,8 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from store.models import CatalogState, Category, Product, Seller, Variant
-
-ACTIVE = "active"
+from store.states import ProductStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +105,7 @@ def to_view(product: Product) -> ProductView:
 async def get_product(session: AsyncSession, product_id: int, *, active_only: bool = True) -> ProductView | None:
     """Return a product's card data, or None when it does not exist (or is not on sale)."""
     product = await session.scalar(_product_query().where(Product.id == product_id))
-    if product is None or (active_only and product.status != ACTIVE):
+    if product is None or (active_only and product.status != ProductStatus.ACTIVE):
         return None
     return to_view(product)
 
@@ -117,7 +116,7 @@ async def get_products(session: AsyncSession, ids: list[int], *, active_only: bo
         return {}
     query = _product_query().where(Product.id.in_(ids))
     if active_only:
-        query = query.where(Product.status == ACTIVE)
+        query = query.where(Product.status == ProductStatus.ACTIVE)
     return {p.id: to_view(p) for p in await session.scalars(query)}
 
 
@@ -154,7 +153,7 @@ class ProductCards:
             known.update(loaded)
             if self._forgotten == before:  # else a change was seen while reading: these may predate it
                 self._cards.update(loaded)
-        cards = [known[i] for i in ids if i in known and (not active_only or known[i].status == ACTIVE)]
+        cards = [known[i] for i in ids if i in known and (not active_only or known[i].status == ProductStatus.ACTIVE)]
         if not cards:
             return {}
         fresh = {variant_id: (price, stock) for variant_id, price, stock in await session.execute(
@@ -173,7 +172,7 @@ async def list_categories(session: AsyncSession) -> list[CategoryView]:
     count = func.count(Product.id)
     rows = await session.execute(
         select(Category.id, Category.name, count)
-        .join(Product, (Product.category_id == Category.id) & (Product.status == ACTIVE))
+        .join(Product, (Product.category_id == Category.id) & (Product.status == ProductStatus.ACTIVE))
         .group_by(Category.id, Category.name, Category.position)
         .order_by(Category.position, Category.name)
     )
@@ -188,11 +187,11 @@ async def category_page(
     if category is None:
         return None
     total = await session.scalar(
-        select(func.count(Product.id)).where(Product.category_id == category_id, Product.status == ACTIVE)
+        select(func.count(Product.id)).where(Product.category_id == category_id, Product.status == ProductStatus.ACTIVE)
     )
     products = await session.scalars(
         _product_query()
-        .where(Product.category_id == category_id, Product.status == ACTIVE)
+        .where(Product.category_id == category_id, Product.status == ProductStatus.ACTIVE)
         .order_by(Product.title, Product.id)
         .offset(offset)
         .limit(limit)
@@ -251,6 +250,6 @@ async def searchable_since(session: AsyncSession, version: int) -> list[Searchab
         .where(Product.catalog_version > version, Variant.label != ""))
     for product_id, label in label_rows:
         labels.setdefault(product_id, set()).add(label)
-    return [SearchableProduct(pid, title, status == ACTIVE,
+    return [SearchableProduct(pid, title, status == ProductStatus.ACTIVE,
                               tuple(f for f in (brand or "", category, seller, *sorted(labels.get(pid, ()))) if f))
             for pid, title, brand, status, category, seller in rows]

@@ -21,18 +21,17 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from store.errors import InvalidInput, NotAllowed, NotFound
+from store.errors import ErrorCode, InvalidInput, NotAllowed, NotFound
 from store.models import Category, Product, Seller, Variant
-from store.services.catalog import ACTIVE, touch_products
+from store.services.catalog import touch_products
 from store.services.seller_catalog import (
-    REMOVED,
     VARIANTS_MAX,
     clean_description,
     clean_label,
@@ -42,7 +41,7 @@ from store.services.seller_catalog import (
     parse_price,
     parse_stock,
 )
-from store.services.sellers import APPROVED
+from store.states import Approval, ProductStatus
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +62,24 @@ PRICE_MAX_MINOR = 10**12
 PRODUCT_FIELDS = ("title", "description", "category", "brand", "photo")
 
 
+class Problem(NamedTuple):
+    """One reason a row was refused: the column at fault (None: the whole row) and the refusal."""
+
+    column: str | None
+    code: ErrorCode
+    data: dict[str, Any]
+
+
 class Rejected(NamedTuple):
     """A row that was not imported: its CSV line (header = 1), its SKU as written, and why."""
 
     line: int
     sku: str
-    reason: str
+    problems: tuple[Problem, ...]
+
+
+def _rejected(line: int, sku: str, column: str | None, code: ErrorCode, /, **data: Any) -> Rejected:
+    return Rejected(line, sku, (Problem(column, code, data),))
 
 
 @dataclass(slots=True)
@@ -125,17 +136,14 @@ class _Run:
 def check_columns(header: Iterable[str]) -> list[str]:
     """Return the header's column names normalised; raise InvalidInput naming every problem."""
     names = [name.strip().lower() for name in header]
-    problems = []
-    if unnamed := [str(i + 1) for i, name in enumerate(names) if not name]:
-        problems.append(f"column(s) {', '.join(unnamed)} have no name")
-    if twice := sorted({name for name in names if name and names.count(name) > 1}):
-        problems.append(f"column(s) given twice: {', '.join(twice)}")
-    if unknown := [name for name in names if name and name not in COLUMNS]:
-        problems.append(f"unknown column(s): {', '.join(unknown)} (allowed: {', '.join(COLUMNS)})")
-    if missing := [name for name in REQUIRED_COLUMNS if name not in names]:
-        problems.append(f"missing required column(s): {', '.join(missing)}")
-    if problems:
-        raise InvalidInput("The CSV header is not valid: " + "; ".join(problems) + ".")
+    problems = {
+        "unnamed": [i + 1 for i, name in enumerate(names) if not name],
+        "twice": sorted({name for name in names if name and names.count(name) > 1}),
+        "unknown": [name for name in names if name and name not in COLUMNS],
+        "missing": [name for name in REQUIRED_COLUMNS if name not in names],
+    }
+    if any(problems.values()):
+        raise InvalidInput(ErrorCode.CSV_HEADER_INVALID, allowed=list(COLUMNS), **problems)
     return names
 
 
@@ -149,7 +157,7 @@ def read_csv(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
     reader = csv.reader(lines)
     header = next(reader, None)
     if header is None:
-        raise InvalidInput(f"The file is empty: a header row is required ({', '.join(REQUIRED_COLUMNS)}, ...).")
+        raise InvalidInput(ErrorCode.CSV_EMPTY, required=list(REQUIRED_COLUMNS))
     if header:
         header[0] = header[0].removeprefix("\ufeff")  # a BOM when the caller did not open with utf-8-sig
     columns = check_columns(header)
@@ -169,11 +177,11 @@ def read_csv(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def _clean_category(text: str) -> str:
-    return clean_short_text(text, CATEGORY_MAX, "A category name")
+    return clean_short_text(text, CATEGORY_MAX, "category")
 
 
 def _clean_brand(text: str) -> str:
-    return clean_short_text(text, BRAND_MAX, "A brand")
+    return clean_short_text(text, BRAND_MAX, "brand")
 
 
 def _clean_photo(text: str) -> str:
@@ -183,26 +191,26 @@ def _clean_photo(text: str) -> str:
     parts = urlsplit(url)
     if (len(url) > PHOTO_MAX or parts.scheme.lower() not in ("http", "https") or not parts.hostname
             or any(ch.isspace() for ch in url)):
-        raise InvalidInput(f"A photo is an http(s) URL of at most {PHOTO_MAX} characters.")
+        raise InvalidInput(ErrorCode.PHOTO_URL_INVALID, max=PHOTO_MAX)
     return url
 
 
 def _clean_product_key(text: str) -> str:
-    return clean_short_text(text, PRODUCT_KEY_MAX, "A product key")
+    return clean_short_text(text, PRODUCT_KEY_MAX, "product_key")
 
 
 def _clean_price(text: str, currency: str) -> int:
     if not text.strip():
-        raise InvalidInput("A price is required.")
+        raise InvalidInput(ErrorCode.PRICE_MISSING)
     price = parse_price(text, currency)
     if price > PRICE_MAX_MINOR:
-        raise InvalidInput("That price is too high.")
+        raise InvalidInput(ErrorCode.PRICE_TOO_HIGH)
     return price
 
 
 def _clean_stock(text: str) -> int:
     if not text.strip():
-        raise InvalidInput("Stock is required.")
+        raise InvalidInput(ErrorCode.STOCK_MISSING)
     return parse_stock(text)
 
 
@@ -226,20 +234,20 @@ def _validate(line: int, raw: dict[str, str], currency: str) -> _Row | Rejected:
     values = {name: (raw.get(name) or "") for name in COLUMNS}
     raw_sku = values["sku"].strip()
     if EXTRA_FIELDS in raw:
-        return Rejected(line, raw_sku, "the row has more fields than the header (an unquoted comma in a value?)")
+        return _rejected(line, raw_sku, None, ErrorCode.ROW_EXTRA_FIELDS)
     if unknown := sorted(set(raw) - set(COLUMNS)):
-        return Rejected(line, raw_sku, f"unknown column(s): {', '.join(unknown)}.")
+        return _rejected(line, raw_sku, None, ErrorCode.ROW_UNKNOWN_COLUMNS, columns=unknown)
     clean: dict[str, object] = {}
-    errors = []
+    problems = []
     for name, cleaner in _CLEANERS.items():
         try:
             clean[name] = cleaner(values[name], currency)
         except InvalidInput as exc:
-            errors.append(f"{name}: {exc.message}")
+            problems.append(Problem(name, exc.code, exc.data))
         except ValueError:  # e.g. parse_stock on "²", which str.isdigit() accepts but int() refuses
-            errors.append(f"{name}: {values[name].strip()!r} is not valid.")
-    if errors:
-        return Rejected(line, raw_sku, " ".join(errors))
+            problems.append(Problem(name, ErrorCode.FIELD_UNREADABLE, {"value": values[name].strip()}))
+    if problems:
+        return Rejected(line, raw_sku, tuple(problems))
     key = clean["product"] or clean["title"]
     return _Row(line=line, raw_sku=raw_sku, sku=clean["sku"], key=key, keyed_by_title=not clean["product"],
                 title=clean["title"], price=clean["price"], stock=clean["stock"], label=clean["option"],
@@ -251,10 +259,9 @@ async def _start(session: AsyncSession, seller_id: int, currency: str, dry_run: 
     """Check the seller and load the categories."""
     seller = await session.get(Seller, seller_id)
     if seller is None:
-        raise NotFound(f"There is no seller with id {seller_id}.")
-    if seller.status != APPROVED:
-        raise NotAllowed(f"Seller {seller_id} ({seller.name}) is {seller.status}: only an approved seller can "
-                         "import a catalog.")
+        raise NotFound(ErrorCode.SELLER_ID_UNKNOWN, seller_id=seller_id)
+    if seller.status != Approval.APPROVED:
+        raise NotAllowed(ErrorCode.SELLER_NOT_APPROVED, seller_id=seller_id, name=seller.name, status=seller.status)
     rows = (await session.execute(select(Category.id, Category.name, Category.position))).all()
     return _Run(seller_id=seller_id, currency=currency,
                 report=ImportReport(seller_id=seller_id, seller_name=seller.name, dry_run=dry_run),
@@ -275,7 +282,7 @@ async def _category_id(session: AsyncSession, run: _Run, name: str) -> int:
     return cid
 
 
-def _conflict(run: _Run, row: _Row) -> str | None:
+def _conflict(run: _Run, row: _Row) -> Problem | None:
     """Why the row's product fields disagree with an earlier row of the same product, if they do."""
     given = run.given.setdefault(row.key, {})
     for name in PRODUCT_FIELDS:
@@ -286,7 +293,7 @@ def _conflict(run: _Run, row: _Row) -> str | None:
         if seen is None:
             given[name] = (row.line, hash(value))
         elif seen[1] != hash(value):
-            return f"{name} differs from line {seen[0]} of the same product ({row.key!r})."
+            return Problem(None, ErrorCode.FIELD_DIFFERS, {"column": name, "first": seen[0], "product": row.key})
     return None
 
 
@@ -306,7 +313,7 @@ async def _apply_product_fields(session: AsyncSession, run: _Run, product: Produ
     return changed
 
 
-def _label_problem(title: str, siblings: list[Variant], label: str, sku: str, *, adding: bool) -> str | None:
+def _label_problem(title: str, siblings: list[Variant], label: str, sku: str, *, adding: bool) -> Problem | None:
     """Why ``label`` cannot name variant ``sku`` beside its product's other variants, if it cannot.
 
     As in the chat's editor, a product with several variants needs a distinct
@@ -316,11 +323,11 @@ def _label_problem(title: str, siblings: list[Variant], label: str, sku: str, *,
     if not others:
         return None
     if adding and not label:
-        return f"option: {title!r} has several variants, so each needs its own option label (e.g. S, M, L)."
+        return Problem("option", ErrorCode.LABEL_NEEDED, {"title": title})
     if adding and (unlabelled := next((v for v in others if not v.label), None)):
-        return f"option: {title!r} already has a variant without an option label ({unlabelled.sku})."
+        return Problem("option", ErrorCode.SIBLING_UNLABELLED, {"title": title, "sku": unlabelled.sku})
     if same := next((v for v in others if v.label == label), None):
-        return f"option: {label!r} is already the option of {same.sku} in {title!r}."
+        return Problem("option", ErrorCode.LABEL_TAKEN, {"label": label, "sku": same.sku, "title": title})
     return None
 
 
@@ -331,7 +338,7 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
     for line, raw in batch:
         row = _validate(line, raw, run.currency)
         if isinstance(row, _Row) and (first := run.sku_lines.setdefault(row.sku, line)) != line:
-            row = Rejected(line, row.raw_sku, f"sku: {row.sku} is already on line {first} of this file.")
+            row = _rejected(line, row.raw_sku, "sku", ErrorCode.SKU_REPEATED, sku=row.sku, first=first)
         if isinstance(row, Rejected):
             report.rejected.append(row)
         else:
@@ -350,13 +357,14 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
     # A product key names the product its known SKUs already belong to, wherever
     # in the batch they are; else, when it is the title, the seller's product so titled.
     for row in rows:
-        if (variant := existing.get(row.sku)) is not None and variant.product.status != REMOVED:
+        if (variant := existing.get(row.sku)) is not None and variant.product.status != ProductStatus.REMOVED:
             run.products.setdefault(row.key, variant.product_id)
     if titles := {r.key for r in rows if r.keyed_by_title and r.key not in run.products}:
         claimed = set(run.products.values())
         found = await session.execute(
             select(Product.title, Product.id)
-            .where(Product.seller_id == run.seller_id, Product.title.in_(titles), Product.status != REMOVED)
+            .where(Product.seller_id == run.seller_id, Product.title.in_(titles),
+                   Product.status != ProductStatus.REMOVED)
             .order_by(Product.id))
         for title, product_id in found:
             if product_id not in claimed:
@@ -375,28 +383,28 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
         variant = existing.get(row.sku)
         if variant is not None:
             product = variant.product
-            reason = f"sku: {row.sku} belongs to a removed product ({product.title!r})." if (
-                product.status == REMOVED) else None
-            if reason is None and row.label and row.label != variant.label:
+            problem = Problem("sku", ErrorCode.SKU_OF_REMOVED_PRODUCT, {"sku": row.sku, "title": product.title}) if (
+                product.status == ProductStatus.REMOVED) else None
+            if problem is None and row.label and row.label != variant.label:
                 siblings = [*product.variants, *added.get(product, ())]
-                reason = _label_problem(product.title, siblings, row.label, row.sku, adding=False)
+                problem = _label_problem(product.title, siblings, row.label, row.sku, adding=False)
         else:
             product = new_products.get(row.key) or products.get(run.products.get(row.key, -1))
-            if product is not None and product.status == REMOVED:  # removed meanwhile: start afresh
+            if product is not None and product.status == ProductStatus.REMOVED:  # removed meanwhile: start afresh
                 product = None
             siblings = [] if product is None else [*product.variants, *added.get(product, ())]
-            reason = None if product is None else _label_problem(product.title, siblings, row.label, row.sku,
-                                                                 adding=True)
-            if reason is None and len(siblings) >= VARIANTS_MAX:
-                reason = f"sku: {product.title!r} already has {VARIANTS_MAX} variants, the most a product can have."
-        reason = reason or _conflict(run, row)
-        if reason is not None:
-            report.rejected.append(Rejected(row.line, row.raw_sku, reason))
+            problem = None if product is None else _label_problem(product.title, siblings, row.label, row.sku,
+                                                                  adding=True)
+            if problem is None and len(siblings) >= VARIANTS_MAX:
+                problem = Problem("sku", ErrorCode.PRODUCT_VARIANTS_FULL, {"title": product.title, "max": VARIANTS_MAX})
+        problem = problem or _conflict(run, row)
+        if problem is not None:
+            report.rejected.append(Rejected(row.line, row.raw_sku, (problem,)))
             continue
 
         if product is None:
             product = Product(seller_id=run.seller_id, title=row.title, description=row.description,
-                              brand=row.brand or None, photo=row.photo or None, status=ACTIVE,
+                              brand=row.brand or None, photo=row.photo or None, status=ProductStatus.ACTIVE,
                               category_id=await _category_id(session, run, row.category or DEFAULT_CATEGORY))
             session.add(product)
             new_products[row.key] = product

@@ -24,17 +24,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.errors import NotAllowed, NotFound, ShopError
+from store.errors import ErrorCode, NotAllowed, NotFound, ShopError
 from store.models import CartLine, Click, Commission, Creator, Order, OrderLine, ShowcaseItem
 from store.services import approvals, outbox
 from store.services.catalog import ProductView, get_product, get_products
 from store.services.links import CODE_ALPHABET, CODE_LENGTH, Link
+from store.states import Approval, CommissionStatus, Notice, OrderStatus, OutboxChannel
 
-PENDING, APPROVED, REJECTED = approvals.PENDING, approvals.APPROVED, approvals.REJECTED
-REVERSED, PAID = "reversed", "paid"
 SHOWCASE_MAX = 50
-APPLICATION_TEMPLATE = "creator_application"
-DECISION_TEMPLATE = "creator_decision"
 
 
 def commission_amount(line_total: int, rate_bp: int) -> int:
@@ -45,7 +42,7 @@ def commission_amount(line_total: int, rate_bp: int) -> int:
 async def creator_of_user(session: AsyncSession, user_id: int, *, approved_only: bool = True) -> Creator | None:
     """The user's creator profile (approved, unless asked otherwise)."""
     creator = await session.scalar(select(Creator).where(Creator.user_id == user_id))
-    if creator is None or (approved_only and creator.status != APPROVED):
+    if creator is None or (approved_only and creator.status != Approval.APPROVED):
         return None
     return creator
 
@@ -53,7 +50,7 @@ async def creator_of_user(session: AsyncSession, user_id: int, *, approved_only:
 async def creator_by_code(session: AsyncSession, code: str) -> Creator | None:
     """The approved creator with this code."""
     creator = await session.scalar(select(Creator).where(Creator.code == code))
-    return creator if creator is not None and creator.status == APPROVED else None
+    return creator if creator is not None and creator.status == Approval.APPROVED else None
 
 
 async def _new_code(session: AsyncSession) -> str:
@@ -68,17 +65,17 @@ async def apply(session: AsyncSession, user_id: int, *, auto_approve: bool, oper
     """A user asks to become a creator: approved at once by configuration, or sent to the operators."""
     creator = await session.scalar(select(Creator).where(Creator.user_id == user_id)
                                    .with_for_update().execution_options(populate_existing=True))
-    if creator is not None and creator.status in (PENDING, APPROVED):
+    if creator is not None and creator.status in (Approval.PENDING, Approval.APPROVED):
         return creator
     if creator is None:
         creator = Creator(user_id=user_id, code=await _new_code(session), created_at=now)
         session.add(creator)
-    creator.status = APPROVED if auto_approve else PENDING
+    creator.status = Approval.APPROVED if auto_approve else Approval.PENDING
     await session.flush()
     if not auto_approve:
         for operator_id in sorted(operators):
             await outbox.enqueue(session, key=f"creator-{creator.id}-application-{operator_id}-{now.timestamp()}",
-                                 channel=outbox.TELEGRAM, template=APPLICATION_TEMPLATE,
+                                 channel=OutboxChannel.TELEGRAM, template=Notice.CREATOR_APPLICATION,
                                  payload={"creator_id": creator.id}, chat_id=operator_id, now=now)
     return creator
 
@@ -89,8 +86,8 @@ async def decide(session: AsyncSession, creator_id: int, approve: bool, operator
     creator = (await session.get(Creator, creator_id, with_for_update=True, populate_existing=True)
                if operator_id in operators else None)
     approvals.decide(creator, approve, operator_id, operators, "creator")
-    await outbox.enqueue(session, key=f"creator-{creator.id}-{creator.status}", channel=outbox.TELEGRAM,
-                         template=DECISION_TEMPLATE, payload={"creator_id": creator.id, "status": creator.status},
+    await outbox.enqueue(session, key=f"creator-{creator.id}-{creator.status}", channel=OutboxChannel.TELEGRAM,
+                         template=Notice.CREATOR_DECISION, payload={"creator_id": creator.id, "status": creator.status},
                          chat_id=creator.user_id, now=now)
     await session.flush()
     return creator
@@ -108,16 +105,16 @@ async def set_in_showcase(session: AsyncSession, user_id: int, product_id: int, 
     """Add a product to (or take it out of) the user's showcase; returns whether it is in it now."""
     creator = await creator_of_user(session, user_id)
     if creator is None:
-        raise NotAllowed("Only approved creators have a showcase. Send /creator to apply.")
+        raise NotAllowed(ErrorCode.SHOWCASE_FOR_CREATORS)
     if wanted:
         if await get_product(session, product_id) is None:
-            raise NotFound("This product is no longer available.")
+            raise NotFound(ErrorCode.PRODUCT_GONE)
         count = await session.scalar(select(func.count(ShowcaseItem.id)).where(ShowcaseItem.creator_id == creator.id))
         exists = await session.scalar(select(ShowcaseItem.id).where(ShowcaseItem.creator_id == creator.id,
                                                                     ShowcaseItem.product_id == product_id))
         if exists is None:
             if count >= SHOWCASE_MAX:
-                raise ShopError(f"A showcase holds at most {SHOWCASE_MAX} products.")
+                raise ShopError(ErrorCode.SHOWCASE_FULL, max=SHOWCASE_MAX)
             session.add(ShowcaseItem(creator_id=creator.id, product_id=product_id, added_at=now))
     else:
         await session.execute(delete(ShowcaseItem).where(ShowcaseItem.creator_id == creator.id,
@@ -139,7 +136,8 @@ async def card_viewer(session: AsyncSession, user_id: int, product_id: int) -> C
     """The viewer-dependent parts of a product card, in one query."""
     units = (select(func.coalesce(func.sum(CartLine.quantity), 0)).where(CartLine.user_id == user_id)
              .scalar_subquery())
-    creator = select(Creator.id).where(Creator.user_id == user_id, Creator.status == APPROVED).scalar_subquery()
+    creator = (select(Creator.id).where(Creator.user_id == user_id, Creator.status == Approval.APPROVED)
+               .scalar_subquery())
     picked = exists().where(ShowcaseItem.creator_id == creator, ShowcaseItem.product_id == product_id)
     count, creator_id, showcased = (await session.execute(select(units, creator, picked))).one()
     return CardViewer(int(count), bool(showcased) if creator_id is not None else None)
@@ -215,7 +213,7 @@ async def record_commissions(session: AsyncSession, order_id: int, now: datetime
                                product_id=line.product_id, currency=currency, sales=line.line_total,
                                rate_bp=line.commission_bp,
                                amount=commission_amount(line.line_total, line.commission_bp),
-                               status=PENDING, created_at=now))
+                               status=CommissionStatus.PENDING, created_at=now))
         created += 1
     await session.flush()
     return created
@@ -224,16 +222,16 @@ async def record_commissions(session: AsyncSession, order_id: int, now: datetime
 async def reverse_commissions(session: AsyncSession, order_id: int, now: datetime) -> int:
     """Reverse an order's commissions that are not approved yet (it was cancelled or refunded)."""
     result = await session.execute(
-        update(Commission).where(Commission.order_id == order_id, Commission.status == PENDING)
-        .values(status=REVERSED, reversed_at=now))
+        update(Commission).where(Commission.order_id == order_id, Commission.status == CommissionStatus.PENDING)
+        .values(status=CommissionStatus.REVERSED, reversed_at=now))
     return result.rowcount
 
 
 async def approve_due(session: AsyncSession, now: datetime, return_window: timedelta) -> int:
     """Approve pending commissions whose order was delivered more than the return window ago."""
-    due = select(Order.id).where(Order.status == "delivered", Order.delivered_at <= now - return_window)
+    due = select(Order.id).where(Order.status == OrderStatus.DELIVERED, Order.delivered_at <= now - return_window)
     result = await session.execute(
-        update(Commission).where(Commission.status == PENDING, Commission.order_id.in_(due))
-        .values(status=APPROVED, approved_at=now))
+        update(Commission).where(Commission.status == CommissionStatus.PENDING, Commission.order_id.in_(due))
+        .values(status=CommissionStatus.APPROVED, approved_at=now))
     return result.rowcount
 

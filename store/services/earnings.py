@@ -37,13 +37,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.errors import Changed, NotFound
+from store.errors import Changed, ErrorCode, NotFound
 from store.models import Click, Commission, Creator, Order, OrderLine, Payout, Product
-from store.services.creators import APPROVED, PAID, PENDING, REVERSED
+from store.states import CommissionStatus
 
 PERIOD_DAYS: tuple[int | None, ...] = (7, 30, None)  # None: all time
 TOP_PRODUCTS = 5
-OWED = (PENDING, APPROVED, PAID)  # commission that is (or will be) due to the creator
+# Commission that is (or will be) due to the creator.
+OWED = (CommissionStatus.PENDING, CommissionStatus.APPROVED, CommissionStatus.PAID)
 ID_BATCH = 1000  # ids per UPDATE ... IN (...): both databases cap the number of bound parameters
 
 
@@ -149,14 +150,14 @@ async def _period(session: AsyncSession, creator_id: int, currency: str | None, 
     sold = (await session.execute(_since(
         select(func.count(distinct(Commission.order_id)), func.sum(OrderLine.quantity), func.sum(Commission.sales))
         .join(OrderLine, OrderLine.id == Commission.order_line_id)
-        .where(*mine, Commission.status != REVERSED), Commission.created_at, since))).one()
+        .where(*mine, Commission.status != CommissionStatus.REVERSED), Commission.created_at, since))).one()
     amounts = dict((await session.execute(_since(
         select(Commission.status, func.sum(Commission.amount)).where(*mine).group_by(Commission.status),
         Commission.created_at, since))).all())
     return PeriodStats(days=days, clicks=_int(clicks), orders=_int(sold[0]), items=_int(sold[1]),
-                       sales=_int(sold[2]), pending=_int(amounts.get(PENDING)),
-                       approved=_int(amounts.get(APPROVED)) + _int(amounts.get(PAID)),
-                       reversed=_int(amounts.get(REVERSED)))
+                       sales=_int(sold[2]), pending=_int(amounts.get(CommissionStatus.PENDING)),
+                       approved=_int(amounts.get(CommissionStatus.APPROVED)) + _int(amounts.get(CommissionStatus.PAID)),
+                       reversed=_int(amounts.get(CommissionStatus.REVERSED)))
 
 
 async def _top_products(session: AsyncSession, creator_id: int, currency: str | None) -> tuple[ProductEarnings, ...]:
@@ -164,7 +165,8 @@ async def _top_products(session: AsyncSession, creator_id: int, currency: str | 
     rows = await session.execute(
         select(Commission.product_id, Product.title, func.sum(OrderLine.quantity), sales, func.sum(Commission.amount))
         .join(OrderLine, OrderLine.id == Commission.order_line_id).join(Product, Product.id == Commission.product_id)
-        .where(Commission.creator_id == creator_id, Commission.currency == currency, Commission.status != REVERSED)
+        .where(Commission.creator_id == creator_id, Commission.currency == currency,
+               Commission.status != CommissionStatus.REVERSED)
         .group_by(Commission.product_id, Product.title)
         .order_by(sales.desc(), Commission.product_id).limit(TOP_PRODUCTS))
     return tuple(ProductEarnings(product_id, title, _int(items), _int(total), _int(amount))
@@ -191,7 +193,8 @@ async def _links(session: AsyncSession, creator_id: int, currency: str | None) -
         select(Commission.order_id, Commission.product_id, Commission.sales, Commission.amount,
                Commission.created_at, Order.buyer_id)
         .join(Order, Order.id == Commission.order_id)
-        .where(Commission.creator_id == creator_id, Commission.currency == currency, Commission.status != REVERSED)
+        .where(Commission.creator_id == creator_id, Commission.currency == currency,
+               Commission.status != CommissionStatus.REVERSED)
         .order_by(Commission.id))).all()
     # Only the clicks of people who bought through the creator matter for attribution.
     buyers = (select(Order.buyer_id).join(Commission, Commission.order_id == Order.id)
@@ -225,7 +228,7 @@ async def creator_dashboard(session: AsyncSession, creator_id: int, now: datetim
     """A creator's clicks, orders, items, sales and commission per period, top products and links."""
     creator = await session.get(Creator, creator_id)
     if creator is None:
-        raise NotFound("This creator does not exist.")
+        raise NotFound(ErrorCode.CREATOR_UNKNOWN)
     if currency is None:
         currency = await session.scalar(select(Commission.currency).where(Commission.creator_id == creator_id)
                                         .order_by(Commission.created_at.desc(), Commission.id.desc()).limit(1))
@@ -256,7 +259,8 @@ async def seller_creator_sales(session: AsyncSession, seller_id: int) -> list[Cr
 
 
 def _payable(until: datetime) -> tuple:
-    return (Commission.status == APPROVED, Commission.payout_id.is_(None), Commission.approved_at <= until)
+    return (Commission.status == CommissionStatus.APPROVED, Commission.payout_id.is_(None),
+            Commission.approved_at <= until)
 
 
 async def payable(session: AsyncSession, until: datetime) -> list[PayableRow]:
@@ -293,11 +297,11 @@ async def mark_paid(session: AsyncSession, until: datetime, now: datetime) -> li
         for start in range(0, len(ids), ID_BATCH):
             result = await session.execute(
                 update(Commission).where(Commission.id.in_(ids[start:start + ID_BATCH]), *_payable(until))
-                .values(status=PAID, payout_id=payout.id))
+                .values(status=CommissionStatus.PAID, payout_id=payout.id))
             updated += result.rowcount
         if updated != len(ids):
             # Only when the caller's transaction does not hold the locks it took (it should).
-            raise Changed("Some commissions changed while being paid; nothing was paid. Please run it again.")
+            raise Changed(ErrorCode.PAYOUT_CHANGED)
         payouts.append(payout)
     return payouts
 

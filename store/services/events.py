@@ -15,18 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from store.models import Order, Payment, Product, Seller, Variant
+from store.models import Checkout, Order, Payment, Product, Seller, Variant
 from store.services import outbox
-from store.services.orders import ACCEPTED, CANCELLED, DELIVERED, PAID, PLACED, REFUNDED, SHIPPED
-
-CREATED = "created"
+from store.services.orders import allowed_actions
+from store.states import Notice, OrderEventType, OrderStatus, OutboxChannel, PaymentMethod, PaymentState
 
 # Events the buyer hears about in their chat (they see payment and placing as they happen).
-BUYER_EVENTS = frozenset({ACCEPTED, SHIPPED, DELIVERED, CANCELLED, REFUNDED})
-
-SELLER_ORDER_TEMPLATE = "seller_order"
-BUYER_ORDER_TEMPLATE = "buyer_order"
-STOCK_TEMPLATE = "seller_stock"
+BUYER_EVENTS = frozenset({OrderEventType.ACCEPTED, OrderEventType.SHIPPED, OrderEventType.DELIVERED,
+                          OrderEventType.CANCELLED, OrderEventType.REFUNDED})
 
 
 async def load_order(session: AsyncSession, order_id: int) -> Order:
@@ -45,6 +41,8 @@ def order_payload(order: Order, payment: Payment | None) -> dict[str, Any]:
         "checkout_id": order.checkout_id,
         "seller_id": order.seller_id,
         "status": order.status,
+        # What the seller may do with the order now (POST /api/v1/orders/{id}/{action}).
+        "actions": list(allowed_actions(order)),
         "currency": order.currency,
         "items_total": order.items_total,
         "shipping_fee": order.shipping_fee,
@@ -58,14 +56,19 @@ def order_payload(order: Order, payment: Payment | None) -> dict[str, Any]:
         "shipping": {"method": checkout.shipping_code, "name": checkout.shipping_name,
                      "carrier": order.carrier, "tracking_number": order.tracking_number},
         "payment": {"method": checkout.payment_method,
-                    "status": "paid" if checkout.paid_at else ("cash_on_delivery" if checkout.payment_method == "cod"
-                                                                else "unpaid"),
+                    "status": _payment_state(checkout),
                     "charge_id": payment.telegram_charge_id if payment else None},
         "cancel_reason": order.cancel_reason,
         "refund_status": order.refund_status,
         "created_at": order.created_at.isoformat(),
         "updated_at": order.updated_at.isoformat(),
     }
+
+
+def _payment_state(checkout: Checkout) -> PaymentState:
+    if checkout.paid_at:
+        return PaymentState.PAID
+    return PaymentState.CASH_ON_DELIVERY if checkout.payment_method == PaymentMethod.COD else PaymentState.UNPAID
 
 
 async def order_document(session: AsyncSession, order: Order) -> dict[str, Any]:
@@ -75,25 +78,26 @@ async def order_document(session: AsyncSession, order: Order) -> dict[str, Any]:
     return order_payload(order, payment)
 
 
-async def announce(session: AsyncSession, order_id: int, event: str, now: datetime) -> None:
+async def announce(session: AsyncSession, order_id: int, event: OrderEventType, now: datetime) -> None:
     """Queue everything an order event must reach: seller chat, buyer chat, seller webhook."""
     order = await load_order(session, order_id)
     seller: Seller = order.seller
-    new_order = event == PAID or (event == CREATED and order.status == PLACED)
+    new_order = event == OrderEventType.PAID or (event == OrderEventType.CREATED
+                                                 and order.status == OrderStatus.PLACED)
     if new_order and seller.notify_chat_id is not None:
-        await outbox.enqueue(session, key=f"order-{order.id}-{event}-seller", channel=outbox.TELEGRAM,
-                             template=SELLER_ORDER_TEMPLATE, payload={"order_id": order.id},
+        await outbox.enqueue(session, key=f"order-{order.id}-{event}-seller", channel=OutboxChannel.TELEGRAM,
+                             template=Notice.SELLER_ORDER, payload={"order_id": order.id},
                              chat_id=seller.notify_chat_id, seller_id=seller.id, now=now)
     if event in BUYER_EVENTS:
-        await outbox.enqueue(session, key=f"order-{order.id}-{event}-buyer", channel=outbox.TELEGRAM,
-                             template=BUYER_ORDER_TEMPLATE,
+        await outbox.enqueue(session, key=f"order-{order.id}-{event}-buyer", channel=OutboxChannel.TELEGRAM,
+                             template=Notice.BUYER_ORDER,
                              payload={"order_id": order.id, "event": event, "carrier": order.carrier,
                                       "tracking_number": order.tracking_number, "reason": order.cancel_reason,
                                       "refund_status": order.refund_status},
                              chat_id=order.buyer_id, now=now)
     if seller.webhook_url:
         body = {"type": f"order.{event}", "timestamp": now.isoformat(), "data": await order_document(session, order)}
-        await outbox.enqueue(session, key=f"order-{order.id}-{event}", channel=outbox.WEBHOOK,
+        await outbox.enqueue(session, key=f"order-{order.id}-{event}", channel=OutboxChannel.WEBHOOK,
                              template=f"order.{event}", payload=body, seller_id=seller.id, now=now)
 
 
@@ -106,8 +110,9 @@ async def announce_stock(session: AsyncSession, variant_ids: list[int], threshol
         .where(Variant.id.in_(variant_ids), Variant.stock <= threshold, Seller.notify_chat_id.is_not(None))
     )
     for variant, title, chat_id, seller_id in rows:
-        await outbox.enqueue(session, key=f"stock-{variant.id}-{variant.stock}-{reason}", channel=outbox.TELEGRAM,
-                             template=STOCK_TEMPLATE,
+        await outbox.enqueue(session, key=f"stock-{variant.id}-{variant.stock}-{reason}",
+                             channel=OutboxChannel.TELEGRAM,
+                             template=Notice.SELLER_STOCK,
                              payload={"variant_id": variant.id, "title": title, "label": variant.label,
                                       "sku": variant.sku, "stock": variant.stock},
                              chat_id=chat_id, seller_id=seller_id, now=now)

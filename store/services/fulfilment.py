@@ -16,70 +16,64 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from store.errors import Expired, InvalidInput, NotAllowed, NotFound
+from store.errors import ErrorCode, Expired, InvalidInput, NotAllowed, NotFound
 from store.models import Order, Payment, Seller
 from store.services import outbox
 from store.services.creators import reverse_commissions
 from store.services.events import announce
-from store.services.orders import (
-    ACCEPTED,
-    CANCELLED,
-    DELIVERED,
-    PAID,
-    PLACED,
-    SHIPPED,
-    STATUS_LABELS,
-    can_move,
-    release_stock,
-    transition,
+from store.services.orders import allowed_actions, release_stock, transition
+from store.states import (
+    ActorKind,
+    Approval,
+    Notice,
+    OrderEventType,
+    OrderStatus,
+    OutboxChannel,
+    PaymentMethod,
+    PaymentStatus,
+    RefundStatus,
+    SellerAction,
 )
 
 logger = logging.getLogger(__name__)
 
-OPEN_STATES = (PLACED, PAID, ACCEPTED, SHIPPED)
-# A seller cancels only orders they were told about and have not shipped.
-SELLER_CANCELLABLE = (PLACED, PAID, ACCEPTED)
 REASON_MIN, REASON_MAX = 3, 300
-REFUND_DUE, REFUNDED = "due", "refunded"
-STARS_REFUND_TEMPLATE = "refund_stars"
 
 
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who acts on an order: a seller's owner or an operator in the chat, or a seller's API key."""
 
-    kind: str  # seller | operator | api
+    kind: ActorKind  # seller, operator or api
     user_id: int | None = None
     seller_id: int | None = None
 
     @classmethod
     def in_chat(cls, user_id: int, operators: frozenset[int]) -> Actor:
         """The actor for a Telegram user: an operator if listed, else a (would-be) seller."""
-        return cls("operator" if user_id in operators else "seller", user_id=user_id)
+        return cls(ActorKind.OPERATOR if user_id in operators else ActorKind.SELLER, user_id=user_id)
 
 
-async def _order_for(session: AsyncSession, order_id: int, actor: Actor) -> Order:
-    """Load and lock an order the actor may act on; others get NotFound (API) or NotAllowed (chat)."""
+async def _order_for(session: AsyncSession, order_id: int, actor: Actor, action: SellerAction) -> Order:
+    """Load and lock an order the actor may do ``action`` on; others get NotFound (API) or NotAllowed (chat)."""
     order = await session.scalar(
         select(Order).where(Order.id == order_id)
         .options(selectinload(Order.lines), selectinload(Order.seller), selectinload(Order.checkout))
         .with_for_update(of=Order).execution_options(populate_existing=True)
     )
-    if order is None:
-        raise NotFound(f"Order #{order_id} does not exist.")
-    if actor.kind == "api" and order.seller_id != actor.seller_id:
-        raise NotFound(f"Order #{order_id} does not exist.")
-    if actor.kind == "seller" and order.seller.owner_user_id != actor.user_id:
+    if order is None or (actor.kind == ActorKind.API and order.seller_id != actor.seller_id):
+        raise NotFound(ErrorCode.ORDER_UNKNOWN, order_id=order_id)
+    if actor.kind == ActorKind.SELLER and order.seller.owner_user_id != actor.user_id:
         logger.warning("user %s tried to act on order %s of seller %s", actor.user_id, order_id, order.seller_id)
-        raise NotAllowed("Only this order's seller can do that.")
+        raise NotAllowed(ErrorCode.ONLY_THE_SELLER)
+    check_action(order, action)
     return order
 
 
-def can_act(order: Order, to_status: str) -> bool:
-    """Whether a seller may move ``order`` to ``to_status`` now."""
-    if to_status == CANCELLED:
-        return order.status in SELLER_CANCELLABLE
-    return can_move(order.status, to_status)
+def check_action(order: Order, action: SellerAction) -> None:
+    """Refuse ``action`` unless the order's state allows it now (:func:`allowed_actions`)."""
+    if action not in allowed_actions(order):
+        raise Expired(ErrorCode.TRANSITION_REFUSED, order_id=order.id, status=order.status, to=action)
 
 
 def _actor_fields(actor: Actor) -> dict:
@@ -88,10 +82,10 @@ def _actor_fields(actor: Actor) -> dict:
 
 async def accept(session: AsyncSession, order_id: int, actor: Actor, now: datetime) -> Order:
     """The seller takes a paid (or cash-on-delivery) order."""
-    order = await _order_for(session, order_id, actor)
-    await transition(session, order, ACCEPTED, now=now, **_actor_fields(actor))
+    order = await _order_for(session, order_id, actor, SellerAction.ACCEPT)
+    await transition(session, order, OrderStatus.ACCEPTED, now=now, **_actor_fields(actor))
     await session.flush()
-    await announce(session, order.id, ACCEPTED, now)
+    await announce(session, order.id, OrderEventType.ACCEPTED, now)
     return order
 
 
@@ -100,9 +94,9 @@ def clean_tracking(carrier: str, tracking_number: str) -> tuple[str, str]:
     carrier = " ".join(carrier.split())
     tracking_number = tracking_number.strip()
     if not 2 <= len(carrier) <= 64:
-        raise InvalidInput("Please name the carrier (2 to 64 characters), e.g. UPS.")
+        raise InvalidInput(ErrorCode.CARRIER_INVALID)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 -]{2,63}", tracking_number):
-        raise InvalidInput("A tracking number has 3 to 64 letters, digits, spaces or dashes.")
+        raise InvalidInput(ErrorCode.TRACKING_INVALID)
     return carrier, tracking_number
 
 
@@ -110,7 +104,7 @@ def parse_tracking(text: str) -> tuple[str, str]:
     """Split "UPS 1Z999AA10123456784" into carrier and tracking number."""
     parts = text.split(maxsplit=1)
     if len(parts) != 2:
-        raise InvalidInput("Send the carrier and the tracking number, e.g. UPS 1Z999AA10123456784.")
+        raise InvalidInput(ErrorCode.TRACKING_MISSING)
     return clean_tracking(parts[0], parts[1])
 
 
@@ -118,21 +112,22 @@ async def ship(session: AsyncSession, order_id: int, actor: Actor, carrier: str,
                now: datetime) -> Order:
     """The seller hands an accepted order to a carrier, with its tracking number."""
     carrier, tracking_number = clean_tracking(carrier, tracking_number)
-    order = await _order_for(session, order_id, actor)
-    await transition(session, order, SHIPPED, note=f"{carrier} {tracking_number}", now=now, **_actor_fields(actor))
+    order = await _order_for(session, order_id, actor, SellerAction.SHIP)
+    await transition(session, order, OrderStatus.SHIPPED, note=f"{carrier} {tracking_number}", now=now,
+                     **_actor_fields(actor))
     order.carrier, order.tracking_number = carrier, tracking_number
     await session.flush()
-    await announce(session, order.id, SHIPPED, now)
+    await announce(session, order.id, OrderEventType.SHIPPED, now)
     return order
 
 
 async def deliver(session: AsyncSession, order_id: int, actor: Actor, now: datetime) -> Order:
     """The seller confirms a shipped order arrived."""
-    order = await _order_for(session, order_id, actor)
-    await transition(session, order, DELIVERED, now=now, **_actor_fields(actor))
+    order = await _order_for(session, order_id, actor, SellerAction.DELIVER)
+    await transition(session, order, OrderStatus.DELIVERED, now=now, **_actor_fields(actor))
     order.delivered_at = now
     await session.flush()
-    await announce(session, order.id, DELIVERED, now)
+    await announce(session, order.id, OrderEventType.DELIVERED, now)
     return order
 
 
@@ -140,7 +135,7 @@ def clean_reason(reason: str) -> str:
     """Validate a cancel reason: 3 to 300 characters."""
     reason = " ".join(reason.split())
     if not REASON_MIN <= len(reason) <= REASON_MAX:
-        raise InvalidInput(f"Please give a reason of {REASON_MIN} to {REASON_MAX} characters.")
+        raise InvalidInput(ErrorCode.REASON_LENGTH, min=REASON_MIN, max=REASON_MAX)
     return reason
 
 
@@ -153,35 +148,34 @@ async def cancel(session: AsyncSession, order_id: int, actor: Actor, reason: str
     marked refund-due.
     """
     reason = clean_reason(reason)
-    order = await _order_for(session, order_id, actor)
-    if order.status not in SELLER_CANCELLABLE:
-        raise Expired(f"Order #{order.id} is {STATUS_LABELS[order.status]}: it can't be cancelled now.")
+    order = await _order_for(session, order_id, actor, SellerAction.CANCEL)
     was_paid = order.checkout.paid_at is not None
     await release_stock(session, order)
-    await transition(session, order, CANCELLED, note=reason, now=now, **_actor_fields(actor))
+    await transition(session, order, OrderStatus.CANCELLED, note=reason, now=now, **_actor_fields(actor))
     order.cancel_reason = reason
     await reverse_commissions(session, order.id, now)
     if was_paid:
-        order.refund_status = REFUND_DUE
+        order.refund_status = RefundStatus.DUE
         await session.flush()
         await _refund_stars_when_all_cancelled(session, order, now)
     await session.flush()
-    await announce(session, order.id, CANCELLED, now)
+    await announce(session, order.id, OrderEventType.CANCELLED, now)
     return order
 
 
 async def _refund_stars_when_all_cancelled(session: AsyncSession, order: Order, now: datetime) -> None:
     payment = await session.scalar(
-        select(Payment).where(Payment.checkout_id == order.checkout_id, Payment.method == "stars",
-                              Payment.status == "captured"))
+        select(Payment).where(Payment.checkout_id == order.checkout_id, Payment.method == PaymentMethod.STARS,
+                              Payment.status == PaymentStatus.CAPTURED))
     if payment is None:
         return
     still_open = await session.scalar(
-        select(func.count(Order.id)).where(Order.checkout_id == order.checkout_id, Order.status != CANCELLED))
+        select(func.count(Order.id)).where(Order.checkout_id == order.checkout_id,
+                                           Order.status != OrderStatus.CANCELLED))
     if still_open:
         return
-    await outbox.enqueue(session, key=f"refund-{payment.telegram_charge_id}", channel=outbox.STARS_REFUND,
-                         template=STARS_REFUND_TEMPLATE,
+    await outbox.enqueue(session, key=f"refund-{payment.telegram_charge_id}", channel=OutboxChannel.STARS_REFUND,
+                         template=Notice.STARS_REFUND,
                          payload={"user_id": order.buyer_id, "charge_id": payment.telegram_charge_id,
                                   "checkout_id": order.checkout_id},
                          chat_id=order.buyer_id, now=now)
@@ -191,17 +185,17 @@ async def complete_stars_refund(session: AsyncSession, checkout_id: int, charge_
     """Record that Telegram refunded a Stars charge: its orders are refunded and the buyer is told."""
     payment = await session.scalar(select(Payment).where(Payment.telegram_charge_id == charge_id)
                                    .with_for_update().execution_options(populate_existing=True))
-    if payment is None or payment.status == REFUNDED:
+    if payment is None or payment.status == PaymentStatus.REFUNDED:
         return
-    payment.status = REFUNDED
+    payment.status = PaymentStatus.REFUNDED
     orders = list(await session.scalars(select(Order).where(Order.checkout_id == checkout_id,
-                                                            Order.refund_status == REFUND_DUE)))
+                                                            Order.refund_status == RefundStatus.DUE)))
     for order in orders:
-        order.refund_status = REFUNDED
+        order.refund_status = RefundStatus.DONE
         await reverse_commissions(session, order.id, now)
     await session.flush()
     for order in orders:
-        await announce(session, order.id, "refunded", now)
+        await announce(session, order.id, OrderEventType.REFUNDED, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,18 +231,18 @@ async def order_for_seller_view(session: AsyncSession, order_id: int, actor: Act
         select(Order).where(Order.id == order_id)
         .options(selectinload(Order.lines), selectinload(Order.seller), selectinload(Order.checkout),
                  selectinload(Order.events)))
-    if order is None or (actor.kind == "api" and order.seller_id != actor.seller_id):
-        raise NotFound(f"Order #{order_id} does not exist.")
-    if actor.kind == "seller" and order.seller.owner_user_id != actor.user_id:
-        raise NotAllowed("Only this order's seller can see it.")
+    if order is None or (actor.kind == ActorKind.API and order.seller_id != actor.seller_id):
+        raise NotFound(ErrorCode.ORDER_UNKNOWN, order_id=order_id)
+    if actor.kind == ActorKind.SELLER and order.seller.owner_user_id != actor.user_id:
+        raise NotAllowed(ErrorCode.ONLY_THE_SELLER_SEES)
     return order
 
 
 async def sellers_for_actor(session: AsyncSession, actor: Actor) -> list[int] | None:
     """The seller ids whose orders the actor manages (None: all, for operators)."""
-    if actor.kind == "operator":
+    if actor.kind == ActorKind.OPERATOR:
         return None
-    if actor.kind == "api":
+    if actor.kind == ActorKind.API:
         return [actor.seller_id]
     return list(await session.scalars(select(Seller.id).where(Seller.owner_user_id == actor.user_id,
-                                                              Seller.status == "approved")))
+                                                              Seller.status == Approval.APPROVED)))

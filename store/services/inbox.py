@@ -32,7 +32,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import UNFINISHED, InboxState, InboxUpdate
+from store.models import InboxUpdate
+from store.states import UNFINISHED, InboxState
 
 # Telegram keeps an undelivered update for at most 24 hours; a week of ids is plenty.
 KEEP_FOR = timedelta(days=7)

@@ -19,64 +19,65 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from store.errors import Expired, NotFound
+from store.errors import ErrorCode, Expired, NotFound
 from store.models import Checkout, Order, OrderEvent, OrderLine, Payment, Variant, utcnow
+from store.states import ActorKind, OrderStatus, SellerAction
 
-PENDING_PAYMENT = "pending_payment"
-PLACED = "placed"
-PAID = "paid"
-ACCEPTED = "accepted"
-SHIPPED = "shipped"
-DELIVERED = "delivered"
-CANCELLED = "cancelled"
-REFUNDED = "refunded"
-EXPIRED = "expired"
-
-TRANSITIONS: dict[str, frozenset[str]] = {
-    PENDING_PAYMENT: frozenset({PAID, CANCELLED, EXPIRED}),
-    PLACED: frozenset({ACCEPTED, CANCELLED}),
-    PAID: frozenset({ACCEPTED, CANCELLED, REFUNDED}),
-    ACCEPTED: frozenset({SHIPPED, CANCELLED}),
-    SHIPPED: frozenset({DELIVERED}),
-    DELIVERED: frozenset({REFUNDED}),
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PENDING_PAYMENT: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED, OrderStatus.EXPIRED}),
+    OrderStatus.PLACED: frozenset({OrderStatus.ACCEPTED, OrderStatus.CANCELLED}),
+    OrderStatus.PAID: frozenset({OrderStatus.ACCEPTED, OrderStatus.CANCELLED, OrderStatus.REFUNDED}),
+    OrderStatus.ACCEPTED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.REFUNDED}),
     # A payment that arrives after its checkout expired re-reserves the stock.
-    EXPIRED: frozenset({PAID}),
-    CANCELLED: frozenset(),
-    REFUNDED: frozenset(),
+    OrderStatus.EXPIRED: frozenset({OrderStatus.PAID}),
+    OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.REFUNDED: frozenset(),
 }
 
-STATUS_LABELS = {
-    PENDING_PAYMENT: "awaiting payment",
-    PLACED: "placed (cash on delivery)",
-    PAID: "paid",
-    ACCEPTED: "accepted by the seller",
-    SHIPPED: "shipped",
-    DELIVERED: "delivered",
-    CANCELLED: "cancelled",
-    REFUNDED: "refunded",
-    EXPIRED: "expired (not paid in time)",
+
+# What each thing a seller may do makes of an order.
+ACTION_RESULTS: dict[SellerAction, OrderStatus] = {
+    SellerAction.ACCEPT: OrderStatus.ACCEPTED,
+    SellerAction.SHIP: OrderStatus.SHIPPED,
+    SellerAction.DELIVER: OrderStatus.DELIVERED,
+    SellerAction.CANCEL: OrderStatus.CANCELLED,
 }
+# A seller cancels only orders they were told about (paid, or cash on delivery) and have not shipped.
+SELLER_CANCELLABLE = frozenset({OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.ACCEPTED})
+# The orders a seller still has work on.
+OPEN_STATES = (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.ACCEPTED, OrderStatus.SHIPPED)
+
+
+def allowed_actions(order: Order) -> tuple[SellerAction, ...]:
+    """What the order's seller (or an operator) may do with it now, in the order the buttons show them.
+
+    The one rule the chat's buttons, the chat's steps and the HTTP API all ask.
+    """
+    return tuple(action for action, result in ACTION_RESULTS.items()
+                 if can_move(order.status, result)
+                 and (action != SellerAction.CANCEL or order.status in SELLER_CANCELLABLE))
 
 
 def can_move(from_status: str, to_status: str) -> bool:
     """Whether the state rules allow going from one status to another."""
-    return to_status in TRANSITIONS.get(from_status, frozenset())
+    return to_status in TRANSITIONS.get(from_status, frozenset())  # type: ignore[call-overload]
 
 
 async def transition(
     session: AsyncSession,
     order: Order,
-    to_status: str,
+    to_status: OrderStatus,
     *,
-    actor_kind: str,
+    actor_kind: ActorKind,
     actor_id: int | None = None,
     note: str | None = None,
     now: datetime | None = None,
 ) -> None:
     """Move ``order`` to ``to_status`` if the rules allow it, and record the event."""
     if not can_move(order.status, to_status):
-        raise Expired(f"Order #{order.id} is {STATUS_LABELS.get(order.status, order.status)}: it can't be "
-                      f"{STATUS_LABELS.get(to_status, to_status)} now.")
+        raise Expired(ErrorCode.TRANSITION_REFUSED, order_id=order.id, status=order.status, to=to_status)
     session.add(OrderEvent(order_id=order.id, from_status=order.status, to_status=to_status,
                            actor_kind=actor_kind, actor_id=actor_id, note=note, created_at=now or utcnow()))
     order.status = to_status
@@ -161,7 +162,7 @@ async def get_order_for_buyer(session: AsyncSession, buyer_id: int, order_id: in
                  selectinload(Order.checkout))
     )
     if order is None or order.buyer_id != buyer_id:
-        raise NotFound("That order isn't one of yours.")
+        raise NotFound(ErrorCode.NOT_YOUR_ORDER)
     payment = await session.scalar(
         select(Payment).where(Payment.checkout_id == order.checkout_id).order_by(Payment.id.desc()).limit(1)
     )

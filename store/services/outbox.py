@@ -23,9 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from store.models import OutboxMessage, utcnow
-
-TELEGRAM, WEBHOOK, STARS_REFUND = "telegram", "webhook", "stars_refund"
-PENDING, SENT, DEAD = "pending", "sent", "dead"
+from store.states import OutboxChannel, OutboxStatus
 
 MAX_ATTEMPTS = 12
 BASE_DELAY = timedelta(seconds=2)
@@ -64,14 +62,14 @@ async def enqueue(
     ``now`` is the business time of the change; the delivery is due at once by
     the wall clock, which is what the worker schedules by.
     """
-    if channel == TELEGRAM:
+    if channel == OutboxChannel.TELEGRAM:
         lane = f"chat:{chat_id}"
-    elif channel == WEBHOOK:
+    elif channel == OutboxChannel.WEBHOOK:
         lane = f"webhook:{seller_id}"
     else:
         lane = f"{channel}:{key}"[:48]
     values = dict(key=key, channel=channel, template=template, payload=payload, chat_id=chat_id,
-                  seller_id=seller_id, lane=lane, status=PENDING, attempts=0, next_attempt_at=utcnow(),
+                  seller_id=seller_id, lane=lane, status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(),
                   created_at=now)
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     await session.execute(insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["key"]))
@@ -93,9 +91,9 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
     older = aliased(OutboxMessage)
     query = (
         select(OutboxMessage)
-        .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now,
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now,
                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
-               ~exists().where(older.lane == OutboxMessage.lane, older.status == PENDING,
+               ~exists().where(older.lane == OutboxMessage.lane, older.status == OutboxStatus.PENDING,
                                older.id < OutboxMessage.id))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
@@ -115,7 +113,7 @@ async def mark_sent(session: AsyncSession, delivery_id: int, now: datetime) -> N
     """Record a successful delivery."""
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.id == delivery_id)
-        .values(status=SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, claimed_until=None,
+        .values(status=OutboxStatus.SENT, sent_at=now, attempts=OutboxMessage.attempts + 1, claimed_until=None,
                 last_error=None)
     )
 
@@ -125,12 +123,12 @@ async def mark_failed(session: AsyncSession, delivery_id: int, error: str, now: 
     """Record a failed attempt: retry later (backoff, or the receiver's delay) or give up; return the status."""
     row = await session.get(OutboxMessage, delivery_id, with_for_update=True, populate_existing=True)
     if row is None:
-        return DEAD
+        return OutboxStatus.DEAD
     row.attempts += 1
     row.last_error = error[:2000]
     row.claimed_until = None
     if give_up or row.attempts >= MAX_ATTEMPTS:
-        row.status = DEAD
+        row.status = OutboxStatus.DEAD
     else:
         row.next_attempt_at = now + (retry_after if retry_after is not None else backoff(row.attempts))
     await session.flush()
@@ -146,4 +144,4 @@ async def backlog(session: AsyncSession) -> dict[str, int]:
 async def next_due(session: AsyncSession) -> datetime | None:
     """When the earliest pending delivery is due, or None when nothing is pending."""
     return await session.scalar(select(func.min(OutboxMessage.next_attempt_at))
-                                .where(OutboxMessage.status == PENDING))
+                                .where(OutboxMessage.status == OutboxStatus.PENDING))

@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from store.errors import InvalidInput, NotFound
+from store.errors import ErrorCode, InvalidInput, NotFound
 from store.models import Category, Product, Variant
 from store.money import parse_money
-from store.services.catalog import ACTIVE, ProductView, to_view, touch_products
+from store.services.catalog import ProductView, to_view, touch_products
+from store.states import ProductStatus
 
-PAUSED, REMOVED = "paused", "removed"
 TITLE_MIN, TITLE_MAX = 3, 120
 DESCRIPTION_MAX = 1000
 LABEL_MAX = 64
@@ -42,7 +42,7 @@ def clean_title(text: str) -> str:
     """Validate a product title."""
     title = " ".join(text.split())
     if not TITLE_MIN <= len(title) <= TITLE_MAX:
-        raise InvalidInput(f"A title needs {TITLE_MIN} to {TITLE_MAX} characters.")
+        raise InvalidInput(ErrorCode.TITLE_LENGTH, min=TITLE_MIN, max=TITLE_MAX)
     return title
 
 
@@ -50,39 +50,36 @@ def clean_description(text: str) -> str:
     """Validate a product description (may be empty)."""
     description = text.strip()
     if len(description) > DESCRIPTION_MAX:
-        raise InvalidInput(f"A description has at most {DESCRIPTION_MAX} characters.")
+        raise InvalidInput(ErrorCode.DESCRIPTION_TOO_LONG, max=DESCRIPTION_MAX)
     return description
 
 
-def clean_short_text(text: str, limit: int, what: str) -> str:
-    """One line of text with spaces tidied, at most ``limit`` characters ("An option label has at most ...")."""
+def clean_short_text(text: str, limit: int, field: str) -> str:
+    """One line of text with spaces tidied, at most ``limit`` characters (``field`` names it in the refusal)."""
     tidy = " ".join(text.split())
     if len(tidy) > limit:
-        raise InvalidInput(f"{what} has at most {limit} characters.")
+        raise InvalidInput(ErrorCode.TEXT_TOO_LONG, field=field, max=limit)
     return tidy
 
 
 def clean_label(text: str) -> str:
     """Validate a variant's option label such as "M / Black" (may be empty for a single variant)."""
-    return clean_short_text(text, LABEL_MAX, "An option label")
+    return clean_short_text(text, LABEL_MAX, "label")
 
 
 def parse_stock(text: str) -> int:
     """Validate a stock count: a whole number from 0."""
     text = text.strip()
     if not (text.isascii() and text.isdigit()) or int(text) > STOCK_MAX:
-        raise InvalidInput(f"Stock is a whole number from 0 to {STOCK_MAX}.")
+        raise InvalidInput(ErrorCode.STOCK_INVALID, max=STOCK_MAX)
     return int(text)
 
 
 def parse_price(text: str, currency: str) -> int:
     """Validate a price typed in major units ("19.99") and return minor units."""
-    try:
-        price = parse_money(text, currency)
-    except ValueError as exc:
-        raise InvalidInput(f"That price isn't valid: {exc}.") from None
+    price = parse_money(text, currency)
     if price > PRICE_MAX:
-        raise InvalidInput("That price is too high.")
+        raise InvalidInput(ErrorCode.PRICE_TOO_HIGH)
     return price
 
 
@@ -90,7 +87,7 @@ def clean_sku(text: str) -> str:
     """Validate a SKU: letters, digits, dashes, dots and underscores."""
     sku = text.strip().upper()
     if not sku or len(sku) > SKU_MAX or not all(ch.isalnum() or ch in "-_." for ch in sku):
-        raise InvalidInput(f"A SKU has 1 to {SKU_MAX} letters, digits, dashes, dots or underscores.")
+        raise InvalidInput(ErrorCode.SKU_INVALID, max=SKU_MAX)
     return sku
 
 
@@ -100,10 +97,10 @@ def parse_commission(text: str) -> int:
     try:
         percent = Decimal(cleaned)
     except ArithmeticError:
-        raise InvalidInput("Send the creator commission as a percentage, e.g. 12.5") from None
+        raise InvalidInput(ErrorCode.COMMISSION_UNREADABLE) from None
     basis_points = percent * 100
     if not percent.is_finite() or not 0 <= percent <= 50 or basis_points != basis_points.to_integral_value():
-        raise InvalidInput("A commission is 0 to 50 %, with at most two decimals.")
+        raise InvalidInput(ErrorCode.COMMISSION_OUT_OF_RANGE)
     return int(basis_points)
 
 
@@ -113,7 +110,7 @@ def parse_variant(text: str, currency: str) -> VariantInput:
     if len(parts) == 2:
         parts.insert(0, "")
     if len(parts) != 3:
-        raise InvalidInput("Send a variant as: option; price; stock — e.g. M / Black; 19.99; 10")
+        raise InvalidInput(ErrorCode.VARIANT_FORMAT)
     return VariantInput(clean_label(parts[0]), parse_price(parts[1], currency), parse_stock(parts[2]))
 
 
@@ -121,8 +118,9 @@ async def _own_product(session: AsyncSession, seller_id: int | None, product_id:
     product = await session.scalar(
         select(Product).where(Product.id == product_id)
         .options(selectinload(Product.variants), selectinload(Product.seller), selectinload(Product.category)))
-    if product is None or product.status == REMOVED or (seller_id is not None and product.seller_id != seller_id):
-        raise NotFound("That product isn't one of your shop's.")
+    if (product is None or product.status == ProductStatus.REMOVED
+            or (seller_id is not None and product.seller_id != seller_id)):
+        raise NotFound(ErrorCode.PRODUCT_NOT_YOURS)
     return product
 
 
@@ -138,14 +136,14 @@ async def create_product(
 ) -> ProductView:
     """Add a product with its variants to a seller's shop, on sale at once."""
     if not 1 <= len(variants) <= VARIANTS_MAX:
-        raise InvalidInput(f"A product has 1 to {VARIANTS_MAX} variants.")
+        raise InvalidInput(ErrorCode.VARIANT_COUNT, max=VARIANTS_MAX)
     labels = [v.label for v in variants]
     if len(variants) > 1 and (not all(labels) or len(set(labels)) != len(labels)):
-        raise InvalidInput("With several variants, each needs its own option label (e.g. S, M, L).")
+        raise InvalidInput(ErrorCode.VARIANT_LABELS_NEEDED)
     if await session.get(Category, category_id) is None:
-        raise NotFound("That category no longer exists.")
+        raise NotFound(ErrorCode.CATEGORY_GONE)
     product = Product(seller_id=seller_id, category_id=category_id, title=clean_title(title),
-                      description=clean_description(description), photo=photo, status=ACTIVE)
+                      description=clean_description(description), photo=photo, status=ProductStatus.ACTIVE)
     session.add(product)
     await session.flush()
     for position, variant in enumerate(variants):
@@ -160,7 +158,7 @@ async def create_product(
 async def seller_products(session: AsyncSession, seller_id: int | None, offset: int, limit: int) -> tuple[
         list[ProductView], int]:
     """One page of a seller's products (on sale and paused), by title."""
-    where = [Product.status != REMOVED]
+    where = [Product.status != ProductStatus.REMOVED]
     if seller_id is not None:
         where.append(Product.seller_id == seller_id)
     total = await session.scalar(select(func.count(Product.id)).where(*where)) or 0
@@ -182,14 +180,14 @@ async def update_variant(session: AsyncSession, seller_id: int | None, product_i
     product = await _own_product(session, seller_id, product_id)
     variant = next((v for v in product.variants if v.id == variant_id), None)
     if variant is None:
-        raise NotFound("That option isn't part of this product.")
+        raise NotFound(ErrorCode.OPTION_NOT_IN_PRODUCT)
     if price is not None:
         if price <= 0:
-            raise InvalidInput("The price must be greater than zero.")
+            raise InvalidInput(ErrorCode.PRICE_ZERO)
         variant.price = price
     if stock is not None:
         if not 0 <= stock <= STOCK_MAX:
-            raise InvalidInput(f"Stock is a whole number from 0 to {STOCK_MAX}.")
+            raise InvalidInput(ErrorCode.STOCK_INVALID, max=STOCK_MAX)
         variant.stock = stock
     await session.flush()
     await touch_products(session, [product.id])
@@ -215,10 +213,11 @@ async def set_commission(session: AsyncSession, seller_id: int | None, product_i
     return to_view(product)
 
 
-async def set_status(session: AsyncSession, seller_id: int | None, product_id: int, status: str) -> ProductView:
+async def set_status(session: AsyncSession, seller_id: int | None, product_id: int,
+                     status: ProductStatus | str) -> ProductView:
     """Pause, resume (active) or remove a product; paused and removed products leave search."""
-    if status not in (ACTIVE, PAUSED, REMOVED):
-        raise InvalidInput("Unknown product state.")
+    if status not in tuple(ProductStatus):
+        raise InvalidInput(ErrorCode.PRODUCT_STATE_UNKNOWN)
     product = await _own_product(session, seller_id, product_id)
     product.status = status
     await session.flush()

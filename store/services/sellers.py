@@ -11,23 +11,21 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.errors import InvalidInput, NotFound, ShopError
+from store.errors import ErrorCode, InvalidInput, NotFound, ShopError
 from store.models import Seller
 from store.services import approvals, outbox
+from store.states import Approval, Notice, OutboxChannel, SellerKind
 
-PENDING, APPROVED, REJECTED = approvals.PENDING, approvals.APPROVED, approvals.REJECTED
 NAME_MIN, NAME_MAX = 3, 80
 API_KEY_PREFIX = "csk_"
 
-APPLICATION_TEMPLATE = "seller_application"
-DECISION_TEMPLATE = "seller_decision"
 
 
 def clean_shop_name(name: str) -> str:
     """Validate a shop name: 3 to 80 characters with some letters."""
     name = " ".join(name.split())
     if not NAME_MIN <= len(name) <= NAME_MAX or not any(ch.isalpha() for ch in name):
-        raise InvalidInput(f"A shop name needs {NAME_MIN} to {NAME_MAX} characters, with letters.")
+        raise InvalidInput(ErrorCode.SHOP_NAME_LENGTH, min=NAME_MIN, max=NAME_MAX)
     return name
 
 
@@ -35,7 +33,7 @@ async def seller_of_user(session: AsyncSession, user_id: int, *, approved_only: 
     """The shop a user owns (approved, unless asked otherwise)."""
     query = select(Seller).where(Seller.owner_user_id == user_id).order_by(Seller.id.desc()).limit(1)
     seller = await session.scalar(query)
-    if seller is None or (approved_only and seller.status != APPROVED):
+    if seller is None or (approved_only and seller.status != Approval.APPROVED):
         return None
     return seller
 
@@ -45,15 +43,17 @@ async def apply(session: AsyncSession, user_id: int, name: str, chat_id: int, op
     """Record a user's application to sell, with this chat for order notices, and tell the operators."""
     name = clean_shop_name(name)
     existing = await seller_of_user(session, user_id, approved_only=False)
-    if existing is not None and existing.status in (PENDING, APPROVED):
-        raise ShopError(f"You already have a shop ({existing.name}, {existing.status}).")
-    seller = Seller(name=name, kind="retailer", status=PENDING, owner_user_id=user_id, notify_chat_id=chat_id,
+    if existing is not None and existing.status in (Approval.PENDING, Approval.APPROVED):
+        raise ShopError(ErrorCode.ALREADY_A_SELLER, name=existing.name, status=existing.status)
+    seller = Seller(name=name, kind=SellerKind.RETAILER, status=Approval.PENDING, owner_user_id=user_id,
+                    notify_chat_id=chat_id,
                     commission_bp=commission_bp, created_at=now)
     session.add(seller)
     await session.flush()
     for operator_id in sorted(operators):
-        await outbox.enqueue(session, key=f"seller-{seller.id}-application-{operator_id}", channel=outbox.TELEGRAM,
-                             template=APPLICATION_TEMPLATE, payload={"seller_id": seller.id}, chat_id=operator_id,
+        await outbox.enqueue(session, key=f"seller-{seller.id}-application-{operator_id}",
+                             channel=OutboxChannel.TELEGRAM,
+                             template=Notice.SELLER_APPLICATION, payload={"seller_id": seller.id}, chat_id=operator_id,
                              now=now)
     return seller
 
@@ -65,8 +65,8 @@ async def decide(session: AsyncSession, seller_id: int, approve: bool, operator_
               if operator_id in operators else None)
     approvals.decide(seller, approve, operator_id, operators, "seller")
     if seller.owner_user_id is not None:
-        await outbox.enqueue(session, key=f"seller-{seller.id}-{seller.status}", channel=outbox.TELEGRAM,
-                             template=DECISION_TEMPLATE, payload={"seller_id": seller.id, "status": seller.status},
+        await outbox.enqueue(session, key=f"seller-{seller.id}-{seller.status}", channel=OutboxChannel.TELEGRAM,
+                             template=Notice.SELLER_DECISION, payload={"seller_id": seller.id, "status": seller.status},
                              chat_id=seller.notify_chat_id or seller.owner_user_id, seller_id=seller.id, now=now)
     await session.flush()
     return seller
@@ -82,7 +82,7 @@ async def issue_api_key(session: AsyncSession, seller_id: int) -> str:
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     seller = await session.get(Seller, seller_id)
     if seller is None:
-        raise NotFound("That shop does not exist.")
+        raise NotFound(ErrorCode.SHOP_UNKNOWN)
     seller.api_key_hash = hash_api_key(key)
     await session.flush()
     return key
@@ -93,14 +93,14 @@ async def seller_by_api_key(session: AsyncSession, key: str) -> Seller | None:
     if not key.startswith(API_KEY_PREFIX) or len(key) > 128:
         return None
     seller = await session.scalar(select(Seller).where(Seller.api_key_hash == hash_api_key(key)))
-    return seller if seller is not None and seller.status == APPROVED else None
+    return seller if seller is not None and seller.status == Approval.APPROVED else None
 
 
 def clean_webhook_url(url: str) -> str:
     """Validate a webhook URL: http(s), a host, at most 512 characters."""
     url = url.strip()
     if len(url) > 512 or not re.fullmatch(r"https?://[^\s/?#]+(/[^\s]*)?", url):
-        raise InvalidInput("That isn't a valid webhook URL: use https://your.host/path (at most 512 characters).")
+        raise InvalidInput(ErrorCode.WEBHOOK_URL_INVALID)
     return url
 
 
@@ -108,7 +108,7 @@ async def set_webhook(session: AsyncSession, seller_id: int, url: str | None) ->
     """Set (or clear, with None) the seller's webhook URL; return the new signing secret, shown once."""
     seller = await session.get(Seller, seller_id)
     if seller is None:
-        raise NotFound("That shop does not exist.")
+        raise NotFound(ErrorCode.SHOP_UNKNOWN)
     if url is None:
         seller.webhook_url = seller.webhook_secret = None
         await session.flush()

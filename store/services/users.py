@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.errors import ErrorCode, Expired
 from store.models import User, UserStep, utcnow
+from store.rules import STEP_EXPIRY
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +21,10 @@ class Step:
     name: str
     data: dict[str, Any] = field(default_factory=dict)
     updated_at: datetime | None = None
+
+    def is_stale(self, now: datetime) -> bool:
+        """Whether the step was left alone for longer than STEP_EXPIRY (then it no longer captures typing)."""
+        return self.updated_at is not None and now - self.updated_at > STEP_EXPIRY
 
 
 async def touch_user(
@@ -52,6 +58,21 @@ async def get_step(session: AsyncSession, user_id: int) -> Step | None:
     """Return the user's current step, or None when they are not in a dialogue."""
     row = await session.get(UserStep, user_id)
     return Step(row.step, dict(row.data or {}), row.updated_at) if row is not None else None
+
+
+async def at_step(session: AsyncSession, user_id: int, *names: str,
+                  over: ErrorCode = ErrorCode.STEP_OVER) -> Step:
+    """The user's step, locked until the transaction ends, if it is one of ``names``.
+
+    Otherwise the button pressed or the answer typed belongs to a step that is
+    over (:class:`Expired` with ``over``). Every flow's transitions start here,
+    so a doubled press or a second bot process can never run a step twice.
+    """
+    row = await session.scalar(select(UserStep).where(UserStep.user_id == user_id)
+                               .with_for_update().execution_options(populate_existing=True))
+    if row is None or row.step not in names:
+        raise Expired(over)
+    return Step(row.step, dict(row.data or {}), row.updated_at)
 
 
 async def set_step(session: AsyncSession, user_id: int, name: str, data: dict[str, Any] | None = None) -> Step:

@@ -1,0 +1,181 @@
+"""Every state and kind the store records, each defined once.
+
+The values are what the database and the HTTP API carry; what a person reads
+for each is written at the edge (``handlers/render.py``), one label map per
+enum, where it can be translated.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    """Where an order stands (the rules of moving between them: :mod:`store.services.orders`)."""
+
+    PENDING_PAYMENT = "pending_payment"
+    PLACED = "placed"  # cash on delivery: the same path as paid, unpaid
+    PAID = "paid"
+    ACCEPTED = "accepted"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    EXPIRED = "expired"
+
+
+class CheckoutStatus(StrEnum):
+    """Where a checkout (one payment for one or more orders) stands."""
+
+    PENDING_PAYMENT = "pending_payment"
+    PLACED = "placed"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class PaymentMethod(StrEnum):
+    """How a checkout is paid."""
+
+    CARD = "card"
+    STARS = "stars"
+    COD = "cod"  # cash on delivery
+
+
+class PaymentStatus(StrEnum):
+    """What became of a payment received."""
+
+    CAPTURED = "captured"
+    REFUND_DUE = "refund_due"
+    REFUNDED = "refunded"
+
+
+class RefundStatus(StrEnum):
+    """An order's refund: due (to be made outside Telegram, or waiting for the Stars refund), or done."""
+
+    DUE = "due"
+    DONE = "refunded"
+
+
+class OrderEventType(StrEnum):
+    """What happened to an order, as sellers' webhooks name it (``order.<type>``)."""
+
+    CREATED = "created"
+    PAID = "paid"
+    ACCEPTED = "accepted"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REFUNDED = "refunded"
+
+
+class SellerAction(StrEnum):
+    """What a seller (or an operator) may do with an order."""
+
+    ACCEPT = "accept"
+    SHIP = "ship"
+    DELIVER = "deliver"
+    CANCEL = "cancel"
+
+
+class ActorKind(StrEnum):
+    """Who made an order's state change."""
+
+    BUYER = "buyer"
+    SELLER = "seller"
+    OPERATOR = "operator"
+    SYSTEM = "system"
+    API = "api"
+
+
+class Approval(StrEnum):
+    """An application (a seller's shop, a creator) as operators decided it."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class SellerKind(StrEnum):
+    """The platform's own shop, or an external retailer."""
+
+    PLATFORM = "platform"
+    RETAILER = "retailer"
+
+
+class ProductStatus(StrEnum):
+    """Whether shoppers can find and buy a product."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    REMOVED = "removed"
+
+
+class PaymentState(StrEnum):
+    """How an order's payment stands, as webhooks and the HTTP API say it."""
+
+    PAID = "paid"
+    CASH_ON_DELIVERY = "cash_on_delivery"
+    UNPAID = "unpaid"
+
+
+class CommissionStatus(StrEnum):
+    """A creator's commission on one order line."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REVERSED = "reversed"
+    PAID = "paid"
+
+
+class OutboxStatus(StrEnum):
+    """Where a notice to deliver stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class OutboxChannel(StrEnum):
+    """Where a notice goes."""
+
+    TELEGRAM = "telegram"
+    WEBHOOK = "webhook"
+    STARS_REFUND = "stars_refund"
+
+
+class Notice(StrEnum):
+    """A chat message the outbox delivers (``handlers/notifications.py`` writes each one)."""
+
+    SELLER_ORDER = "seller_order"  # a new order for the seller's chat
+    BUYER_ORDER = "buyer_order"  # an order's news for its buyer
+    SELLER_STOCK = "seller_stock"  # a variant low or out of stock
+    CHECKOUT_EXPIRED = "checkout_expired"
+    SELLER_APPLICATION = "seller_application"  # for the operators
+    SELLER_DECISION = "seller_decision"
+    CREATOR_APPLICATION = "creator_application"
+    CREATOR_DECISION = "creator_decision"
+    STARS_REFUND = "refund_stars"  # not a message: Telegram refunds a Stars charge
+
+
+class CartAction(StrEnum):
+    """What a shopper does to a cart (the last three are buttons on a cart line)."""
+
+    ADD = "add"
+    INCREASE = "inc"
+    DECREASE = "dec"
+    REMOVE = "del"
+
+
+class InboxState(StrEnum):
+    """Where a received update stands. The first three are unfinished: they hold the person's lane."""
+
+    PENDING = "pending"  # stored, waiting for a process to take it
+    CLAIMED = "claimed"  # taken by a process (``owner``) until ``lease_until``
+    APPLIED = "applied"  # its effect is committed; the reply may not be sent yet
+    DONE = "done"
+    FAILED = "failed"  # a handler failed: it is not tried again
+
+
+UNFINISHED = (InboxState.PENDING, InboxState.CLAIMED, InboxState.APPLIED)
