@@ -1,151 +1,402 @@
-"""The callback-data codec: ``prefix:arg:arg``, at most 64 bytes, checked both ways.
+"""Every kind of button the bot shows, each one class: its prefix on the wire and its typed fields.
+
+A button is defined once here; the keyboard that shows it builds an instance
+(``AddToCart(variant_id=7)``) and :meth:`Button.pack` writes its callback data
+(``a:7``, at most Telegram's 64 bytes); the handler registration matches its
+prefix (:meth:`Button.matches`) and the handler receives the instance that
+:func:`unpack` read back, which rejects anything that is not exactly one of
+these shapes (unknown prefix, wrong number of fields, a non-number where a
+number belongs, a value outside its enum).
 
 Buttons carry ids, never facts: a handler re-loads the rows a button names
-and checks owner and state before acting. :func:`unpack` rejects anything
-that is not exactly one of our shapes (unknown prefix, wrong number of
-arguments, a non-number where a number belongs).
+and checks owner and state before acting.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
-from typing import NamedTuple
+import typing
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from typing import Any, ClassVar
 
-MAX_BYTES = 64
+from store.states import CartAction, PaymentMethod, ProductStatus, SellerAction
+
+MAX_BYTES = 64  # Telegram's limit on callback data
 SEP = ":"
-
-# Prefix -> argument kinds ("i": non-negative integer, "s": short word without the separator).
-MENU = "m"
-CATEGORIES = "cs"
-CATEGORY = "c"
-SEARCH_PAGE = "sp"
-PRODUCT = "p"
-PRODUCT_VARIANT = "pv"
-ADD = "a"
-CART = "cart"
-CART_LINE = "cl"
-CHECKOUT = "co"
-CHECKOUT_GO = "cg"
-SHIPPING = "sh"
-PAYMENT = "pm"
-PLACE = "pl"
-LEAVE = "x"
-ORDERS = "os"
-ORDER = "o"
-CANCEL_UNPAID = "ou"
-PAY_AGAIN = "pa"
-NOOP = "n"
-# Creators.
-CREATOR_DECIDE = "cd"
-SHARE_LINK = "lk"
-SHOWCASE_TOGGLE = "sc"
-SHOWCASE_PAGE = "sw"
-# Sellers and operators.
-SELLER_DECIDE = "sd"
-SELLER_ACTION = "sa"
-SELLER_ORDERS = "sl"
-SELLER_ORDER = "sv"
-NEW_PRODUCT_CATEGORY = "pc"
-NEW_PRODUCT_DONE = "pd"
-MY_PRODUCTS = "mp"
-MANAGE_PRODUCT = "mg"
-MANAGE_VARIANT = "mv"
-MANAGE_DESCRIPTION = "md"
-MANAGE_STATUS = "ms"
-MANAGE_COMMISSION = "mc"
-
-SPEC: dict[str, str] = {
-    MENU: "",
-    CATEGORIES: "",
-    CATEGORY: "ii",
-    SEARCH_PAGE: "si",
-    PRODUCT: "i",
-    PRODUCT_VARIANT: "ii",
-    ADD: "i",
-    CART: "",
-    CART_LINE: "is",
-    CHECKOUT: "",
-    CHECKOUT_GO: "",
-    SHIPPING: "s",
-    PAYMENT: "s",
-    PLACE: "i",
-    LEAVE: "",
-    ORDERS: "i",
-    ORDER: "ii",
-    CANCEL_UNPAID: "i",
-    PAY_AGAIN: "i",
-    NOOP: "",
-    CREATOR_DECIDE: "ii",
-    SHARE_LINK: "i",
-    SHOWCASE_TOGGLE: "ii",
-    SHOWCASE_PAGE: "ii",
-    SELLER_DECIDE: "ii",
-    SELLER_ACTION: "is",
-    SELLER_ORDERS: "si",
-    SELLER_ORDER: "i",
-    NEW_PRODUCT_CATEGORY: "i",
-    NEW_PRODUCT_DONE: "",
-    MY_PRODUCTS: "i",
-    MANAGE_PRODUCT: "i",
-    MANAGE_VARIANT: "iis",
-    MANAGE_DESCRIPTION: "i",
-    MANAGE_STATUS: "is",
-    MANAGE_COMMISSION: "i",
-}
-
 _INT = re.compile(r"0|[1-9][0-9]{0,17}")
+
+
+# Enum values written shorter on the wire than in code (and as buttons already in chats carry them).
+_WIRE: dict[type[Enum], dict[Enum, str]] = {
+    SellerAction: {SellerAction.ACCEPT: "acc", SellerAction.SHIP: "shp",
+                   SellerAction.DELIVER: "dlv", SellerAction.CANCEL: "cxl"},
+}
+_FROM_WIRE: dict[type[Enum], dict[str, Enum]] = {
+    kind: {code: member for member, code in codes.items()} for kind, codes in _WIRE.items()}
 
 
 class CallbackError(ValueError):
     """Callback data that is not one of ours (forged, stale or damaged)."""
 
 
-class Callback(NamedTuple):
-    """A decoded button press: its prefix and typed arguments."""
+class Button:
+    """A kind of button. Subclasses are frozen dataclasses whose fields are int, bool, str or a StrEnum."""
 
-    prefix: str
-    args: tuple[int | str, ...]
+    prefix: ClassVar[str]
+    _kinds: ClassVar[dict[str, type[Button]]] = {}
+
+    def __init_subclass__(cls, *, prefix: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not prefix or SEP in prefix or prefix in Button._kinds:
+            raise TypeError(f"button prefix {prefix!r} is empty, has {SEP!r} or is taken")
+        cls.prefix = prefix
+        Button._kinds[prefix] = cls
+
+    def pack(self) -> str:
+        """This button's callback data; ValueError if a field is malformed or it would not fit."""
+        parts = [self.prefix]
+        for name, kind in _fields(type(self)):
+            parts.append(_encode(kind, getattr(self, name), f"{type(self).__name__}.{name}"))
+        data = SEP.join(parts)
+        if len(data.encode("utf-8")) > MAX_BYTES:
+            raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+        return data
+
+    @classmethod
+    def matches(cls, data: object) -> bool:
+        """Whether callback data names this kind of button (the handler registration's pattern)."""
+        return isinstance(data, str) and (data == cls.prefix or data.startswith(cls.prefix + SEP))
 
 
-def pack(prefix: str, *args: int | str) -> str:
-    """Encode a button's callback data; raise ValueError if it would not fit or is malformed."""
-    kinds = SPEC[prefix]
-    if len(args) != len(kinds):
-        raise ValueError(f"{prefix} takes {len(kinds)} arguments")
-    parts = [prefix]
-    for kind, arg in zip(kinds, args):
-        if kind == "i":
-            if not isinstance(arg, int) or arg < 0:
-                raise ValueError(f"{prefix}: expected a non-negative integer, got {arg!r}")
-        elif not isinstance(arg, str) or SEP in arg:
-            raise ValueError(f"{prefix}: expected text without {SEP!r}, got {arg!r}")
-        parts.append(str(arg))
-    data = SEP.join(parts)
-    if len(data.encode("utf-8")) > MAX_BYTES:
-        raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
-    return data
+@functools.cache
+def _fields(kind: type[Button]) -> tuple[tuple[str, type], ...]:
+    hints = typing.get_type_hints(kind)
+    return tuple((field.name, hints[field.name]) for field in dataclasses.fields(kind))  # type: ignore[arg-type]
 
 
-def unpack(data: str | None) -> Callback:
-    """Decode callback data; raise :class:`CallbackError` unless it is exactly one of our shapes."""
+def _encode(kind: type, value: object, what: str) -> str:
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{what}: expected a bool, got {value!r}")
+        return "1" if value else "0"
+    if kind is int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"{what}: expected a non-negative integer, got {value!r}")
+        return str(value)
+    if issubclass(kind, Enum):
+        member = kind(value)
+        return _WIRE[kind][member] if kind in _WIRE else member.value
+    if not isinstance(value, str) or SEP in value:
+        raise ValueError(f"{what}: expected text without {SEP!r}, got {value!r}")
+    return value
+
+
+def _decode(kind: type, raw: str) -> object:
+    if kind is bool:
+        if raw not in ("0", "1"):
+            raise CallbackError(f"not a flag: {raw!r}")
+        return raw == "1"
+    if kind is int:
+        if not _INT.fullmatch(raw):
+            raise CallbackError(f"not an id: {raw!r}")
+        return int(raw)
+    if issubclass(kind, Enum):
+        if kind in _WIRE:
+            if raw not in _FROM_WIRE[kind]:
+                raise CallbackError(f"not a {kind.__name__}: {raw!r}")
+            return _FROM_WIRE[kind][raw]
+        try:
+            return kind(raw)
+        except ValueError:
+            raise CallbackError(f"not a {kind.__name__}: {raw!r}") from None
+    return raw
+
+
+def unpack(data: str | None) -> Button:
+    """Read callback data back into its button; raise :class:`CallbackError` unless it is exactly one of ours."""
     if not data or len(data.encode("utf-8")) > MAX_BYTES:
         raise CallbackError("empty or oversized callback data")
     prefix, *raw = data.split(SEP)
-    kinds = SPEC.get(prefix)
-    if kinds is None or len(raw) != len(kinds):
+    kind = Button._kinds.get(prefix)
+    fields = _fields(kind) if kind is not None else ()
+    if kind is None or len(raw) != len(fields):
         raise CallbackError(f"unknown callback shape: {prefix!r}/{len(raw)}")
-    args: list[int | str] = []
-    for kind, value in zip(kinds, raw):
-        if kind == "i":
-            if not _INT.fullmatch(value):
-                raise CallbackError(f"not an id: {value!r}")
-            args.append(int(value))
-        else:
-            args.append(value)
-    return Callback(prefix, tuple(args))
+    return kind(**{name: _decode(field_kind, value) for (name, field_kind), value in zip(fields, raw)})
 
 
 def fit_text(text: str, budget: int) -> str:
     """Cut ``text`` to at most ``budget`` UTF-8 bytes without splitting a character."""
     encoded = text.encode("utf-8")[:budget]
     return encoded.decode("utf-8", errors="ignore").rstrip()
+
+
+# --- shopping -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Noop(Button, prefix="n"):
+    """A button that only shows something (a page number)."""
+
+
+@dataclass(frozen=True)
+class Menu(Button, prefix="m"):
+    """The start menu."""
+
+
+@dataclass(frozen=True)
+class Categories(Button, prefix="cs"):
+    """The list of categories."""
+
+
+@dataclass(frozen=True)
+class CategoryPage(Button, prefix="c"):
+    """A page of a category's products."""
+
+    category_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class SearchPage(Button, prefix="sp"):
+    """A page of search results; the (shortened) query rides along."""
+
+    query: str
+    page: int
+
+
+@dataclass(frozen=True)
+class ShowProduct(Button, prefix="p"):
+    """A product's card."""
+
+    product_id: int
+
+
+@dataclass(frozen=True)
+class PickVariant(Button, prefix="pv"):
+    """One of a product's options, picked on its card."""
+
+    product_id: int
+    variant_id: int
+
+
+@dataclass(frozen=True)
+class AddToCart(Button, prefix="a"):
+    """One unit of a variant into the cart."""
+
+    variant_id: int
+
+
+@dataclass(frozen=True)
+class ShowCart(Button, prefix="cart"):
+    """The cart, as a new message."""
+
+
+@dataclass(frozen=True)
+class ChangeCartLine(Button, prefix="cl"):
+    """−, + or ✕ on a cart line."""
+
+    line_id: int
+    action: CartAction
+
+
+@dataclass(frozen=True)
+class OrdersPage(Button, prefix="os"):
+    """A page of the shopper's orders."""
+
+    page: int
+
+
+@dataclass(frozen=True)
+class ShowOrder(Button, prefix="o"):
+    """One of the shopper's orders (``page``: the list to go back to)."""
+
+    order_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class CancelUnpaid(Button, prefix="ou"):
+    """Call off a checkout that is still awaiting payment."""
+
+    checkout_id: int
+
+
+@dataclass(frozen=True)
+class PayAgain(Button, prefix="pa"):
+    """Send an unpaid checkout's invoice again."""
+
+    checkout_id: int
+
+
+# --- the checkout (its steps: handlers/checkout.py's FLOW) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartCheckout(Button, prefix="co"):
+    """Checkout, under the cart: review it first."""
+
+
+@dataclass(frozen=True)
+class ContinueCheckout(Button, prefix="cg"):
+    """The review is fine: on to the contact details."""
+
+
+@dataclass(frozen=True)
+class ChooseShipping(Button, prefix="sh"):
+    """A shipping method, by code."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class ChoosePayment(Button, prefix="pm"):
+    """A way to pay."""
+
+    method: PaymentMethod
+
+
+@dataclass(frozen=True)
+class PlaceOrder(Button, prefix="pl"):
+    """Place the orders, for the total the confirmation showed."""
+
+    total: int
+
+
+@dataclass(frozen=True)
+class LeaveCheckout(Button, prefix="x"):
+    """Leave the checkout (the cart stays)."""
+
+
+# --- creators ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecideCreator(Button, prefix="cd"):
+    """An operator approves or rejects a creator application."""
+
+    creator_id: int
+    approve: bool
+
+
+@dataclass(frozen=True)
+class ShareLink(Button, prefix="lk"):
+    """A creator's link to a product."""
+
+    product_id: int
+
+
+@dataclass(frozen=True)
+class ToggleShowcase(Button, prefix="sc"):
+    """Put a product in (or take it out of) the creator's showcase."""
+
+    product_id: int
+    add: bool
+
+
+@dataclass(frozen=True)
+class ShowcasePage(Button, prefix="sw"):
+    """A page of a creator's showcase."""
+
+    creator_id: int
+    page: int
+
+
+# --- sellers and operators -----------------------------------------------------------------------------
+
+
+class VariantField(StrEnum):
+    """What of a variant a seller edits."""
+
+    PRICE = "price"
+    STOCK = "stock"
+
+
+@dataclass(frozen=True)
+class DecideSeller(Button, prefix="sd"):
+    """An operator approves or rejects a seller application."""
+
+    seller_id: int
+    approve: bool
+
+
+@dataclass(frozen=True)
+class SellerOrderAction(Button, prefix="sa"):
+    """Accept, ship, deliver or cancel an order (what is allowed: ``store.services.orders.allowed_actions``)."""
+
+    order_id: int
+    action: SellerAction
+
+
+@dataclass(frozen=True)
+class SellerOrdersPage(Button, prefix="sl"):
+    """A page of the seller's orders in a filter ("open", "paid", ...)."""
+
+    filter: str
+    page: int
+
+
+@dataclass(frozen=True)
+class SellerOrder(Button, prefix="sv"):
+    """One order, as its seller sees it."""
+
+    order_id: int
+
+
+@dataclass(frozen=True)
+class FileNewProduct(Button, prefix="pc"):
+    """The category a product being added goes under."""
+
+    category_id: int
+
+
+@dataclass(frozen=True)
+class PublishNewProduct(Button, prefix="pd"):
+    """The product being added has all its variants: publish it."""
+
+
+@dataclass(frozen=True)
+class MyProductsPage(Button, prefix="mp"):
+    """A page of the seller's products."""
+
+    page: int
+
+
+@dataclass(frozen=True)
+class ManageProduct(Button, prefix="mg"):
+    """One of the seller's products, with what can be changed."""
+
+    product_id: int
+
+
+@dataclass(frozen=True)
+class EditVariant(Button, prefix="mv"):
+    """Ask for a variant's new price or stock."""
+
+    product_id: int
+    variant_id: int
+    field: VariantField
+
+
+@dataclass(frozen=True)
+class EditDescription(Button, prefix="md"):
+    """Ask for a product's new description."""
+
+    product_id: int
+
+
+@dataclass(frozen=True)
+class SetProductStatus(Button, prefix="ms"):
+    """Pause, resume or remove a product."""
+
+    product_id: int
+    status: ProductStatus
+
+
+@dataclass(frozen=True)
+class EditCommission(Button, prefix="mc"):
+    """Ask for a product's creator commission."""
+
+    product_id: int

@@ -13,8 +13,8 @@ from telegram.error import BadRequest, TelegramError
 
 from handlers import callbacks as cb
 from handlers.context import ShopContext, trace
-from handlers.render import EXPIRED_BUTTON
-from store.errors import ShopError
+from handlers.messages import error_text, refusal
+from store.errors import ErrorCode, ShopError
 from store.services.users import touch_user
 
 logger = logging.getLogger(__name__)
@@ -81,47 +81,52 @@ async def refuse(update: Update, text: str) -> None:
         await reply(update, escape(text))
 
 
-async def expired(update: Update, text: str = EXPIRED_BUTTON) -> None:
+async def expired(update: Update) -> None:
     """Tell the person that the button they pressed no longer applies."""
-    await refuse(update, text)
+    await refuse(update, refusal(ErrorCode.BUTTON_EXPIRED, {}))
 
 
 def button_handler(func: Callable[..., Awaitable[None]]) -> Callable[[Update, ShopContext], Awaitable[None]]:
-    """Wrap a button callback: decode its data strictly, and turn a refusal into a short alert.
+    """Wrap a button callback: read its data strictly, and turn a refusal into a short alert.
 
-    The wrapped function receives the decoded arguments after ``update`` and
-    ``context``. Data that is not one of our shapes is answered "expired" and
-    logged; a :class:`ShopError` from the store is shown as it is.
+    The wrapped function receives the :class:`handlers.callbacks.Button` pressed
+    after ``update`` and ``context``.
+    Data that is not one of our shapes is answered "expired" and logged; a
+    :class:`ShopError` from the store is said in words (``handlers/messages.py``).
     """
 
     @functools.wraps(func)
     async def wrapper(update: Update, context: ShopContext) -> None:
         query = update.callback_query
         try:
-            data = cb.unpack(query.data)
+            pressed = cb.unpack(query.data)
         except cb.CallbackError as exc:
             logger.warning("refused callback data from user %s: %s", update.effective_user.id, exc)
             await expired(update)
             return
         try:
-            await func(update, context, *data.args)
+            await func(update, context, pressed)
         except ShopError as exc:
-            logger.info("button %s refused for user %s: %s", data.prefix, update.effective_user.id,
-                        type(exc).__name__)
-            await refuse(update, exc.message)
+            logger.info("button %s refused for user %s: %s", pressed.prefix, update.effective_user.id, exc.code)
+            await refuse(update, error_text(exc))
 
     return wrapper
 
 
-def message_handler(func: Callable[..., Awaitable[None]]) -> Callable[[Update, ShopContext], Awaitable[None]]:
+async def say_refusal(update: Update, error: ShopError) -> None:
+    """Answer a message the store refused, in words."""
+    logger.info("refused for user %s: %s", update.effective_user.id, error.code)
+    await reply(update, escape(error_text(error)))
+
+
+def message_handler(func: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
     """Wrap a message or command callback: a :class:`ShopError` from the store is answered politely."""
 
     @functools.wraps(func)
-    async def wrapper(update: Update, context: ShopContext) -> None:
+    async def wrapper(update: Update, context: ShopContext, *args: object) -> None:
         try:
-            await func(update, context)
+            await func(update, context, *args)
         except ShopError as exc:
-            logger.info("%s refused for user %s: %s", func.__name__, update.effective_user.id, type(exc).__name__)
-            await reply(update, escape(exc.message))
+            await say_refusal(update, exc)
 
     return wrapper
