@@ -247,7 +247,8 @@ async def run_crowd(args: argparse.Namespace, store: str, tmp: Path) -> tuple[Cr
     from sqlalchemy import func, select
 
     from store.db import Database
-    from store.models import UNFINISHED, InboxUpdate, Order, Variant
+    from store.models import InboxUpdate, Order, Variant
+    from store.states import UNFINISHED
     from tests.fakebot import FakeBotAPI
     from tests.proxy import RoundRobinProxy
 

@@ -62,6 +62,11 @@ from store.models import OutboxMessage, Variant, utcnow  # noqa: E402
 from store.services import cart as cart_service  # noqa: E402
 from store.services import checkout as co  # noqa: E402
 from store.services import outbox  # noqa: E402
+from store.states import (  # noqa: E402
+    OutboxChannel,
+    OutboxStatus,
+    PaymentMethod,  # noqa: E402
+)
 from tests.factories import make_category, make_product, make_seller, make_user  # noqa: E402
 from tests.fakebot import FakeBotAPI  # noqa: E402
 
@@ -226,7 +231,7 @@ async def place_all(db: Database, orders: int, buyers: int,
                     total = await fill_cart(session, buyer, variant)
                 await co.place_order(session, buyer, contact_name=f"Buyer {buyer}", phone="+12025550143",
                                      address="1 Main St, Springfield 12345", shipping_code="standard",
-                                     payment_method=co.COD, expected_total=total, rules=RULES, now=utcnow())
+                                     payment_method=PaymentMethod.COD, expected_total=total, rules=RULES, now=utcnow())
             latencies.append(time.perf_counter() - started)
 
     async def buyer_orders(buyer: int, wanted: list[int]) -> None:
@@ -284,7 +289,7 @@ async def run_worker(db: Database, fake: FakeBotAPI, total: int, timeout: float)
                 break
             if time.monotonic() >= next_check:  # rows given up (dead) never count as delivered
                 next_check = time.monotonic() + 2.0
-                if (await outbox_rows(db)).get(outbox.PENDING, 0) == 0:
+                if (await outbox_rows(db)).get(OutboxStatus.PENDING, 0) == 0:
                     finished = time.monotonic()
                     break
             await asyncio.sleep(0.02)
@@ -304,7 +309,7 @@ async def run_worker(db: Database, fake: FakeBotAPI, total: int, timeout: float)
 async def render_all(db: Database) -> list[tuple[int, str, telegram.InlineKeyboardMarkup | None]]:
     """The seller notices of the outbox as the worker sends them: (chat, text, buttons)."""
     async with db.transaction() as session:
-        rows = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.channel == outbox.TELEGRAM)
+        rows = list(await session.scalars(select(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.TELEGRAM)
                                           .order_by(OutboxMessage.id)))
         notices = []
         for row in rows:
@@ -404,7 +409,7 @@ async def bench_store(db: Database, args: argparse.Namespace) -> bool:
     overall_ok = r.peak_overall <= OVERALL_LIMIT
     chat_ok = r.min_gap_chat >= CHAT_INTERVAL - GAP_TOLERANCE
     group_ok = r.peak_group_minute <= GROUP_LIMIT
-    complete = done is not None and run.backlog.get(outbox.SENT, 0) == total
+    complete = done is not None and run.backlog.get(OutboxStatus.SENT, 0) == total
     verdict = overall_ok and chat_ok and group_ok and complete
     print(f"\n{'PASS' if verdict else 'FAIL'}: overall peak {r.peak_overall} <= {OVERALL_LIMIT} per 1 s window: "
           f"{'ok' if overall_ok else 'EXCEEDED'}; per chat min gap {r.min_gap_chat:.3f} s >= "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -38,11 +37,11 @@ from handlers import (
     seller,
     seller_catalog,
     start,
-    text,
 )
 from handlers.common import answer, expired
 from handlers.context import ShopContext, attach, trace
 from handlers.errors import on_error
+from handlers.flows import StepRouter
 from store.db import Database
 from store.models import utcnow
 from store.services.search import CatalogSearch
@@ -50,42 +49,38 @@ from store.shop import Shop, ShopOptions
 
 logger = logging.getLogger(__name__)
 
-BUTTONS: dict[str, Callable] = {
-    cb.MENU: start.on_menu,
-    cb.CATEGORIES: start.on_categories,
-    cb.CATEGORY: start.on_category,
-    cb.SEARCH_PAGE: search.on_search_page,
-    cb.PRODUCT: product.on_product,
-    cb.PRODUCT_VARIANT: product.on_variant,
-    cb.ADD: product.on_add,
-    cb.CART: cart.on_cart_button,
-    cb.CART_LINE: cart.on_cart_line,
-    cb.CHECKOUT: checkout.on_checkout,
-    cb.CHECKOUT_GO: checkout.on_continue,
-    cb.SHIPPING: checkout.on_shipping,
-    cb.PAYMENT: checkout.on_payment,
-    cb.PLACE: checkout.on_place,
-    cb.LEAVE: checkout.on_leave,
-    cb.ORDERS: orders.on_orders_page,
-    cb.ORDER: orders.on_order,
-    cb.CANCEL_UNPAID: checkout.on_cancel_unpaid,
-    cb.PAY_AGAIN: checkout.on_pay_again,
-    cb.CREATOR_DECIDE: creator.on_decide,
-    cb.SHARE_LINK: creator.on_share_link,
-    cb.SHOWCASE_TOGGLE: creator.on_showcase_toggle,
-    cb.SHOWCASE_PAGE: creator.on_showcase_page,
-    cb.SELLER_DECIDE: seller.on_decide,
-    cb.SELLER_ACTION: seller.on_action,
-    cb.SELLER_ORDERS: seller.on_orders_page,
-    cb.SELLER_ORDER: seller.on_order,
-    cb.NEW_PRODUCT_CATEGORY: seller_catalog.on_category,
-    cb.NEW_PRODUCT_DONE: seller_catalog.on_done,
-    cb.MY_PRODUCTS: seller_catalog.on_products_page,
-    cb.MANAGE_PRODUCT: seller_catalog.on_manage,
-    cb.MANAGE_VARIANT: seller_catalog.on_manage_variant,
-    cb.MANAGE_DESCRIPTION: seller_catalog.on_manage_description,
-    cb.MANAGE_STATUS: seller_catalog.on_status,
-    cb.MANAGE_COMMISSION: seller_catalog.on_manage_commission,
+# The flows (dialogues over several messages), each one table of steps; their buttons come with them.
+FLOWS = StepRouter([checkout.FLOW, seller.FLOW, seller_catalog.FLOW], on_search=search.search)
+
+# Every other button, by kind.
+BUTTONS: dict[type[cb.Button], Callable] = {
+    cb.Menu: start.on_menu,
+    cb.Categories: start.on_categories,
+    cb.CategoryPage: start.on_category,
+    cb.SearchPage: search.on_search_page,
+    cb.ShowProduct: product.on_product,
+    cb.PickVariant: product.on_variant,
+    cb.AddToCart: product.on_add,
+    cb.ShowCart: cart.on_cart_button,
+    cb.ChangeCartLine: cart.on_cart_line,
+    cb.OrdersPage: orders.on_orders_page,
+    cb.ShowOrder: orders.on_order,
+    cb.CancelUnpaid: checkout.on_cancel_unpaid,
+    cb.PayAgain: checkout.on_pay_again,
+    cb.DecideCreator: creator.on_decide,
+    cb.ShareLink: creator.on_share_link,
+    cb.ToggleShowcase: creator.on_showcase_toggle,
+    cb.ShowcasePage: creator.on_showcase_page,
+    cb.DecideSeller: seller.on_decide,
+    cb.SellerOrderAction: seller.on_action,
+    cb.SellerOrdersPage: seller.on_orders_page,
+    cb.SellerOrder: seller.on_order,
+    cb.MyProductsPage: seller_catalog.on_products_page,
+    cb.ManageProduct: seller_catalog.on_manage,
+    cb.EditVariant: seller_catalog.on_manage_variant,
+    cb.EditDescription: seller_catalog.on_manage_description,
+    cb.SetProductStatus: seller_catalog.on_status,
+    cb.EditCommission: seller_catalog.on_manage_commission,
 }
 
 
@@ -125,7 +120,7 @@ COMMANDS: dict[str, Callable] = {
     "help": start.on_help,
     "cart": cart.on_cart_command,
     "orders": orders.on_orders_command,
-    "cancel": text.on_cancel,
+    "cancel": FLOWS.on_cancel,
     "sell": seller.on_sell,
     "creator": creator.on_creator,
     "earnings": earnings.on_earnings,
@@ -136,8 +131,8 @@ COMMANDS: dict[str, Callable] = {
     "api_key": seller.on_api_key,
     "add_product": seller_catalog.on_add_product,
     "my_products": seller_catalog.on_my_products,
-    # /skip answers an optional step of adding a product: it is text to that flow.
-    "skip": text.on_text,
+    # /skip answers an optional step of adding a product: it is a message to that flow.
+    "skip": FLOWS.on_message,
 }
 
 # The shop is served in private chats only (carts, addresses and orders are personal),
@@ -176,14 +171,12 @@ def register_handlers(application: Application) -> None:
     application.add_handler(InlineQueryHandler(inline.on_inline_query))
     application.add_handler(PreCheckoutQueryHandler(payments.on_pre_checkout))
     application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.on_successful_payment))
-    application.add_handler(MessageHandler(filters.CONTACT & PRIVATE, checkout.on_contact))
-    application.add_handler(MessageHandler(filters.PHOTO & PRIVATE, seller_catalog.on_photo))
-    application.add_handler(CallbackQueryHandler(on_noop, pattern=f"^{cb.NOOP}$"))
-    for prefix, callback in BUTTONS.items():
-        application.add_handler(CallbackQueryHandler(callback, pattern=f"^{re.escape(prefix)}(:|$)"))
+    application.add_handler(CallbackQueryHandler(on_noop, pattern=cb.Noop.matches))
+    for kind, callback in {**BUTTONS, **FLOWS.buttons()}.items():
+        application.add_handler(CallbackQueryHandler(callback, pattern=kind.matches))
     application.add_handler(CallbackQueryHandler(on_unknown_button))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & PRIVATE, text.on_text))
-    application.add_handler(MessageHandler(PRIVATE, text.on_other_message))
+    # Every other private message (text, a contact, a photo, an unknown command) goes by the sender's step.
+    application.add_handler(MessageHandler(PRIVATE, FLOWS.on_message))
     for group in application.handlers.values():
         for handler in group:
             handler.callback = traced(handler.callback)

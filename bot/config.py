@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import re
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from babel.numbers import list_currencies
@@ -16,6 +17,8 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from store import rules
 
 TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
 
@@ -35,13 +38,13 @@ class Settings(BaseSettings):
     currency: str = "USD"
     payment_provider_token: str | None = None
     stars_enabled: bool = False
-    stars_per_unit: int = Field(default=50, gt=0, le=10_000)
+    stars_per_unit: int = Field(default=rules.STARS_PER_UNIT, gt=0, le=10_000)
     cash_on_delivery: bool = True
-    checkout_expiry_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    checkout_expiry_minutes: int = Field(default=rules.CHECKOUT_EXPIRY // timedelta(minutes=1), ge=1, le=7 * 24 * 60)
     default_phone_region: str = "US"
     demo_catalog: bool = True
     operator_ids: str = ""
-    low_stock_threshold: int = Field(default=3, ge=0, le=1_000_000)
+    low_stock_threshold: int = Field(default=rules.LOW_STOCK_THRESHOLD, ge=0, le=1_000_000)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     outbox_worker: bool = True

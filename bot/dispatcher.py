@@ -36,9 +36,10 @@ from telegram import Update
 from bot.application import ShopApplication
 from bot.observability import INBOX_IN_HAND, update_kind
 from store.db import Database
-from store.models import InboxState, utcnow
+from store.models import utcnow
 from store.services import inbox
 from store.services.inbox import Finished, Held, Incoming, Taken
+from store.states import InboxState
 
 logger = logging.getLogger(__name__)
 

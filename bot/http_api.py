@@ -1,8 +1,12 @@
 """The retailers' HTTP API: list orders and move them through fulfilment with an API key.
 
-Same rules as the chat buttons (:mod:`store.services.fulfilment`). Every
-answer is JSON; bad input gets a 4xx with ``{"error": code, "message": text}``,
-never a 500.
+Same rules as the chat buttons (:mod:`store.services.fulfilment`; what may be
+done with an order now is its ``actions``, from
+:func:`store.services.orders.allowed_actions`). Every answer is JSON; bad input
+gets a 4xx with ``{"error": kind, "code": code, "message": text}``, never a
+500: ``code`` is the store's stable :class:`store.errors.ErrorCode` (or one of
+this API's own: ``unauthorized``, ``body_invalid`` ...), ``message`` the
+sentence a person reads.
 
     GET  /api/v1/orders?status=open|paid|placed|accepted|shipped|delivered|cancelled&limit=&offset=
     GET  /api/v1/orders/{id}
@@ -20,29 +24,48 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from store.errors import Expired, InvalidInput, NotAllowed, NotFound, ShopError
+from handlers.messages import error_text
+from store.errors import Expired, NotAllowed, NotFound, ShopError
 from store.services import fulfilment, sellers
 from store.services.events import load_order, order_document
 from store.services.fulfilment import Actor
+from store.services.orders import OPEN_STATES
 from store.shop import Shop
+from store.states import ActorKind, OrderStatus, SellerAction
 
 logger = logging.getLogger(__name__)
 
 SHOP = web.AppKey("shop", Shop)
 ACTOR = web.RequestKey("actor", Actor)
 MAX_BODY = 16 * 1024
-STATUS_FILTERS = {
-    "open": fulfilment.OPEN_STATES,
-    **{state: (state,) for state in ("pending_payment", "placed", "paid", "accepted", "shipped", "delivered",
-                                     "cancelled", "refunded", "expired")},
-}
+STATUS_FILTERS: dict[str, tuple[OrderStatus, ...]] = {"open": OPEN_STATES, **{s.value: (s,) for s in OrderStatus}}
+# The HTTP status and the error kind of each kind of refusal from the store (the most specific first).
+REFUSALS: tuple[tuple[type[ShopError], int, str], ...] = (
+    (NotFound, 404, "not_found"),
+    (NotAllowed, 403, "forbidden"),
+    (Expired, 409, "invalid_transition"),
+    (ShopError, 422, "invalid"),
+)
 
 routes = web.RouteTableDef()
 
 
-def error(status: int, code: str, message: str) -> web.Response:
+class ApiError(Exception):
+    """A request this API refuses before it reaches the store (a bad key, body or query)."""
+
+    def __init__(self, status: int, kind: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.code, self.message = status, kind, code, message
+
+
+def invalid(code: str, message: str) -> ApiError:
+    """A 422 for a malformed request."""
+    return ApiError(422, "invalid", code, message)
+
+
+def error(status: int, kind: str, code: str, message: str) -> web.Response:
     """A JSON error answer."""
-    return web.json_response({"error": code, "message": message}, status=status)
+    return web.json_response({"error": kind, "code": code, "message": message}, status=status)
 
 
 @web.middleware
@@ -56,42 +79,40 @@ async def api_errors(request: web.Request, handler: Callable[[web.Request], Awai
     async with request.app[SHOP].db.read() as session:
         seller = await sellers.seller_by_api_key(session, key) if key else None
     if seller is None:
-        return error(401, "unauthorized", "A valid API key is required: Authorization: Bearer <key>.")
-    request[ACTOR] = Actor("api", seller_id=seller.id)
+        return error(401, "unauthorized", "unauthorized", "A valid API key is required: Authorization: Bearer <key>.")
+    request[ACTOR] = Actor(ActorKind.API, seller_id=seller.id)
     try:
         return await handler(request)
     except web.HTTPException as exc:
-        return error(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
-    except NotFound as exc:
-        return error(404, "not_found", exc.message)
-    except NotAllowed as exc:
-        return error(403, "forbidden", exc.message)
-    except Expired as exc:
-        return error(409, "invalid_transition", exc.message)
-    except (InvalidInput, ShopError) as exc:
-        return error(422, "invalid", exc.message)
+        kind = exc.reason.lower().replace(" ", "_")
+        return error(exc.status, kind, kind, exc.reason)
+    except ApiError as exc:
+        return error(exc.status, exc.kind, exc.code, exc.message)
+    except ShopError as exc:
+        status, kind = next((status, kind) for refusal, status, kind in REFUSALS if isinstance(exc, refusal))
+        return error(status, kind, exc.code, error_text(exc))
 
 
 def _order_id(request: web.Request) -> int:
     raw = request.match_info["order_id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise NotFound(f"Order {raw[:20]!r} does not exist.")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ApiError(404, "not_found", "order_unknown", f"Order {raw[:20]!r} does not exist.")
     return int(raw)
 
 
 async def _body(request: web.Request, *fields: str) -> dict[str, str]:
     """The JSON object of a request with these string fields."""
     if request.content_length is not None and request.content_length > MAX_BODY:
-        raise InvalidInput("The body is too large.")
+        raise invalid("body_too_large", "The body is too large.")
     try:
         body = json.loads(await request.read() or b"{}")
     except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("The body must be a JSON object.") from None
+        raise invalid("body_invalid", "The body must be a JSON object.") from None
     if not isinstance(body, dict):
-        raise InvalidInput("The body must be a JSON object.")
+        raise invalid("body_invalid", "The body must be a JSON object.")
     for field in fields:
         if not isinstance(body.get(field), str):
-            raise InvalidInput(f"Field {field!r} is required and must be a string.")
+            raise invalid("field_missing", f"Field {field!r} is required and must be a string.")
     return body
 
 
@@ -106,14 +127,14 @@ async def list_orders(request: web.Request) -> web.Response:
     shop, actor = request.app[SHOP], request[ACTOR]
     statuses = STATUS_FILTERS.get(request.query.get("status", "open"))
     if statuses is None:
-        raise InvalidInput(f"Unknown status; use one of {', '.join(STATUS_FILTERS)}.")
+        raise invalid("status_unknown", f"Unknown status; use one of {', '.join(STATUS_FILTERS)}.")
     try:
         limit = int(request.query.get("limit", "50"))
         offset = int(request.query.get("offset", "0"))
     except ValueError:
-        raise InvalidInput("limit and offset must be whole numbers.") from None
+        raise invalid("page_invalid", "limit and offset must be whole numbers.") from None
     if not 1 <= limit <= 200 or offset < 0:
-        raise InvalidInput("limit is 1 to 200 and offset at least 0.")
+        raise invalid("page_invalid", "limit is 1 to 200 and offset at least 0.")
     async with shop.db.read() as session:
         rows, total = await fulfilment.list_seller_orders(session, [actor.seller_id], statuses, offset, limit)
     return web.json_response({"orders": [await _order_json(shop, row.id) for row in rows], "total": total,
@@ -130,28 +151,30 @@ async def get_order(request: web.Request) -> web.Response:
     return web.json_response(await _order_json(shop, order_id))
 
 
+# What each action's body must hold.
+ACTION_FIELDS = {SellerAction.SHIP: ("carrier", "tracking_number"), SellerAction.CANCEL: ("reason",)}
+
+
 @routes.post("/api/v1/orders/{order_id}/{action}")
 async def act(request: web.Request) -> web.Response:
     """Accept, ship, deliver or cancel one of the seller's orders."""
     shop, actor = request.app[SHOP], request[ACTOR]
-    order_id, action = _order_id(request), request.match_info["action"]
-    now = shop.clock()
-    if action == "accept":
-        async with shop.db.transaction() as session:
+    order_id, name = _order_id(request), request.match_info["action"]
+    if name not in tuple(SellerAction):
+        raise ApiError(404, "not_found", "action_unknown",
+                       f"Unknown action {name[:20]!r}: use {', '.join(SellerAction)}.")
+    action, now = SellerAction(name), shop.clock()
+    fields = ACTION_FIELDS.get(action, ())
+    body = await _body(request, *fields) if fields else {}
+    async with shop.db.transaction() as session:
+        if action == SellerAction.ACCEPT:
             await fulfilment.accept(session, order_id, actor, now)
-    elif action == "ship":
-        body = await _body(request, "carrier", "tracking_number")
-        async with shop.db.transaction() as session:
+        elif action == SellerAction.SHIP:
             await fulfilment.ship(session, order_id, actor, body["carrier"], body["tracking_number"], now)
-    elif action == "deliver":
-        async with shop.db.transaction() as session:
+        elif action == SellerAction.DELIVER:
             await fulfilment.deliver(session, order_id, actor, now)
-    elif action == "cancel":
-        body = await _body(request, "reason")
-        async with shop.db.transaction() as session:
+        else:
             await fulfilment.cancel(session, order_id, actor, body["reason"], now)
-    else:
-        raise NotFound(f"Unknown action {action[:20]!r}: use accept, ship, deliver or cancel.")
     shop.wake_outbox()
-    logger.info("seller %s: order %s %s over HTTP", actor.seller_id, order_id, action)
+    logger.info("seller %s: order %s %s over HTTP", actor.seller_id, order_id, action.value)
     return web.json_response(await _order_json(shop, order_id))

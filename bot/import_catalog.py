@@ -16,6 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from bot.config import Settings
+from handlers import messages
 from store.db import Database
 from store.errors import ShopError
 from store.services.catalog_import import ImportReport, import_rows, read_csv
@@ -49,8 +50,9 @@ def format_report(report: ImportReport, path: str) -> list[str]:
         lines.append(f"  new categories:     {', '.join(report.new_categories)}")
     if report.rejected:
         lines.append("Rejected rows:")
-        lines.extend(f"  line {r.line} ({r.sku}): {r.reason}" if r.sku else f"  line {r.line}: {r.reason}"
-                     for r in report.rejected)
+        for row in report.rejected:
+            where = f"line {row.line} ({row.sku})" if row.sku else f"line {row.line}"
+            lines.append(f"  {where}: {messages.rejected_row(row.problems)}")
     return lines
 
 
@@ -82,7 +84,7 @@ async def import_catalog(settings: Settings, path: str, *, seller_id: int, dry_r
                 report = await import_rows(session, seller_id, rows, currency=settings.currency,
                                            dry_run=dry_run, progress=progress)
     except ShopError as exc:
-        return fail(f"{path}: {exc.message}")
+        return fail(f"{path}: {messages.error_text(exc)}")
     finally:
         if bar is not None:
             bar.close()

@@ -9,9 +9,9 @@ from telegram.ext import Application
 
 from handlers.context import ShopContext
 from store.models import utcnow
-from store.services.checkout import expire_checkouts
 from store.services.creators import approve_due
 from store.services.inbox import forget_finished
+from store.services.unpaid import expire_checkouts
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from telegram import Update
 
 from store.db import Database
-from store.models import UNFINISHED, utcnow
+from store.models import utcnow
 from store.services.inbox import backlog as inbox_backlog
 from store.services.orders import count_by_status
 from store.services.outbox import backlog
+from store.states import UNFINISHED
 
 logger = logging.getLogger("chatshop.updates")
 

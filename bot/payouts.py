@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from bot.config import Settings
+from handlers.messages import error_text
 from store.db import Database
 from store.errors import ShopError
 from store.models import utcnow
@@ -63,7 +64,7 @@ async def payouts(settings: Settings, *, until: date, mark_paid: bool, out: Text
             async with database.read() as session:
                 rows = await earnings.payable(session, cutoff)
     except ShopError as exc:
-        print(f"chatshop: payouts: {exc.message}", file=sys.stderr)
+        print(f"chatshop: payouts: {error_text(exc)}", file=sys.stderr)
         return 2
     finally:
         await database.dispose()

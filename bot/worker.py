@@ -39,6 +39,7 @@ from store.services import outbox
 from store.services.fulfilment import complete_stars_refund
 from store.services.sellers import get_seller
 from store.services.users import mark_blocked
+from store.states import OutboxChannel, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
@@ -140,11 +141,11 @@ class OutboxWorker:
             await self._failed(delivery, f"{type(exc).__name__}: {exc}")
 
     async def _deliver(self, delivery: outbox.Delivery) -> None:
-        if delivery.channel == outbox.TELEGRAM:
+        if delivery.channel == OutboxChannel.TELEGRAM:
             await self._send_message(delivery)
-        elif delivery.channel == outbox.WEBHOOK:
+        elif delivery.channel == OutboxChannel.WEBHOOK:
             await self._post_webhook(delivery)
-        elif delivery.channel == outbox.STARS_REFUND:
+        elif delivery.channel == OutboxChannel.STARS_REFUND:
             await self._refund_stars(delivery)
         else:
             await self._failed(delivery, f"unknown channel {delivery.channel}", give_up=True)
@@ -162,9 +163,9 @@ class OutboxWorker:
                 session, delivery.id, error, self.clock(), give_up=give_up,
                 retry_after=timedelta(seconds=retry_after) if retry_after is not None else None)
         OUTBOX_FAILURES.labels(delivery.channel).inc()
-        log = logger.error if status == outbox.DEAD else logger.warning
+        log = logger.error if status == OutboxStatus.DEAD else logger.warning
         log("delivery %s (%s) attempt %d failed%s: %s", delivery.key, delivery.channel, delivery.attempts + 1,
-            ", giving up" if status == outbox.DEAD else "", error)
+            ", giving up" if status == OutboxStatus.DEAD else "", error)
 
     async def _pace(self, chat_id: int) -> None:
         """Wait until CHAT_INTERVAL has passed since the last message to this chat was delivered."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from telegram import Update
 
-from handlers import keyboards, render
+from handlers import callbacks as cb
+from handlers import keyboards, messages, render
 from handlers.common import answer, button_handler, edit, lang, reply
 from handlers.context import ShopContext
 from store.services.cart import change_line, get_cart
@@ -18,18 +19,18 @@ async def on_cart_command(update: Update, context: ShopContext) -> None:
 
 
 @button_handler
-async def on_cart_button(update: Update, context: ShopContext) -> None:
+async def on_cart_button(update: Update, context: ShopContext, _: cb.ShowCart) -> None:
     """Show the cart as a new message (from a Cart button)."""
     await answer(update.callback_query)
     await on_cart_command(update, context)
 
 
 @button_handler
-async def on_cart_line(update: Update, context: ShopContext, line_id: int, action: str) -> None:
+async def on_cart_line(update: Update, context: ShopContext, pressed: cb.ChangeCartLine) -> None:
     """Decrease, increase or remove one line, then redraw the cart in place."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
-        change = await change_line(session, update.effective_user.id, line_id, action)
-    await answer(query, change.note)
+        change = await change_line(session, update.effective_user.id, pressed.line_id, pressed.action)
+    await answer(query, messages.cart_change(change.done, change.quantity))
     await edit(query, render.cart(change.cart, context.shop.options.currency, lang(update)),
                keyboards.cart(change.cart))

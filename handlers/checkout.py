@@ -1,6 +1,7 @@
 """Checkout in the chat: review, contact, address, shipping, payment, confirm, and the invoice.
 
-The conversation itself (which step, what was answered) lives in the store
+What each step takes is :data:`FLOW`, at the end. The conversation itself
+(which step, what was answered) lives in the store
 (:mod:`store.services.checkout_flow`) and is read on every update, so a
 restarted bot, or another bot process, continues where the shopper was.
 """
@@ -10,29 +11,31 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from telegram import LabeledPrice, ReplyKeyboardRemove, Update
+from telegram import Contact, LabeledPrice, ReplyKeyboardRemove, Update
 
-from handlers import keyboards, render
+from handlers import callbacks as cb
+from handlers import keyboards, messages, render
 from handlers.callbacks import fit_text
-from handlers.common import answer, button_handler, edit, ensure_user, lang, message_handler, reply
+from handlers.common import answer, button_handler, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
-from store.errors import Changed, Expired, InvalidInput, OutOfStock
+from handlers.flows import Flow, OnStep
+from store.errors import Changed, OutOfStock
 from store.models import Checkout
 from store.money import STARS
-from store.services import checkout as co
 from store.services import checkout_flow as flow
+from store.services import unpaid
+from store.services.checkout_flow import CheckoutStep
+from store.services.invoices import invoice_payload
 from store.services.users import Step
+from store.states import PaymentMethod
 
 logger = logging.getLogger(__name__)
 
-STEPS = flow.STEPS
-# Steps answered by typing; at the others (buttons) typed text is a search.
-TYPED_STEPS = (flow.CONTACT, flow.ADDRESS)
 LEFT = "Checkout cancelled. Your cart is kept: /cart"
 
 
 @button_handler
-async def on_checkout(update: Update, context: ShopContext) -> None:
+async def on_checkout(update: Update, context: ShopContext, _: cb.StartCheckout) -> None:
     """Start checkout with a review that re-validates prices and stock."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
@@ -40,7 +43,7 @@ async def on_checkout(update: Update, context: ShopContext) -> None:
         review = await flow.begin(session, update.effective_user.id)
     await answer(query)
     if not review.cart.lines:
-        changes = "".join(f"{escape(change)}\n" for change in review.changes)
+        changes = "".join(f"{escape(messages.cart_adjustment(change))}\n" for change in review.changes)
         await reply(update, f"{changes}Your cart is empty, so there is nothing to check out.")
         return
     await reply(update, render.review(review.cart, review.changes, context.shop.options.currency, lang(update)),
@@ -48,7 +51,7 @@ async def on_checkout(update: Update, context: ShopContext) -> None:
 
 
 @button_handler
-async def on_continue(update: Update, context: ShopContext) -> None:
+async def on_continue(update: Update, context: ShopContext, _: cb.ContinueCheckout) -> None:
     """After the review: ask for contact details."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
@@ -58,44 +61,22 @@ async def on_continue(update: Update, context: ShopContext) -> None:
     await reply(update, render.ASK_CONTACT, keyboards.ask_contact(saved))
 
 
-@message_handler
-async def on_contact(update: Update, context: ShopContext) -> None:
+async def on_shared_contact(update: Update, context: ShopContext, step: Step, contact: Contact) -> None:
     """A contact shared with Telegram's button, at the contact step."""
-    contact = update.effective_message.contact
     name = " ".join(filter(None, [contact.first_name, contact.last_name]))
-    try:
-        async with context.shop.db.transaction() as session:
-            name, phone, last_address = await flow.submit_shared_contact(
-                session, update.effective_user.id, name, contact.phone_number, contact.user_id,
-                context.shop.options.phone_region)
-    except Expired:
-        await reply(update, "Thanks! I only need your contact during checkout: /cart")
-        return
+    async with context.shop.db.transaction() as session:
+        name, phone, last_address = await flow.submit_shared_contact(
+            session, update.effective_user.id, name, contact.phone_number, contact.user_id,
+            context.shop.options.phone_region)
     await _ask_address(update, name, phone, last_address)
 
 
-async def on_step_text(update: Update, context: ShopContext, step: Step, text: str) -> bool:
-    """Text typed during checkout; returns False when it is not an answer (then it is a search)."""
-    if text == keyboards.CANCEL_TEXT:
-        await leave(update, context)
-    elif step.name == flow.CONTACT:
-        await _take_contact(update, context, text)
-    elif step.name == flow.ADDRESS:
-        await _take_address(update, context, text)
-    else:
-        return False
-    return True
-
-
-async def _take_contact(update: Update, context: ShopContext, text: str) -> None:
-    try:
-        async with context.shop.db.transaction() as session:
-            name, phone, last_address = await flow.submit_contact(
-                session, update.effective_user.id, text, context.shop.options.phone_region,
-                update.effective_user.full_name)
-    except InvalidInput as exc:
-        await reply(update, escape(exc.message))
-        return
+async def on_typed_contact(update: Update, context: ShopContext, step: Step, text: str) -> None:
+    """Name and phone number typed at the contact step."""
+    async with context.shop.db.transaction() as session:
+        name, phone, last_address = await flow.submit_contact(
+            session, update.effective_user.id, text, context.shop.options.phone_region,
+            update.effective_user.full_name)
     await _ask_address(update, name, phone, last_address)
 
 
@@ -104,35 +85,32 @@ async def _ask_address(update: Update, name: str, phone: str, last_address: str 
     await reply(update, f"📇 {escape(name)}, {escape(phone)} ✓\n\n{prompt}", keyboards.ask_address(last_address))
 
 
-async def _take_address(update: Update, context: ShopContext, text: str) -> None:
-    try:
-        async with context.shop.db.transaction() as session:
-            address, sellers, options = await flow.submit_address(session, update.effective_user.id, text)
-    except InvalidInput as exc:
-        await reply(update, escape(exc.message))
-        return
+async def on_address(update: Update, context: ShopContext, step: Step, text: str) -> None:
+    """The shipping address typed at the address step."""
+    async with context.shop.db.transaction() as session:
+        address, sellers, options = await flow.submit_address(session, update.effective_user.id, text)
     await reply(update, f"🏠 {escape(address)} ✓", ReplyKeyboardRemove())
     await reply(update, render.shipping_choice(sellers),
                 keyboards.shipping(options, context.shop.options.currency, lang(update)))
 
 
 @button_handler
-async def on_shipping(update: Update, context: ShopContext, code: str) -> None:
+async def on_shipping(update: Update, context: ShopContext, pressed: cb.ChooseShipping) -> None:
     """A shipping method was chosen: ask how to pay."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
-        await flow.choose_shipping(session, update.effective_user.id, code)
+        await flow.choose_shipping(session, update.effective_user.id, pressed.code)
     await answer(query)
     await edit(query, render.payment_choice(), keyboards.payment(context.shop.options.payment_methods))
 
 
 @button_handler
-async def on_payment(update: Update, context: ShopContext, method: str) -> None:
+async def on_payment(update: Update, context: ShopContext, pressed: cb.ChoosePayment) -> None:
     """A payment method was chosen: show everything for confirmation."""
     query = update.callback_query
     options = context.shop.options
     async with context.shop.db.transaction() as session:
-        shown = await flow.choose_payment(session, update.effective_user.id, method, options.payment_methods,
+        shown = await flow.choose_payment(session, update.effective_user.id, pressed.method, options.payment_methods,
                                           options.rules)
     await answer(query)
     await edit(query, render.confirm(shown.cart, shown.quote, shown.details, options.currency, lang(update)),
@@ -140,28 +118,29 @@ async def on_payment(update: Update, context: ShopContext, method: str) -> None:
 
 
 @button_handler
-async def on_place(update: Update, context: ShopContext, total: int) -> None:
+async def on_place(update: Update, context: ShopContext, pressed: cb.PlaceOrder) -> None:
     """Place the orders for the total the shopper confirmed, then ask for payment if needed."""
     query = update.callback_query
     shop = context.shop
     try:
         async with shop.db.transaction() as session:
-            placed = await flow.confirm(session, update.effective_user.id, total, shop.options.rules, shop.clock())
+            placed = await flow.confirm(session, update.effective_user.id, pressed.total, shop.options.rules,
+                                        shop.clock())
     except OutOfStock as exc:
         await answer(query)
-        await edit(query, f"⚠️ {escape(exc.message)}\n\nYour cart is kept: check it with /cart and check out "
-                          "again.")
+        await edit(query, f"⚠️ {escape(messages.error_text(exc))}\n\nYour cart is kept: check it with /cart and "
+                          "check out again.")
         return
     except Changed as exc:
         await answer(query)
-        await edit(query, f"⚠️ {escape(exc.message)}")
+        await edit(query, f"⚠️ {escape(messages.error_text(exc))}")
         return
     shop.wake_outbox()
     await answer(query, "Order placed!")
     checkout = placed.checkout
     numbers = ", ".join(f"#{order.id}" for order in placed.orders)
     language = lang(update)
-    if checkout.payment_method == co.COD:
+    if checkout.payment_method == PaymentMethod.COD:
         await edit(query, f"🎉 <b>Thank you! Your order {numbers} is placed.</b>\n"
                           f"Pay {render.money(checkout.total, checkout.currency, language)} in cash on delivery.\n"
                           "You'll get a message here at every step. See /orders any time.")
@@ -188,7 +167,7 @@ async def send_invoice(update: Update, context: ShopContext, checkout: Checkout,
         title=f"chatshop checkout #{checkout.id}",
         description=fit_text(f"{count} order{'s' if count != 1 else ''} ({numbers}), delivered by "
                              f"{checkout.shipping_name}.", 255),
-        payload=co.invoice_payload(checkout.id),
+        payload=invoice_payload(checkout.id),
         provider_token=token,
         currency=checkout.invoice_currency,
         prices=prices,
@@ -196,11 +175,12 @@ async def send_invoice(update: Update, context: ShopContext, checkout: Checkout,
 
 
 @button_handler
-async def on_pay_again(update: Update, context: ShopContext, checkout_id: int) -> None:
+async def on_pay_again(update: Update, context: ShopContext, pressed: cb.PayAgain) -> None:
     """Send the invoice of an unpaid order again (it was lost, deleted or scrolled away)."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
-        checkout = await co.unpaid_checkout(session, update.effective_user.id, checkout_id, context.shop.clock())
+        checkout = await unpaid.unpaid_checkout(session, update.effective_user.id, pressed.checkout_id,
+                                                context.shop.clock())
         order_ids = [order.id for order in checkout.orders]
     await answer(query)
     await send_invoice(update, context, checkout, order_ids)
@@ -214,7 +194,7 @@ async def leave(update: Update, context: ShopContext) -> None:
 
 
 @button_handler
-async def on_leave(update: Update, context: ShopContext) -> None:
+async def on_leave(update: Update, context: ShopContext, _: cb.LeaveCheckout) -> None:
     """The Cancel button of a checkout step."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
@@ -228,11 +208,30 @@ async def on_leave(update: Update, context: ShopContext) -> None:
 
 
 @button_handler
-async def on_cancel_unpaid(update: Update, context: ShopContext, checkout_id: int) -> None:
+async def on_cancel_unpaid(update: Update, context: ShopContext, pressed: cb.CancelUnpaid) -> None:
     """Call off an order that is still awaiting payment; its items go back on sale."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
-        await co.cancel_checkout(session, update.effective_user.id, checkout_id, context.shop.clock())
+        await unpaid.cancel_checkout(session, update.effective_user.id, pressed.checkout_id, context.shop.clock())
     context.shop.wake_outbox()
     await answer(query, "Order cancelled.")
     await edit(query, "✖ This order was cancelled before payment; the items are back on sale.")
+
+
+# What each step of the checkout takes; typed text at the steps answered with buttons is a search.
+FLOW = Flow(
+    name="checkout",
+    steps={
+        CheckoutStep.REVIEW: OnStep(buttons={cb.ContinueCheckout: on_continue}),
+        CheckoutStep.CONTACT: OnStep(text=on_typed_contact, contact=on_shared_contact,
+                                     hint="Please type your name and phone number, or tap Share my contact."),
+        CheckoutStep.ADDRESS: OnStep(text=on_address, hint="Please type your shipping address as text."),
+        CheckoutStep.SHIPPING: OnStep(buttons={cb.ChooseShipping: on_shipping}),
+        CheckoutStep.PAYMENT: OnStep(buttons={cb.ChoosePayment: on_payment}),
+        CheckoutStep.CONFIRM: OnStep(buttons={cb.PlaceOrder: on_place}),
+    },
+    buttons={cb.StartCheckout: on_checkout, cb.LeaveCheckout: on_leave},
+    left=LEFT,
+    leave_text=keyboards.CANCEL_TEXT,
+    on_leave=leave,
+)

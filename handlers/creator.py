@@ -8,14 +8,16 @@ from html import escape
 from telegram import Update
 from telegram.helpers import create_deep_linked_url
 
+from handlers import callbacks as cb
 from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
 from handlers.product import send_card
 from handlers.start import on_start
-from store.errors import NotAllowed, NotFound
+from store.errors import ErrorCode, NotAllowed, NotFound
 from store.services import creators, links
 from store.services.users import get_user
+from store.states import Approval
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ async def on_creator(update: Update, context: ShopContext) -> None:
         creator = await creators.apply(session, update.effective_user.id,
                                        auto_approve=shop.options.creator_auto_approve,
                                        operators=shop.options.operator_ids, now=shop.clock())
-    if creator.status == creators.PENDING:
+    if creator.status == Approval.PENDING:
         shop.wake_outbox()
         await reply(update, "✨ Thanks! Your creator application is with an operator; you'll hear from us here.")
         return
@@ -43,12 +45,12 @@ async def on_creator(update: Update, context: ShopContext) -> None:
 
 
 @button_handler
-async def on_decide(update: Update, context: ShopContext, creator_id: int, approve: int) -> None:
+async def on_decide(update: Update, context: ShopContext, pressed: cb.DecideCreator) -> None:
     """An operator approves or rejects a creator application."""
     query = update.callback_query
     shop = context.shop
     async with shop.db.transaction() as session:
-        creator = await creators.decide(session, creator_id, bool(approve), update.effective_user.id,
+        creator = await creators.decide(session, pressed.creator_id, pressed.approve, update.effective_user.id,
                                         shop.options.operator_ids, shop.clock())
     shop.wake_outbox()
     await answer(query, f"Creator {creator.code}: {creator.status}.")
@@ -56,16 +58,16 @@ async def on_decide(update: Update, context: ShopContext, creator_id: int, appro
 
 
 @button_handler
-async def on_share_link(update: Update, context: ShopContext, product_id: int) -> None:
+async def on_share_link(update: Update, context: ShopContext, pressed: cb.ShareLink) -> None:
     """Send the creator their link for a product, with a Share button."""
     query = update.callback_query
     async with context.shop.db.read() as session:
         creator = await creators.creator_of_user(session, update.effective_user.id)
-        product = await context.shop.search.product(session, product_id)
+        product = await context.shop.search.product(session, pressed.product_id)
     if creator is None:
-        raise NotAllowed("Share links are for approved creators. Send /creator to apply.")
+        raise NotAllowed(ErrorCode.SHARE_LINKS_FOR_CREATORS)
     if product is None:
-        raise NotFound("This product is no longer available.")
+        raise NotFound(ErrorCode.PRODUCT_GONE)
     url = link_url(context, links.product_payload(product.id, creator.code))
     await answer(query)
     await reply(update, f"🔗 Your link for <b>{escape(product.title)}</b>:\n{url}\n\nWhoever opens it lands on the "
@@ -74,12 +76,13 @@ async def on_share_link(update: Update, context: ShopContext, product_id: int) -
 
 
 @button_handler
-async def on_showcase_toggle(update: Update, context: ShopContext, product_id: int, wanted: int) -> None:
+async def on_showcase_toggle(update: Update, context: ShopContext, pressed: cb.ToggleShowcase) -> None:
     """Add a product to the creator's showcase, or take it out; the card updates in place."""
     query = update.callback_query
     user_id = update.effective_user.id
+    product_id = pressed.product_id
     async with context.shop.db.transaction() as session:
-        now_in = await creators.set_in_showcase(session, user_id, product_id, bool(wanted), context.shop.clock())
+        now_in = await creators.set_in_showcase(session, user_id, product_id, pressed.add, context.shop.clock())
         product = await context.shop.search.product(session, product_id)
         who = await creators.card_viewer(session, user_id, product_id)
     await answer(query, "Added to your showcase." if now_in else "Removed from your showcase.")
@@ -113,8 +116,8 @@ async def show_showcase(update: Update, context: ShopContext, creator_id: int, p
     """A creator's picks, paged."""
     async with context.shop.db.read() as session:
         creator = await creators.get_creator(session, creator_id)
-        if creator is None or creator.status != creators.APPROVED:
-            raise NotFound("That showcase is no longer available.")
+        if creator is None or creator.status != Approval.APPROVED:
+            raise NotFound(ErrorCode.SHOWCASE_GONE)
         products = await creators.showcase(session, creator.id)
         owner = await get_user(session, creator.user_id)
     name = owner.first_name if owner and owner.first_name else "A creator"
@@ -134,7 +137,7 @@ async def show_showcase(update: Update, context: ShopContext, creator_id: int, p
 
 
 @button_handler
-async def on_showcase_page(update: Update, context: ShopContext, creator_id: int, page: int) -> None:
+async def on_showcase_page(update: Update, context: ShopContext, pressed: cb.ShowcasePage) -> None:
     """Turn a page of a showcase, edited in place."""
     await answer(update.callback_query)
-    await show_showcase(update, context, creator_id, page)
+    await show_showcase(update, context, pressed.creator_id, pressed.page)

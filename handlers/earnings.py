@@ -9,7 +9,7 @@ from telegram import Update
 from handlers.common import lang, reply
 from handlers.context import ShopContext
 from handlers.render import money
-from store.services.creators import APPROVED, PENDING, creator_of_user
+from store.services.creators import creator_of_user
 from store.services.earnings import (
     CreatorSales,
     Dashboard,
@@ -19,6 +19,7 @@ from store.services.earnings import (
     seller_creator_sales,
 )
 from store.services.sellers import seller_of_user
+from store.states import Approval
 
 # A Telegram message holds at most 4096 characters: long lists are cut.
 LINKS_SHOWN = 10
@@ -104,11 +105,11 @@ async def on_earnings(update: Update, context: ShopContext) -> None:
     shop = context.shop
     async with shop.db.read() as session:
         creator = await creator_of_user(session, update.effective_user.id, approved_only=False)
-        approved = creator is not None and creator.status == APPROVED
+        approved = creator is not None and creator.status == Approval.APPROVED
         dashboard = (await creator_dashboard(session, creator.id, shop.clock(), currency=shop.options.currency)
                      if approved else None)
     if dashboard is None:
-        pending = creator is not None and creator.status == PENDING
+        pending = creator is not None and creator.status == Approval.PENDING
         await reply(update, CREATOR_PENDING if pending else NOT_A_CREATOR)
         return
     await reply(update, earnings_text(dashboard, shop.options.currency, lang(update)))

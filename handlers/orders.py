@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup, Update
 
+from handlers import callbacks as cb
 from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, lang, reply
 from handlers.context import ShopContext
-from store.errors import Expired
-from store.services.orders import PENDING_PAYMENT, get_order_for_buyer, list_orders
+from store.errors import ErrorCode, Expired
+from store.services.orders import get_order_for_buyer, list_orders
+from store.states import CheckoutStatus
 
 PAGE_SIZE = 5
 
@@ -19,7 +21,7 @@ async def _page(context: ShopContext, update: Update, page: int) -> tuple[str, I
         orders, total = await list_orders(session, update.effective_user.id, page * PAGE_SIZE, PAGE_SIZE)
     pages = max(1, -(-total // PAGE_SIZE))
     if page >= pages:
-        raise Expired("That page is gone. Please open /orders again.")
+        raise Expired(ErrorCode.ORDERS_PAGE_GONE)
     return (render.order_list(orders, page * PAGE_SIZE, total, lang(update)),
             keyboards.order_list(orders, page, pages))
 
@@ -30,20 +32,20 @@ async def on_orders_command(update: Update, context: ShopContext) -> None:
 
 
 @button_handler
-async def on_orders_page(update: Update, context: ShopContext, page: int) -> None:
+async def on_orders_page(update: Update, context: ShopContext, pressed: cb.OrdersPage) -> None:
     """A page of orders, edited in place."""
     query = update.callback_query
-    text, markup = await _page(context, update, page)
+    text, markup = await _page(context, update, pressed.page)
     await answer(query)
     await edit(query, text, markup)
 
 
 @button_handler
-async def on_order(update: Update, context: ShopContext, order_id: int, page: int) -> None:
+async def on_order(update: Update, context: ShopContext, pressed: cb.ShowOrder) -> None:
     """One order's details, edited in place."""
     query = update.callback_query
     async with context.shop.db.read() as session:
-        detail = await get_order_for_buyer(session, update.effective_user.id, order_id)
+        detail = await get_order_for_buyer(session, update.effective_user.id, pressed.order_id)
     await answer(query)
-    unpaid = detail.checkout.id if detail.checkout.status == PENDING_PAYMENT else None
-    await edit(query, render.order_detail(detail, lang(update)), keyboards.order_detail(page, unpaid))
+    unpaid = detail.checkout.id if detail.checkout.status == CheckoutStatus.PENDING_PAYMENT else None
+    await edit(query, render.order_detail(detail, lang(update)), keyboards.order_detail(pressed.page, unpaid))

@@ -9,9 +9,11 @@ from telegram import Update
 from handlers import render
 from handlers.common import reply
 from handlers.context import ShopContext
+from handlers.messages import error_text
 from store.errors import ShopError
-from store.services import checkout as co
+from store.services import payments
 from store.services.inbox import AlreadyApplied
+from store.services.payments import Applied
 
 logger = logging.getLogger(__name__)
 
@@ -21,11 +23,11 @@ async def on_pre_checkout(update: Update, context: ShopContext) -> None:
     query = update.pre_checkout_query
     try:
         async with context.shop.db.transaction() as session:
-            await co.check_pre_checkout(session, query.from_user.id, query.invoice_payload, query.currency,
+            await payments.check_pre_checkout(session, query.from_user.id, query.invoice_payload, query.currency,
                                         query.total_amount, context.shop.clock())
     except ShopError as exc:
-        logger.info("pre-checkout refused for user %s: %s", query.from_user.id, type(exc).__name__)
-        await query.answer(ok=False, error_message=exc.message)
+        logger.info("pre-checkout refused for user %s: %s", query.from_user.id, exc.code)
+        await query.answer(ok=False, error_message=error_text(exc))
         return
     except AlreadyApplied:
         raise  # another process has this query: it answers
@@ -48,7 +50,7 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
                 payment.provider_payment_charge_id, payment.invoice_payload)
     try:
         async with context.shop.db.transaction() as session:
-            outcome = await co.record_payment(
+            outcome = await payments.record_payment(
                 session, user_id, payment.invoice_payload, currency=payment.currency,
                 amount=payment.total_amount, charge_id=payment.telegram_payment_charge_id,
                 provider_charge_id=payment.provider_payment_charge_id, now=context.shop.clock(),
@@ -56,15 +58,15 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
             order_ids = [order.id for order in outcome.checkout.orders]
     except ShopError as exc:
         logger.error("payment %s of user %s not matched: %s", payment.telegram_payment_charge_id, user_id,
-                     type(exc).__name__)
+                     exc.code)
         await reply(update, "We received your payment but couldn't match it to an order. Our team will sort it "
                             "out and refund you if needed.")
         return
     context.shop.wake_outbox()
     numbers = ", ".join(f"#{order_id}" for order_id in order_ids)
-    if outcome.status == "duplicate":
+    if outcome.status == Applied.DUPLICATE:
         logger.info("payment %s seen again; nothing to do", payment.telegram_payment_charge_id)
-    elif outcome.status == "refund_due":
+    elif outcome.status == Applied.REFUND_DUE:
         logger.warning("payment %s for checkout %s is due for refund", payment.telegram_payment_charge_id,
                        outcome.checkout.id)
         await reply(update, f"We received your payment, but order {numbers} could no longer be reserved. "

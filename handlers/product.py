@@ -8,35 +8,36 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from handlers import keyboards, render
+from handlers import callbacks as cb
+from handlers import keyboards, messages, render
 from handlers.common import answer, button_handler, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
-from store.errors import Expired, NotFound
+from store.errors import ErrorCode, Expired, NotFound
 from store.services.cart import add_to_cart
 from store.services.catalog import ProductView, VariantView
 from store.services.creators import CardViewer, attributed_creator, card_viewer
 
 logger = logging.getLogger(__name__)
 
-GONE = "This product is no longer available."
-
 
 def card(product: ProductView, selected: VariantView | None, who: CardViewer, context: ShopContext,
          language: str | None) -> tuple[str, InlineKeyboardMarkup]:
     """Text and keyboard of a product card."""
-    return (render.product_card(product, selected, context.shop.options.currency, language),
+    options = context.shop.options
+    return (render.product_card(product, selected, options.currency, language, options.low_stock_threshold),
             keyboards.product_card(product, selected, who.cart_count, who.showcased))
 
 
 @button_handler
-async def on_product(update: Update, context: ShopContext, product_id: int) -> None:
+async def on_product(update: Update, context: ShopContext, pressed: cb.ShowProduct) -> None:
     """Open a product card as a new message (a photo when the product has one)."""
     query = update.callback_query
+    product_id = pressed.product_id
     async with context.shop.db.read() as session:
         product = await context.shop.search.product(session, product_id)
         who = await card_viewer(session, update.effective_user.id, product_id)
     if product is None:
-        raise NotFound(GONE)
+        raise NotFound(ErrorCode.PRODUCT_GONE)
     await answer(query)
     await send_card(update, context, product, who)
 
@@ -55,25 +56,27 @@ async def send_card(update: Update, context: ShopContext, product: ProductView, 
 
 
 @button_handler
-async def on_variant(update: Update, context: ShopContext, product_id: int, variant_id: int) -> None:
+async def on_variant(update: Update, context: ShopContext, pressed: cb.PickVariant) -> None:
     """Select a variant on a card, edited in place."""
     query = update.callback_query
+    product_id = pressed.product_id
     async with context.shop.db.read() as session:
         product = await context.shop.search.product(session, product_id)
         who = await card_viewer(session, update.effective_user.id, product_id)
     if product is None:
-        raise NotFound(GONE)
-    selected = product.variant(variant_id)
+        raise NotFound(ErrorCode.PRODUCT_GONE)
+    selected = product.variant(pressed.variant_id)
     if selected is None:
-        raise Expired("That option is no longer offered.")
+        raise Expired(ErrorCode.OPTION_GONE)
     await answer(query)
     await edit(query, *card(product, selected, who, context, lang(update)))
 
 
 @button_handler
-async def on_add(update: Update, context: ShopContext, variant_id: int) -> None:
+async def on_add(update: Update, context: ShopContext, pressed: cb.AddToCart) -> None:
     """Put the selected variant in the cart (attributed to the creator of the last link opened)."""
     query = update.callback_query
+    variant_id = pressed.variant_id
     user_id = update.effective_user.id
     shop = context.shop
     async with shop.db.transaction() as session:
@@ -83,6 +86,6 @@ async def on_add(update: Update, context: ShopContext, variant_id: int) -> None:
         line = next(line for line in change.cart.lines if line.variant_id == variant_id)
         product = await shop.search.product(session, line.product_id)
         who = await card_viewer(session, user_id, line.product_id)
-    await answer(query, f"✓ Added to your cart ({change.cart.count} item{'s' if change.cart.count != 1 else ''}).")
+    await answer(query, messages.added_to_cart(change.cart.count))
     if product is not None:
         await edit(query, *card(product, product.variant(variant_id), who, context, lang(update)))

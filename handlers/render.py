@@ -7,18 +7,16 @@ from html import escape
 
 from babel.dates import format_datetime
 
+from handlers.messages import PAYMENT_METHOD, PAYMENT_STATUS, cart_adjustment, order_status
 from store.money import format_money, locale_for
 from store.services.cart import CartLineView, CartView
 from store.services.catalog import ProductView, VariantView
-from store.services.checkout import CARD, COD, STARS_METHOD, Quote
+from store.services.checkout import CartAdjustment, Quote
 from store.services.fulfilment import SellerOrder
-from store.services.orders import STATUS_LABELS, OrderDetail, OrderSummary
+from store.services.orders import OrderDetail, OrderSummary
+from store.states import ActorKind, PaymentMethod
 
 DESCRIPTION_MAX = 300
-LOW_STOCK = 5
-
-PAYMENT_STATES = {"captured": "paid", "refund_due": "to be refunded", "refunded": "refunded"}
-PAYMENT_LABELS = {CARD: "💳 Card", STARS_METHOD: "⭐ Telegram Stars", COD: "💵 Cash on delivery"}
 
 WELCOME = (
     "👋 <b>Welcome to chatshop{name}!</b>\n\n"
@@ -35,7 +33,6 @@ HELP = (
 SELLER_HELP = ("Your commands: /seller_orders — orders to fulfil, /add_product, /my_products — prices, stock, "
                "pause or remove, /seller_settings — webhook and API key.")
 SELLER_WELCOME = "🎉 <b>{name}</b> is approved: you can sell on chatshop now!\n" + SELLER_HELP
-EXPIRED_BUTTON = "This button has expired. Please open the menu again with /start."
 SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
 
 
@@ -49,11 +46,11 @@ def item_name(title: str, label: str) -> str:
     return escape(f"{title} ({label})" if label else title)
 
 
-def stock_note(stock: int) -> str:
-    """How a stock level reads to a shopper."""
+def stock_note(stock: int, low_stock: int) -> str:
+    """How a stock level reads to a shopper (``low_stock``: the shop's low-stock threshold)."""
     if stock <= 0:
         return "❌ Sold out"
-    if stock <= LOW_STOCK:
+    if stock <= low_stock:
         return f"⚠️ Only {stock} left"
     return "✅ In stock"
 
@@ -64,7 +61,8 @@ def price_range(product: ProductView, currency: str, lang: str | None) -> str:
     return low if product.min_price == product.max_price else f"from {low}"
 
 
-def product_card(product: ProductView, selected: VariantView | None, currency: str, lang: str | None) -> str:
+def product_card(product: ProductView, selected: VariantView | None, currency: str, lang: str | None,
+                 low_stock: int) -> str:
     """The text (or photo caption) of a product card."""
     lines = [f"<b>{escape(product.title)}</b>"]
     byline = f"by {escape(product.seller_name)} · {escape(product.category_name)}"
@@ -73,9 +71,10 @@ def product_card(product: ProductView, selected: VariantView | None, currency: s
     lines.append(byline)
     if selected is not None:
         option = f"Option: <b>{escape(selected.label)}</b>\n" if selected.label else ""
-        lines.append(f"\n{option}<b>{money(selected.price, currency, lang)}</b> · {stock_note(selected.stock)}")
+        lines.append(f"\n{option}<b>{money(selected.price, currency, lang)}</b> · "
+                     f"{stock_note(selected.stock, low_stock)}")
     else:
-        lines.append(f"\n<b>{price_range(product, currency, lang)}</b> · {stock_note(product.stock)}")
+        lines.append(f"\n<b>{price_range(product, currency, lang)}</b> · {stock_note(product.stock, low_stock)}")
     if product.description:
         text = product.description
         if len(text) > DESCRIPTION_MAX:
@@ -149,12 +148,12 @@ def cart(cart_view: CartView, currency: str, lang: str | None, note: str = "") -
     return "\n".join(parts)
 
 
-def review(cart_view: CartView, changes: tuple[str, ...], currency: str, lang: str | None) -> str:
+def review(cart_view: CartView, changes: tuple[CartAdjustment, ...], currency: str, lang: str | None) -> str:
     """Step 1 of checkout: what will be ordered, and what changed since the shopper last looked."""
     parts = ["🧾 <b>Checkout — review</b>"]
     if changes:
         parts.append("\n<b>Since you last looked:</b>")
-        parts += [f"• {escape(change)}" for change in changes]
+        parts += [f"• {escape(cart_adjustment(change))}" for change in changes]
     for seller, lines in cart_view.by_seller():
         parts.append(f"\n<b>{escape(seller)}</b>")
         parts += [f"• {item_name(line.title, line.label)} — {line.quantity} × "
@@ -199,7 +198,7 @@ def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lan
     parts.append(f"<b>Total: {money(quote.total, currency, lang)}</b>")
     parts.append(f"\nDeliver to: {escape(details['name'])}, {escape(details['phone'])}")
     parts.append(escape(details["address"]))
-    parts.append(f"Payment: {PAYMENT_LABELS[details['payment']]}")
+    parts.append(f"Payment: {PAYMENT_METHOD[details['payment']]}")
     return "\n".join(parts)
 
 
@@ -214,7 +213,7 @@ def order_list(orders: list[OrderSummary], start: int, total: int, lang: str | N
         return "📦 You have no orders yet. Type what you are looking for to start shopping."
     parts = [f"📦 <b>Your orders</b> ({total}):\n"]
     for order in orders:
-        status = STATUS_LABELS.get(order.status, order.status)
+        status = order_status(order.status)
         parts.append(f"<b>#{order.id}</b> · {when(order.created_at, lang)} · {escape(order.seller_name)}\n"
                      f"    {order.items} item{'s' if order.items != 1 else ''} · "
                      f"{money(order.total, order.currency, lang)} · <b>{status}</b>")
@@ -227,7 +226,7 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
     order, checkout = detail.order, detail.checkout
     cur = order.currency
     parts = [f"📦 <b>Order #{order.id}</b> from {escape(order.seller.name)}",
-             f"Status: <b>{STATUS_LABELS.get(order.status, order.status)}</b>\n"]
+             f"Status: <b>{order_status(order.status)}</b>\n"]
     parts += [f"• {item_name(line.title, line.variant_label)} — {line.quantity} × "
               f"{money(line.unit_price, cur, lang)} = {money(line.line_total, cur, lang)}" for line in order.lines]
     parts.append(f"\nItems: {money(order.items_total, cur, lang)}")
@@ -237,18 +236,18 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
         parts.append(f"Tracking: {escape(order.carrier or '')} {escape(order.tracking_number)}")
     parts.append(f"\nDeliver to: {escape(checkout.contact_name)}, {escape(checkout.phone)}")
     parts.append(escape(checkout.address))
-    payment = PAYMENT_LABELS.get(checkout.payment_method, checkout.payment_method)
+    payment = PAYMENT_METHOD[checkout.payment_method]
     if detail.payment is not None:
-        state = PAYMENT_STATES.get(detail.payment.status, detail.payment.status)
+        state = PAYMENT_STATUS[detail.payment.status]
         payment += f" — {money(detail.payment.amount, detail.payment.currency, lang)} {state}"
-    elif checkout.payment_method == COD:
+    elif checkout.payment_method == PaymentMethod.COD:
         payment += " — pay the courier"
     else:
         payment += " — not paid yet"
     parts.append(f"Payment: {payment}")
     parts.append("\n<b>History</b>")
-    parts += [f"• {when(e.created_at, lang)}: {STATUS_LABELS.get(e.to_status, e.to_status)}"
-              + (f" — {escape(e.note)}" if e.note and e.actor_kind != "system" else "") for e in order.events]
+    parts += [f"• {when(e.created_at, lang)}: {order_status(e.to_status)}"
+              + (f" — {escape(e.note)}" if e.note and e.actor_kind != ActorKind.SYSTEM else "") for e in order.events]
     if order.cancel_reason:
         parts.append(f"Reason: {escape(order.cancel_reason)}")
     return "\n".join(parts)
@@ -260,7 +259,7 @@ def seller_orders(orders: list[SellerOrder], total: int, state: str, currency: s
         return f"🛎 No {state} orders right now."
     parts = [f"🛎 <b>Orders</b> ({state}, {total}):\n"]
     parts += [f"<b>#{o.id}</b> · {escape(o.buyer_name)} · {o.items} item{'s' if o.items != 1 else ''} · "
-              f"{money(o.total, o.currency, None)} · <b>{STATUS_LABELS.get(o.status, o.status)}</b>" for o in orders]
+              f"{money(o.total, o.currency, None)} · <b>{order_status(o.status)}</b>" for o in orders]
     parts.append("\nTap an order to act on it.")
     return "\n".join(parts)
 

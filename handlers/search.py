@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Update
 
+from handlers import callbacks as cb
 from handlers import keyboards, render
 from handlers.callbacks import fit_text
 from handlers.common import answer, button_handler, edit, lang, reply
 from handlers.context import ShopContext
-from store.errors import Expired
+from store.errors import ErrorCode, Expired
 from store.search import normalize
 from store.services.catalog import list_categories
 from store.services.search import SearchResult
@@ -44,7 +45,7 @@ async def _page(context: ShopContext, session: AsyncSession, result: SearchResul
     ids = result.product_ids
     pages = -(-len(ids) // PAGE_SIZE)
     if page >= pages:
-        raise Expired("Those results have changed: please search again.")
+        raise Expired(ErrorCode.SEARCH_RESULTS_CHANGED)
     start = page * PAGE_SIZE
     wanted = list(ids[start:start + PAGE_SIZE])
     found = await context.shop.search.products(session, wanted)
@@ -55,10 +56,10 @@ async def _page(context: ShopContext, session: AsyncSession, result: SearchResul
 
 
 @button_handler
-async def on_search_page(update: Update, context: ShopContext, query: str, page: int) -> None:
+async def on_search_page(update: Update, context: ShopContext, pressed: cb.SearchPage) -> None:
     """Turn a page of search results, edited in place."""
     async with context.shop.db.read() as session:
-        result = await context.shop.search.search(session, query)
-        found = await _page(context, session, result, page, lang(update))
+        result = await context.shop.search.search(session, pressed.query)
+        found = await _page(context, session, result, pressed.page, lang(update))
     await answer(update.callback_query)
     await edit(update.callback_query, *found)

@@ -1,4 +1,9 @@
-"""Sellers in the chat: applying, operator approval, order fulfilment, webhook and API key settings."""
+"""Sellers in the chat: applying, operator approval, order fulfilment, webhook and API key settings.
+
+The dialogues (a new shop's name, an order's shipping details or cancel
+reason) are :data:`FLOW`, at the end; their steps are
+:mod:`store.services.seller_flow`'s.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +12,35 @@ from html import escape
 
 from telegram import Update
 
+from handlers import callbacks as cb
 from handlers import keyboards, render
-from handlers.common import answer, button_handler, edit, ensure_user, message_handler, reply
+from handlers.common import answer, button_handler, edit, ensure_user, message_handler, reply, say_refusal
 from handlers.context import ShopContext
+from handlers.flows import Flow, OnStep
+from handlers.messages import refusal
 from handlers.notifications import seller_order_text
-from store.errors import InvalidInput, NotAllowed, ShopError
+from store.errors import ErrorCode, Expired, InvalidInput, NotAllowed, ShopError
 from store.models import Seller
-from store.services import fulfilment, sellers
+from store.services import fulfilment, seller_flow, sellers
 from store.services.fulfilment import Actor
-from store.services.users import Step, clear_step, set_step
+from store.services.orders import OPEN_STATES
+from store.services.seller_flow import SellerStep
+from store.services.users import Step, clear_step
+from store.states import Approval, OrderStatus, SellerAction
 
 logger = logging.getLogger(__name__)
 
-APPLY_NAME = "seller:name"
-SHIP_DETAILS = "seller:ship"
-CANCEL_REASON = "seller:cancel"
-STEPS = (APPLY_NAME, SHIP_DETAILS, CANCEL_REASON)
-
 ORDERS_PAGE = 5
-FILTERS = {"open": fulfilment.OPEN_STATES, "paid": ("paid",), "placed": ("placed",), "accepted": ("accepted",),
-           "shipped": ("shipped",)}
-NOT_A_SELLER = "This is for sellers. To open a shop, send /sell."
+FILTERS = {"open": OPEN_STATES, "paid": (OrderStatus.PAID,), "placed": (OrderStatus.PLACED,),
+           "accepted": (OrderStatus.ACCEPTED,), "shipped": (OrderStatus.SHIPPED,)}
+NOT_A_SELLER = refusal(ErrorCode.NOT_A_SELLER, {})
+# What the seller is asked when an action needs details first.
+ASK_DETAILS = {
+    SellerAction.SHIP: "🚚 Order #{order_id}: send the carrier and tracking number, e.g. "
+                       "<i>UPS 1Z999AA10123456784</i>. /cancel to stop.",
+    SellerAction.CANCEL: "✖ Order #{order_id}: why is it cancelled? The buyer will see your reason. "
+                         "/cancel to keep the order.",
+}
 
 
 def actor(update: Update, context: ShopContext) -> Actor:
@@ -40,43 +53,36 @@ def actor(update: Update, context: ShopContext) -> Actor:
 
 async def on_sell(update: Update, context: ShopContext) -> None:
     """/sell: ask for a shop name (or say where the application stands)."""
-    user_id = update.effective_user.id
     async with context.shop.db.transaction() as session:
         await ensure_user(session, update)
-        shop = await sellers.seller_of_user(session, user_id, approved_only=False)
-        if shop is None or shop.status == sellers.REJECTED:
-            await set_step(session, user_id, APPLY_NAME)
-    if shop is not None and shop.status == sellers.APPROVED:
+        shop = await seller_flow.begin_shop(session, update.effective_user.id)
+    if shop is not None and shop.status == Approval.APPROVED:
         await reply(update, f"You already sell here as <b>{escape(shop.name)}</b>. {render.SELLER_HELP}")
-    elif shop is not None and shop.status == sellers.PENDING:
+    elif shop is not None:
         await reply(update, f"Your application for <b>{escape(shop.name)}</b> is waiting for an operator.")
     else:
         await reply(update, "🏪 <b>Open a shop</b>\nWhat is your shop called? New orders will arrive in this "
                             "chat.\n/cancel to stop.")
 
 
-async def _take_shop_name(update: Update, context: ShopContext, text: str) -> None:
-    user_id = update.effective_user.id
-    try:
-        async with context.shop.db.transaction() as session:
-            shop = await sellers.apply(session, user_id, text, update.effective_chat.id,
-                                       context.shop.options.operator_ids, context.shop.clock(),
-                                       context.shop.options.default_commission_bp)
-            await clear_step(session, user_id)
-    except InvalidInput as exc:
-        await reply(update, escape(exc.message))
-        return
+async def on_shop_name(update: Update, context: ShopContext, step: Step, text: str) -> None:
+    """The new shop's name: the application goes to the operators."""
+    options = context.shop.options
+    async with context.shop.db.transaction() as session:
+        shop = await seller_flow.submit_shop_name(session, update.effective_user.id, text, update.effective_chat.id,
+                                                  options.operator_ids, context.shop.clock(),
+                                                  options.default_commission_bp)
     context.shop.wake_outbox()
     await reply(update, f"Thanks! <b>{escape(shop.name)}</b> is waiting for an operator's approval; "
                         "you'll hear from us here.")
 
 
 @button_handler
-async def on_decide(update: Update, context: ShopContext, seller_id: int, approve: int) -> None:
+async def on_decide(update: Update, context: ShopContext, pressed: cb.DecideSeller) -> None:
     """An operator approves or rejects an application."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
-        shop = await sellers.decide(session, seller_id, bool(approve), update.effective_user.id,
+        shop = await sellers.decide(session, pressed.seller_id, pressed.approve, update.effective_user.id,
                                     context.shop.options.operator_ids, context.shop.clock())
     context.shop.wake_outbox()
     await answer(query, f"{shop.name}: {shop.status}.")
@@ -94,21 +100,21 @@ async def on_seller_orders(update: Update, context: ShopContext) -> None:
 
 
 @button_handler
-async def on_orders_page(update: Update, context: ShopContext, state: str, page: int) -> None:
+async def on_orders_page(update: Update, context: ShopContext, pressed: cb.SellerOrdersPage) -> None:
     """A page or a filter of the seller's orders, edited in place."""
     await answer(update.callback_query)
-    await _show_orders(update, context, state, page)
+    await _show_orders(update, context, pressed.filter, pressed.page)
 
 
 async def _show_orders(update: Update, context: ShopContext, state: str, page: int) -> None:
     statuses = FILTERS.get(state)
     if statuses is None:
-        raise ShopError(render.EXPIRED_BUTTON)
+        raise Expired(ErrorCode.BUTTON_EXPIRED)
     async with context.shop.db.read() as session:
         who = actor(update, context)
         shops = await fulfilment.sellers_for_actor(session, who)
         if shops is not None and not shops:
-            raise NotAllowed(NOT_A_SELLER)
+            raise NotAllowed(ErrorCode.NOT_A_SELLER)
         orders, total = await fulfilment.list_seller_orders(session, shops, statuses, page * ORDERS_PAGE,
                                                             ORDERS_PAGE)
     pages = max(1, -(-total // ORDERS_PAGE))
@@ -121,44 +127,33 @@ async def _show_orders(update: Update, context: ShopContext, state: str, page: i
 
 
 @button_handler
-async def on_order(update: Update, context: ShopContext, order_id: int) -> None:
+async def on_order(update: Update, context: ShopContext, pressed: cb.SellerOrder) -> None:
     """Open one order with its action buttons."""
     async with context.shop.db.read() as session:
-        order = await fulfilment.order_for_seller_view(session, order_id, actor(update, context))
+        order = await fulfilment.order_for_seller_view(session, pressed.order_id, actor(update, context))
     await answer(update.callback_query)
-    await reply(update, seller_order_text(order), keyboards.seller_order_actions(order.id, order.status))
+    await reply(update, seller_order_text(order), keyboards.seller_order_actions(order))
+
+
+# What each action does at once; the others ask for details first (seller_flow.DETAILS_STEPS).
+DO_NOW = {SellerAction.ACCEPT: fulfilment.accept, SellerAction.DELIVER: fulfilment.deliver}
 
 
 @button_handler
-async def on_action(update: Update, context: ShopContext, order_id: int, action: str) -> None:
+async def on_action(update: Update, context: ShopContext, pressed: cb.SellerOrderAction) -> None:
     """Accept or mark delivered at once; Ship and Cancel ask for details first."""
     query = update.callback_query
     who = actor(update, context)
     shop = context.shop
+    order_id, action = pressed.order_id, pressed.action
     async with shop.db.transaction() as session:
-        if action == keyboards.ACCEPT:
-            order = await fulfilment.accept(session, order_id, who, shop.clock())
-        elif action == keyboards.DELIVER:
-            order = await fulfilment.deliver(session, order_id, who, shop.clock())
-        elif action in (keyboards.SHIP, keyboards.CANCEL):
-            # Check permission and state now, so a stranger is not even asked.
-            order = await fulfilment.order_for_seller_view(session, order_id, who)
-            wanted = "shipped" if action == keyboards.SHIP else "cancelled"
-            if not fulfilment.can_act(order, wanted):
-                raise ShopError(f"Order #{order.id} is {order.status}: it can't be {wanted} now.")
-            step = SHIP_DETAILS if action == keyboards.SHIP else CANCEL_REASON
-            await set_step(session, update.effective_user.id, step, {"order_id": order_id})
+        if action in DO_NOW:
+            order = await DO_NOW[action](session, order_id, who, shop.clock())
         else:
-            raise ShopError(render.EXPIRED_BUTTON)
-    if action == keyboards.SHIP:
+            await seller_flow.ask_details(session, update.effective_user.id, order_id, action, who)
+    if action not in DO_NOW:
         await answer(query)
-        await reply(update, f"🚚 Order #{order_id}: send the carrier and tracking number, e.g. "
-                            "<i>UPS 1Z999AA10123456784</i>. /cancel to stop.")
-        return
-    if action == keyboards.CANCEL:
-        await answer(query)
-        await reply(update, f"✖ Order #{order_id}: why is it cancelled? The buyer will see your reason. "
-                            "/cancel to keep the order.")
+        await reply(update, ASK_DETAILS[action].format(order_id=order_id))
         return
     shop.wake_outbox()
     await answer(query, f"Order #{order.id}: {order.status}.")
@@ -168,38 +163,28 @@ async def on_action(update: Update, context: ShopContext, order_id: int, action:
 async def _redraw(update: Update, context: ShopContext, order_id: int) -> None:
     async with context.shop.db.read() as session:
         order = await fulfilment.order_for_seller_view(session, order_id, actor(update, context))
-    await edit(update.callback_query, seller_order_text(order), keyboards.seller_order_actions(order.id,
-                                                                                              order.status))
+    await edit(update.callback_query, seller_order_text(order), keyboards.seller_order_actions(order))
 
 
-async def on_step_text(update: Update, context: ShopContext, step: Step, text: str) -> None:
-    """Text typed at a seller step: a shop name, tracking details or a cancel reason."""
-    if step.name == APPLY_NAME:
-        await _take_shop_name(update, context, text)
-        return
-    order_id = step.data["order_id"]
+async def on_details(update: Update, context: ShopContext, step: Step, text: str) -> None:
+    """The carrier and tracking number, or the cancel reason, typed after Ship or Cancel."""
     shop = context.shop
     try:
         async with shop.db.transaction() as session:
-            if step.name == SHIP_DETAILS:
-                carrier, number = fulfilment.parse_tracking(text)
-                order = await fulfilment.ship(session, order_id, actor(update, context), carrier, number,
-                                              shop.clock())
-            else:
-                order = await fulfilment.cancel(session, order_id, actor(update, context), text, shop.clock())
-            await clear_step(session, update.effective_user.id)
-    except InvalidInput as exc:
-        await reply(update, escape(exc.message))
-        return
+            order = await seller_flow.submit_details(session, update.effective_user.id, text,
+                                                     actor(update, context), shop.clock())
+    except InvalidInput:
+        raise  # said in words by the router; the step stays, to try again
     except ShopError as exc:
+        # The order moved on (or is not theirs): this dialogue is over.
         async with shop.db.transaction() as session:
             await clear_step(session, update.effective_user.id)
-        await reply(update, escape(exc.message))
+        await say_refusal(update, exc)
         return
     shop.wake_outbox()
     async with shop.db.read() as session:
         order = await fulfilment.order_for_seller_view(session, order.id, actor(update, context))
-    await reply(update, seller_order_text(order), keyboards.seller_order_actions(order.id, order.status))
+    await reply(update, seller_order_text(order), keyboards.seller_order_actions(order))
 
 
 # --- settings: webhook and API key -----------------------------------------------------------
@@ -239,7 +224,7 @@ async def on_webhook(update: Update, context: ShopContext) -> None:
         async with context.shop.db.transaction() as session:
             secret = await sellers.set_webhook(session, shop.id, url)
     except InvalidInput as exc:
-        await reply(update, escape(exc.message))
+        await say_refusal(update, exc)
         return
     if secret is None:
         await reply(update, "Order webhook removed.")
@@ -259,3 +244,14 @@ async def on_api_key(update: Update, context: ShopContext) -> None:
     await reply(update, f"🔑 Your new API key (shown only now; any older key stops working):\n<code>{key}</code>\n"
                         "Use it as <code>Authorization: Bearer KEY</code> on the HTTP API.")
 
+
+
+# What each of the seller's steps takes.
+FLOW = Flow(
+    name="seller",
+    steps={
+        SellerStep.SHOP_NAME: OnStep(text=on_shop_name, hint="Please type your shop's name."),
+        SellerStep.SHIP_DETAILS: OnStep(text=on_details, hint="Please type the carrier and tracking number."),
+        SellerStep.CANCEL_REASON: OnStep(text=on_details, hint="Please type why the order is cancelled."),
+    },
+)

@@ -6,10 +6,11 @@ from html import escape
 
 from telegram import Update
 
+from handlers import callbacks as cb
 from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, lang, reply
 from handlers.context import ShopContext
-from store.errors import NotFound
+from store.errors import ErrorCode, NotFound
 from store.services.cart import cart_count
 from store.services.catalog import category_page, list_categories
 
@@ -36,7 +37,7 @@ async def on_help(update: Update, context: ShopContext) -> None:
 
 
 @button_handler
-async def on_menu(update: Update, context: ShopContext) -> None:
+async def on_menu(update: Update, context: ShopContext, _: cb.Menu) -> None:
     """Show the menu again (from a button)."""
     await answer(update.callback_query)
     await on_start(update, context)
@@ -54,24 +55,25 @@ async def show_categories(update: Update, context: ShopContext) -> None:
 
 
 @button_handler
-async def on_categories(update: Update, context: ShopContext) -> None:
+async def on_categories(update: Update, context: ShopContext, _: cb.Categories) -> None:
     """Show the categories (from a button)."""
     await answer(update.callback_query)
     await show_categories(update, context)
 
 
 @button_handler
-async def on_category(update: Update, context: ShopContext, category_id: int, page: int) -> None:
+async def on_category(update: Update, context: ShopContext, pressed: cb.CategoryPage) -> None:
     """Show one page of a category, edited in place."""
     query = update.callback_query
+    category_id, page = pressed.category_id, pressed.page
     async with context.shop.db.read() as session:
         found = await category_page(session, category_id, page * CATEGORY_PAGE_SIZE, CATEGORY_PAGE_SIZE)
     if found is None:
-        raise NotFound("That category no longer exists.")
+        raise NotFound(ErrorCode.CATEGORY_GONE)
     category, products = found
     pages = max(1, -(-category.product_count // CATEGORY_PAGE_SIZE))
     if page >= pages:
-        raise NotFound("That page is gone: the category has fewer products now.")
+        raise NotFound(ErrorCode.CATEGORY_PAGE_GONE)
     await answer(query)
     start = page * CATEGORY_PAGE_SIZE
     options = context.shop.options

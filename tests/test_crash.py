@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy import func, select
 
 from store.db import Database
-from store.models import InboxState as State
 from store.models import InboxUpdate, Order, Payment, Product, UserStep, Variant
+from store.states import InboxState as State
 
 from .conftest import eventually
 from .fakebot import QUERY_INVALID

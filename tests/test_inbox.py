@@ -9,8 +9,8 @@ import json
 from sqlalchemy import func, select
 
 from bot.dispatcher import Dispatcher
-from store.models import InboxState as State
 from store.models import InboxUpdate, Order
+from store.states import InboxState as State
 
 from .conftest import BotRunner
 from .fakebot import QUERY_INVALID

@@ -37,8 +37,8 @@ from store.models import (
 )
 from store.services import outbox
 from store.services.catalog import touch_products
-from store.services.events import STOCK_TEMPLATE
 from store.services.users import set_step
+from store.states import Notice, OutboxChannel, OutboxStatus
 
 from .conftest import PG_URL, TOKEN, eventually, make_database
 from .journeys import answers_to, go_to_confirm_step, pressed
@@ -460,7 +460,7 @@ async def test_two_outbox_workers_deliver_every_notice_once_and_in_order(tmp_pat
         for n in range(10):
             for chat in chats:
                 await outbox.enqueue(
-                    session, key=f"stock-{chat}-{n}", channel=outbox.TELEGRAM, template=STOCK_TEMPLATE,
+                    session, key=f"stock-{chat}-{n}", channel=OutboxChannel.TELEGRAM, template=Notice.SELLER_STOCK,
                     payload={"variant_id": n, "title": f"Lamp {chat}-{n:02}", "label": "", "sku": f"L-{chat}-{n}",
                              "stock": 2},
                     chat_id=chat, now=utcnow())
@@ -486,7 +486,8 @@ async def test_two_outbox_workers_deliver_every_notice_once_and_in_order(tmp_pat
     try:
         async def all_sent() -> bool:
             async with db.read() as session:
-                return await session.scalar(select(func.count()).where(OutboxMessage.status == outbox.SENT)) == 200
+                sent = await session.scalar(select(func.count()).where(OutboxMessage.status == OutboxStatus.SENT))
+                return sent == 200
 
         await eventually(all_sent, timeout=30, interval=0.1)
     finally:

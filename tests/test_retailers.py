@@ -19,8 +19,9 @@ from bot.worker import OutboxWorker, webhook_headers
 from store.models import Order, OutboxMessage, Seller, Variant, utcnow
 from store.services import cart as cart_service
 from store.services import checkout as co
-from store.services import outbox, sellers
+from store.services import sellers
 from store.services.fulfilment import Actor, accept, ship
+from store.states import OutboxChannel, PaymentMethod
 
 from .conftest import BotRunner, eventually
 from .factories import make_category, make_product, make_seller, make_user
@@ -101,7 +102,7 @@ async def place_cod(db, user_id: int, variant_id: int) -> int:
         total = co.quote(cart, await co.get_shipping(session, "standard")).total
         placed = await co.place_order(session, user_id, contact_name="Ann Lee", phone="+12025550143",
                                       address="1 Main St, Springfield 12345", shipping_code="standard",
-                                      payment_method=co.COD, expected_total=total, rules=RULES, now=utcnow())
+                                      payment_method=PaymentMethod.COD, expected_total=total, rules=RULES, now=utcnow())
     return placed.orders[0].id
 
 
@@ -134,7 +135,8 @@ async def test_webhooks_survive_a_receiver_outage_and_arrive_once_each(db, retai
     assert shipped["shipping"]["tracking_number"] == "JD0146000033"
     assert shipped["lines"][0]["sku"] and shipped["total"] == 1500 + 499
     async with db.transaction() as session:
-        rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.channel == outbox.WEBHOOK))).all()
+        rows = (await session.scalars(select(OutboxMessage)
+                                      .where(OutboxMessage.channel == OutboxChannel.WEBHOOK))).all()
     assert {row.status for row in rows} == {"sent"}
     assert max(row.attempts for row in rows) >= 2  # the failed attempts were recorded
 
