@@ -201,7 +201,7 @@ async def fill_cart(session, buyer: int, variant: int) -> int:
     """Put one unit of ``variant`` in the buyer's cart; return the total to confirm."""
     await cart_service.add_to_cart(session, buyer, variant)
     cart = await cart_service.get_cart(session, buyer)
-    return co.quote(cart, await co.get_shipping(session, "standard")).total
+    return co.quote(cart, await co.get_shipping(session, "standard"), RULES.currency).total.amount
 
 
 async def place_all(db: Database, orders: int, buyers: int,
@@ -226,7 +226,7 @@ async def place_all(db: Database, orders: int, buyers: int,
             async with db.transaction() as session:
                 if first:
                     cart = await cart_service.get_cart(session, buyer)
-                    total = co.quote(cart, await co.get_shipping(session, "standard")).total
+                    total = co.quote(cart, await co.get_shipping(session, "standard"), RULES.currency).total.amount
                 else:
                     total = await fill_cart(session, buyer, variant)
                 await co.place_order(session, buyer, contact_name=f"Buyer {buyer}", phone="+12025550143",

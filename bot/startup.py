@@ -18,6 +18,7 @@ from bot.request import AiohttpRequest
 from store.db import Database
 from store.demo import load_demo_catalog
 from store.migrate import pending, upgrade
+from store.services import catalog
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,11 @@ async def _prepare(database: Database, settings: Settings, *, migrate: bool) -> 
     if missing:
         await upgrade(database)
         logger.info("database migrated: %s", ", ".join(missing))
+    async with database.transaction() as session:
+        kept = await catalog.adopt_currency(session, settings.currency)
+    if kept is not None:
+        raise StartupError(f"setting CURRENCY={settings.currency} but the store's prices are in {kept}: "
+                           f"set CURRENCY={kept} (changing it would re-denominate every price)")
     if settings.demo_catalog:
         async with database.transaction() as session:
             await load_demo_catalog(session)

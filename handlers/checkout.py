@@ -114,7 +114,7 @@ async def on_payment(update: Update, context: ShopContext, pressed: cb.ChoosePay
                                           options.rules)
     await answer(query)
     await edit(query, render.confirm(shown.cart, shown.quote, shown.details, options.currency, lang(update)),
-               keyboards.confirm(shown.quote.total))
+               keyboards.confirm(shown.quote.total.amount))
 
 
 @button_handler

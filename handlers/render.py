@@ -190,12 +190,12 @@ def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lan
         parts.append(f"\n<b>{escape(seller)}</b>")
         parts += [f"• {item_name(line.title, line.label)} — {line.quantity} × "
                   f"{money(line.unit_price, currency, lang)}" for line in lines]
-    parts.append(f"\nItems: {money(quote.items_total, currency, lang)}")
+    parts.append(f"\nItems: {quote.items_total.format(lang)}")
     shipping = escape(details["shipping_name"])
     if quote.sellers > 1:
         shipping += f" × {quote.sellers} sellers"
-    parts.append(f"Shipping ({shipping}): {money(quote.shipping_total, currency, lang)}")
-    parts.append(f"<b>Total: {money(quote.total, currency, lang)}</b>")
+    parts.append(f"Shipping ({shipping}): {quote.shipping_total.format(lang)}")
+    parts.append(f"<b>Total: {quote.total.format(lang)}</b>")
     parts.append(f"\nDeliver to: {escape(details['name'])}, {escape(details['phone'])}")
     parts.append(escape(details["address"]))
     parts.append(f"Payment: {PAYMENT_METHOD[details['payment']]}")

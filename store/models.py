@@ -124,12 +124,14 @@ class Category(Base):
 
 
 class CatalogState(Base):
-    """One row whose version grows with every catalog change (search index freshness)."""
+    """One row: a version that grows with every catalog change (search index freshness), and the
+    currency every price, fee and total in the store is in (None until the shop first starts)."""
 
     __tablename__ = "catalog_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str | None] = mapped_column(String(3))
 
 
 class Product(Base):

@@ -1,7 +1,15 @@
-"""Money: integer minor units with an ISO 4217 code, formatted with Babel."""
+"""Money: integer minor units with an ISO 4217 code, formatted with Babel.
+
+How many minor-unit digits a currency has follows Telegram's currency table
+(the ``exp`` of https://core.telegram.org/bots/payments/currencies.json), since
+invoice amounts are read by Telegram that way; it differs from Babel's CLDR data
+for a few currencies (AFN, ALL, COP, HUF, IDR, LBP, YER have 2 digits at
+Telegram, 0 in CLDR). Currencies Telegram does not list follow CLDR.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
@@ -12,6 +20,43 @@ from store.errors import ErrorCode, InvalidInput
 
 STARS = "XTR"
 DEFAULT_LOCALE = "en"
+
+# Currencies Telegram Payments accept; all have 2 minor-unit digits except these.
+TELEGRAM_CURRENCIES = frozenset("""
+    AED AFN ALL AMD ARS AUD AZN BAM BDT BGN BND BOB BRL BYN CAD CHF CLP CNY COP CRC CZK DKK DOP DZD EGP ETB EUR
+    GBP GEL GTQ HKD HNL HRK HUF IDR ILS INR ISK JMD JPY KES KGS KRW KZT LBP LKR MAD MDL MNT MUR MVR MXN MYR MZN
+    NGN NIO NOK NPR NZD PAB PEN PHP PKR PLN PYG QAR RON RSD RUB SAR SEK SGD THB TJS TRY TTD TWD TZS UAH UGX USD
+    UYU UZS VND YER ZAR""".split())
+TELEGRAM_NO_MINOR_UNITS = frozenset({"CLP", "ISK", "JPY", "KRW", "PYG", "UGX", "VND"})
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in minor units of one currency; adding two currencies is a bug, so it raises."""
+
+    amount: int
+    currency: str
+
+    def __add__(self, other: Money) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        if other.currency != self.currency:
+            raise ValueError(f"cannot add {other.currency} to {self.currency}")
+        return Money(self.amount + other.amount, self.currency)
+
+    def __mul__(self, times: int) -> Money:
+        if not isinstance(times, int) or isinstance(times, bool):
+            return NotImplemented
+        return Money(self.amount * times, self.currency)
+
+    __rmul__ = __mul__
+
+    def __bool__(self) -> bool:
+        return self.amount != 0
+
+    def format(self, language_code: str | None = None) -> str:
+        """For a person: "$19.99", "19,99 €", "⭐ 40"."""
+        return format_money(self.amount, self.currency, language_code)
 
 
 @lru_cache(maxsize=256)
@@ -26,16 +71,25 @@ def locale_for(language_code: str | None) -> Locale:
 
 
 def digits(currency: str) -> int:
-    """Number of minor-unit digits of ``currency`` (Stars have none)."""
-    return 0 if currency == STARS else get_currency_precision(currency)
+    """Number of minor-unit digits of ``currency``: Telegram's ``exp`` (Stars have none), else CLDR's."""
+    if currency == STARS or currency in TELEGRAM_NO_MINOR_UNITS:
+        return 0
+    if currency in TELEGRAM_CURRENCIES:
+        return 2
+    return get_currency_precision(currency)
 
 
 def format_money(amount: int, currency: str, language_code: str | None = None) -> str:
     """Format ``amount`` minor units of ``currency`` for the given language ("$19.99", "19,99 €")."""
     if currency == STARS:
         return f"⭐ {amount:,}"
-    value = Decimal(amount).scaleb(-digits(currency))
-    return format_currency(value, currency, locale=locale_for(language_code))
+    places = digits(currency)
+    value = Decimal(amount).scaleb(-places)
+    locale = locale_for(language_code)
+    if places == get_currency_precision(currency):
+        return format_currency(value, currency, locale=locale)
+    # CLDR would round to its own digits ("HUF 1,235" for 1,234.56): show Telegram's instead.
+    return format_currency(value, currency, locale=locale, currency_digits=False)
 
 
 def to_stars(amount: int, currency: str, stars_per_unit: int) -> int:

@@ -99,7 +99,7 @@ async def place_cod(db, user_id: int, variant_id: int) -> int:
     async with db.transaction() as session:
         await cart_service.add_to_cart(session, user_id, variant_id)
         cart = await cart_service.get_cart(session, user_id)
-        total = co.quote(cart, await co.get_shipping(session, "standard")).total
+        total = co.quote(cart, await co.get_shipping(session, "standard"), RULES.currency).total.amount
         placed = await co.place_order(session, user_id, contact_name="Ann Lee", phone="+12025550143",
                                       address="1 Main St, Springfield 12345", shipping_code="standard",
                                       payment_method=PaymentMethod.COD, expected_total=total, rules=RULES, now=utcnow())

@@ -33,10 +33,10 @@ async def place(db, user_id: int, payment: str = PaymentMethod.COD, now: datetim
     """Place the user's cart with standard shipping, confirming the quoted total."""
     async with db.transaction() as session:
         cart = await cart_service.get_cart(session, user_id)
-        quote = co.quote(cart, await co.get_shipping(session, "standard"))
+        quote = co.quote(cart, await co.get_shipping(session, "standard"), RULES.currency)
         return await co.place_order(
             session, user_id, contact_name="Ann Lee", phone="+12025550143", address="1 Main St, Springfield 12345",
-            shipping_code="standard", payment_method=payment, expected_total=quote.total, rules=RULES, now=now)
+            shipping_code="standard", payment_method=payment, expected_total=quote.total.amount, rules=RULES, now=now)
 
 
 @pytest.fixture

@@ -71,7 +71,7 @@ async def test_two_presses_of_place_order_at_once_place_one_order(db, shop):
     async def press() -> str:
         try:
             async with db.transaction() as session:
-                await flow.confirm(session, 1, shown.quote.total, RULES, utcnow())
+                await flow.confirm(session, 1, shown.quote.total.amount, RULES, utcnow())
             return "placed"
         except Expired:
             return "refused"
@@ -93,7 +93,7 @@ async def test_a_cart_changed_after_confirming_places_nothing(db, shop):
 
     with pytest.raises(Changed):
         async with db.transaction() as session:
-            await flow.confirm(session, 1, shown.quote.total, RULES, utcnow())
+            await flow.confirm(session, 1, shown.quote.total.amount, RULES, utcnow())
     async with db.transaction() as session:
         assert await session.scalar(select(func.count(Checkout.id))) == 0
 
@@ -102,10 +102,10 @@ async def test_an_older_confirmation_button_is_refused_without_losing_the_step(d
     shown = await walk_to_confirm(db)
     with pytest.raises(Expired) as refused:
         async with db.transaction() as session:
-            await flow.confirm(session, 1, shown.quote.total + 100, RULES, utcnow())
+            await flow.confirm(session, 1, shown.quote.total.amount + 100, RULES, utcnow())
     assert refused.value.code == ErrorCode.CONFIRMATION_OUTDATED
     async with db.transaction() as session:
-        placed = await flow.confirm(session, 1, shown.quote.total, RULES, utcnow())
+        placed = await flow.confirm(session, 1, shown.quote.total.amount, RULES, utcnow())
     assert placed.checkout.total == 899 + 499
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from store.errors import Changed, ErrorCode, Expired, OutOfStock
 from store.models import CartLine, Checkout, Order, OrderEvent, OrderLine, ShippingMethod, User
-from store.money import STARS, to_stars
+from store.money import STARS, Money, to_stars
 from store.rules import LOW_STOCK_THRESHOLD, STARS_INVOICE_MAX, STARS_PER_UNIT
 from store.services.cart import CartView, clear_cart, get_cart
 from store.services.creators import record_commissions
@@ -80,9 +80,9 @@ class Review:
 class Quote:
     """What a checkout will cost with a given shipping method."""
 
-    items_total: int
-    shipping_total: int
-    total: int
+    items_total: Money
+    shipping_total: Money
+    total: Money
     sellers: int
 
 
@@ -137,11 +137,12 @@ async def get_shipping(session: AsyncSession, code: str) -> ShippingOption:
     return ShippingOption(method.code, method.name, method.fee)
 
 
-def quote(cart: CartView, shipping: ShippingOption) -> Quote:
-    """Price a cart: items, plus the shipping fee once per seller."""
+def quote(cart: CartView, shipping: ShippingOption, currency: str) -> Quote:
+    """Price a cart in the shop's currency: items, plus the shipping fee once per seller."""
     sellers = len({line.seller_id for line in cart.lines})
-    shipping_total = shipping.fee * sellers
-    return Quote(cart.total, shipping_total, cart.total + shipping_total, sellers)
+    items = Money(cart.total, currency)
+    shipping_total = Money(shipping.fee, currency) * sellers
+    return Quote(items, shipping_total, items + shipping_total, sellers)
 
 
 # --- placing orders -----------------------------------------------------------------------
@@ -173,8 +174,8 @@ async def place_order(
     if any(not line.available for line in cart.lines):
         raise Expired(ErrorCode.CART_ITEM_UNAVAILABLE)
     shipping = await get_shipping(session, shipping_code)
-    priced = quote(cart, shipping)
-    if priced.total != expected_total:
+    priced = quote(cart, shipping, rules.currency)
+    if priced.total.amount != expected_total:
         raise Changed(ErrorCode.PRICES_CHANGED)
 
     wanted: dict[int, int] = {}
@@ -188,15 +189,16 @@ async def place_order(
     cod = payment_method == PaymentMethod.COD
     status = OrderStatus.PLACED if cod else OrderStatus.PENDING_PAYMENT
     if payment_method == PaymentMethod.STARS:
-        invoice_currency, invoice_amount = STARS, stars_amount(priced.total, rules)
+        invoice_currency, invoice_amount = STARS, stars_amount(priced.total.amount, rules)
         if invoice_amount > STARS_INVOICE_MAX:
             raise Changed(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
     else:
-        invoice_currency, invoice_amount = rules.currency, priced.total
+        invoice_currency, invoice_amount = rules.currency, priced.total.amount
     checkout = Checkout(
         user_id=user_id, status=CheckoutStatus.PLACED if cod else CheckoutStatus.PENDING_PAYMENT,
         payment_method=payment_method, currency=rules.currency,
-        items_total=priced.items_total, shipping_total=priced.shipping_total, total=priced.total,
+        items_total=priced.items_total.amount, shipping_total=priced.shipping_total.amount,
+        total=priced.total.amount,
         invoice_currency=invoice_currency, invoice_amount=invoice_amount,
         contact_name=contact_name, phone=phone, address=address,
         shipping_code=shipping.code, shipping_name=shipping.name,

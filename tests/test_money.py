@@ -1,0 +1,83 @@
+"""Money: minor units as Telegram counts them, amounts that keep their currency, and a shop that keeps its own."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.startup import StartupError, prepare_store
+from store.db import Database
+from store.errors import ErrorCode, InvalidInput
+from store.models import CatalogState, Variant
+from store.money import Money, digits, format_money, parse_money
+
+from .conftest import TOKEN
+
+
+# Telegram's currencies.json gives these 2 digits where CLDR (Babel) gives 0; these 0 in both.
+@pytest.mark.parametrize(("currency", "places", "typed", "minor", "shown"), [
+    ("HUF", 2, "1234.56", 123456, "1,234.56"),
+    ("IDR", 2, "15000.50", 1500050, "15,000.50"),
+    ("COP", 2, "9900", 990000, "9,900.00"),
+    ("AFN", 2, "10.05", 1005, "10.05"),
+    ("JPY", 0, "1500", 1500, "1,500"),
+    ("ISK", 0, "990", 990, "990"),
+    ("USD", 2, "19.99", 1999, "19.99"),
+])
+def test_minor_units_are_telegrams(currency, places, typed, minor, shown):
+    assert digits(currency) == places
+    assert parse_money(typed, currency) == minor
+    assert shown in format_money(minor, currency)
+
+
+def test_more_decimals_than_telegram_allows_are_refused():
+    with pytest.raises(InvalidInput) as refused:
+        parse_money("1500.5", "JPY")
+    assert refused.value.code == ErrorCode.PRICE_DECIMALS and refused.value.data["digits"] == 0
+    with pytest.raises(InvalidInput):
+        parse_money("10.005", "HUF")
+
+
+def test_amounts_keep_their_currency():
+    fee = Money(499, "USD")
+    assert fee * 2 + Money(1999, "USD") == Money(2997, "USD")
+    assert (fee + Money(1, "USD")).format("de") == "5,00\xa0$"
+    with pytest.raises(ValueError, match="cannot add EUR to USD"):
+        fee + Money(100, "EUR")
+
+
+def settings_for(url: str, currency: str, *, demo: bool = True) -> Settings:
+    return Settings(_env_file=None, bot_token=TOKEN, database_url=url, currency=currency, demo_catalog=demo)
+
+
+async def test_a_changed_currency_on_a_store_with_prices_refuses_to_start(store_url):
+    await prepare_store(settings_for(store_url, "EUR"), migrate=True)
+    database = Database(store_url)
+    try:
+        async with database.read() as session:
+            prices = (await session.execute(select(Variant.sku, Variant.price).order_by(Variant.sku))).all()
+        assert prices
+
+        with pytest.raises(StartupError, match=r"CURRENCY=USD but the store's prices are in EUR: set CURRENCY=EUR"):
+            await prepare_store(settings_for(store_url, "USD"), migrate=True)
+
+        async with database.read() as session:
+            assert (await session.execute(select(Variant.sku, Variant.price).order_by(Variant.sku))).all() == prices
+            assert await session.scalar(select(CatalogState.currency)) == "EUR"
+        # The same currency starts as before.
+        await prepare_store(settings_for(store_url, "EUR"), migrate=True)
+    finally:
+        await database.dispose()
+
+
+async def test_a_store_without_prices_takes_the_configured_currency(store_url):
+    await prepare_store(settings_for(store_url, "EUR", demo=False), migrate=True)
+    await prepare_store(settings_for(store_url, "JPY", demo=False), migrate=True)
+    database = Database(store_url)
+    try:
+        async with database.read() as session:
+            assert await session.scalar(select(func.count()).select_from(Variant)) == 0
+            assert await session.scalar(select(CatalogState.currency)) == "JPY"
+    finally:
+        await database.dispose()
