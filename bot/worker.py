@@ -189,18 +189,21 @@ class OutboxWorker:
             await self._blocked(delivery.chat_id)
             await self._failed(delivery, f"Forbidden: {exc.message}", give_up=True)
             return
-        except RetryAfter as exc:
-            await self._failed(delivery, str(exc), retry_after=_seconds(exc.retry_after))
-            return
-        except BadRequest as exc:
-            await self._failed(delivery, f"BadRequest: {exc.message}", give_up=True)
-            return
         except TelegramError as exc:
-            await self._failed(delivery, f"{type(exc).__name__}: {exc}")
+            await self._refused(delivery, exc)
             return
         await self._sent(delivery)
         if notice.seller_commands:
             await self._show_seller_commands(delivery.chat_id)
+
+    async def _refused(self, delivery: outbox.Delivery, exc: TelegramError) -> None:
+        """A Bot API call failed: wait as told (RetryAfter), give up on a bad request, retry the rest."""
+        if isinstance(exc, RetryAfter):
+            await self._failed(delivery, str(exc), retry_after=_seconds(exc.retry_after))
+        elif isinstance(exc, BadRequest):
+            await self._failed(delivery, f"BadRequest: {exc.message}", give_up=True)
+        else:
+            await self._failed(delivery, f"{type(exc).__name__}: {exc}")
 
     async def _show_seller_commands(self, chat_id: int) -> None:
         try:
@@ -239,16 +242,10 @@ class OutboxWorker:
         data = delivery.payload
         try:
             await self.bot.refund_star_payment(data["user_id"], data["charge_id"])
-        except BadRequest as exc:
-            if "already_refunded" not in exc.message.lower():
-                await self._failed(delivery, f"BadRequest: {exc.message}", give_up=True)
-                return
-        except RetryAfter as exc:
-            await self._failed(delivery, str(exc), retry_after=_seconds(exc.retry_after))
-            return
         except TelegramError as exc:
-            await self._failed(delivery, f"{type(exc).__name__}: {exc}")
-            return
+            if not (isinstance(exc, BadRequest) and "already_refunded" in exc.message.lower()):
+                await self._refused(delivery, exc)
+                return
         async with self.db.transaction() as session:
             await complete_stars_refund(session, data["checkout_id"], data["charge_id"], self.clock())
             await outbox.mark_sent(session, delivery.id, self.clock())

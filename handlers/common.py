@@ -55,6 +55,14 @@ async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | N
             raise
 
 
+async def show(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Turn the page a button belongs to in place, or send the page as a new message for a command."""
+    if update.callback_query:
+        await edit(update.callback_query, text, markup)
+    else:
+        await reply(update, text, markup)
+
+
 async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> bool:
     """Answer a button press once; returns False when it was answered already or Telegram refused.
 

@@ -10,7 +10,7 @@ from telegram.helpers import create_deep_linked_url
 
 from handlers import callbacks as cb
 from handlers import keyboards, render
-from handlers.common import answer, button_handler, edit, ensure_user, lang, reply
+from handlers.common import answer, button_handler, edit, ensure_user, lang, reply, show
 from handlers.context import ShopContext
 from handlers.product import send_card
 from handlers.start import on_start
@@ -130,10 +130,7 @@ async def show_showcase(update: Update, context: ShopContext, creator_id: int, p
     shown = products[start:start + SHOWCASE_PAGE_SIZE]
     text = render.showcase(name, shown, start, len(products), context.shop.options.currency, lang(update))
     markup = keyboards.showcase_page(shown, start, page, pages, creator.id)
-    if update.callback_query:
-        await edit(update.callback_query, text, markup)
-    else:
-        await reply(update, text, markup)
+    await show(update, text, markup)
 
 
 @button_handler

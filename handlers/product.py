@@ -28,17 +28,21 @@ def card(product: ProductView, selected: VariantView | None, who: CardViewer, co
             keyboards.product_card(product, selected, who.cart_count, who.showcased))
 
 
-@button_handler
-async def on_product(update: Update, context: ShopContext, pressed: cb.ShowProduct) -> None:
-    """Open a product card as a new message (a photo when the product has one)."""
-    query = update.callback_query
-    product_id = pressed.product_id
+async def load_card(update: Update, context: ShopContext, product_id: int) -> tuple[ProductView, CardViewer]:
+    """A product as the search index has it and what the person pressing has of it; NotFound if gone."""
     async with context.shop.db.read() as session:
         product = await context.shop.search.product(session, product_id)
         who = await card_viewer(session, update.effective_user.id, product_id)
     if product is None:
         raise NotFound(ErrorCode.PRODUCT_GONE)
-    await answer(query)
+    return product, who
+
+
+@button_handler
+async def on_product(update: Update, context: ShopContext, pressed: cb.ShowProduct) -> None:
+    """Open a product card as a new message (a photo when the product has one)."""
+    product, who = await load_card(update, context, pressed.product_id)
+    await answer(update.callback_query)
     await send_card(update, context, product, who)
 
 
@@ -59,12 +63,7 @@ async def send_card(update: Update, context: ShopContext, product: ProductView, 
 async def on_variant(update: Update, context: ShopContext, pressed: cb.PickVariant) -> None:
     """Select a variant on a card, edited in place."""
     query = update.callback_query
-    product_id = pressed.product_id
-    async with context.shop.db.read() as session:
-        product = await context.shop.search.product(session, product_id)
-        who = await card_viewer(session, update.effective_user.id, product_id)
-    if product is None:
-        raise NotFound(ErrorCode.PRODUCT_GONE)
+    product, who = await load_card(update, context, pressed.product_id)
     selected = product.variant(pressed.variant_id)
     if selected is None:
         raise Expired(ErrorCode.OPTION_GONE)

@@ -14,7 +14,7 @@ from telegram import Update
 
 from handlers import callbacks as cb
 from handlers import keyboards, render
-from handlers.common import answer, button_handler, edit, ensure_user, message_handler, reply, say_refusal
+from handlers.common import answer, button_handler, edit, ensure_user, message_handler, reply, say_refusal, show
 from handlers.context import ShopContext
 from handlers.flows import Flow, OnStep
 from handlers.messages import refusal
@@ -120,10 +120,7 @@ async def _show_orders(update: Update, context: ShopContext, state: str, page: i
     pages = max(1, -(-total // ORDERS_PAGE))
     text = render.seller_orders(orders, total, state, context.shop.options.currency)
     markup = keyboards.seller_orders(orders, min(page, pages - 1), pages, state)
-    if update.callback_query:
-        await edit(update.callback_query, text, markup)
-    else:
-        await reply(update, text, markup)
+    await show(update, text, markup)
 
 
 @button_handler

@@ -14,7 +14,7 @@ from telegram import PhotoSize, Update
 
 from handlers import callbacks as cb
 from handlers import keyboards, render
-from handlers.common import answer, button_handler, edit, lang, message_handler, reply
+from handlers.common import answer, button_handler, edit, lang, message_handler, reply, show
 from handlers.context import ShopContext
 from handlers.flows import SKIP, Flow, OnStep
 from handlers.messages import PRODUCT_STATUS
@@ -196,10 +196,7 @@ async def _show_products(update: Update, context: ShopContext, page: int) -> Non
     text = (f"🏷 <b>{escape(shop.name)}</b>: {total} products. Tap one to edit it." if total
             else "You have no products yet: /add_product")
     markup = keyboards.my_products(products, min(page, pages - 1), pages)
-    if update.callback_query:
-        await edit(update.callback_query, text, markup)
-    else:
-        await reply(update, text, markup)
+    await show(update, text, markup)
 
 
 @button_handler
@@ -213,15 +210,21 @@ async def on_manage(update: Update, context: ShopContext, pressed: cb.ManageProd
                keyboards.manage_product(product))
 
 
+async def _ask_edit(update: Update, context: ShopContext, step: ProductStep, product_id: int,
+                    variant_id: int | None = None) -> ProductView:
+    """Put the seller at an edit step for one of their products (the button answered)."""
+    shop = await _shop(context, update.effective_user.id)
+    async with context.shop.db.transaction() as session:
+        product = await flow.ask_edit(session, update.effective_user.id, shop.id, step, product_id, variant_id)
+    await answer(update.callback_query)
+    return product
+
+
 @button_handler
 async def on_manage_variant(update: Update, context: ShopContext, pressed: cb.EditVariant) -> None:
     """Ask for a variant's new price or stock."""
-    shop = await _shop(context, update.effective_user.id)
-    async with context.shop.db.transaction() as session:
-        product = await flow.ask_edit(session, update.effective_user.id, shop.id, EDIT_FIELD[pressed.field],
-                                      pressed.product_id, pressed.variant_id)
+    product = await _ask_edit(update, context, EDIT_FIELD[pressed.field], pressed.product_id, pressed.variant_id)
     variant = product.variant(pressed.variant_id)
-    await answer(update.callback_query)
     name = render.item_name(product.title, variant.label)
     if pressed.field == cb.VariantField.PRICE:
         await reply(update, f"New price for {name}? Now "
@@ -234,11 +237,7 @@ async def on_manage_variant(update: Update, context: ShopContext, pressed: cb.Ed
 @button_handler
 async def on_manage_commission(update: Update, context: ShopContext, pressed: cb.EditCommission) -> None:
     """Ask for the creator commission of a product, as a percentage."""
-    shop = await _shop(context, update.effective_user.id)
-    async with context.shop.db.transaction() as session:
-        product = await flow.ask_edit(session, update.effective_user.id, shop.id, ProductStep.EDIT_COMMISSION,
-                                      pressed.product_id)
-    await answer(update.callback_query)
+    product = await _ask_edit(update, context, ProductStep.EDIT_COMMISSION, pressed.product_id)
     await reply(update, f"Creators who sell <b>{escape(product.title)}</b> earn {percent(product.commission_bp)} "
                         "of each sale now. Send the new percentage, e.g. <i>12.5</i> (0 to 50).")
 
@@ -246,11 +245,7 @@ async def on_manage_commission(update: Update, context: ShopContext, pressed: cb
 @button_handler
 async def on_manage_description(update: Update, context: ShopContext, pressed: cb.EditDescription) -> None:
     """Ask for a new description."""
-    shop = await _shop(context, update.effective_user.id)
-    async with context.shop.db.transaction() as session:
-        product = await flow.ask_edit(session, update.effective_user.id, shop.id, ProductStep.EDIT_DESCRIPTION,
-                                      pressed.product_id)
-    await answer(update.callback_query)
+    product = await _ask_edit(update, context, ProductStep.EDIT_DESCRIPTION, pressed.product_id)
     await reply(update, f"Send the new description of <b>{escape(product.title)}</b>.")
 
 

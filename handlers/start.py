@@ -8,7 +8,7 @@ from telegram import Update
 
 from handlers import callbacks as cb
 from handlers import keyboards, render
-from handlers.common import answer, button_handler, edit, lang, reply
+from handlers.common import answer, button_handler, edit, lang, reply, show
 from handlers.context import ShopContext
 from store.errors import ErrorCode, NotFound
 from store.services.cart import cart_count
@@ -48,10 +48,7 @@ async def show_categories(update: Update, context: ShopContext) -> None:
     async with context.shop.db.read() as session:
         items = await list_categories(session)
     text = "🗂 <b>Categories</b>\nPick one to browse:" if items else "The catalog is empty for now."
-    if update.callback_query:
-        await edit(update.callback_query, text, keyboards.categories(items))
-    else:
-        await reply(update, text, keyboards.categories(items))
+    await show(update, text, keyboards.categories(items))
 
 
 @button_handler

@@ -114,6 +114,13 @@ def parse_variant(text: str, currency: str) -> VariantInput:
     return VariantInput(clean_label(parts[0]), parse_price(parts[1], currency), parse_stock(parts[2]))
 
 
+async def _changed(session: AsyncSession, seller_id: int | None, product_id: int) -> ProductView:
+    """After a change to a product: search indexes reload it; the product as it is now."""
+    await session.flush()
+    await touch_products(session, [product_id])
+    return to_view(await _own_product(session, seller_id, product_id))
+
+
 async def _own_product(session: AsyncSession, seller_id: int | None, product_id: int) -> Product:
     product = await session.scalar(
         select(Product).where(Product.id == product_id)
@@ -150,9 +157,7 @@ async def create_product(
         sku = variant.sku or f"S{seller_id}-P{product.id}-{position + 1}"
         session.add(Variant(product_id=product.id, seller_id=seller_id, sku=sku, label=variant.label,
                             price=variant.price, stock=variant.stock, position=position))
-    await session.flush()
-    await touch_products(session, [product.id])
-    return to_view(await _own_product(session, seller_id, product.id))
+    return await _changed(session, seller_id, product.id)
 
 
 async def seller_products(session: AsyncSession, seller_id: int | None, offset: int, limit: int) -> tuple[
@@ -189,9 +194,7 @@ async def update_variant(session: AsyncSession, seller_id: int | None, product_i
         if not 0 <= stock <= STOCK_MAX:
             raise InvalidInput(ErrorCode.STOCK_INVALID, max=STOCK_MAX)
         variant.stock = stock
-    await session.flush()
-    await touch_products(session, [product.id])
-    return to_view(await _own_product(session, seller_id, product.id))
+    return await _changed(session, seller_id, product.id)
 
 
 async def update_description(session: AsyncSession, seller_id: int | None, product_id: int,
@@ -199,9 +202,7 @@ async def update_description(session: AsyncSession, seller_id: int | None, produ
     """Replace a product's description."""
     product = await _own_product(session, seller_id, product_id)
     product.description = clean_description(description)
-    await session.flush()
-    await touch_products(session, [product.id])
-    return to_view(await _own_product(session, seller_id, product.id))
+    return await _changed(session, seller_id, product.id)
 
 
 async def set_commission(session: AsyncSession, seller_id: int | None, product_id: int,
