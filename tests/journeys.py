@@ -7,15 +7,25 @@ from __future__ import annotations
 
 import copy
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from store.models import Variant
+from store.models import Product, Variant
 
 
 async def variant_stock(db, sku: str) -> int:  # type: ignore[no-untyped-def]
     """Units in stock of the variant with this SKU."""
     async with db.read() as session:
         return await session.scalar(select(Variant.stock).where(Variant.sku == sku))
+
+
+async def product_stock(db, title: str, label: str | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Units in stock of a product (of one of its options when ``label`` is given)."""
+    query = (select(func.sum(Variant.stock)).join(Product, Product.id == Variant.product_id)
+             .where(Product.title == title))
+    if label is not None:
+        query = query.where(Variant.label == label)
+    async with db.read() as session:
+        return await session.scalar(query)
 
 
 async def add_to_cart(user, query: str, title: str, option: str | None = None) -> None:  # type: ignore[no-untyped-def]
@@ -65,3 +75,12 @@ def answers_to(fake, update: dict) -> list:  # type: ignore[no-untyped-def]
     """Every answerCallbackQuery the bot made for the callback query of ``update``."""
     query_id = update["callback_query"]["id"]
     return [c for c in fake.find_calls("answerCallbackQuery") if str(c.params.get("callback_query_id")) == query_id]
+
+
+async def place_order(user, address: str = "1 Main Street, Springfield 12345",  # type: ignore[no-untyped-def]
+                      payment: str = "Cash on delivery", shipping: str = "Standard delivery") -> None:
+    """From a product card or the cart: the whole checkout, ending with the order placed."""
+    await go_to_confirm_step(user, address, payment, shipping)
+    await user.press("Place order")
+    # The reply to this press (a notice about an earlier order may arrive after it).
+    assert any("is placed" in (text or "") for text in user.reply_texts)

@@ -22,12 +22,12 @@ import pytest
 from sqlalchemy import func, select
 
 from store.db import Database
-from store.models import InboxUpdate, Order, Payment, Product, UserStep, Variant
+from store.models import InboxUpdate, Order, Payment, UserStep
 from store.states import InboxState as State
 
 from .conftest import eventually
 from .fakebot import QUERY_INVALID
-from .journeys import add_to_cart, go_to_confirm_step, pressed
+from .journeys import add_to_cart, go_to_confirm_step, pressed, product_stock
 from .processes import BotProcess
 
 SETTINGS = {"PAYMENT_PROVIDER_TOKEN": "284685063:TEST:provider", "INBOX_LEASE_SECONDS": "2"}
@@ -58,12 +58,6 @@ def stored(db: Database, update: dict):  # type: ignore[no-untyped-def]
     return check
 
 
-async def watch_stock(db: Database) -> int:
-    async with db.read() as session:
-        return await session.scalar(select(func.sum(Variant.stock)).join(Product, Product.id == Variant.product_id)
-                                    .where(Product.title == "Smart Watch S2"))
-
-
 async def start(process: BotProcess, fake) -> None:  # type: ignore[no-untyped-def]
     await process.start()
     await eventually(process.ready, timeout=40, interval=0.2)
@@ -90,7 +84,7 @@ async def test_a_process_killed_at_any_moment_loses_nothing_and_applies_each_upd
         await add_to_cart(cy, "smart watch", "Smart Watch S2")
         await go_to_confirm_step(cy, "5 Rue de Rivoli, 75001 Paris")
         await add_to_cart(bob, "wireless earbuds", "Wireless Earbuds")
-        stock = await watch_stock(db)
+        stock = await product_stock(db, "Smart Watch S2")
 
         # Dee pays: the payment is recorded, and the bot hangs sending "payment received".
         fake.slow_next("sendMessage", STUCK, match={"chat_id": 7001})
@@ -140,7 +134,7 @@ async def test_a_process_killed_at_any_moment_loses_nothing_and_applies_each_upd
             assert (await session.scalars(select(Order.status).where(Order.buyer_id == 7001))).all() == ["paid"]
             # Cy's order is placed once, with one watch taken from stock.
             assert (await session.scalars(select(Order.status).where(Order.buyer_id == 7003))).all() == ["placed"]
-        assert await watch_stock(db) == stock - 1
+        assert await product_stock(db, "Smart Watch S2") == stock - 1
         # Nothing was applied twice: the payment's update was only finished (its reply is what was lost).
         assert "was applied before its process stopped" in second.log
         assert await second.terminate() == 0

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from store.models import CartLine, Click, Commission, Creator, OrderLine, Product
 
 from .conftest import BotRunner
+from .journeys import place_order
 
 OPERATOR, CREATOR, SHOPPER = 9001, 5001, 1001
 
@@ -37,20 +38,6 @@ async def open_link(user, url: str) -> None:
     """Tapping a t.me link sends /start <payload> to the bot."""
     payload = url.split("start=", 1)[1]
     await user.send(f"/start {payload}")
-
-
-async def checkout_cod(user) -> None:
-    """From a card with the item added: cart, checkout, cash on delivery."""
-    await user.press("🛒 Cart")
-    await user.press("Checkout")
-    await user.press("Continue")
-    await user.tap("Share my contact")
-    await user.send("1 Main Street, Springfield 12345")
-    await user.press("Standard delivery")
-    await user.press("Cash on delivery")
-    await user.press("Place order")
-    # The reply to this press (a notice about an earlier order may arrive after it).
-    assert any("is placed" in (text or "") for text in user.reply_texts)
 
 
 async def fulfil(operator, order_id: int, *, deliver: bool = True, cancel: bool = False) -> None:
@@ -88,7 +75,7 @@ async def test_a_creators_link_earns_commission_after_the_return_window(fake, st
         await open_link(ann, url)
         assert "Wireless Earbuds" in ann.last_text
         await ann.press("Add to cart")
-        await checkout_cod(ann)
+        await place_order(ann)
         async with runner.db.transaction() as session:
             line = await session.scalar(select(OrderLine))
             assert line.creator_id is not None and line.commission_bp == 700  # Voltbox's default rate
@@ -107,7 +94,7 @@ async def test_a_creators_link_earns_commission_after_the_return_window(fake, st
         # A second order through the link is cancelled: its commission is reversed.
         await open_link(ann, url)
         await ann.press("Add to cart")
-        await checkout_cod(ann)
+        await place_order(ann)
         async with runner.db.transaction() as session:
             second = await session.scalar(select(OrderLine.order_id).order_by(OrderLine.id.desc()).limit(1))
         await fulfil(operator, second, cancel=True)
@@ -131,7 +118,7 @@ async def test_self_purchases_expired_clicks_and_bad_links_earn_nothing(fake, st
         # Cleo buys through her own link: no click, no attribution, no commission.
         await open_link(cleo, url)
         await cleo.press("Add to cart")
-        await checkout_cod(cleo)
+        await place_order(cleo)
 
         # Bob clicks, but adds to the cart eight days later: outside the window.
         bob = fake.user(1002, "Bob")
@@ -141,7 +128,7 @@ async def test_self_purchases_expired_clicks_and_bad_links_earn_nothing(fake, st
         await bob.press("Add to cart", message=card)
         async with runner.db.transaction() as session:
             assert await session.scalar(select(CartLine.creator_id).where(CartLine.user_id == 1002)) is None
-        await checkout_cod(bob)
+        await place_order(bob)
         assert await commissions(runner) == []
 
         # Malformed links, a missing product, an unknown creator: the start menu, nothing recorded.
@@ -185,7 +172,7 @@ async def test_the_showcase_link_opens_the_creators_picks_and_attributes_them(fa
         assert {"1. French Press Coffee Maker", "2. Non-Slip Yoga Mat 6 mm"} == set(eve.buttons())
         await eve.press("Non-Slip Yoga Mat")
         await eve.press("Add to cart")
-        await checkout_cod(eve)
+        await place_order(eve)
         assert len(await commissions(runner)) == 1
 
         # Taking a product out of the showcase.

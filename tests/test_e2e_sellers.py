@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from store.models import Order, OutboxMessage, Product, User, Variant
+from store.models import Order, OutboxMessage, Product, User
 
 from .conftest import BotRunner, eventually
+from .journeys import add_to_cart, place_order, product_stock
 
 OPERATOR, SELLER, SHOPPER = 9001, 3001, 1001
 
@@ -54,25 +55,13 @@ async def add_linen_shirt(seller) -> None:
 
 
 async def buy(shopper, variant: str, address: str = "1 Main Street, Springfield 12345") -> None:
-    """The shopper finds the shirt, picks a size and pays cash on delivery."""
-    await shopper.send("linnen shirt")
-    await shopper.press("Linen Summer Shirt")
-    await shopper.press(variant)
-    await shopper.press("Add to cart")
-    await shopper.press("🛒 Cart")
-    await shopper.press("Checkout")
-    await shopper.press("Continue")
-    await shopper.tap("Share my contact")
-    await shopper.send(address)
-    await shopper.press("Standard delivery")
-    await shopper.press("Cash on delivery")
-    await shopper.press("Place order")
-    assert any("is placed" in (text or "") for text in shopper.reply_texts)  # not a late notice
+    """The shopper finds the shirt (with a typo), picks a size and pays cash on delivery."""
+    await add_to_cart(shopper, "linnen shirt", "Linen Summer Shirt", variant)
+    await place_order(shopper, address)
 
 
 async def stock(runner: BotRunner, label: str) -> int:
-    async with runner.db.transaction() as session:
-        return await session.scalar(select(Variant.stock).where(Variant.label == label, Variant.sku.like("S%")))
+    return await product_stock(runner.db, "Linen Summer Shirt", label)
 
 
 async def test_a_seller_joins_lists_a_product_and_fulfils_an_order(fake, store_url, clock):

@@ -32,7 +32,6 @@ from store.models import (
     Product,
     User,
     UserStep,
-    Variant,
     utcnow,
 )
 from store.services import outbox
@@ -41,7 +40,7 @@ from store.services.users import set_step
 from store.states import Notice, OutboxChannel, OutboxStatus
 
 from .conftest import PG_URL, TOKEN, eventually, make_database
-from .journeys import answers_to, go_to_confirm_step, pressed
+from .journeys import answers_to, go_to_confirm_step, pressed, product_stock
 from .processes import HOOK_PATH, BotProcess, free_port, get, metric, post
 from .proxy import RoundRobinProxy
 
@@ -58,12 +57,6 @@ async def cart_quantity(db: Database, user_id: int) -> int:
 async def count(db: Database, column) -> int:  # type: ignore[no-untyped-def]
     async with db.read() as session:
         return await session.scalar(select(func.count(column)))
-
-
-async def stock_of(db: Database, title: str) -> int:
-    async with db.read() as session:
-        return await session.scalar(select(func.sum(Variant.stock)).join(Product, Product.id == Variant.product_id)
-                                    .where(Product.title == title))
 
 
 async def callback_outcomes(*processes) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -317,7 +310,7 @@ async def test_two_processes_behind_one_url_serve_a_shopper_once_and_stop_cleanl
             proxy.pinned = None
 
             # Ann shops and orders; her updates alternate between the two processes.
-            stock = await stock_of(db, "Wireless Earbuds")
+            stock = await product_stock(db, "Wireless Earbuds")
             first = len(proxy.forwarded)
             await ann.send("/start")
             assert "Welcome to chatshop, Ann" in ann.last_text
@@ -334,7 +327,7 @@ async def test_two_processes_behind_one_url_serve_a_shopper_once_and_stop_cleanl
             assert len(served) == 13 and all(x != y for x, y in zip(served, served[1:]))
             assert all(f.status == 200 for f in proxy.forwarded)
             assert await count(db, Checkout.id) == 1 and await count(db, Order.id) == 1
-            assert await stock_of(db, "Wireless Earbuds") == stock - 1
+            assert await product_stock(db, "Wireless Earbuds") == stock - 1
             assert metric((await get(f"{a.url}/metrics"))[1], "chatshop_orders", status="placed") == 1
 
             # The same "Add to cart" press reaches both processes at the same moment: applied once.
@@ -388,7 +381,7 @@ async def test_two_processes_behind_one_url_serve_a_shopper_once_and_stop_cleanl
             assert ann.last_text.count("placed (cash on delivery)") == 2
             assert {procs[f.backend].name for f in proxy.forwarded[first:] if f.status == 200} == {survivor.name}
             assert await count(db, Checkout.id) == 2 and await count(db, Order.id) == 2
-            assert await stock_of(db, "Wireless Earbuds") == stock - 2
+            assert await product_stock(db, "Wireless Earbuds") == stock - 2
 
             # The other process stops cleanly too.
             assert await survivor.terminate() == 0
