@@ -19,6 +19,7 @@ from telegram.ext import (
     PreCheckoutQueryHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot.application import ShopApplication
 from bot.config import Settings
@@ -188,16 +189,18 @@ def build_application(
     *,
     clock: Callable[[], datetime] = utcnow,
     search_refresh_interval: float = 1.0,
+    request: BaseRequest | None = None,
 ) -> ShopApplication:
     """Build the bot's Application for ``settings``; the store must already be migrated.
 
     Updates reach it through the inbox (:class:`bot.runtime.BotRuntime`), not PTB's updater.
+    ``request`` replaces the HTTP client of Bot API calls (tests answer them in memory).
     """
     builder = (
         ApplicationBuilder()
         .application_class(ShopApplication)
         .token(settings.bot_token)
-        .request(AiohttpRequest())
+        .request(request or AiohttpRequest())
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .updater(None)
         .context_types(ContextTypes(context=ShopContext))

@@ -1,0 +1,70 @@
+"""Handlers as a shopper and a stranger meet them, without a network (tests/offline.py): fast, and each one
+through the inbox and the real store."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from store.models import CartLine
+
+from .offline import OfflineShop
+
+
+@pytest.fixture
+async def shop(tmp_path):
+    async with OfflineShop(f"sqlite:///{tmp_path / 'shop.db'}") as running:
+        yield running
+
+
+async def cart_quantities(shop: OfflineShop, user_id: int) -> list[int]:
+    async with shop.application.shop.db.read() as session:
+        return list(await session.scalars(select(CartLine.quantity).where(CartLine.user_id == user_id)
+                                           .order_by(CartLine.id)))
+
+
+async def test_a_search_with_a_typo_finds_the_product_and_it_goes_in_the_cart(shop):
+    ann = shop.person(1001, "Ann")
+    await ann.send("/start")
+    assert "Welcome" in ann.last_text
+    await ann.send("yoga mt")
+    assert "Non-Slip Yoga Mat" in ann.last_text
+    await ann.press("Non-Slip Yoga Mat")
+    assert "Non-Slip Yoga Mat" in ann.last_text
+    await ann.press("Add to cart")
+    assert "Added to your cart (1 item)" in ann.answers[-1].params["text"]
+    assert await cart_quantities(shop, 1001) == [1]
+
+    await ann.send("/cart")
+    assert "Non-Slip Yoga Mat" in ann.last_text
+    await ann.press("+ 1")
+    assert await cart_quantities(shop, 1001) == [2]
+    await ann.press("✕ 1")
+    assert await cart_quantities(shop, 1001) == []
+
+
+async def test_someone_elses_cart_line_and_forged_buttons_change_nothing(shop):
+    ann, eve = shop.person(1001, "Ann"), shop.person(1002, "Eve")
+    await ann.send("yoga mat")
+    await ann.press("Non-Slip Yoga Mat")
+    await ann.press("Add to cart")
+    await ann.send("/cart")
+    plus = next(data for label, data in ann.buttons() if label == "+ 1")
+
+    # Eve replays Ann's button, and presses buttons that were never ours.
+    for data in (plus, "cl:999999:inc", "a:notanumber", "zz:1", "sa:1:acc"):
+        await eve.press_data(data)
+        assert eve.answers[-1].params.get("show_alert") is True, data
+    assert await cart_quantities(shop, 1001) == [1]
+    assert await cart_quantities(shop, 1002) == []
+    assert "expired" in eve.answers[-2].params["text"]  # zz:1, not one of ours
+
+
+async def test_commands_out_of_place_get_a_polite_answer(shop):
+    eve = shop.person(1002, "Eve")
+    await eve.send("/cancel")
+    assert "nothing to cancel" in eve.last_text.lower()
+    await eve.send("/seller_orders")
+    assert "This is for sellers" in eve.last_text
+    await eve.send("/frobnicate")
+    assert "don't know that command" in eve.last_text
