@@ -29,7 +29,7 @@ from store.errors import Expired, NotAllowed, NotFound, ShopError
 from store.services import fulfilment, sellers
 from store.services.events import load_order, order_document
 from store.services.fulfilment import Actor
-from store.services.orders import OPEN_STATES
+from store.services.orders import OPEN_FILTER, filter_statuses
 from store.shop import Shop
 from store.states import ActorKind, OrderStatus, SellerAction
 
@@ -38,7 +38,6 @@ logger = logging.getLogger(__name__)
 SHOP = web.AppKey("shop", Shop)
 ACTOR = web.RequestKey("actor", Actor)
 MAX_BODY = 16 * 1024
-STATUS_FILTERS: dict[str, tuple[OrderStatus, ...]] = {"open": OPEN_STATES, **{s.value: (s,) for s in OrderStatus}}
 # The HTTP status and the error kind of each kind of refusal from the store (the most specific first).
 REFUSALS: tuple[tuple[type[ShopError], int, str], ...] = (
     (NotFound, 404, "not_found"),
@@ -125,9 +124,9 @@ async def _order_json(shop: Shop, order_id: int) -> dict:
 async def list_orders(request: web.Request) -> web.Response:
     """The seller's orders in a state (default: open), newest first."""
     shop, actor = request.app[SHOP], request[ACTOR]
-    statuses = STATUS_FILTERS.get(request.query.get("status", "open"))
+    statuses = filter_statuses(request.query.get("status", OPEN_FILTER))
     if statuses is None:
-        raise invalid("status_unknown", f"Unknown status; use one of {', '.join(STATUS_FILTERS)}.")
+        raise invalid("status_unknown", f"Unknown status; use one of {', '.join([OPEN_FILTER, *OrderStatus])}.")
     try:
         limit = int(request.query.get("limit", "50"))
         offset = int(request.query.get("offset", "0"))

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from handlers import callbacks as cb
-from handlers.messages import PAYMENT_METHOD, SELLER_ACTION
+from handlers.messages import PAYMENT_METHOD, SELLER_ACTION, SELLER_ORDER_FILTERS
 from handlers.render import money
 from store.models import Order
 from store.services.cart import CartView
@@ -202,8 +202,6 @@ def order_detail(page: int, checkout_id: int | None) -> InlineKeyboardMarkup:
 
 # --- sellers and operators -------------------------------------------------------------------
 
-SELLER_FILTERS = (("open", "Open"), ("paid", "Paid"), ("placed", "COD"), ("accepted", "Accepted"),
-                  ("shipped", "Shipped"))
 
 
 def seller_application(seller_id: int) -> InlineKeyboardMarkup:
@@ -222,7 +220,7 @@ def seller_orders(orders: list[SellerOrder], page: int, pages: int, state: str) 
     """One button per order, paging, and the state filters."""
     rows = [[button(f"#{o.id} · {o.buyer_name} · {o.status}", cb.SellerOrder(o.id))] for o in orders]
     filters_row = [button(("• " if key == state else "") + label, cb.SellerOrdersPage(key, 0))
-                   for key, label in SELLER_FILTERS]
+                   for key, label in SELLER_ORDER_FILTERS.items()]
     return build([*rows, pager(page, pages, lambda n: cb.SellerOrdersPage(state, n)), filters_row[:3],
                   filters_row[3:]])
 

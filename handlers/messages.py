@@ -14,6 +14,7 @@ from typing import Any
 
 from store.errors import ErrorCode, ShopError
 from store.services.checkout import Adjustment, CartAdjustment
+from store.services.orders import OPEN_FILTER
 from store.states import (
     Approval,
     CartAction,
@@ -55,6 +56,9 @@ PRODUCT_STATUS = {
     ProductStatus.PAUSED: "⏸ paused (hidden from shoppers)",
     ProductStatus.REMOVED: "removed",
 }
+# The filters of the seller's order list in the chat, with their buttons (names: orders.filter_statuses).
+SELLER_ORDER_FILTERS = {OPEN_FILTER: "Open", OrderStatus.PAID: "Paid", OrderStatus.PLACED: "COD",
+                        OrderStatus.ACCEPTED: "Accepted", OrderStatus.SHIPPED: "Shipped"}
 # The button for each thing a seller may do with an order.
 SELLER_ACTION = {
     SellerAction.ACCEPT: "✅ Accept",

@@ -23,16 +23,14 @@ from store.errors import ErrorCode, Expired, InvalidInput, NotAllowed, ShopError
 from store.models import Seller
 from store.services import fulfilment, seller_flow, sellers
 from store.services.fulfilment import Actor
-from store.services.orders import OPEN_STATES
+from store.services.orders import filter_statuses
 from store.services.seller_flow import SellerStep
 from store.services.users import Step, clear_step
-from store.states import Approval, OrderStatus, SellerAction
+from store.states import Approval, SellerAction
 
 logger = logging.getLogger(__name__)
 
 ORDERS_PAGE = 5
-FILTERS = {"open": OPEN_STATES, "paid": (OrderStatus.PAID,), "placed": (OrderStatus.PLACED,),
-           "accepted": (OrderStatus.ACCEPTED,), "shipped": (OrderStatus.SHIPPED,)}
 NOT_A_SELLER = refusal(ErrorCode.NOT_A_SELLER, {})
 # What the seller is asked when an action needs details first.
 ASK_DETAILS = {
@@ -41,7 +39,6 @@ ASK_DETAILS = {
     SellerAction.CANCEL: "✖ Order #{order_id}: why is it cancelled? The buyer will see your reason. "
                          "/cancel to keep the order.",
 }
-
 
 def actor(update: Update, context: ShopContext) -> Actor:
     """The person behind the update as an order actor (operator or seller)."""
@@ -107,7 +104,7 @@ async def on_orders_page(update: Update, context: ShopContext, pressed: cb.Selle
 
 
 async def _show_orders(update: Update, context: ShopContext, state: str, page: int) -> None:
-    statuses = FILTERS.get(state)
+    statuses = filter_statuses(state)
     if statuses is None:
         raise Expired(ErrorCode.BUTTON_EXPIRED)
     async with context.shop.db.read() as session:

@@ -50,6 +50,20 @@ SELLER_CANCELLABLE = frozenset({OrderStatus.PLACED, OrderStatus.PAID, OrderStatu
 OPEN_STATES = (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.ACCEPTED, OrderStatus.SHIPPED)
 
 
+OPEN_FILTER = "open"
+
+
+def filter_statuses(name: str) -> tuple[OrderStatus, ...] | None:
+    """The statuses an order list's filter names: "open" (every order still to act on) or one status;
+    None for a name that is neither. The chat's filter buttons and the HTTP API's ``status`` use it."""
+    if name == OPEN_FILTER:
+        return OPEN_STATES
+    try:
+        return (OrderStatus(name),)
+    except ValueError:
+        return None
+
+
 def allowed_actions(order: Order) -> tuple[SellerAction, ...]:
     """What the order's seller (or an operator) may do with it now, in the order the buttons show them.
 
