@@ -92,10 +92,10 @@ def format_money(amount: int, currency: str, language_code: str | None = None) -
     return format_currency(value, currency, locale=locale, currency_digits=False)
 
 
-def to_stars(amount: int, currency: str, stars_per_unit: int) -> int:
-    """Convert minor units of ``currency`` to whole Telegram Stars, rounding up (at least 1)."""
-    scale = 10 ** digits(currency)
-    return max(1, -(-amount * stars_per_unit // scale))
+def to_stars(value: Money, stars_per_unit: int) -> Money:
+    """Convert an amount to whole Telegram Stars at ``stars_per_unit`` per 1.00, rounding up (at least 1)."""
+    scale = 10 ** digits(value.currency)
+    return Money(max(1, -(-value.amount * stars_per_unit // scale)), STARS)
 
 
 def parse_money(text: str, currency: str) -> int:

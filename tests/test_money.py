@@ -10,7 +10,7 @@ from bot.startup import StartupError, prepare_store
 from store.db import Database
 from store.errors import ErrorCode, InvalidInput
 from store.models import CatalogState, Variant
-from store.money import Money, digits, format_money, parse_money
+from store.money import Money, digits, format_money, parse_money, to_stars
 
 from .conftest import TOKEN
 
@@ -81,3 +81,10 @@ async def test_a_store_without_prices_takes_the_configured_currency(store_url):
             assert await session.scalar(select(CatalogState.currency)) == "JPY"
     finally:
         await database.dispose()
+
+
+def test_stars_are_whole_and_rounded_up_from_telegrams_units():
+    assert to_stars(Money(1999, "USD"), 50) == Money(1000, "XTR")  # 19.99 x 50 = 999.5
+    assert to_stars(Money(1500, "JPY"), 1) == Money(1500, "XTR")  # no minor units
+    assert to_stars(Money(123456, "HUF"), 1) == Money(1235, "XTR")  # 1,234.56
+    assert to_stars(Money(1, "USD"), 1) == Money(1, "XTR")  # never nothing

@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from store.errors import Changed, ErrorCode, Expired, OutOfStock
 from store.models import CartLine, Checkout, Order, OrderEvent, OrderLine, ShippingMethod, User
-from store.money import STARS, Money, to_stars
+from store.money import Money, to_stars
 from store.rules import LOW_STOCK_THRESHOLD, STARS_INVOICE_MAX, STARS_PER_UNIT
 from store.services.cart import CartView, clear_cart, get_cart
 from store.services.creators import record_commissions
@@ -189,17 +189,17 @@ async def place_order(
     cod = payment_method == PaymentMethod.COD
     status = OrderStatus.PLACED if cod else OrderStatus.PENDING_PAYMENT
     if payment_method == PaymentMethod.STARS:
-        invoice_currency, invoice_amount = STARS, stars_amount(priced.total.amount, rules)
-        if invoice_amount > STARS_INVOICE_MAX:
+        invoice = to_stars(priced.total, rules.stars_per_unit)
+        if invoice.amount > STARS_INVOICE_MAX:
             raise Changed(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
     else:
-        invoice_currency, invoice_amount = rules.currency, priced.total.amount
+        invoice = priced.total
     checkout = Checkout(
         user_id=user_id, status=CheckoutStatus.PLACED if cod else CheckoutStatus.PENDING_PAYMENT,
         payment_method=payment_method, currency=rules.currency,
         items_total=priced.items_total.amount, shipping_total=priced.shipping_total.amount,
         total=priced.total.amount,
-        invoice_currency=invoice_currency, invoice_amount=invoice_amount,
+        invoice_currency=invoice.currency, invoice_amount=invoice.amount,
         contact_name=contact_name, phone=phone, address=address,
         shipping_code=shipping.code, shipping_name=shipping.name,
         expires_at=None if cod else now + rules.expiry, created_at=now,
@@ -209,11 +209,12 @@ async def place_order(
 
     orders: list[Order] = []
     for _seller_name, lines in cart.by_seller():
-        items_total = sum(line.total for line in lines)
+        items = Money(sum(line.total for line in lines), rules.currency)
+        fee = Money(shipping.fee, rules.currency)
         order = Order(
             checkout_id=checkout.id, seller_id=lines[0].seller_id, buyer_id=user_id, status=status,
-            currency=rules.currency, items_total=items_total, shipping_fee=shipping.fee,
-            total=items_total + shipping.fee, created_at=now, updated_at=now,
+            currency=rules.currency, items_total=items.amount, shipping_fee=fee.amount,
+            total=(items + fee).amount, created_at=now, updated_at=now,
         )
         session.add(order)
         await session.flush()
@@ -240,9 +241,9 @@ async def place_order(
     return Placed(checkout, tuple(orders))
 
 
-def stars_amount(total: int, rules: CheckoutRules) -> int:
-    """A total in the shop currency converted to Stars."""
-    return to_stars(total, rules.currency, rules.stars_per_unit)
+def stars_amount(total: Money, rules: CheckoutRules) -> int:
+    """How many Stars an invoice for ``total`` asks."""
+    return to_stars(total, rules.stars_per_unit).amount
 
 
 async def checkout_for_update(session: AsyncSession, checkout_id: int) -> Checkout | None:

@@ -126,7 +126,7 @@ async def choose_payment(session: AsyncSession, user_id: int, method: str, offer
         await session.execute(delete(UserStep).where(UserStep.user_id == user_id))
         raise Expired(ErrorCode.CART_EMPTY)
     quote = co.quote(cart, await co.get_shipping(session, step.data["shipping"]), rules.currency)
-    if method == PaymentMethod.STARS and co.stars_amount(quote.total.amount, rules) > STARS_INVOICE_MAX:
+    if method == PaymentMethod.STARS and co.stars_amount(quote.total, rules) > STARS_INVOICE_MAX:
         raise InvalidInput(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
     details = {**step.data, "payment": method, "total": quote.total.amount,
                "fingerprint": fingerprint(cart, step.data["shipping"], method)}
