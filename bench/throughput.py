@@ -1,11 +1,13 @@
 """Updates per second through the whole stack: fake Bot API -> polling or webhook -> inbox -> handlers -> store.
 
-A lean fake Bot API runs in its own process (tests/fakebot.py records every call and
-keeps per-chat message stores, which costs CPU the bot would then compete with on a
-2-core box). It answers every call but getUpdates after ``--rtt`` milliseconds (default
-50: what a server near Telegram's data centres pays per call; getUpdates keeps its long
-poll). Each measurement enqueues N updates in the fake at once and times from that
-moment to the bot's last answer, once every update has been delivered, every callback
+The fake Bot API is the tests' own (tests/fakebot.py: it checks every call as Telegram
+would, parses the HTML and keeps each chat's messages), one per bot, all in one process of
+their own so their CPU is measured apart from the bot's (the table's "fake" column). It
+answers every call but getUpdates after ``--rtt`` milliseconds (default 50: what a server
+near Telegram's data centres pays per call; getUpdates keeps its long poll). A button
+press is made under a message the fake holds as sent by the bot, so edits are checked too.
+Each measurement enqueues N updates in the fake at once and times from that moment to the
+bot's last answer, once every update has been delivered, every callback
 query answered, every text answered, and the bot has made no call for ``--quiet``
 seconds (the quiet wait is not counted). The same injection serves the baseline and
 our bot.
@@ -22,9 +24,9 @@ Configurations (all bots are subprocesses; ours run ``bot.__main__.main`` exactl
              what PTB and our Bot API client cost per update before any of our work
   sqlite-*   our bot, long polling, SQLite, 1 process
   pg1-*      our bot, webhook, PostgreSQL, 1 process
-  pg2-*      our bot, webhook, PostgreSQL, 2 processes; the fake delivers webhook
-             POSTs round-robin to both listeners (40 in flight, Telegram's default
-             max_connections)
+  pg2-*      our bot, webhook, PostgreSQL, 2 processes behind the tests' round-robin
+             proxy (tests/proxy.py, a load balancer, in the fake's process), 40 deliveries
+             in flight (Telegram's default max_connections)
   *-off/-on  one update at a time, or ``CONCURRENT_UPDATES=64`` (or --concurrency), the
              shop's default
 
@@ -79,7 +81,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import parse_qsl
 
 SCRIPT = str(Path(__file__).resolve())
 ROOT = Path(SCRIPT).parent.parent
@@ -99,10 +100,11 @@ QUERIES = ["hoodie", "running shoes", "mug", "creme", "notebook", "coffee", "t-s
            "french desserts", "beanie", "xylophone"]
 MIX = (("search", 0.60), ("product", 0.20), ("cart", 0.15), ("checkout", 0.05))
 WEBHOOK_CONNECTIONS = 40  # Telegram's default max_connections
+WEBHOOK_PATH = "/telegram-webhook"
 LOG_LINE = re.compile(r"update (\d+) user \S+ type \S+ handler (\S+) outcome (\S+) ([\d.]+)ms")
 
 
-# =========================================================================== the lean fake Bot API
+# =========================================================================== the fake Bot API
 
 
 class _Run:
@@ -113,8 +115,9 @@ class _Run:
         self.expect = expect
         self.first_id = updates[0]["update_id"]
         self.last_id = updates[-1]["update_id"]
-        self.delivered_max = 0
         self.t0 = time.monotonic()
+        self.entries: list = []  # the fake's queue entries, in update order
+        self.delivered = 0  # entries[:delivered] have gone out
         self.enqueued: dict[int, float] = {}
         self.callbacks: dict[str, int] = {}
         self.n_callbacks = 0
@@ -135,240 +138,150 @@ class _Run:
         self.webhook_failures = 0
 
     def complete(self) -> bool:
-        if self.delivered_max < self.last_id:
+        while self.delivered < len(self.entries) and self.entries[self.delivered].delivered.is_set():
+            self.delivered += 1
+        if self.delivered < self.n:
             return False
         if self.expect == "echo":
             return self.send_messages >= self.n
         return self.answered >= self.n_callbacks and self.chat_calls >= self.n_text + self.n_callbacks - self.alerts
 
 
-class _Bot:
-    """The fake's state for one bot token."""
+# Calls a bot makes to set itself up, not in answer to an update.
+SETUP_CALLS = {"getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "setMyCommands",
+               "getMyCommands", "deleteMyCommands"}
 
-    def __init__(self, token: str) -> None:
-        self.token = token
-        self.user = {"id": int(token.split(":")[0]), "is_bot": True, "first_name": "Bench Bot",
-                     "username": "chatshop_bench_bot"}
-        self.user_json = json.dumps(self.user)
-        self.pending: collections.deque[tuple[int, bytes]] = collections.deque()
-        self.hook_queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
-        self.changed = asyncio.Event()
-        self.webhooks: list[tuple[str, str]] = []
-        self.rr = 0
-        self.get_updates = 0
-        self.message_ids = itertools.count(1_000_000)
+
+class _Bot:
+    """One bot's fake Bot API (the tests' own, tests/fakebot.py), its webhook proxy and the current run."""
+
+    def __init__(self, fake, proxy) -> None:  # type: ignore[no-untyped-def]
+        self.fake = fake
+        self.proxy = proxy
         self.run: _Run | None = None
-        self.pushers: list[asyncio.Task] = []
+        self.seen = 0  # fake.calls[:seen] are accounted for (or waiting in `unanswered`)
+        self.unanswered: list = []
+        self.deliveries = 0
         self.releaser: asyncio.Task | None = None
 
-    def wake(self) -> None:
-        self.changed.set()
-        self.changed = asyncio.Event()
+    def account(self) -> None:
+        """Count the calls the fake has answered since the last look (each call looked at once)."""
+        calls = self.fake.calls
+        self.unanswered.extend(calls[self.seen:])
+        self.seen = len(calls)
+        run, waiting = self.run, []
+        for call in self.unanswered:
+            if call.answered_at is None:
+                waiting.append(call)
+            elif run is not None and call.method not in SETUP_CALLS:
+                _count(run, call)
+        self.unanswered = waiting
+        deliveries = self.fake.webhook_deliveries
+        if run is not None:
+            run.webhook_failures += sum(1 for d in deliveries[self.deliveries:]
+                                        if d.status is None or not 200 <= d.status < 300)
+        self.deliveries = len(deliveries)
 
 
-class LeanFake:
-    """Just enough of the Bot API for the bench: getUpdates, webhooks, sends, edits, answers.
+def _count(run: _Run, call) -> None:  # type: ignore[no-untyped-def]
+    method = call.method
+    run.calls[method] += 1
+    run.last_call = max(run.last_call, call.answered_at)
+    if method == "answerCallbackQuery":
+        update_id = run.callbacks.pop(str(call.params.get("callback_query_id")), None)
+        if update_id is not None:
+            run.answered += 1
+            run.cb_latency.append(call.answered_at - run.enqueued.get(update_id, run.t0))
+            if call.params.get("show_alert") in (True, "true", "True"):
+                run.alerts += 1
+    elif method.startswith(("send", "edit")) and method != "sendChatAction":
+        run.chat_calls += 1
+        if method == "sendMessage":
+            run.send_messages += 1
 
-    Every call but getUpdates (which keeps its long poll) is answered after ``rtt`` seconds: the
-    round trip a server near Telegram's data centres pays.
-    """
 
-    def __init__(self, rtt: float = 0.0) -> None:
-        self.bots: dict[str, _Bot] = {}
-        self.session = None
+class Fakes:
+    """The tests' fake Bot API, one per bot token, answering every call but getUpdates after ``rtt``
+    seconds; webhooks go through the tests' round-robin proxy (a load balancer in front of the
+    processes). Control endpoints let the bench open a bot, load updates and wait for the answers."""
+
+    def __init__(self, rtt: float) -> None:
         self.rtt = rtt
+        self.bots: dict[str, _Bot] = {}
 
-    def bot(self, token: str) -> _Bot:
-        if token not in self.bots:
-            self.bots[token] = _Bot(token)
-        return self.bots[token]
-
-    # ---- the Bot API
-
-    async def api(self, request):  # type: ignore[no-untyped-def]
+    async def open(self, request):  # type: ignore[no-untyped-def]
         from aiohttp import web
 
-        st = self.bot(request.match_info["token"])
-        method = request.match_info["method"].lower()
-        raw = await request.read()
-        params: dict = {}
-        if raw:
-            if request.content_type == "application/json":
-                params = json.loads(raw)
-            else:
-                params = dict(parse_qsl(raw.decode()))
-        params.update(request.query)
-        if method == "getupdates":
-            return web.Response(body=await self._get_updates(st, params), content_type="application/json")
-        if self.rtt:
-            await asyncio.sleep(self.rtt)
-        result = self._answer(st, method, params)
-        run = st.run
-        if run is not None and method not in ("getme", "setwebhook", "deletewebhook", "setmycommands",
-                                              "getwebhookinfo", "getmycommands"):
-            now = time.monotonic()
-            run.calls[method] += 1
-            run.last_call = now
-            if method == "answercallbackquery":
-                update_id = run.callbacks.pop(str(params.get("callback_query_id")), None)
-                if update_id is not None:
-                    run.answered += 1
-                    run.cb_latency.append(now - run.enqueued.get(update_id, run.t0))
-                    if str(params.get("show_alert", "")).lower() == "true":
-                        run.alerts += 1
-            elif method.startswith(("send", "edit")) and method != "sendchataction":
-                run.chat_calls += 1
-                if method == "sendmessage":
-                    run.send_messages += 1
-        return web.Response(body=b'{"ok":true,"result":' + result + b"}", content_type="application/json")
+        from tests.fakebot import FakeBotAPI
+        from tests.proxy import RoundRobinProxy
 
-    def _message(self, st: _Bot, params: dict, **extra: object) -> bytes:
-        chat_id = int(params.get("chat_id") or 0)
-        message_id = int(params["message_id"]) if "message_id" in params else next(st.message_ids)
-        message = {"message_id": message_id, "from": st.user, "date": int(time.time()),
-                   "chat": {"id": chat_id, "type": "private", "first_name": "Shopper"}, **extra}
-        body = json.dumps(message)
-        markup = params.get("reply_markup")
-        if isinstance(markup, str) and markup.startswith('{"inline_keyboard"'):
-            # Telegram returns inline keyboards with the message; the raw JSON is embedded as is.
-            body = body[:-1] + ', "reply_markup": ' + markup + "}"
-        return body.encode()
-
-    def _answer(self, st: _Bot, method: str, params: dict) -> bytes:
-        if method in ("sendmessage", "editmessagetext"):
-            return self._message(st, params, text=params.get("text", ""))
-        if method in ("sendphoto", "editmessagecaption"):
-            photo = [{"file_id": "AgACAgQAAxkBAAIBb2bench", "file_unique_id": "AQADbench", "width": 90,
-                      "height": 90, "file_size": 1200},
-                     {"file_id": "AgACAgQAAxkBAAIBb2benchL", "file_unique_id": "AQADbenchL", "width": 600,
-                      "height": 600, "file_size": 40200}]
-            return self._message(st, params, photo=photo, caption=params.get("caption", ""))
-        if method.startswith(("send", "edit")) and method != "sendchataction":
-            return self._message(st, params)
-        if method == "getme":
-            return st.user_json.encode()
-        if method == "setwebhook":
-            entry = (params["url"], params.get("secret_token", ""))
-            if entry not in st.webhooks:
-                st.webhooks.append(entry)
-            self._start_pushers(st)
-            return b"true"
-        if method == "deletewebhook":
-            st.webhooks.clear()
-            return b"true"
-        if method == "getwebhookinfo":
-            url = st.webhooks[0][0] if st.webhooks else ""
-            return json.dumps({"url": url, "has_custom_certificate": False, "pending_update_count": 0}).encode()
-        return b"true"
-
-    async def _get_updates(self, st: _Bot, params: dict) -> bytes:
-        st.get_updates += 1
-        offset = int(params.get("offset") or 0)
-        limit = int(params.get("limit") or 100)
-        timeout = float(params.get("timeout") or 0)
-        pending = st.pending
-        while pending and pending[0][0] < offset:
-            pending.popleft()
-        if not pending and timeout > 0:
-            try:
-                await asyncio.wait_for(st.changed.wait(), min(timeout, 30))
-            except TimeoutError:
-                pass
-            while pending and pending[0][0] < offset:
-                pending.popleft()
-        batch = list(itertools.islice(pending, limit))
-        if batch and st.run is not None:
-            st.run.delivered_max = max(st.run.delivered_max, batch[-1][0])
-        return b'{"ok":true,"result":[' + b",".join(b for _, b in batch) + b"]}"
-
-    # ---- webhook delivery
-
-    def _start_pushers(self, st: _Bot) -> None:
-        if not st.pushers:
-            st.pushers = [asyncio.create_task(self._push(st)) for _ in range(WEBHOOK_CONNECTIONS)]
-
-    async def _push(self, st: _Bot) -> None:
-        import aiohttp
-
-        while True:
-            update_id, body = await st.hook_queue.get()
-            url, secret = st.webhooks[st.rr % len(st.webhooks)]
-            st.rr += 1
-            run = st.run
-            if run is not None:
-                run.delivered_max = max(run.delivered_max, update_id)
-            headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret}
-            try:
-                async with self.session.post(url, data=body, headers=headers) as response:
-                    await response.read()
-                    ok = response.status == 200
-            except (aiohttp.ClientError, TimeoutError):
-                ok = False
-            if not ok and run is not None:
-                run.webhook_failures += 1
-
-    # ---- control
+        data = await request.json()
+        fake = FakeBotAPI(token=data["token"], bot_username="chatshop_bench_bot",
+                          webhook_connections=WEBHOOK_CONNECTIONS)
+        await fake.start()
+        fake.latency = self.rtt
+        proxy = None
+        if data.get("backends"):
+            proxy = RoundRobinProxy(WEBHOOK_PATH)
+            await proxy.__aenter__()
+            proxy.backends = list(data["backends"])
+        self.bots[data["token"]] = _Bot(fake, proxy)
+        return web.json_response({"api": f"{fake.url}/bot", "webhook": proxy.url if proxy else None})
 
     async def load(self, request):  # type: ignore[no-untyped-def]
         from aiohttp import web
 
         data = await request.json()
-        st = self.bot(data["token"])
-        updates = data["updates"]
-        rate = data.get("rate")
+        st = self.bots[data["token"]]
         if st.releaser is not None:
             st.releaser.cancel()
+        st.account()
+        updates = data["updates"]
+        for update in updates:
+            query = update.get("callback_query")
+            if query is not None:
+                # The message the button is under, as the bot sent it (so it can be edited).
+                query["message"] = st.fake.bot_message(query["from"]["id"], query["message"]["text"])
         run = _Run(updates, data.get("expect", "shop"))
-        items = [(u["update_id"], json.dumps(u, separators=(",", ":")).encode()) for u in updates]
-        run.t0 = time.monotonic()
         st.run = run
+        rate = data.get("rate")
         if rate:
-            st.releaser = asyncio.create_task(self._release(st, run, items, float(rate)))
+            st.releaser = asyncio.create_task(self._release(st, run, updates, float(rate)))
         else:
-            for update_id, _ in items:
-                run.enqueued[update_id] = run.t0
-            self._enqueue(st, items)
+            for update in updates:
+                run.enqueued[update["update_id"]] = run.t0
+                run.entries.append(st.fake.enqueue(update))
         return web.json_response({"ok": True})
 
-    def _enqueue(self, st: _Bot, items: list[tuple[int, bytes]]) -> None:
-        if st.webhooks:
-            for item in items:
-                st.hook_queue.put_nowait(item)
-        else:
-            st.pending.extend(items)
-            st.wake()
-
-    async def _release(self, st: _Bot, run: _Run, items: list[tuple[int, bytes]], rate: float) -> None:
+    async def _release(self, st: _Bot, run: _Run, updates: list[dict], rate: float) -> None:
         released = 0
-        while released < len(items):
-            due = min(len(items), int((time.monotonic() - run.t0) * rate) + 1)
-            if due > released:
-                now = time.monotonic()
-                chunk = items[released:due]
-                for update_id, _ in chunk:
-                    run.enqueued[update_id] = now
-                self._enqueue(st, chunk)
-                released = due
+        while released < len(updates):
+            due = min(len(updates), int((time.monotonic() - run.t0) * rate) + 1)
+            now = time.monotonic()
+            for update in updates[released:due]:
+                run.enqueued[update["update_id"]] = now
+                run.entries.append(st.fake.enqueue(update))
+            released = max(released, due)
             await asyncio.sleep(0.002)
 
     async def wait(self, request):  # type: ignore[no-untyped-def]
         from aiohttp import web
 
-        st = self.bot(request.query["token"])
+        st = self.bots[request.query["token"]]
         quiet = float(request.query.get("quiet", 0.3))
         deadline = time.monotonic() + float(request.query.get("timeout", 120))
         run = st.run
         complete = False
         while time.monotonic() < deadline:
-            now = time.monotonic()
-            if run.complete() and now - run.last_call >= quiet:
+            st.account()
+            if run.complete() and time.monotonic() - run.last_call >= quiet:
                 complete = True
                 break
             await asyncio.sleep(0.005)
         return web.json_response({
             "complete": complete, "n": run.n, "elapsed": run.last_call - run.t0, "calls": dict(run.calls),
             "callbacks": run.n_callbacks, "answered": run.answered, "alerts": run.alerts,
-            "chat_calls": run.chat_calls, "text": run.n_text, "delivered_max": run.delivered_max,
+            "chat_calls": run.chat_calls, "text": run.n_text, "delivered": run.delivered,
             "last_id": run.last_id, "webhook_failures": run.webhook_failures,
             "cb_latency_ms": [round(x * 1000, 3) for x in run.cb_latency],
         })
@@ -376,28 +289,25 @@ class LeanFake:
     async def state(self, request):  # type: ignore[no-untyped-def]
         from aiohttp import web
 
-        st = self.bot(request.query["token"])
-        return web.json_response({"get_updates": st.get_updates, "webhooks": [u for u, _ in st.webhooks]})
+        fake = self.bots[request.query["token"]].fake
+        return web.json_response({"get_updates": sum(1 for call in fake.calls if call.method == "getUpdates"),
+                                  "webhook": fake.webhook_url})
 
 
 def child_fake(rtt_ms: float) -> None:
-    """The fake Bot API process: prints its port, serves until killed."""
-    import aiohttp
+    """The fake Bot API process: prints its control port, serves until killed."""
     from aiohttp import web
 
     async def main() -> None:
-        fake = LeanFake(rtt_ms / 1000)
-        fake.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=4 * WEBHOOK_CONNECTIONS),
-            timeout=aiohttp.ClientTimeout(total=30))
+        fakes = Fakes(rtt_ms / 1000)
         app = web.Application(client_max_size=256 * 1024 * 1024)
-        app.router.add_route("*", "/bot{token}/{method}", fake.api)
-        app.router.add_post("/control/load", fake.load)
-        app.router.add_get("/control/wait", fake.wait)
-        app.router.add_get("/control/state", fake.state)
+        app.router.add_post("/control/open", fakes.open)
+        app.router.add_post("/control/load", fakes.load)
+        app.router.add_get("/control/wait", fakes.wait)
+        app.router.add_get("/control/state", fakes.state)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+        site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         print(runner.addresses[0][1], flush=True)
         await asyncio.Event().wait()
@@ -691,10 +601,15 @@ class Bench:
         port = int(self.fake_proc.stdout.readline())
         self.fake_url = f"http://127.0.0.1:{port}"
 
-    def start_bots(self, cfg: Config) -> None:
+    async def start_bots(self, cfg: Config) -> None:
+        if cfg.kind == "ours":
+            cfg.ports = [free_port() for _ in range(cfg.processes)]
+        hooks = [f"http://127.0.0.1:{port}{WEBHOOK_PATH}" for port in cfg.ports] if cfg.webhook else []
+        backends = hooks if len(hooks) > 1 else []  # several processes: a load balancer in front
+        opened = await self.post("/control/open", {"token": cfg.token, "backends": backends})
         base_env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("BOT_", "DATABASE_", "WEBHOOK_", "TELEGRAM_", "HTTP_"))}
-        base_env.update(BOT_TOKEN=cfg.token, TELEGRAM_API_BASE_URL=f"{self.fake_url}/bot", PYTHONUNBUFFERED="1")
+        base_env.update(BOT_TOKEN=cfg.token, TELEGRAM_API_BASE_URL=opened["api"], PYTHONUNBUFFERED="1")
         for i in range(cfg.processes if cfg.kind == "ours" else 1):
             env = dict(base_env)
             log = self.tmp / f"{cfg.name}-{i}.log"
@@ -702,15 +617,14 @@ class Bench:
                 cfg.durations_file = self.tmp / f"{cfg.name}.durations"
                 env["BENCH_DURATIONS"] = str(cfg.durations_file)
             else:
-                port = free_port()
-                cfg.ports.append(port)
+                port = cfg.ports[i]
                 env.update(DATABASE_URL=self.db_url(cfg), HTTP_HOST="127.0.0.1", HTTP_PORT=str(port),
                            LOG_LEVEL="INFO", DEMO_CATALOG="true", OPERATOR_IDS="")
                 env["CONCURRENT_UPDATES"] = str(cfg.concurrent)
                 if self.args.count_sql and cfg.concurrent == 1:
                     env["BENCH_SQL_COUNTS"] = str(self.tmp / f"{cfg.name}-{i}.sql.json")
                 if cfg.webhook:
-                    env["WEBHOOK_URL"] = f"http://127.0.0.1:{port}/telegram-webhook"
+                    env["WEBHOOK_URL"] = opened["webhook"] or hooks[i]
             cfg.logs.append(log)
             with open(log, "w") as err:
                 cfg.procs.append(subprocess.Popen(
@@ -730,7 +644,7 @@ class Bench:
                 if proc.poll() is not None:
                     raise SystemExit(f"{cfg.name}: bot exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
             state = await self.get("/control/state", token=cfg.token)
-            ready = len(state["webhooks"]) >= cfg.processes if cfg.webhook else state["get_updates"] > 0
+            ready = bool(state["webhook"]) if cfg.webhook else state["get_updates"] > 0
             if ready and cfg.kind == "ours":
                 for port in cfg.ports:
                     try:
@@ -834,7 +748,7 @@ class Bench:
             ours = [c for c in configs if c.kind == "ours"]
             base = next((c for c in echo if c.name == args.baseline), None)
             for cfg in echo:
-                self.start_bots(cfg)
+                await self.start_bots(cfg)
             for cfg in echo:
                 await self.wait_ready(cfg)
             rng_base = random.Random(args.seed)
@@ -850,7 +764,7 @@ class Bench:
                 self.progress(cfg)
             for cfg in ours:
                 cfg.state = await prepare_store_for(self.db_url(cfg), cfg.token)
-                self.start_bots(cfg)
+                await self.start_bots(cfg)
                 await self.wait_ready(cfg)
                 rng = random.Random(args.seed)
                 await self.burst(cfg, self.mix(cfg, rng, args.warmup))

@@ -719,6 +719,19 @@ class FakeBotAPI:
             await self.settle(entry)
         return update
 
+    def enqueue(self, update: JSONDict) -> _Pending:
+        """Queue a complete raw update as Telegram would, without copying or waiting (for load generators);
+        a callback query in it stays open until the bot answers it. ``.delivered`` tells when it went out."""
+        query = update.get("callback_query")
+        if query is not None:
+            self._open_queries[str(query["id"])] = "callback_query"
+        return self._enqueue(update, forced=False)
+
+    def bot_message(self, chat_id: int, text: str) -> JSONDict:
+        """Store a message as if the bot had sent it earlier, so a button under it can be pressed and the
+        bot can edit it; return it as Telegram would put it in a callback query."""
+        return self._new_message(self._chat(chat_id), {}, {"text": text})
+
     def _begin_action(self, update: JSONDict) -> None:
         """Start a new action: `wait_for` and the sender's `replies` look from here on."""
         self._action_mark = self.mark()
