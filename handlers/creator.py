@@ -12,6 +12,7 @@ from handlers import callbacks as cb
 from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, ensure_user, lang, reply, show
 from handlers.context import ShopContext
+from handlers.messages import APPROVAL
 from handlers.product import send_card
 from handlers.start import on_start
 from store.errors import ErrorCode, NotAllowed, NotFound
@@ -53,8 +54,8 @@ async def on_decide(update: Update, context: ShopContext, pressed: cb.DecideCrea
         creator = await creators.decide(session, pressed.creator_id, pressed.approve, update.effective_user.id,
                                         shop.options.operator_ids, shop.clock())
     shop.wake_outbox()
-    await answer(query, f"Creator {creator.code}: {creator.status}.")
-    await edit(query, f"✨ Creator application of user {creator.user_id}: <b>{creator.status}</b>.")
+    await answer(query, f"Creator {creator.code}: {APPROVAL[creator.status]}.")
+    await edit(query, f"✨ Creator application of user {creator.user_id}: <b>{APPROVAL[creator.status]}</b>.")
 
 
 @button_handler

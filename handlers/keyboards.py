@@ -8,7 +8,7 @@ from urllib.parse import quote
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from handlers import callbacks as cb
-from handlers.messages import PAYMENT_METHOD, SELLER_ACTION, SELLER_ORDER_FILTERS
+from handlers.messages import PAYMENT_METHOD, SELLER_ACTION, SELLER_ORDER_FILTERS, order_status
 from handlers.render import money
 from store.models import Order
 from store.services.cart import CartView
@@ -218,7 +218,7 @@ def seller_order_actions(order: Order) -> InlineKeyboardMarkup | None:
 
 def seller_orders(orders: list[SellerOrder], page: int, pages: int, state: str) -> InlineKeyboardMarkup:
     """One button per order, paging, and the state filters."""
-    rows = [[button(f"#{o.id} · {o.buyer_name} · {o.status}", cb.SellerOrder(o.id))] for o in orders]
+    rows = [[button(f"#{o.id} · {o.buyer_name} · {order_status(o.status)}", cb.SellerOrder(o.id))] for o in orders]
     filters_row = [button(("• " if key == state else "") + label, cb.SellerOrdersPage(key, 0))
                    for key, label in SELLER_ORDER_FILTERS.items()]
     return build([*rows, pager(page, pages, lambda n: cb.SellerOrdersPage(state, n)), filters_row[:3],

@@ -17,7 +17,7 @@ from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, ensure_user, message_handler, reply, say_refusal, show
 from handlers.context import ShopContext
 from handlers.flows import Flow, OnStep
-from handlers.messages import refusal
+from handlers.messages import APPROVAL, order_status, refusal
 from handlers.notifications import seller_order_text
 from store.errors import ErrorCode, Expired, InvalidInput, NotAllowed, ShopError
 from store.models import Seller
@@ -82,8 +82,8 @@ async def on_decide(update: Update, context: ShopContext, pressed: cb.DecideSell
         shop = await sellers.decide(session, pressed.seller_id, pressed.approve, update.effective_user.id,
                                     context.shop.options.operator_ids, context.shop.clock())
     context.shop.wake_outbox()
-    await answer(query, f"{shop.name}: {shop.status}.")
-    await edit(query, f"📝 Seller application <b>{escape(shop.name)}</b>: <b>{shop.status}</b> by "
+    await answer(query, f"{shop.name}: {APPROVAL[shop.status]}.")
+    await edit(query, f"📝 Seller application <b>{escape(shop.name)}</b>: <b>{APPROVAL[shop.status]}</b> by "
                       f"{escape(update.effective_user.first_name)}.")
 
 
@@ -150,7 +150,7 @@ async def on_action(update: Update, context: ShopContext, pressed: cb.SellerOrde
         await reply(update, ASK_DETAILS[action].format(order_id=order_id))
         return
     shop.wake_outbox()
-    await answer(query, f"Order #{order.id}: {order.status}.")
+    await answer(query, f"Order #{order.id}: {order_status(order.status)}.")
     await _redraw(update, context, order_id)
 
 
