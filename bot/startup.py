@@ -18,7 +18,7 @@ from bot.request import AiohttpRequest
 from store.db import Database
 from store.demo import load_demo_catalog
 from store.migrate import pending, upgrade
-from store.services import catalog
+from store.services.currency import adopt_currency
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ async def _prepare(database: Database, settings: Settings, *, migrate: bool) -> 
         await upgrade(database)
         logger.info("database migrated: %s", ", ".join(missing))
     async with database.transaction() as session:
-        kept = await catalog.adopt_currency(session, settings.currency)
+        kept = await adopt_currency(session, settings.currency)
     if kept is not None:
         raise StartupError(f"setting CURRENCY={settings.currency} but the store's prices are in {kept}: "
                            f"set CURRENCY={kept} (changing it would re-denominate every price)")

@@ -125,13 +125,15 @@ class Category(Base):
 
 class CatalogState(Base):
     """One row: a version that grows with every catalog change (search index freshness), and the
-    currency every price, fee and total in the store is in (None until the shop first starts)."""
+    currency every price, fee and total in the store is in, with its minor-unit digits (None until the
+    shop first starts; store/services/currency.py)."""
 
     __tablename__ = "catalog_state"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str | None] = mapped_column(String(3))
+    minor_digits: Mapped[int | None] = mapped_column(SmallInteger)
 
 
 class Product(Base):

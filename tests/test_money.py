@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.config import Settings
 from bot.startup import StartupError, prepare_store
@@ -13,6 +13,7 @@ from store.models import CatalogState, Variant
 from store.money import Money, digits, format_money, parse_money, to_stars
 
 from .conftest import TOKEN
+from .factories import make_category, make_product, make_seller
 
 
 # Telegram's currencies.json gives these 2 digits where CLDR (Babel) gives 0; these 0 in both.
@@ -88,3 +89,24 @@ def test_stars_are_whole_and_rounded_up_from_telegrams_units():
     assert to_stars(Money(1500, "JPY"), 1) == Money(1500, "XTR")  # no minor units
     assert to_stars(Money(123456, "HUF"), 1) == Money(1235, "XTR")  # 1,234.56
     assert to_stars(Money(1, "USD"), 1) == Money(1, "XTR")  # never nothing
+
+
+@pytest.mark.parametrize(("currency", "price_before", "price_after"),
+                         [("HUF", 150_000, 15_000_000), ("USD", 1999, 1999)])
+async def test_a_store_from_before_keeps_what_its_prices_meant(store_url, currency, price_before, price_after):
+    """Amounts written with CLDR's digits (150000 meant 150,000 HUF) are rescaled once to Telegram's."""
+    await prepare_store(settings_for(store_url, currency, demo=False), migrate=True)
+    database = Database(store_url)
+    try:
+        async with database.transaction() as session:
+            seller, category = await make_seller(session), await make_category(session)
+            await make_product(session, seller, category, "Paprika", [("", price_before, 5)])
+            # As a store from before the currency was recorded.
+            await session.execute(update(CatalogState).values(currency=None, minor_digits=None))
+        for _ in range(2):  # a second start changes nothing more
+            await prepare_store(settings_for(store_url, currency, demo=False), migrate=True)
+            async with database.read() as session:
+                assert await session.scalar(select(Variant.price)) == price_after
+                assert (await session.get(CatalogState, 1)).minor_digits == digits(currency)
+    finally:
+        await database.dispose()

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from store.models import CatalogState, Category, Checkout, Product, Seller, Variant
+from store.models import CatalogState, Category, Product, Seller, Variant
 from store.states import ProductStatus
 
 
@@ -202,23 +202,6 @@ async def category_page(
 async def catalog_version(session: AsyncSession) -> int:
     """Return the current catalog version."""
     return await session.scalar(select(CatalogState.version).where(CatalogState.id == 1)) or 0
-
-
-async def adopt_currency(session: AsyncSession, currency: str) -> str | None:
-    """Keep ``currency`` as the one the catalog's prices are in; return the catalog's currency instead
-    when it differs and there are prices in it (re-denominating them would change every price)."""
-    state = await session.get(CatalogState, 1, with_for_update=True)
-    if state is None:
-        session.add(CatalogState(id=1, version=0, currency=currency))
-        await session.flush()
-        return None
-    if state.currency is not None and state.currency != currency:
-        priced = await session.scalar(select(func.count()).select_from(Variant)) or await session.scalar(
-            select(func.count()).select_from(Checkout))
-        if priced:
-            return state.currency
-    state.currency = currency
-    return None
 
 
 async def bump_catalog_version(session: AsyncSession) -> int:

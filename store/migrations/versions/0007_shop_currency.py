@@ -18,12 +18,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('catalog_state', schema=None) as batch_op:
         batch_op.add_column(sa.Column('currency', sa.String(length=3), nullable=True))
-    # A store that has taken orders knows its currency from the latest one; any other
-    # adopts the configured CURRENCY at its next start.
-    op.execute("UPDATE catalog_state SET currency = "
-               "(SELECT currency FROM checkouts ORDER BY id DESC LIMIT 1)")
+        batch_op.add_column(sa.Column('minor_digits', sa.SmallInteger(), nullable=True))
+    # Both are recorded at the next start (store/services/currency.py), which also rescales amounts
+    # written with CLDR's minor-unit digits where Telegram counts others.
 
 
 def downgrade() -> None:
     with op.batch_alter_table('catalog_state', schema=None) as batch_op:
+        batch_op.drop_column('minor_digits')
         batch_op.drop_column('currency')
