@@ -29,10 +29,18 @@ SEP = ":"
 _INT = re.compile(r"0|[1-9][0-9]{0,17}")
 
 
+class VariantField(StrEnum):
+    """What of a variant a seller edits."""
+
+    PRICE = "price"
+    STOCK = "stock"
+
+
 # Enum values written shorter on the wire than in code (and as buttons already in chats carry them).
 _WIRE: dict[type[Enum], dict[Enum, str]] = {
     SellerAction: {SellerAction.ACCEPT: "acc", SellerAction.SHIP: "shp",
                    SellerAction.DELIVER: "dlv", SellerAction.CANCEL: "cxl"},
+    VariantField: {VariantField.PRICE: "p", VariantField.STOCK: "s"},
 }
 _FROM_WIRE: dict[type[Enum], dict[str, Enum]] = {
     kind: {code: member for member, code in codes.items()} for kind, codes in _WIRE.items()}
@@ -305,13 +313,6 @@ class ShowcasePage(Button, prefix="sw"):
 
 
 # --- sellers and operators -----------------------------------------------------------------------------
-
-
-class VariantField(StrEnum):
-    """What of a variant a seller edits."""
-
-    PRICE = "price"
-    STOCK = "stock"
 
 
 @dataclass(frozen=True)
