@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from handlers.messages import error_text
-from store.errors import Expired, NotAllowed, NotFound, ShopError
+from store.errors import ErrorCode, Expired, NotAllowed, NotFound, ShopError
 from store.services import fulfilment, sellers
 from store.services.events import load_order, order_document
 from store.services.fulfilment import Actor
@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 SHOP = web.AppKey("shop", Shop)
 ACTOR = web.RequestKey("actor", Actor)
 MAX_BODY = 16 * 1024
+ACTIONS = [str(action) for action in SellerAction]
 # The HTTP status and the error kind of each kind of refusal from the store (the most specific first).
 REFUSALS: tuple[tuple[type[ShopError], int, str], ...] = (
     (NotFound, 404, "not_found"),
@@ -95,7 +96,7 @@ async def api_errors(request: web.Request, handler: Callable[[web.Request], Awai
 def _order_id(request: web.Request) -> int:
     raw = request.match_info["order_id"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        raise ApiError(404, "not_found", "order_unknown", f"Order {raw[:20]!r} does not exist.")
+        raise ApiError(404, "not_found", ErrorCode.ORDER_UNKNOWN, f"Order {raw[:20]!r} does not exist.")
     return int(raw)
 
 
@@ -161,7 +162,7 @@ async def act(request: web.Request) -> web.Response:
     order_id, name = _order_id(request), request.match_info["action"]
     if name not in tuple(SellerAction):
         raise ApiError(404, "not_found", "action_unknown",
-                       f"Unknown action {name[:20]!r}: use {', '.join(SellerAction)}.")
+                       f"Unknown action {name[:20]!r}: use {', '.join(ACTIONS[:-1])} or {ACTIONS[-1]}.")
     action, now = SellerAction(name), shop.clock()
     fields = ACTION_FIELDS.get(action, ())
     body = await _body(request, *fields) if fields else {}

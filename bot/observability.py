@@ -19,7 +19,7 @@ from store.models import utcnow
 from store.services.inbox import backlog as inbox_backlog
 from store.services.orders import count_by_status
 from store.services.outbox import backlog
-from store.states import UNFINISHED
+from store.states import UNFINISHED, OutboxStatus
 
 logger = logging.getLogger("chatshop.updates")
 
@@ -73,7 +73,7 @@ async def render_metrics(db: Database) -> bytes:
         rows = await backlog(session)
         orders = await count_by_status(session)
         inbox = await inbox_backlog(session)
-    for status in ("pending", "sent", "dead"):
+    for status in OutboxStatus:
         OUTBOX_BACKLOG.labels(status).set(rows.get(status, 0))
     for state in UNFINISHED:
         INBOX_BACKLOG.labels(state).set(inbox.rows.get(state, 0))

@@ -19,7 +19,7 @@ from handlers.callbacks import fit_text
 from handlers.common import answer, button_handler, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
 from handlers.flows import Flow, OnStep
-from store.errors import Changed, OutOfStock
+from store.errors import Changed, ErrorCode, OutOfStock
 from store.models import Checkout
 from store.money import STARS
 from store.services import checkout_flow as flow
@@ -44,7 +44,7 @@ async def on_checkout(update: Update, context: ShopContext, _: cb.StartCheckout)
     await answer(query)
     if not review.cart.lines:
         changes = "".join(f"{escape(messages.cart_adjustment(change))}\n" for change in review.changes)
-        await reply(update, f"{changes}Your cart is empty, so there is nothing to check out.")
+        await reply(update, changes + messages.refusal(ErrorCode.CART_EMPTY, {}))
         return
     await reply(update, render.review(review.cart, review.changes, context.shop.options.currency, lang(update)),
                 keyboards.review())

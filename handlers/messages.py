@@ -66,13 +66,6 @@ SELLER_ACTION = {
     SellerAction.DELIVER: "📬 Delivered",
     SellerAction.CANCEL: "✖ Cancel",
 }
-# What an order becomes when a seller does each action ("it can't be shipped now").
-ACTION_DONE = {
-    SellerAction.ACCEPT: "accepted",
-    SellerAction.SHIP: "shipped",
-    SellerAction.DELIVER: "delivered",
-    SellerAction.CANCEL: "cancelled",
-}
 # The short texts a seller's catalog has, by field, for "... has at most N characters."
 TEXT_FIELDS = {
     "label": "An option label has at most {max} characters.",
@@ -131,14 +124,16 @@ def _csv_header(data: dict[str, Any]) -> str:
 
 
 def _transition_refused(data: dict[str, Any]) -> str:
-    to = ACTION_DONE.get(data["to"]) or order_status(data["to"])  # type: ignore[call-overload]
-    return f"Order #{data['order_id']} is {order_status(data['status'])}: it can't be {to} now."
+    return f"Order #{data['order_id']} is {order_status(data['status'])}: it can't be {order_status(data['to'])} now."
 
 
 ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.BUTTON_EXPIRED: "This button has expired. Please open the menu again with /start.",
     ErrorCode.STEP_OVER: "This step of the checkout is over. Tap /cart to start the checkout again.",
     ErrorCode.ADD_PRODUCT_STEP_OVER: "This step is over. Send /add_product to start again.",
+    ErrorCode.SELL_STEP_OVER: "This step is over. Send /sell to start again.",
+    ErrorCode.ORDER_STEP_OVER: "This step is over. Open the order again from /seller_orders.",
+    ErrorCode.EDIT_STEP_OVER: "This step is over. Open the product again from /my_products.",
     ErrorCode.SEARCH_RESULTS_CHANGED: "Those results have changed: please search again.",
     ErrorCode.CATEGORY_PAGE_GONE: "That page is gone: the category has fewer products now.",
     ErrorCode.ORDERS_PAGE_GONE: "That page is gone. Please open /orders again.",
@@ -209,7 +204,7 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.VARIANT_LABELS_NEEDED: "With several variants, each needs its own option label (e.g. S, M, L).",
     ErrorCode.VARIANT_NEEDED: "Add at least one variant first (or /add_product to start again).",
     ErrorCode.PRODUCT_NOT_YOURS: "That product isn't one of your shop's.",
-    ErrorCode.OPTION_NOT_IN_PRODUCT: "That option isn't part of this product.",
+    ErrorCode.OPTION_NOT_IN_PRODUCT: "That option isn't part of this product any more.",
     ErrorCode.CATEGORY_GONE: "That category no longer exists.",
     ErrorCode.PRODUCT_STATE_UNKNOWN: "Unknown product state.",
     ErrorCode.CSV_EMPTY: lambda data: f"The file is empty: a header row is required ({', '.join(data['required'])}, "

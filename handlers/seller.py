@@ -23,7 +23,7 @@ from store.errors import ErrorCode, Expired, InvalidInput, NotAllowed, ShopError
 from store.models import Seller
 from store.services import fulfilment, seller_flow, sellers
 from store.services.fulfilment import Actor
-from store.services.orders import filter_statuses
+from store.services.orders import OPEN_FILTER, filter_statuses
 from store.services.seller_flow import SellerStep
 from store.services.users import Step, clear_step
 from store.states import Approval, SellerAction
@@ -93,7 +93,7 @@ async def on_decide(update: Update, context: ShopContext, pressed: cb.DecideSell
 @message_handler
 async def on_seller_orders(update: Update, context: ShopContext) -> None:
     """/seller_orders: the open orders of the seller's shop (all shops for an operator)."""
-    await _show_orders(update, context, "open", 0)
+    await _show_orders(update, context, OPEN_FILTER, 0)
 
 
 @button_handler

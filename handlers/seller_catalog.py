@@ -29,6 +29,7 @@ from store.services.users import Step, clear_step
 from store.states import ProductStatus
 
 PRODUCTS_PAGE = 8
+ASK_PHOTO = "Send a photo (as a picture), or /skip."
 # The step a variant's edit button asks for.
 EDIT_FIELD = {cb.VariantField.PRICE: ProductStep.EDIT_PRICE, cb.VariantField.STOCK: ProductStep.EDIT_STOCK}
 STATUS_DONE = {ProductStatus.ACTIVE: "On sale again.", ProductStatus.PAUSED: "Paused.",
@@ -134,7 +135,7 @@ async def on_photo(update: Update, context: ShopContext, shop: Seller, photo: tu
 async def on_text_at_photo(update: Update, context: ShopContext, shop: Seller, text: str) -> None:
     """/skip (no photo), or a reminder that a picture is wanted."""
     if text.strip() != SKIP:
-        await reply(update, "Send a photo (as a picture), or /skip.")
+        await reply(update, ASK_PHOTO)
         return
     await _take_photo(update, context, None)
 
@@ -283,7 +284,7 @@ FLOW = Flow(
         ProductStep.TITLE: OnStep(text=on_title),
         ProductStep.DESCRIPTION: OnStep(text=on_description),
         ProductStep.CATEGORY: OnStep(text=on_text_at_category, buttons={cb.FileNewProduct: on_category}),
-        ProductStep.PHOTO: OnStep(text=on_text_at_photo, photo=on_photo, hint="Send a photo (as a picture), or /skip."),
+        ProductStep.PHOTO: OnStep(text=on_text_at_photo, photo=on_photo, hint=ASK_PHOTO),
         ProductStep.VARIANTS: OnStep(text=on_variant, buttons={cb.PublishNewProduct: on_done}),
         **{step: OnStep(text=on_edit) for step in flow.EDIT_STEPS},
     },

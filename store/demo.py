@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store import demo_data
 from store.models import Category, Product, Seller, Variant
 from store.services.catalog import bump_catalog_version
+from store.states import Approval, ProductStatus
 
 logger = logging.getLogger(__name__)
 
@@ -22,8 +23,8 @@ async def load_demo_catalog(session: AsyncSession) -> bool:
     if await session.scalar(select(func.count(Seller.id))):
         return False
     version = await bump_catalog_version(session)
-    sellers = {s["key"]: Seller(name=s["name"], kind=s["kind"], status="approved", commission_bp=s["commission_bp"])
-               for s in demo_data.SELLERS}
+    sellers = {s["key"]: Seller(name=s["name"], kind=s["kind"], status=Approval.APPROVED,
+                                commission_bp=s["commission_bp"]) for s in demo_data.SELLERS}
     categories = {name: Category(name=name, position=i) for i, name in enumerate(demo_data.CATEGORIES)}
     session.add_all([*sellers.values(), *categories.values()])
     await session.flush()
@@ -36,7 +37,7 @@ async def load_demo_catalog(session: AsyncSession) -> bool:
             brand=item.get("brand"),
             description=item.get("description", ""),
             photo=item.get("photo"),
-            status="active",
+            status=ProductStatus.ACTIVE,
             catalog_version=version,
         )
         session.add(product)

@@ -112,7 +112,7 @@ async def ask_edit(session: AsyncSession, user_id: int, seller_id: int, step: Pr
 
 async def submit_edit(session: AsyncSession, user_id: int, seller_id: int, text: str, currency: str) -> ProductView:
     """The new value for the field being edited: saved, and the dialogue ends."""
-    step: Step = await at_step(session, user_id, *EDIT_STEPS)
+    step: Step = await at_step(session, user_id, *EDIT_STEPS, over=ErrorCode.EDIT_STEP_OVER)
     product_id = step.data["product_id"]
     if step.name == ProductStep.EDIT_PRICE:
         product = await catalog.update_variant(session, seller_id, product_id, step.data["variant_id"],

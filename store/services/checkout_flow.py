@@ -66,7 +66,7 @@ async def begin(session: AsyncSession, user_id: int) -> co.Review:
 
 async def to_contact(session: AsyncSession, user_id: int) -> str | None:
     """Review accepted: ask for contact details; returns the ones used last time, if any."""
-    await at_step(session, user_id, CheckoutStep.REVIEW)
+    await at_step(session, user_id, CheckoutStep.REVIEW, over=ErrorCode.STEP_OVER)
     await set_step(session, user_id, CheckoutStep.CONTACT)
     user = await get_user(session, user_id)
     return f"{user.contact_name} {user.phone}" if user and user.contact_name and user.phone else None
@@ -75,7 +75,7 @@ async def to_contact(session: AsyncSession, user_id: int) -> str | None:
 async def submit_contact(session: AsyncSession, user_id: int, text: str, region: str,
                          fallback_name: str) -> tuple[str, str, str | None]:
     """Typed contact details: validated, stored in the step; returns name, phone and the last address."""
-    step = await at_step(session, user_id, CheckoutStep.CONTACT)
+    step = await at_step(session, user_id, CheckoutStep.CONTACT, over=ErrorCode.STEP_OVER)
     name, phone = parse_contact(text, region, fallback_name)
     await set_step(session, user_id, CheckoutStep.ADDRESS, {**step.data, "name": name, "phone": phone})
     user = await get_user(session, user_id)
@@ -85,7 +85,7 @@ async def submit_contact(session: AsyncSession, user_id: int, text: str, region:
 async def submit_shared_contact(session: AsyncSession, user_id: int, name: str, phone_number: str,
                                 owner_id: int | None, region: str) -> tuple[str, str, str | None]:
     """A contact shared with Telegram's button: it must be the shopper's own."""
-    step = await at_step(session, user_id, CheckoutStep.CONTACT)
+    step = await at_step(session, user_id, CheckoutStep.CONTACT, over=ErrorCode.STEP_OVER)
     if owner_id != user_id:
         raise InvalidInput(ErrorCode.NOT_YOUR_CONTACT)
     number = phone_number if phone_number.startswith("+") else f"+{phone_number}"
@@ -99,7 +99,7 @@ async def submit_shared_contact(session: AsyncSession, user_id: int, name: str, 
 async def submit_address(session: AsyncSession, user_id: int, text: str) -> tuple[str, int,
                                                                                    list[co.ShippingOption]]:
     """The shipping address: validated; returns it, the number of sellers and the shipping options."""
-    step = await at_step(session, user_id, CheckoutStep.ADDRESS)
+    step = await at_step(session, user_id, CheckoutStep.ADDRESS, over=ErrorCode.STEP_OVER)
     address = clean_address(text)
     await set_step(session, user_id, CheckoutStep.SHIPPING, {**step.data, "address": address})
     cart = await get_cart(session, user_id)
@@ -108,7 +108,7 @@ async def submit_address(session: AsyncSession, user_id: int, text: str) -> tupl
 
 async def choose_shipping(session: AsyncSession, user_id: int, code: str) -> co.ShippingOption:
     """A shipping method was chosen: on to payment."""
-    step = await at_step(session, user_id, CheckoutStep.SHIPPING)
+    step = await at_step(session, user_id, CheckoutStep.SHIPPING, over=ErrorCode.STEP_OVER)
     shipping = await co.get_shipping(session, code)
     await set_step(session, user_id, CheckoutStep.PAYMENT, {**step.data, "shipping": shipping.code,
                                                "shipping_name": shipping.name})
@@ -120,7 +120,7 @@ async def choose_payment(session: AsyncSession, user_id: int, method: str, offer
     """A payment method was chosen: price everything and ask for confirmation."""
     if method not in offered:
         raise Expired(ErrorCode.PAYMENT_NOT_OFFERED)
-    step = await at_step(session, user_id, CheckoutStep.PAYMENT)
+    step = await at_step(session, user_id, CheckoutStep.PAYMENT, over=ErrorCode.STEP_OVER)
     cart = await get_cart(session, user_id)
     if not cart.lines:
         await session.execute(delete(UserStep).where(UserStep.user_id == user_id))
@@ -141,7 +141,7 @@ async def confirm(session: AsyncSession, user_id: int, shown_total: int, rules: 
     The confirm step is consumed first (a second press finds it gone); a button
     from an older confirmation, or a cart changed since, places nothing.
     """
-    step = await at_step(session, user_id, CheckoutStep.CONFIRM)
+    step = await at_step(session, user_id, CheckoutStep.CONFIRM, over=ErrorCode.STEP_OVER)
     data = step.data
     if shown_total != data["total"]:
         raise Expired(ErrorCode.CONFIRMATION_OUTDATED)

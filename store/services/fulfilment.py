@@ -21,7 +21,7 @@ from store.models import Order, Payment, Seller
 from store.services import outbox
 from store.services.creators import reverse_commissions
 from store.services.events import announce
-from store.services.orders import allowed_actions, release_stock, transition
+from store.services.orders import ACTION_RESULTS, allowed_actions, release_stock, transition
 from store.states import (
     ActorKind,
     Approval,
@@ -73,7 +73,8 @@ async def _order_for(session: AsyncSession, order_id: int, actor: Actor, action:
 def check_action(order: Order, action: SellerAction) -> None:
     """Refuse ``action`` unless the order's state allows it now (:func:`allowed_actions`)."""
     if action not in allowed_actions(order):
-        raise Expired(ErrorCode.TRANSITION_REFUSED, order_id=order.id, status=order.status, to=action)
+        raise Expired(ErrorCode.TRANSITION_REFUSED, order_id=order.id, status=order.status,
+                      to=ACTION_RESULTS[action])
 
 
 def _actor_fields(actor: Actor) -> dict:

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.errors import ErrorCode
 from store.models import Order, Seller
 from store.services import fulfilment, sellers
 from store.services.fulfilment import Actor
@@ -45,7 +46,7 @@ async def begin_shop(session: AsyncSession, user_id: int) -> Seller | None:
 async def submit_shop_name(session: AsyncSession, user_id: int, name: str, chat_id: int,
                            operators: frozenset[int], now: datetime, commission_bp: int) -> Seller:
     """The shop's name: the application goes to the operators, and the dialogue ends."""
-    await at_step(session, user_id, SellerStep.SHOP_NAME)
+    await at_step(session, user_id, SellerStep.SHOP_NAME, over=ErrorCode.SELL_STEP_OVER)
     shop = await sellers.apply(session, user_id, name, chat_id, operators, now, commission_bp)
     await clear_step(session, user_id)
     return shop
@@ -62,7 +63,8 @@ async def ask_details(session: AsyncSession, user_id: int, order_id: int, action
 
 async def submit_details(session: AsyncSession, user_id: int, text: str, actor: Actor, now: datetime) -> Order:
     """The carrier and tracking number, or the cancel reason: the order moves on and the dialogue ends."""
-    step = await at_step(session, user_id, SellerStep.SHIP_DETAILS, SellerStep.CANCEL_REASON)
+    step = await at_step(session, user_id, SellerStep.SHIP_DETAILS, SellerStep.CANCEL_REASON,
+                         over=ErrorCode.ORDER_STEP_OVER)
     order_id = step.data["order_id"]
     if step.name == SellerStep.SHIP_DETAILS:
         carrier, number = fulfilment.parse_tracking(text)

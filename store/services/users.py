@@ -60,8 +60,7 @@ async def get_step(session: AsyncSession, user_id: int) -> Step | None:
     return Step(row.step, dict(row.data or {}), row.updated_at) if row is not None else None
 
 
-async def at_step(session: AsyncSession, user_id: int, *names: str,
-                  over: ErrorCode = ErrorCode.STEP_OVER) -> Step:
+async def at_step(session: AsyncSession, user_id: int, *names: str, over: ErrorCode) -> Step:
     """The user's step, locked until the transaction ends, if it is one of ``names``.
 
     Otherwise the button pressed or the answer typed belongs to a step that is
