@@ -10,8 +10,10 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Iterable
 from datetime import date
 
+from bot import redact
 from bot.app import build_application
 from bot.config import Settings, SettingsError, load_settings
 from bot.import_catalog import import_catalog
@@ -23,9 +25,10 @@ from bot.worker import run_worker
 logger = logging.getLogger("bot")
 
 
-def configure_logging(level: str) -> None:
-    """Log one line per record to stderr; keep the HTTP client quiet."""
+def configure_logging(level: str, secrets: Iterable[str | None] = ()) -> None:
+    """Log one line per record to stderr, secrets and personal data hidden; keep the HTTP client quiet."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact.install(secrets)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # /readyz checks migrations on every probe
@@ -53,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"chatshop: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.secrets)
     try:
         asyncio.run(prepare_store(settings, migrate=command == "migrate"))
     except StartupError as exc:

@@ -91,6 +91,13 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def secrets(self) -> tuple[str | None, ...]:
+        """Every secret the settings hold, to keep out of the logs."""
+        password = make_url(self.database_url).password
+        return (self.bot_token, self.payment_provider_token, self.webhook_secret, self.webhook_token,
+                str(password) if password else None)
+
+    @property
     def webhook_path(self) -> str | None:
         """The path of WEBHOOK_URL, served by the bot's HTTP server."""
         return urlsplit(self.webhook_url).path if self.webhook_url else None

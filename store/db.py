@@ -171,7 +171,8 @@ class Database:
         self.url = normalize_url(url)
         parsed = make_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        kwargs: dict = {"echo": echo}
+        # Statement parameters stay out of error messages: they hold names, phones and addresses.
+        kwargs: dict = {"echo": echo, "hide_parameters": True}
         if not self.is_sqlite:
             # No ping before every checkout (it costs a round trip per transaction); connections are
             # recycled instead, and a dropped one fails its transaction, which the caller reports.

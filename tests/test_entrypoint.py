@@ -17,6 +17,7 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.runtime import BotRuntime
 
 from .conftest import TOKEN
+from .journeys import add_to_cart, place_order
 
 
 def bot_env(tmp_path, **settings: str) -> dict[str, str]:
@@ -123,3 +124,30 @@ def test_a_postgresql_store_without_its_driver_names_the_extra_to_install(monkey
         load_settings(_env_file=None, bot_token=TOKEN, database_url="postgresql://shop@db/shop")
     assert str(refused.value) == 'setting DATABASE_URL is invalid: PostgreSQL needs its driver: pip install ' \
                                  '"chatshop[postgresql]"'
+
+
+async def test_debug_logs_of_a_whole_order_hold_no_secret_and_no_personal_data(tmp_path, fake):
+    """At DEBUG PTB logs every update and Bot API call; names, phones, addresses and tokens are hidden."""
+    provider = "284685063:TEST:Y2hhdHNob3AtcHJvdmlkZXItdG9rZW4"
+    env = bot_env(tmp_path, BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=f"{fake.url}/bot", LOG_LEVEL="DEBUG",
+                  PAYMENT_PROVIDER_TOKEN=provider, WEBHOOK_SECRET="s3cret-webhook-value")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        await fake.wait_for("getUpdates", timeout=30)
+        zeb = fake.user(2002, "Zebulon", last_name="Quill", username="zquill")
+        await add_to_cart(zeb, "hoodie", "Pullover Hoodie", "M / Grey")
+        await place_order(zeb, "42 Quiet Lane, Springfield 12345")
+        # The bot repeated the shared phone and the typed address back to him.
+        assert any("+12025550143" in text for text in zeb.texts)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    logs = stderr.decode()
+    assert process.returncode == 0, logs[-2000:]
+    # Every sendMessage was logged, its text hidden.
+    assert "'text': '[hidden]'" in logs and "endpoint `sendMessage` with parameters" in logs
+    for secret in (TOKEN, provider, "s3cret-webhook-value", "Zebulon", "Quill", "zquill", "42 Quiet Lane",
+                   "202 555 0143", "12025550143"):
+        assert secret not in logs, secret
