@@ -216,3 +216,13 @@ async def test_the_last_creator_link_clicked_within_the_window_wins(db, tee):
         await creators.open_link(session, Link(tee["product"], "aaaaaaaa"), 10, now)
         assert await creators.attributed_creator(session, 10, now, window) is None
         assert first.creator.id != second.creator.id
+
+
+async def test_plus_at_the_per_item_cap_names_the_cap_not_the_stock(db, tee):
+    async with db.transaction() as session:
+        await session.execute(update(Variant).where(Variant.id == tee["m"]).values(stock=149))
+        change = await cart_service.add_to_cart(session, 1, tee["m"], cart_service.MAX_QUANTITY)
+    with pytest.raises(ShopError) as refused:
+        async with db.transaction() as session:
+            await cart_service.change_line(session, 1, change.cart.lines[0].id, CartAction.INCREASE)
+    assert (refused.value.code, refused.value.data) == (ErrorCode.QUANTITY_CAP, {"max": 99})

@@ -168,7 +168,9 @@ async def change_line(session: AsyncSession, user_id: int, line_id: int, action:
     elif action == CartAction.INCREASE:
         if line.variant.product.status != ProductStatus.ACTIVE:
             raise ShopError(ErrorCode.PRODUCT_GONE)
-        if line.quantity + 1 > min(line.variant.stock, MAX_QUANTITY):
+        if line.quantity + 1 > MAX_QUANTITY:
+            raise ShopError(ErrorCode.QUANTITY_CAP, max=MAX_QUANTITY)
+        if line.quantity + 1 > line.variant.stock:
             raise ShopError(ErrorCode.STOCK_SHORT, stock=line.variant.stock)
         line.quantity += 1
     elif action == CartAction.DECREASE:
