@@ -39,7 +39,7 @@ from handlers import (
     seller_catalog,
     start,
 )
-from handlers.common import answer, expired
+from handlers.common import answer, button_handler, expired
 from handlers.context import ShopContext, attach, trace
 from handlers.errors import on_error
 from handlers.flows import StepRouter
@@ -111,7 +111,8 @@ async def on_unknown_button(update: Update, context: ShopContext) -> None:
     await expired(update)
 
 
-async def on_noop(update: Update, context: ShopContext) -> None:
+@button_handler
+async def on_noop(update: Update, context: ShopContext, _: cb.Noop) -> None:
     """A button that only shows information (a page number)."""
     await answer(update.callback_query)
 

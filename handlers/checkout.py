@@ -16,7 +16,7 @@ from telegram import Contact, LabeledPrice, ReplyKeyboardRemove, Update
 from handlers import callbacks as cb
 from handlers import keyboards, messages, render
 from handlers.callbacks import fit_text
-from handlers.common import answer, button_handler, edit, ensure_user, lang, reply
+from handlers.common import answer, button_handler, chat_of, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
 from handlers.flows import Flow, OnStep
 from store.errors import Changed, ErrorCode, OutOfStock
@@ -66,8 +66,7 @@ async def on_shared_contact(update: Update, context: ShopContext, step: Step, co
     name = " ".join(filter(None, [contact.first_name, contact.last_name]))
     async with context.shop.db.transaction() as session:
         name, phone, last_address = await flow.submit_shared_contact(
-            session, update.effective_user.id, name, contact.phone_number, contact.user_id,
-            context.shop.options.phone_region)
+            session, update.effective_user.id, name, contact.phone_number, contact.user_id)
     await _ask_address(update, name, phone, last_address)
 
 
@@ -163,7 +162,8 @@ async def send_invoice(update: Update, context: ShopContext, checkout: Checkout,
             prices.append(LabeledPrice("Shipping", checkout.shipping_total))
         token = context.shop.options.provider_token
     count = len(order_ids)
-    await update.effective_chat.send_invoice(
+    await update.get_bot().send_invoice(
+        chat_of(update),
         title=f"chatshop checkout #{checkout.id}",
         description=fit_text(f"{count} order{'s' if count != 1 else ''} ({numbers}), delivered by "
                              f"{checkout.shipping_name}.", 255),

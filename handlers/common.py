@@ -32,12 +32,19 @@ async def ensure_user(session, update: Update) -> None:  # type: ignore[no-untyp
     await touch_user(session, user.id, user.first_name or "", user.username, user.language_code)
 
 
+def chat_of(update: Update) -> int:
+    """Where to answer: the update's chat, or the person's own chat with the bot for a button under a
+    message sent in inline mode (it belongs to no chat the bot is in)."""
+    return update.effective_chat.id if update.effective_chat is not None else update.effective_user.id
+
+
 async def reply(
     update: Update, text: str, markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None = None
 ) -> Message:
-    """Send a new HTML message in the chat of the update."""
-    return await update.effective_chat.send_message(text, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                                    disable_web_page_preview=True)
+    """Send a new HTML message in the chat of the update (the person's own chat with the bot for a button
+    under a message sent in inline mode, which belongs to no chat the bot is in)."""
+    return await update.get_bot().send_message(chat_of(update), text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                               disable_web_page_preview=True)
 
 
 async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:

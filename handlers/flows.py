@@ -120,18 +120,19 @@ class StepRouter:
                 await reply(update, UNKNOWN_COMMAND)
             else:
                 await self.on_search(update, context, message.text)
+        elif message.contact is not None and on is not None and on.contact is not None:
+            await _answer(on.contact, update, context, step, message.contact)
+        elif message.photo and on is not None and on.photo is not None:
+            await _answer(on.photo, update, context, step, message.photo)
+        elif on is not None:
+            # Anything else at a step (a photo at the address, a sticker, a voice note): what the step wants.
+            await reply(update, on.hint or TEXT_ONLY)
         elif message.contact is not None:
-            if on is not None and on.contact is not None:
-                await _answer(on.contact, update, context, step, message.contact)
-            else:
-                await reply(update, CONTACT_OUTSIDE)
+            await reply(update, CONTACT_OUTSIDE)
         elif message.photo:
-            if on is not None and on.photo is not None:
-                await _answer(on.photo, update, context, step, message.photo)
-            else:
-                await reply(update, PHOTO_OUTSIDE)
+            await reply(update, PHOTO_OUTSIDE)
         else:
-            await reply(update, on.hint if on is not None and on.hint else TEXT_ONLY)
+            await reply(update, TEXT_ONLY)
 
     async def on_cancel(self, update: Update, context: ShopContext) -> None:
         """/cancel: leave whatever dialogue the person is in."""

@@ -14,6 +14,7 @@ from store.models import Order
 from store.services.cart import CartView
 from store.services.catalog import CategoryView, ProductView, VariantView
 from store.services.checkout import ShippingOption
+from store.services.contact import one_line
 from store.services.fulfilment import SellerOrder
 from store.services.orders import OrderSummary, allowed_actions
 from store.states import CartAction, PaymentMethod, ProductStatus
@@ -158,7 +159,7 @@ def ask_contact(saved: str | None) -> ReplyKeyboardMarkup:
 
 def ask_address(last_address: str | None) -> ReplyKeyboardMarkup:
     """The last address used (tap to reuse it) and a way out."""
-    rows = [[last_address.replace("\n", ", ")]] if last_address else []
+    rows = [[one_line(last_address)]] if last_address else []
     return ReplyKeyboardMarkup([*rows, [CANCEL_TEXT]], resize_keyboard=True, one_time_keyboard=True)
 
 

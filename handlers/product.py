@@ -10,7 +10,7 @@ from telegram.error import BadRequest
 
 from handlers import callbacks as cb
 from handlers import keyboards, messages, render
-from handlers.common import answer, button_handler, edit, ensure_user, lang, reply
+from handlers.common import answer, button_handler, chat_of, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
 from store.errors import ErrorCode, Expired, NotFound
 from store.services.cart import add_to_cart
@@ -51,8 +51,8 @@ async def send_card(update: Update, context: ShopContext, product: ProductView, 
     text, markup = card(product, product.default_variant(), who, context, lang(update))
     if product.photo:
         try:
-            await update.effective_chat.send_photo(product.photo, caption=text, parse_mode=ParseMode.HTML,
-                                                   reply_markup=markup)
+            await update.get_bot().send_photo(chat_of(update), product.photo, caption=text,
+                                              parse_mode=ParseMode.HTML, reply_markup=markup)
             return
         except BadRequest as exc:
             logger.warning("photo of product %s could not be sent: %s", product.id, exc.message)

@@ -128,12 +128,10 @@ class Person:
 
     async def send(self, text: str) -> None:
         """Type ``text`` (a command when it starts with "/")."""
-        message: dict[str, Any] = {"message_id": next(self.shop.message_ids), "date": int(utcnow().timestamp()),
-                                   "chat": {"id": self.id, "type": "private", "first_name": self.first_name},
-                                   "from": self.info, "text": text}
-        if text.startswith("/"):
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        await self.shop.deliver({"message": message})
+        if not text.startswith("/"):
+            await self._message(text=text)
+            return
+        await self._message(text=text, entities=[{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}])
 
     async def press(self, label: str) -> None:
         """Press the button labelled ``label`` (or containing it) on the last message with buttons."""
@@ -141,13 +139,32 @@ class Person:
         assert found, f"no button {label!r} in {self.buttons()}"
         await self.press_data(found[0])
 
-    async def press_data(self, data: str) -> None:
-        """Send a button press with any callback data (as a forged or stale button would)."""
+    async def press_data(self, data: str, *, inline: bool = False) -> None:
+        """Send a button press with any callback data (as a forged or stale button would); ``inline``: a
+        button under a message sent in inline mode (the query names it, and carries no message)."""
         query_id = next(self.shop.query_ids)
         self.shop.queries_by.setdefault(self.id, []).append(query_id)
-        message = {"message_id": 1, "date": 0, "chat": {"id": self.id, "type": "private"}, "text": "…"}
-        await self.shop.deliver({"callback_query": {"id": str(query_id), "from": self.info, "data": data,
-                                                    "chat_instance": f"-{self.id}", "message": message}})
+        query: dict[str, Any] = {"id": str(query_id), "from": self.info, "data": data, "chat_instance": f"-{self.id}"}
+        if inline:
+            query["inline_message_id"] = f"inline-{query_id}"
+        else:
+            query["message"] = {"message_id": 1, "date": 0, "chat": {"id": self.id, "type": "private"}, "text": "…"}
+        await self.shop.deliver({"callback_query": query})
+
+    async def send_contact(self, phone_number: str) -> None:
+        """Share a contact (this person's own, as the "share my contact" button does)."""
+        await self._message(contact={"phone_number": phone_number, "first_name": self.first_name,
+                                     "user_id": self.id})
+
+    async def send_photo(self) -> None:
+        """Send a picture."""
+        await self._message(photo=[{"file_id": "photo-1", "file_unique_id": "p1", "width": 90, "height": 90}])
+
+    async def _message(self, **content: Any) -> None:
+        await self.shop.deliver({"message": {
+            "message_id": next(self.shop.message_ids), "date": int(utcnow().timestamp()),
+            "chat": {"id": self.id, "type": "private", "first_name": self.first_name}, "from": self.info,
+            **content}})
 
 
 class OfflineShop:

@@ -68,3 +68,55 @@ async def test_commands_out_of_place_get_a_polite_answer(shop):
     assert "This is for sellers" in eve.last_text
     await eve.send("/frobnicate")
     assert "don't know that command" in eve.last_text
+
+
+async def test_a_photo_or_sticker_at_a_typing_step_gets_the_steps_prompt(shop):
+    ann = shop.person(1001, "Ann")
+    await ann.send("yoga mat")
+    await ann.press("Non-Slip Yoga Mat")
+    await ann.press("Add to cart")
+    await ann.send("/cart")
+    await ann.press("Checkout")
+    await ann.press("Continue")
+    await ann.send_photo()
+    assert ann.last_text == "Please type your name and phone number, or tap Share my contact."
+    await ann.send_contact("+1 202 555 0143")
+    assert "shipping address" in ann.last_text
+    await ann.send_photo()
+    assert ann.last_text == "Please type your shipping address as text."
+    # Outside any step a photo is still answered as before.
+    await ann.send("/cancel")
+    await ann.send_photo()
+    assert "Nice picture" in ann.last_text
+
+
+async def test_an_anonymous_number_shared_from_telegram_is_taken(shop):
+    ann = shop.person(1001, "Ann")
+    await ann.send("yoga mat")
+    await ann.press("Non-Slip Yoga Mat")
+    await ann.press("Add to cart")
+    await ann.send("/cart")
+    await ann.press("Checkout")
+    await ann.press("Continue")
+    await ann.send_contact("+888 0123 4567")
+    assert "Ann, +88801234567 ✓" in ann.last_text
+    assert "shipping address" in ann.last_text
+
+
+async def test_buttons_under_a_message_sent_in_inline_mode_answer_in_the_persons_chat(shop):
+    """Such a press names the message (inline_message_id) and carries none: replies go to the person."""
+    ann = shop.person(1001, "Ann")
+    await ann.send("yoga mat")
+    await ann.press("Non-Slip Yoga Mat")
+    add = next(data for label, data in ann.buttons() if "Add to cart" in label)
+    for data in (add, "cart", "m"):
+        await ann.press_data(data, inline=True)
+    assert await cart_quantities(shop, 1001) == [1]
+    assert "Your cart" in ann.said[-2] and "Non-Slip Yoga Mat" in ann.said[-2]
+
+
+async def test_empty_callback_data_is_answered_as_an_expired_button(shop):
+    eve = shop.person(1002, "Eve")
+    await eve.press_data("")
+    assert eve.answers[-1].params.get("show_alert") is True
+    assert "expired" in eve.answers[-1].params["text"]

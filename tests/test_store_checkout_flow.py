@@ -6,16 +6,17 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from handlers.messages import error_text
 from store.db import Database
 from store.errors import Changed, ErrorCode, Expired, InvalidInput
-from store.models import Checkout, Variant, utcnow
+from store.models import Checkout, User, Variant, utcnow
 from store.services import cart as cart_service
 from store.services import checkout as co
 from store.services import checkout_flow as flow
 from store.services.checkout_flow import CheckoutStep
+from store.services.contact import one_line
 from store.services.users import Step, get_step
 from store.states import CartAction, PaymentMethod
 
@@ -126,10 +127,23 @@ async def test_only_the_shoppers_own_shared_contact_is_accepted(db, shop):
     for owner in (None, 2):
         with pytest.raises(InvalidInput):
             async with db.transaction() as session:
-                await flow.submit_shared_contact(session, 1, "Bob", "12025550143", owner, "US")
+                await flow.submit_shared_contact(session, 1, "Bob", "12025550143", owner)
     async with db.transaction() as session:
-        name, phone, _ = await flow.submit_shared_contact(session, 1, "Ann Lee", "12025550143", 1, "US")
+        name, phone, _ = await flow.submit_shared_contact(session, 1, "Ann Lee", "12025550143", 1)
     assert (name, phone) == ("Ann Lee", "+12025550143")
+
+
+async def test_an_anonymous_number_shared_by_telegram_is_accepted_but_not_when_typed(db, shop):
+    """+888 numbers (Fragment) are in no numbering plan: Telegram's own share vouches for them."""
+    async with db.transaction() as session:
+        await flow.begin(session, 1)
+        await flow.to_contact(session, 1)
+    with pytest.raises(InvalidInput):
+        async with db.transaction() as session:
+            await flow.submit_contact(session, 1, "Ann +888 0123 4567", "US", "Ann")
+    async with db.transaction() as session:
+        name, phone, _ = await flow.submit_shared_contact(session, 1, "Ann", "+888 0123 4567", 1)
+    assert (name, phone) == ("Ann", "+88801234567")
 
 
 def test_a_step_left_alone_for_a_day_goes_stale():
@@ -155,3 +169,17 @@ async def test_a_step_read_earlier_is_checked_again_when_moving_on(db, shop):
         await other.dispose()
     async with db.read() as session:
         assert (await get_step(session, 1)).name == CheckoutStep.CONTACT
+
+
+async def test_the_saved_address_button_keeps_its_line_breaks(db, shop):
+    saved = "Flat 2\n1 Main Street\nSpringfield 12345"
+    async with db.transaction() as session:
+        await session.execute(update(User).where(User.id == 1).values(last_address=saved))
+        await flow.begin(session, 1)
+        await flow.to_contact(session, 1)
+        _, _, offered = await flow.submit_contact(session, 1, "Ann Lee +1 202 555 0143", "US", "Ann")
+        # The reply-keyboard button shows it on one line, and sends that line when tapped.
+        address, _, _ = await flow.submit_address(session, 1, one_line(offered))
+    assert address == saved
+    async with db.transaction() as session:
+        assert (await get_step(session, 1)).data["address"] == saved

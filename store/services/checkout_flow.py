@@ -23,7 +23,7 @@ from store.models import UserStep
 from store.rules import STARS_INVOICE_MAX
 from store.services import checkout as co
 from store.services.cart import CartView, get_cart
-from store.services.contact import clean_address, clean_name, parse_contact, parse_phone
+from store.services.contact import clean_address, clean_name, one_line, parse_contact, shared_phone
 from store.services.users import at_step, get_user, set_step
 from store.states import PaymentMethod
 
@@ -83,13 +83,12 @@ async def submit_contact(session: AsyncSession, user_id: int, text: str, region:
 
 
 async def submit_shared_contact(session: AsyncSession, user_id: int, name: str, phone_number: str,
-                                owner_id: int | None, region: str) -> tuple[str, str, str | None]:
+                                owner_id: int | None) -> tuple[str, str, str | None]:
     """A contact shared with Telegram's button: it must be the shopper's own."""
     step = await at_step(session, user_id, CheckoutStep.CONTACT, over=ErrorCode.STEP_OVER)
     if owner_id != user_id:
         raise InvalidInput(ErrorCode.NOT_YOUR_CONTACT)
-    number = phone_number if phone_number.startswith("+") else f"+{phone_number}"
-    phone = parse_phone(number, region)
+    phone = shared_phone(phone_number)
     name = clean_name(name)
     await set_step(session, user_id, CheckoutStep.ADDRESS, {**step.data, "name": name, "phone": phone})
     user = await get_user(session, user_id)
@@ -100,7 +99,10 @@ async def submit_address(session: AsyncSession, user_id: int, text: str) -> tupl
                                                                                    list[co.ShippingOption]]:
     """The shipping address: validated; returns it, the number of sellers and the shipping options."""
     step = await at_step(session, user_id, CheckoutStep.ADDRESS, over=ErrorCode.STEP_OVER)
-    address = clean_address(text)
+    user = await get_user(session, user_id)
+    saved = user.last_address if user is not None else None
+    # The saved address's button sends it on one line: keep it as it was saved, line breaks and all.
+    address = saved if saved and text.strip() == one_line(saved) else clean_address(text)
     await set_step(session, user_id, CheckoutStep.SHIPPING, {**step.data, "address": address})
     cart = await get_cart(session, user_id)
     return address, len({line.seller_id for line in cart.lines}), await co.shipping_options(session)

@@ -23,6 +23,18 @@ def parse_phone(text: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def shared_phone(phone_number: str) -> str:
+    """The number of a contact shared with Telegram's own button, as "+" and its digits.
+
+    Telegram vouches for it, so it is not checked against numbering plans: anonymous +888
+    numbers (Fragment) are valid there and nowhere else.
+    """
+    digits = "".join(ch for ch in phone_number if ch.isdigit())
+    if not 5 <= len(digits) <= 20:
+        raise InvalidInput(ErrorCode.PHONE_INVALID)
+    return f"+{digits}"
+
+
 def parse_contact(text: str, region: str, fallback_name: str) -> tuple[str, str]:
     """Split typed contact details ("Ann Lee, +1 202 555 0143") into a name and an E.164 phone."""
     text = " ".join(text.split())
@@ -46,6 +58,11 @@ def clean_name(name: str) -> str:
     if len(name) > NAME_MAX:
         raise InvalidInput(ErrorCode.NAME_TOO_LONG, max=NAME_MAX)
     return name
+
+
+def one_line(address: str) -> str:
+    """An address on one line (a reply-keyboard button cannot hold line breaks)."""
+    return address.replace("\n", ", ")
 
 
 def clean_address(text: str) -> str:
