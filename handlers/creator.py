@@ -13,6 +13,7 @@ from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, ensure_user, lang, reply, show
 from handlers.context import ShopContext
 from handlers.messages import APPROVAL
+from handlers.notifications import applicant
 from handlers.product import send_card
 from handlers.start import on_start
 from store.errors import ErrorCode, NotAllowed, NotFound
@@ -53,9 +54,10 @@ async def on_decide(update: Update, context: ShopContext, pressed: cb.DecideCrea
     async with shop.db.transaction() as session:
         creator = await creators.decide(session, pressed.creator_id, pressed.approve, update.effective_user.id,
                                         shop.options.operator_ids, shop.clock())
+        who = await applicant(session, creator.user_id)
     shop.wake_outbox()
     await answer(query, f"Creator {creator.code}: {APPROVAL[creator.status]}.")
-    await edit(query, f"✨ Creator application of user {creator.user_id}: <b>{APPROVAL[creator.status]}</b>.")
+    await edit(query, f"✨ Creator application of {who}: <b>{APPROVAL[creator.status]}</b>.")
 
 
 @button_handler

@@ -101,7 +101,7 @@ async def _stock(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
     return Notice(f"⚠️ <b>Low stock:</b> {name} [{escape(data['sku'])}] — {data['stock']} left.")
 
 
-async def _who(session: AsyncSession, user_id: int | None) -> str:
+async def applicant(session: AsyncSession, user_id: int | None) -> str:
     """An applicant as operators see them: first name, @username."""
     owner = await get_user(session, user_id) if user_id else None
     who = escape(owner.first_name) if owner else "someone"
@@ -115,7 +115,7 @@ async def _seller_application(session: AsyncSession, data: dict[str, Any]) -> No
     if seller is None or seller.status != Approval.PENDING:
         return None
     return Notice(f"📝 <b>Seller application</b>\nShop: <b>{escape(seller.name)}</b>\n"
-                  f"From: {await _who(session, seller.owner_user_id)}, user {seller.owner_user_id}",
+                  f"From: {await applicant(session, seller.owner_user_id)}, user {seller.owner_user_id}",
                   keyboards.seller_application(seller.id))
 
 
@@ -138,7 +138,7 @@ async def _creator_application(session: AsyncSession, data: dict[str, Any]) -> N
     creator = await creators.get_creator(session, data["creator_id"])
     if creator is None or creator.status != Approval.PENDING:
         return None
-    return Notice(f"✨ <b>Creator application</b>\nFrom: {await _who(session, creator.user_id)}, user "
+    return Notice(f"✨ <b>Creator application</b>\nFrom: {await applicant(session, creator.user_id)}, user "
                   f"{creator.user_id}", keyboards.creator_application(creator.id))
 
 

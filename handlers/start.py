@@ -11,6 +11,7 @@ from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, lang, reply, show
 from handlers.context import ShopContext
 from store.errors import ErrorCode, NotFound
+from store.services import sellers
 from store.services.cart import cart_count
 from store.services.catalog import category_page, list_categories
 
@@ -32,8 +33,14 @@ async def on_start(update: Update, context: ShopContext) -> None:
 
 
 async def on_help(update: Update, context: ShopContext) -> None:
-    """Explain how to shop."""
-    await reply(update, render.HELP)
+    """Explain how to shop, and to sellers and operators what they can do too."""
+    parts = [render.HELP]
+    async with context.shop.db.read() as session:
+        if await sellers.seller_of_user(session, update.effective_user.id) is not None:
+            parts.append(render.SELLER_HELP)
+    if update.effective_user.id in context.shop.options.operator_ids:
+        parts.append(render.OPERATOR_HELP)
+    await reply(update, "\n\n".join(parts))
 
 
 @button_handler

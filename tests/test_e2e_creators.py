@@ -198,6 +198,7 @@ async def test_an_operator_approves_a_creator_and_nobody_else_can(fake, store_ur
         assert "Only an operator" in cleo.last_answer["text"]
 
         await operator.press("Approve")
+        assert operator.last_text == "✨ Creator application of Cleo (@cleo): approved."  # the person, not an id
         await fake.wait_for("sendMessage", lambda call: call.params.get("chat_id") in (CREATOR, str(CREATOR))
                             and "approved as a chatshop creator" in (call.result or {}).get("text", ""), timeout=10)
         await cleo.send("/creator")

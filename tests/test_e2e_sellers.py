@@ -130,6 +130,8 @@ async def test_only_the_orders_seller_can_act_and_forged_buttons_change_nothing(
                          "sd:1:1"):
                 await person.press_data(data)
                 assert person.last_answer["show_alert"] is True, data
+                if data.startswith("sa:"):  # a refusal to act says so, whichever action was pressed
+                    assert person.last_answer["text"] == "Only this order's seller can do that.", data
         # Only the seller may apply or approve: a non-operator's approval is refused.
         await stranger.send("/seller_orders")
         assert "This is for sellers" in stranger.last_text

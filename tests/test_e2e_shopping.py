@@ -441,3 +441,12 @@ async def test_a_paid_card_order_cancelled_by_the_seller_is_marked_refund_due(fa
         async with runner.db.read() as session:
             order = await session.get(Order, order_id)
         assert (order.status, order.refund_status) == ("cancelled", "due")
+
+
+async def test_the_bot_starts_and_serves_when_telegram_refuses_its_command_menu(fake, store_url, clock):
+    fake.fail_next("setMyCommands", 400, "Bad Request: commands are invalid", times=5)
+    async with BotRunner(fake, store_url, clock, operator_ids="9001"):
+        ann = fake.user(1001, "Ann")
+        await ann.send("/start")
+        assert "Welcome to chatshop" in ann.last_text
+    assert [call.ok for call in fake.find_calls("setMyCommands")][:2] == [False, False]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from store.models import CartLine
+from store.models import CartLine, Seller
 
 from .offline import OfflineShop
 
@@ -120,3 +120,20 @@ async def test_empty_callback_data_is_answered_as_an_expired_button(shop):
     await eve.press_data("")
     assert eve.answers[-1].params.get("show_alert") is True
     assert "expired" in eve.answers[-1].params["text"]
+
+
+async def test_help_shows_each_person_their_own_commands(tmp_path):
+    async with OfflineShop(f"sqlite:///{tmp_path / 'shop.db'}", operator_ids="9001") as shop:
+        ann, olga = shop.person(1001, "Ann"), shop.person(9001, "Olga")
+        await ann.send("/help")
+        assert "How to shop here" in ann.last_text and "/seller_orders" not in ann.last_text
+        await olga.send("/help")
+        assert "How to shop here" in olga.last_text and "Operating the shop" in olga.last_text
+        # Once approved, a seller is shown the seller's commands too.
+        await ann.send("/sell")
+        await ann.send("Ann's Lamps")
+        async with shop.application.shop.db.read() as session:
+            seller_id = await session.scalar(select(Seller.id).where(Seller.name == "Ann's Lamps"))
+        await olga.press_data(f"sd:{seller_id}:1")  # Approve, under the application the outbox sends her
+        await ann.send("/help")
+        assert "/seller_orders" in ann.last_text and "Operating the shop" not in ann.last_text

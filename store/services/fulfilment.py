@@ -54,7 +54,7 @@ class Actor:
         return cls(ActorKind.OPERATOR if user_id in operators else ActorKind.SELLER, user_id=user_id)
 
 
-async def _order_for(session: AsyncSession, order_id: int, actor: Actor, action: SellerAction) -> Order:
+async def order_for_action(session: AsyncSession, order_id: int, actor: Actor, action: SellerAction) -> Order:
     """Load and lock an order the actor may do ``action`` on; others get NotFound (API) or NotAllowed (chat)."""
     order = await session.scalar(
         select(Order).where(Order.id == order_id)
@@ -83,7 +83,7 @@ def _actor_fields(actor: Actor) -> dict:
 
 async def accept(session: AsyncSession, order_id: int, actor: Actor, now: datetime) -> Order:
     """The seller takes a paid (or cash-on-delivery) order."""
-    order = await _order_for(session, order_id, actor, SellerAction.ACCEPT)
+    order = await order_for_action(session, order_id, actor, SellerAction.ACCEPT)
     await transition(session, order, OrderStatus.ACCEPTED, now=now, **_actor_fields(actor))
     await session.flush()
     await announce(session, order.id, OrderEventType.ACCEPTED, now)
@@ -113,7 +113,7 @@ async def ship(session: AsyncSession, order_id: int, actor: Actor, carrier: str,
                now: datetime) -> Order:
     """The seller hands an accepted order to a carrier, with its tracking number."""
     carrier, tracking_number = clean_tracking(carrier, tracking_number)
-    order = await _order_for(session, order_id, actor, SellerAction.SHIP)
+    order = await order_for_action(session, order_id, actor, SellerAction.SHIP)
     await transition(session, order, OrderStatus.SHIPPED, note=f"{carrier} {tracking_number}", now=now,
                      **_actor_fields(actor))
     order.carrier, order.tracking_number = carrier, tracking_number
@@ -124,7 +124,7 @@ async def ship(session: AsyncSession, order_id: int, actor: Actor, carrier: str,
 
 async def deliver(session: AsyncSession, order_id: int, actor: Actor, now: datetime) -> Order:
     """The seller confirms a shipped order arrived."""
-    order = await _order_for(session, order_id, actor, SellerAction.DELIVER)
+    order = await order_for_action(session, order_id, actor, SellerAction.DELIVER)
     await transition(session, order, OrderStatus.DELIVERED, now=now, **_actor_fields(actor))
     order.delivered_at = now
     await session.flush()
@@ -149,7 +149,7 @@ async def cancel(session: AsyncSession, order_id: int, actor: Actor, reason: str
     marked refund-due.
     """
     reason = clean_reason(reason)
-    order = await _order_for(session, order_id, actor, SellerAction.CANCEL)
+    order = await order_for_action(session, order_id, actor, SellerAction.CANCEL)
     was_paid = order.checkout.paid_at is not None
     await release_stock(session, order)
     await transition(session, order, OrderStatus.CANCELLED, note=reason, now=now, **_actor_fields(actor))

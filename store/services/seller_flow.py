@@ -55,8 +55,7 @@ async def submit_shop_name(session: AsyncSession, user_id: int, name: str, chat_
 async def ask_details(session: AsyncSession, user_id: int, order_id: int, action: SellerAction,
                       actor: Actor) -> Order:
     """Ship or Cancel was pressed: check now that the person may (so a stranger is not even asked), then ask."""
-    order = await fulfilment.order_for_seller_view(session, order_id, actor)
-    fulfilment.check_action(order, action)
+    order = await fulfilment.order_for_action(session, order_id, actor, action)
     await set_step(session, user_id, DETAILS_STEPS[action], {"order_id": order_id})
     return order
 
