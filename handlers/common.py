@@ -13,6 +13,7 @@ from telegram.error import BadRequest, TelegramError
 
 from handlers import callbacks as cb
 from handlers.context import ShopContext, trace
+from handlers.fit import CAPTION_LIMIT, fit
 from handlers.messages import error_text, refusal
 from store.errors import ErrorCode, ShopError
 from store.services.users import touch_user
@@ -43,8 +44,8 @@ async def reply(
 ) -> Message:
     """Send a new HTML message in the chat of the update (the person's own chat with the bot for a button
     under a message sent in inline mode, which belongs to no chat the bot is in)."""
-    return await update.get_bot().send_message(chat_of(update), text, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                               disable_web_page_preview=True)
+    return await update.get_bot().send_message(chat_of(update), fit(text), parse_mode=ParseMode.HTML,
+                                               reply_markup=markup, disable_web_page_preview=True)
 
 
 async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -52,9 +53,10 @@ async def edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | N
     message = query.message
     try:
         if isinstance(message, Message) and (message.photo or message.document):
-            await query.edit_message_caption(caption=text, parse_mode=ParseMode.HTML, reply_markup=markup)
+            await query.edit_message_caption(caption=fit(text, CAPTION_LIMIT), parse_mode=ParseMode.HTML,
+                                             reply_markup=markup)
         else:
-            await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup,
+            await query.edit_message_text(fit(text), parse_mode=ParseMode.HTML, reply_markup=markup,
                                           disable_web_page_preview=True)
     except BadRequest as exc:
         # A double tap re-renders the same thing; Telegram refuses that edit.

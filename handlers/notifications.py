@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 
 from handlers import keyboards, render
+from handlers.fit import fit_lines
 from handlers.messages import PAYMENT_PAID_BY, REFUND_STATUS, order_status
 from store.models import Order
 from store.services import creators
@@ -45,9 +46,9 @@ def seller_order_text(order: Order, lang: str | None = None) -> str:
         payment = "not paid"
     if order.refund_status:
         payment += f" — {REFUND_STATUS[order.refund_status]}"
-    parts = [f"🛎 <b>Order #{order.id}</b> — {order_status(order.status)}", ""]
-    parts += [f"• {render.item_name(line.title, line.variant_label)} [{escape(line.sku)}] — {line.quantity} × "
-              f"{render.money(line.unit_price, cur, lang)}" for line in order.lines]
+    lines = [f"• {render.item_name(line.title, line.variant_label)} [{escape(line.sku)}] — {line.quantity} × "
+             f"{render.money(line.unit_price, cur, lang)}" for line in order.lines]
+    parts = []
     parts.append(f"\nItems: {render.money(order.items_total, cur, lang)} · Shipping "
                  f"({escape(checkout.shipping_name)}): {render.money(order.shipping_fee, cur, lang)}")
     parts.append(f"<b>Total: {render.money(order.total, cur, lang)}</b> · Payment: {payment}")
@@ -57,7 +58,7 @@ def seller_order_text(order: Order, lang: str | None = None) -> str:
         parts.append(f"<b>Tracking:</b> {escape(order.carrier or '')} {escape(order.tracking_number)}")
     if order.cancel_reason:
         parts.append(f"<b>Cancelled:</b> {escape(order.cancel_reason)}")
-    return "\n".join(parts)
+    return fit_lines([f"🛎 <b>Order #{order.id}</b> — {order_status(order.status)}", ""], lines, parts)
 
 
 def buyer_order_text(order: Order, data: dict[str, Any], lang: str | None = None) -> str:

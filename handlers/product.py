@@ -12,6 +12,7 @@ from handlers import callbacks as cb
 from handlers import keyboards, messages, render
 from handlers.common import answer, button_handler, chat_of, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
+from handlers.fit import CAPTION_LIMIT, fit
 from store.errors import ErrorCode, Expired, NotFound
 from store.services.cart import add_to_cart
 from store.services.catalog import ProductView, VariantView
@@ -51,7 +52,7 @@ async def send_card(update: Update, context: ShopContext, product: ProductView, 
     text, markup = card(product, product.default_variant(), who, context, lang(update))
     if product.photo:
         try:
-            await update.get_bot().send_photo(chat_of(update), product.photo, caption=text,
+            await update.get_bot().send_photo(chat_of(update), product.photo, caption=fit(text, CAPTION_LIMIT),
                                               parse_mode=ParseMode.HTML, reply_markup=markup)
             return
         except BadRequest as exc:

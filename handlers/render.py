@@ -7,6 +7,7 @@ from html import escape
 
 from babel.dates import format_datetime
 
+from handlers.fit import fit_lines
 from handlers.messages import PAYMENT_METHOD, PAYMENT_STATUS, cart_adjustment, order_status
 from store.money import format_money, locale_for
 from store.services.cart import CartLineView, CartView
@@ -17,6 +18,8 @@ from store.services.orders import OrderDetail, OrderSummary
 from store.states import ActorKind, PaymentMethod
 
 DESCRIPTION_MAX = 300
+# How much of a title and an option a line of a list (cart, checkout, orders) shows.
+ITEM_TITLE_MAX, ITEM_LABEL_MAX = 60, 30
 
 WELCOME = (
     "👋 <b>Welcome to chatshop{name}!</b>\n\n"
@@ -45,8 +48,18 @@ def money(amount: int, currency: str, lang: str | None) -> str:
 
 
 def item_name(title: str, label: str) -> str:
-    """A product title with its option, escaped: "Tee (M / Black)"."""
+    """A product title with its option, escaped and kept short for a line of a list: "Tee (M / Black)"."""
+    title, label = short(title, ITEM_TITLE_MAX), short(label, ITEM_LABEL_MAX)
     return escape(f"{title} ({label})" if label else title)
+
+
+def short(text: str, most: int) -> str:
+    """``text`` cut to ``most`` characters with "…" (between words when one ends near)."""
+    if len(text) <= most:
+        return text
+    cut = text[: most - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > most * 2 // 3 else cut).rstrip(" ,;:-") + "…"
 
 
 def stock_note(stock: int, low_stock: int) -> str:
@@ -136,7 +149,7 @@ def cart(cart_view: CartView, currency: str, lang: str | None, note: str = "") -
     """The cart: numbered lines grouped by seller, a subtotal per seller and the total."""
     if not cart_view.lines:
         return (f"{escape(note)}\n\n" if note else "") + "🛒 Your cart is empty. Type what you are looking for."
-    parts = ["🛒 <b>Your cart</b>"]
+    parts: list[str] = []
     number = 0
     for seller, lines in cart_view.by_seller():
         parts.append(f"\n<b>{escape(seller)}</b>")
@@ -144,26 +157,32 @@ def cart(cart_view: CartView, currency: str, lang: str | None, note: str = "") -
             number += 1
             parts.append(_cart_line(number, line, lang, currency))
         parts.append(f"    Subtotal: {money(sum(line.total for line in lines), currency, lang)}")
-    parts.append(f"\nTotal: <b>{money(cart_view.total, currency, lang)}</b> (shipping is chosen at checkout)")
-    parts.append("Use − / + to change a quantity, ✕ to remove a line.")
+    tail = [f"\nTotal: <b>{money(cart_view.total, currency, lang)}</b> (shipping is chosen at checkout)",
+            "Use − / + to change a quantity, ✕ to remove a line."]
     if note:
-        parts.append(f"\n<i>{escape(note)}</i>")
-    return "\n".join(parts)
+        tail.append(f"\n<i>{escape(note)}</i>")
+    return fit_lines(["🛒 <b>Your cart</b>"], parts, tail)
 
 
 def review(cart_view: CartView, changes: tuple[CartAdjustment, ...], currency: str, lang: str | None) -> str:
     """Step 1 of checkout: what will be ordered, and what changed since the shopper last looked."""
-    parts = ["🧾 <b>Checkout — review</b>"]
+    parts = []
     if changes:
         parts.append("\n<b>Since you last looked:</b>")
         parts += [f"• {escape(cart_adjustment(change))}" for change in changes]
+    parts += _lines_by_seller(cart_view, currency, lang)
+    return fit_lines(["🧾 <b>Checkout — review</b>"], parts,
+                     [f"\nItems: <b>{money(cart_view.total, currency, lang)}</b>",
+                      "Continue to enter your contact details, or cancel to keep shopping."])
+
+
+def _lines_by_seller(cart_view: CartView, currency: str, lang: str | None) -> list[str]:
+    parts = []
     for seller, lines in cart_view.by_seller():
         parts.append(f"\n<b>{escape(seller)}</b>")
         parts += [f"• {item_name(line.title, line.label)} — {line.quantity} × "
                   f"{money(line.unit_price, currency, lang)}" for line in lines]
-    parts.append(f"\nItems: <b>{money(cart_view.total, currency, lang)}</b>")
-    parts.append("Continue to enter your contact details, or cancel to keep shopping.")
-    return "\n".join(parts)
+    return parts
 
 
 ASK_CONTACT = ("📇 <b>Checkout — contact</b>\nTap <b>Share my contact</b> below, or type your name and phone "
@@ -188,12 +207,7 @@ def payment_choice() -> str:
 
 def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lang: str | None) -> str:
     """Step 5 of checkout: everything, one last time."""
-    parts = ["✅ <b>Checkout — confirm your order</b>"]
-    for seller, lines in cart_view.by_seller():
-        parts.append(f"\n<b>{escape(seller)}</b>")
-        parts += [f"• {item_name(line.title, line.label)} — {line.quantity} × "
-                  f"{money(line.unit_price, currency, lang)}" for line in lines]
-    parts.append(f"\nItems: {quote.items_total.format(lang)}")
+    parts = [f"\nItems: {quote.items_total.format(lang)}"]
     shipping = escape(details["shipping_name"])
     if quote.sellers > 1:
         shipping += f" × {quote.sellers} sellers"
@@ -202,7 +216,7 @@ def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lan
     parts.append(f"\nDeliver to: {escape(details['name'])}, {escape(details['phone'])}")
     parts.append(escape(details["address"]))
     parts.append(f"Payment: {PAYMENT_METHOD[details['payment']]}")
-    return "\n".join(parts)
+    return fit_lines(["✅ <b>Checkout — confirm your order</b>"], _lines_by_seller(cart_view, currency, lang), parts)
 
 
 def when(moment: datetime, lang: str | None) -> str:
@@ -228,11 +242,11 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
     """One order: lines, totals, delivery, payment and status history."""
     order, checkout = detail.order, detail.checkout
     cur = order.currency
-    parts = [f"📦 <b>Order #{order.id}</b> from {escape(order.seller.name)}",
-             f"Status: <b>{order_status(order.status)}</b>\n"]
-    parts += [f"• {item_name(line.title, line.variant_label)} — {line.quantity} × "
-              f"{money(line.unit_price, cur, lang)} = {money(line.line_total, cur, lang)}" for line in order.lines]
-    parts.append(f"\nItems: {money(order.items_total, cur, lang)}")
+    head = [f"📦 <b>Order #{order.id}</b> from {escape(order.seller.name)}",
+            f"Status: <b>{order_status(order.status)}</b>\n"]
+    lines = [f"• {item_name(line.title, line.variant_label)} — {line.quantity} × "
+             f"{money(line.unit_price, cur, lang)} = {money(line.line_total, cur, lang)}" for line in order.lines]
+    parts = [f"\nItems: {money(order.items_total, cur, lang)}"]
     parts.append(f"Shipping ({escape(checkout.shipping_name)}): {money(order.shipping_fee, cur, lang)}")
     parts.append(f"<b>Total: {money(order.total, cur, lang)}</b>")
     if order.tracking_number:
@@ -253,7 +267,7 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
               + (f" — {escape(e.note)}" if e.note and e.actor_kind != ActorKind.SYSTEM else "") for e in order.events]
     if order.cancel_reason:
         parts.append(f"Reason: {escape(order.cancel_reason)}")
-    return "\n".join(parts)
+    return fit_lines(head, lines, parts)
 
 
 def seller_orders(orders: list[SellerOrder], total: int, state: str, currency: str) -> str:

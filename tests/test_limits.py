@@ -1,0 +1,108 @@
+"""Every message within Telegram's limits, whatever the catalog holds.
+
+The fake Bot API parses each text and caption as Telegram does and refuses one over 4,096 (1,024
+for a caption) characters, so a message that does not fit fails its call here as it would there.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlalchemy import select
+
+from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, plain_text, visible_length
+from store.models import Product, Seller, Variant
+from store.services import cart as cart_service
+from store.services.cart import MAX_LINES, MAX_QUANTITY
+from store.services.contact import ADDRESS_MAX, NAME_MAX
+from store.services.seller_catalog import DESCRIPTION_MAX, LABEL_MAX, PRICE_MAX, SKU_MAX, TITLE_MAX
+from store.services.sellers import NAME_MAX as SHOP_NAME_MAX
+
+from .conftest import BotRunner
+from .factories import make_category, make_product, make_user
+from .fakebot import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, parse_html
+
+SHOPPER, SELLER_CHAT = 1001, 3001
+SENDS = ("sendMessage", "sendPhoto", "editMessageText", "editMessageCaption")
+
+
+def longest(text: str, size: int) -> str:
+    """``text`` repeated to exactly ``size`` characters, wide ones and characters HTML must escape included."""
+    return (text * (size // len(text) + 1))[:size]
+
+
+async def test_the_longest_catalog_the_validators_allow_fits_every_message(fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock) as runner:
+        async with runner.db.transaction() as session:
+            seller = Seller(name=longest("Zanzibar <Traders> & Sons 😀 ", SHOP_NAME_MAX), kind="retailer",
+                            status="approved", commission_bp=1000, notify_chat_id=SELLER_CHAT)
+            session.add(seller)
+            await session.flush()
+            category = await make_category(session, longest("Lamps & <Lights> 💡 ", 64))
+            variant_ids = []
+            for i in range(MAX_LINES):
+                product = await make_product(session, seller, category,
+                                             longest(f"Zanzibar lamp {i:02d} «extra» & <wide> 😀 ", TITLE_MAX),
+                                             [(longest(f"{i:02d} Größe & <Farbe> 😀 ", LABEL_MAX), PRICE_MAX, 10_000)])
+                product.description = longest("A very long description & <more> 😀 ", DESCRIPTION_MAX)
+                product.photo = "https://example.com/lamp.jpg"
+                variant = await session.scalar(select(Variant).where(Variant.product_id == product.id))
+                variant.sku = longest(f"SKU-{i:02d}-", SKU_MAX).upper()
+                variant_ids.append(variant.id)
+            await make_user(session, SHOPPER)
+            for variant_id in variant_ids:
+                await cart_service.add_to_cart(session, SHOPPER, variant_id, MAX_QUANTITY)
+            first = await session.scalar(select(Product.id).where(Product.seller_id == seller.id).order_by(Product.id))
+
+        ann = fake.user(SHOPPER, "Ann")
+        await ann.send("zanzibar lamp")  # search
+        await ann.press_data(f"p:{first}")  # the card, a photo with a caption
+        await ann.send("/cart")
+        await ann.press("Checkout")
+        await ann.press("Continue")
+        await ann.send(longest("Ann-Marie Lee & <Co> ", NAME_MAX - 16) + " +1 202 555 0143")
+        await ann.send(longest("Flat 2, 1 Main Street & <Yard> 😀\n", ADDRESS_MAX))
+        await ann.press("Standard delivery")
+        await ann.press("Cash on delivery")
+        await ann.press("Place order")
+        assert any("is placed" in (text or "") for text in ann.reply_texts)
+        await ann.send("/orders")
+        await ann.press("#")  # the order's detail
+        notice = await fake.until(lambda: next((call for call in fake.find_calls("sendMessage", chat_id=SELLER_CHAT)
+                                                if "Order #" in call.params["text"]), None), timeout=10)
+
+    # What must be seen is there, the long lists cut with "… and N more".
+    confirm = next(call for call in fake.calls if "confirm your order" in (call.params.get("text") or ""))
+    assert "Total: $2,475,000,000,004.99" in confirm.params["text"] and "Flat 2" in confirm.params["text"]
+    assert "Zanzibar lamp 24" in confirm.params["text"]  # titles shortened, all 25 lines fit
+    assert "Ship to:" in notice.params["text"] and "Total:" in notice.params["text"]
+
+    sent = [call for call in fake.calls if call.method in SENDS]
+    assert sent and all(call.ok for call in sent), [call.summary() for call in sent if not call.ok]
+    assert not any("went wrong" in (call.params.get("text") or "") for call in sent)
+    texts = [call for call in sent if call.params.get("text")]
+    assert max(visible_length(call.params["text"]) for call in texts) > 3000  # long content was really shown
+    assert any(call.method == "sendPhoto" for call in sent)
+
+
+@pytest.mark.parametrize("limit", [TEXT_LIMIT, CAPTION_LIMIT, 100])
+def test_fit_cuts_html_at_the_limit_never_inside_a_tag_or_an_entity(limit):
+    rng = random.Random(limit)
+    pieces = ["<b>bold &amp; bright</b>", "plain words ", "😀", "&lt;tag&gt;", "<i>it\nalic</i>", "\n",
+              '<a href="https://t.me/x">link</a>', "é", "<code>x &lt; y</code>"]
+    for _ in range(200):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 900)))
+        fitted = fit(text, limit)
+        plain, _entities = parse_html(fitted)  # the fake's parser: raises on a broken tag or entity
+        assert len(plain.strip().encode("utf-16-le")) // 2 <= limit
+        if visible_length(text) <= limit:
+            assert fitted == text
+        else:
+            assert fitted.rstrip().endswith(("…", "…</b>", "…</i>", "…</a>", "…</code>"))
+    assert MAX_TEXT_LENGTH == TEXT_LIMIT and MAX_CAPTION_LENGTH == CAPTION_LIMIT
+
+
+def test_plain_text_is_what_telegram_shows_and_fits():
+    assert plain_text("<b>Tom &amp; Jerry</b> &lt;3") == "Tom & Jerry <3"
+    assert len(plain_text("<b>x</b>" * 5000)) <= TEXT_LIMIT
