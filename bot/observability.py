@@ -31,6 +31,8 @@ HANDLER_SECONDS = Histogram("chatshop_handler_seconds", "Time to handle one upda
                             registry=REGISTRY)
 OUTBOX_DELIVERED = Counter("chatshop_outbox_delivered", "Outbox deliveries that succeeded", ["channel"],
                            registry=REGISTRY)
+OUTBOX_GIVEN_UP = Counter("chatshop_outbox_given_up", "Outbox deliveries given up for good, by channel and notice",
+                          ["channel", "template"], registry=REGISTRY)
 OUTBOX_FAILURES = Counter("chatshop_outbox_failures", "Outbox delivery attempts that failed", ["channel"],
                           registry=REGISTRY)
 OUTBOX_BACKLOG = Gauge("chatshop_outbox_rows", "Outbox rows by status", ["status"], registry=REGISTRY)

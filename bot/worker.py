@@ -30,8 +30,9 @@ from telegram.ext import AIORateLimiter, ExtBot
 
 from bot.commands import SELLER_COMMANDS
 from bot.config import Settings
-from bot.observability import OUTBOX_DELIVERED, OUTBOX_FAILURES
+from bot.observability import OUTBOX_DELIVERED, OUTBOX_FAILURES, OUTBOX_GIVEN_UP
 from bot.request import AiohttpRequest, outside_transactions
+from handlers.fit import TEXT_LIMIT, fit, plain_text
 from handlers.notifications import render_notice
 from store.db import Database
 from store.models import utcnow
@@ -77,8 +78,9 @@ class OutboxWorker:
     """Delivers the outbox of one store until stopped."""
 
     def __init__(self, db: Database, bot: ExtBot, *, clock: Callable[[], datetime] = utcnow,
-                 batch: int = BATCH, idle_poll: float = IDLE_POLL) -> None:
+                 batch: int = BATCH, idle_poll: float = IDLE_POLL, operators: frozenset[int] = frozenset()) -> None:
         self.db, self.bot, self.clock = db, bot, clock
+        self.operators = operators  # told when a delivery is given up
         self.batch, self.idle_poll = batch, idle_poll
         self.http: aiohttp.ClientSession | None = None
         self._chat_ready: dict[int, float] = {}
@@ -166,6 +168,21 @@ class OutboxWorker:
         log = logger.error if status == OutboxStatus.DEAD else logger.warning
         log("delivery %s (%s) attempt %d failed%s: %s", delivery.key, delivery.channel, delivery.attempts + 1,
             ", giving up" if status == OutboxStatus.DEAD else "", error)
+        if status == OutboxStatus.DEAD:
+            OUTBOX_GIVEN_UP.labels(delivery.channel, delivery.template or "-").inc()
+            await self._tell_operators(delivery, error)
+
+    async def _tell_operators(self, delivery: outbox.Delivery, error: str) -> None:
+        """A delivery given up for good is said in the operators' chats (ids and the reason only)."""
+        text = (f"⚠️ Outbox gave up on delivery #{delivery.id} ({delivery.template or delivery.channel}"
+                f"{f' to chat {delivery.chat_id}' if delivery.chat_id else ''}): {error}")
+        for operator_id in sorted(self.operators):
+            if operator_id == delivery.chat_id:
+                continue
+            try:
+                await self.bot.send_message(operator_id, fit(text, TEXT_LIMIT), parse_mode=None)
+            except TelegramError as exc:
+                logger.warning("could not tell operator %s of delivery %s: %s", operator_id, delivery.id, exc)
 
     async def _pace(self, chat_id: int) -> None:
         """Wait until CHAT_INTERVAL has passed since the last message to this chat was delivered."""
@@ -181,8 +198,15 @@ class OutboxWorker:
             return
         await self._pace(delivery.chat_id)
         try:
-            await self.bot.send_message(delivery.chat_id, notice.text, parse_mode="HTML",
-                                        reply_markup=notice.markup, disable_web_page_preview=True)
+            try:
+                await self.bot.send_message(delivery.chat_id, fit(notice.text), parse_mode="HTML",
+                                            reply_markup=notice.markup, disable_web_page_preview=True)
+            except BadRequest as exc:
+                # Refused for its content: the plain text instead (and without buttons if they were the cause).
+                logger.warning("notice %s refused (%s); sending it as plain text", delivery.key, exc.message)
+                markup = None if "markup" in exc.message.lower() else notice.markup
+                await self.bot.send_message(delivery.chat_id, plain_text(notice.text), parse_mode=None,
+                                            reply_markup=markup, disable_web_page_preview=True)
             # Stamped once sent: the send may have queued in the rate limiter for a while.
             self._chat_ready[delivery.chat_id] = time.monotonic() + CHAT_INTERVAL
         except Forbidden as exc:
@@ -268,7 +292,7 @@ async def run_worker(settings: Settings) -> int:
     await bot.initialize()
     try:
         logger.info("outbox worker started")
-        await OutboxWorker(db, bot).run(stop)
+        await OutboxWorker(db, bot, operators=settings.operators).run(stop)
     finally:
         await bot.shutdown()
         await db.dispose()

@@ -262,3 +262,30 @@ async def test_a_stars_order_cancelled_by_the_seller_is_refunded_through_telegra
             order = await session.scalar(select(Order))
             assert (order.status, order.refund_status) == ("cancelled", "refunded")
         assert await stock(runner, "M / White") == 3
+
+
+async def test_a_notice_telegram_refuses_arrives_as_plain_text_or_the_operators_hear_of_it(fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR)) as runner:
+        seller, _operator = await open_shop(fake, runner)
+        await add_linen_shirt(seller)
+        shopper = fake.user(SHOPPER, "Ann")
+
+        # Telegram refuses the HTML of the next notice to the seller once: it comes as plain text instead.
+        since = fake.mark()
+        fake.fail_next("sendMessage", 400, "Bad Request: can't parse entities", match={"chat_id": SELLER})
+        await buy(shopper, "L / White")
+        await fake.wait_for("sendMessage", sent_to(SELLER, "Order #", "Linen Summer Shirt"), timeout=10)
+        to_seller = [call for call in fake.find_calls("sendMessage", since=since, chat_id=SELLER)]
+        plain = [call for call in to_seller if call.ok and call.params.get("parse_mode") is None]
+        assert len(plain) == 1 and "<b>" not in plain[0].params["text"]
+        assert [call.ok for call in to_seller].count(False) == 1
+
+        # Refused both ways: given up, and the operators are told (no personal data, ids only).
+        fake.fail_next("sendMessage", 400, "Bad Request: can't parse entities", match={"chat_id": SELLER}, times=2)
+        await buy(shopper, "M / White")
+        told = await fake.wait_for("sendMessage", sent_to(OPERATOR, "Outbox gave up on delivery"), timeout=10)
+        assert f"to chat {SELLER}" in told.params["text"] and "1 Main Street" not in told.params["text"]
+        async with runner.db.read() as session:
+            statuses = (await session.scalars(select(OutboxMessage.status)
+                                              .where(OutboxMessage.chat_id == SELLER))).all()
+        assert statuses.count("dead") == 1
