@@ -76,6 +76,8 @@ async def api_errors(request: web.Request, handler: Callable[[web.Request], Awai
         return await handler(request)
     header = request.headers.get("Authorization", "")
     key = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    if not key.isascii() or not key.isprintable():
+        key = ""  # no key of ours looks like that (and a header that is not UTF-8 is not hashed)
     async with request.app[SHOP].db.read() as session:
         seller = await sellers.seller_by_api_key(session, key) if key else None
     if seller is None:
@@ -104,16 +106,31 @@ async def _body(request: web.Request, *fields: str) -> dict[str, str]:
     """The JSON object of a request with these string fields."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise invalid("body_too_large", "The body is too large.")
+    raw = await request.read()
+    if len(raw) > MAX_BODY:
+        raise invalid("body_too_large", "The body is too large.")
     try:
-        body = json.loads(await request.read() or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[... nested too deep
         raise invalid("body_invalid", "The body must be a JSON object.") from None
     if not isinstance(body, dict):
         raise invalid("body_invalid", "The body must be a JSON object.")
     for field in fields:
         if not isinstance(body.get(field), str):
             raise invalid("field_missing", f"Field {field!r} is required and must be a string.")
+        if any(ord(ch) < 32 and ch not in "\t\n" for ch in body[field]):
+            raise invalid("field_invalid", f"Field {field!r} holds control characters.")
     return body
+
+
+def _whole(request: web.Request, name: str, default: int, most: int) -> int:
+    """A whole-number query parameter of ASCII digits, at most ``most``."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12 or int(raw) > most:
+        raise invalid("page_invalid", f"{name} must be a whole number from 0 to {most}.")
+    return int(raw)
 
 
 async def _order_json(shop: Shop, order_id: int) -> dict:
@@ -128,13 +145,9 @@ async def list_orders(request: web.Request) -> web.Response:
     statuses = filter_statuses(request.query.get("status", OPEN_FILTER))
     if statuses is None:
         raise invalid("status_unknown", f"Unknown status; use one of {', '.join([OPEN_FILTER, *OrderStatus])}.")
-    try:
-        limit = int(request.query.get("limit", "50"))
-        offset = int(request.query.get("offset", "0"))
-    except ValueError:
-        raise invalid("page_invalid", "limit and offset must be whole numbers.") from None
-    if not 1 <= limit <= 200 or offset < 0:
-        raise invalid("page_invalid", "limit is 1 to 200 and offset at least 0.")
+    limit, offset = _whole(request, "limit", 50, 200), _whole(request, "offset", 0, 10**9)
+    if limit < 1:
+        raise invalid("page_invalid", "limit must be a whole number from 1 to 200.")
     async with shop.db.read() as session:
         rows, total = await fulfilment.list_seller_orders(session, [actor.seller_id], statuses, offset, limit)
     return web.json_response({"orders": [await _order_json(shop, row.id) for row in rows], "total": total,
