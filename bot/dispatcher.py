@@ -72,6 +72,24 @@ def lane_of(update: Update) -> tuple[int | None, int]:
     return None, 0
 
 
+def well_formed(update: Update) -> bool:
+    """Whether an update has what Telegram always sends with its kind: a sender and a chat for a
+    message, a sender for a button press or a query, text as text. Anything else is not from Telegram
+    (or not for us) and is refused on receipt rather than failing in a handler."""
+    message = update.message or update.edited_message
+    if message is not None:
+        return (message.from_user is not None and message.chat is not None and isinstance(message.chat.id, int)
+                and isinstance(message.from_user.id, int) and isinstance(message.text, str | None))
+    if update.callback_query is not None:
+        query = update.callback_query
+        return (query.from_user is not None and isinstance(query.from_user.id, int)
+                and isinstance(query.data, str | None))
+    for query in (update.inline_query, update.pre_checkout_query, update.shipping_query, update.chosen_inline_result):
+        if query is not None:
+            return query.from_user is not None and isinstance(query.from_user.id, int)
+    return True
+
+
 def incoming(update: Update, raw: str) -> Incoming:
     """The inbox row of an update received as ``raw`` JSON."""
     lane, priority = lane_of(update)

@@ -19,7 +19,7 @@ from telegram import Update
 from telegram.error import InvalidToken, RetryAfter
 from telegram.ext import ExtBot
 
-from bot.dispatcher import Dispatcher, NotTakingUpdates
+from bot.dispatcher import Dispatcher, NotTakingUpdates, well_formed
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,11 @@ class Poller:
                     batch = list(await self.bot.get_updates(offset=self.offset, limit=BATCH, timeout=self.timeout,
                                                             allowed_updates=self.allowed_updates))
                 if batch:
-                    await self.dispatcher.receive([(update, update.to_json()) for update in batch])
+                    readable = [update for update in batch if well_formed(update)]
+                    for update in batch:
+                        if update not in readable:
+                            logger.warning("update %s is not as Telegram sends it; skipped", update.update_id)
+                    await self.dispatcher.receive([(update, update.to_json()) for update in readable])
                     self.offset = batch[-1].update_id + 1  # the next getUpdates confirms them
                     batch = []
                 failures = 0

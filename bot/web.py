@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from telegram import Update
 
 from bot import http_api
-from bot.dispatcher import Dispatcher, NotTakingUpdates
+from bot.dispatcher import Dispatcher, NotTakingUpdates, well_formed
 from bot.observability import UPDATES, render_metrics
 from store.migrate import pending
 from store.shop import Shop
@@ -87,9 +87,11 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         if not isinstance(update_id, int) or not 0 <= update_id <= MAX_UPDATE_ID:
             raise ValueError("not an update")
         update = Update.de_json(data, dispatcher.application.bot)
-    except Exception as exc:  # malformed JSON or an object PTB cannot read
+        if not well_formed(update):
+            raise ValueError("not as Telegram sends it")
+    except Exception as exc:  # malformed JSON, an object PTB cannot read, or one Telegram never sends
         UPDATES.labels("malformed", "rejected").inc()
-        logger.warning("webhook: malformed update refused (%s)", type(exc).__name__)
+        logger.warning("webhook: malformed update refused (%s: %s)", type(exc).__name__, str(exc)[:80])
         return web.json_response({"error": "malformed update"}, status=400)
     if not request.app[ACCEPTING]["updates"]:
         return web.json_response({"error": "shutting down"}, status=503)  # Telegram retries elsewhere

@@ -127,7 +127,7 @@ async def webhook_bot(fake, store_url, clock, monkeypatch):
     await runner.stop()
 
 
-async def test_the_webhook_serves_shoppers_and_refuses_everything_else(fake, webhook_bot):
+async def test_the_webhook_serves_shoppers_and_refuses_everything_else(fake, webhook_bot, caplog):
     hook = webhook_bot.settings.webhook_url
     secret = webhook_bot.settings.webhook_token
     before = (await get(f"{webhook_bot.url}/metrics"))[1]
