@@ -97,6 +97,7 @@ def shop_options(settings: Settings) -> ShopOptions:
         checkout_expiry=timedelta(minutes=settings.checkout_expiry_minutes),
         phone_region=settings.default_phone_region,
         operator_ids=settings.operators,
+        webhook_networks=settings.webhook_networks,
         low_stock_threshold=settings.low_stock_threshold,
         creator_auto_approve=settings.creator_auto_approve,
         default_commission_bp=settings.default_commission_bp,

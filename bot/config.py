@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from store import rules
+from store.services.webhook_targets import Network, parse_networks
 
 TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
 
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     default_phone_region: str = "US"
     demo_catalog: bool = True
     operator_ids: str = ""
+    webhook_allowed_networks: str = ""  # private networks sellers' webhooks may reach, e.g. 10.1.0.0/16
     low_stock_threshold: int = Field(default=rules.LOW_STOCK_THRESHOLD, ge=0, le=1_000_000)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
@@ -148,6 +150,20 @@ class Settings(BaseSettings):
         if not all(re.fullmatch(r"\d{1,20}", part) for part in ids):
             raise ValueError("expected Telegram user ids separated by commas, e.g. 12345,67890")
         return ",".join(ids)
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        try:
+            parse_networks(value)
+        except ValueError:
+            raise ValueError("expected networks separated by commas, e.g. 10.1.0.0/16,fd00::/8") from None
+        return value
+
+    @property
+    def webhook_networks(self) -> tuple[Network, ...]:
+        """The private networks sellers' webhooks may reach."""
+        return parse_networks(self.webhook_allowed_networks)
 
     @property
     def operators(self) -> frozenset[int]:

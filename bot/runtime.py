@@ -70,7 +70,8 @@ class BotRuntime:
             self.worker_bot = rate_limited_bot(self.settings)
             await self.worker_bot.initialize()
             self.worker = OutboxWorker(self.shop.db, self.worker_bot, clock=self._worker_clock,
-                                       operators=self.settings.operators)
+                                       operators=self.settings.operators,
+                                       webhook_networks=self.settings.webhook_networks)
             self.shop.outbox_waker = self.worker.wake
             self._worker_stop.clear()
             self._worker_task = asyncio.create_task(self.worker.run(self._worker_stop), name="outbox-worker")

@@ -18,11 +18,14 @@ import asyncio
 import json
 import logging
 import signal
+import socket
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 from standardwebhooks.webhooks import Webhook
 from telegram import BotCommandScopeChat
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -35,11 +38,13 @@ from bot.request import AiohttpRequest, outside_transactions
 from handlers.fit import TEXT_LIMIT, fit, plain_text
 from handlers.notifications import render_notice
 from store.db import Database
+from store.errors import InvalidInput
 from store.models import utcnow
 from store.services import outbox
 from store.services.fulfilment import complete_stars_refund
 from store.services.sellers import get_seller
 from store.services.users import mark_blocked
+from store.services.webhook_targets import Network, check_target, is_public
 from store.states import OutboxChannel, OutboxStatus
 
 logger = logging.getLogger(__name__)
@@ -78,9 +83,11 @@ class OutboxWorker:
     """Delivers the outbox of one store until stopped."""
 
     def __init__(self, db: Database, bot: ExtBot, *, clock: Callable[[], datetime] = utcnow,
-                 batch: int = BATCH, idle_poll: float = IDLE_POLL, operators: frozenset[int] = frozenset()) -> None:
+                 batch: int = BATCH, idle_poll: float = IDLE_POLL, operators: frozenset[int] = frozenset(),
+                 webhook_networks: tuple[Network, ...] = ()) -> None:
         self.db, self.bot, self.clock = db, bot, clock
         self.operators = operators  # told when a delivery is given up
+        self.webhook_networks = webhook_networks  # private networks sellers' webhooks may reach
         self.batch, self.idle_poll = batch, idle_poll
         self.http: aiohttp.ClientSession | None = None
         self._chat_ready: dict[int, float] = {}
@@ -97,7 +104,7 @@ class OutboxWorker:
         Each claimed delivery runs as its own task, and new rows are claimed as
         soon as there is room: a slow chat or webhook holds up only its own lane.
         """
-        self.http = aiohttp.ClientSession(timeout=WEBHOOK_TIMEOUT, trace_configs=[outside_transactions()])
+        self.http = webhook_session(self.webhook_networks)
         in_flight: set[asyncio.Task] = set()
         try:
             while not stop.is_set():
@@ -247,6 +254,11 @@ class OutboxWorker:
         if seller is None or not seller.webhook_url or not seller.webhook_secret:
             await self._failed(delivery, "the seller has no webhook any more", give_up=True)
             return
+        try:
+            check_target(seller.webhook_url, self.webhook_networks)
+        except InvalidInput:
+            await self._failed(delivery, "the webhook points inside a private network", give_up=True)
+            return
         body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
         # Signed with the wall clock: receivers reject timestamps more than a few minutes off.
         headers = webhook_headers(seller.webhook_secret, delivery.key, body, utcnow())
@@ -277,6 +289,32 @@ class OutboxWorker:
         OUTBOX_DELIVERED.labels(delivery.channel).inc()
 
 
+class PublicResolver(AbstractResolver):
+    """Resolves a webhook's host to its public addresses only (and those of allowed networks): a name
+    that points inside a private network fails to connect, whenever it came to point there."""
+
+    def __init__(self, allowed: tuple[Network, ...]) -> None:
+        self.allowed = allowed
+        self.resolver = DefaultResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+                      ) -> list[ResolveResult]:
+        found = await self.resolver.resolve(host, port, family)
+        public = [entry for entry in found if is_public(entry["host"], self.allowed)]
+        if not public:
+            raise OSError(f"{host} resolves only to addresses inside a private network")
+        return public
+
+    async def close(self) -> None:
+        await self.resolver.close()
+
+
+def webhook_session(allowed: tuple[Network, ...] = ()) -> aiohttp.ClientSession:
+    """The HTTP client of sellers' webhooks: public addresses only, short timeouts, no transaction open."""
+    connector = aiohttp.TCPConnector(resolver=PublicResolver(allowed))
+    return aiohttp.ClientSession(connector=connector, timeout=WEBHOOK_TIMEOUT, trace_configs=[outside_transactions()])
+
+
 def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
@@ -292,7 +330,7 @@ async def run_worker(settings: Settings) -> int:
     await bot.initialize()
     try:
         logger.info("outbox worker started")
-        await OutboxWorker(db, bot, operators=settings.operators).run(stop)
+        await OutboxWorker(db, bot, operators=settings.operators, webhook_networks=settings.webhook_networks).run(stop)
     finally:
         await bot.shutdown()
         await db.dispose()

@@ -234,6 +234,9 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.SELLER_NOT_APPROVED: lambda data: f"Seller {data['seller_id']} ({data['name']}) is "
                                                 f"{APPROVAL.get(data['status'], data['status'])}: only an approved "
                                                 "seller can import a catalog.",
+    ErrorCode.WEBHOOK_PRIVATE_ADDRESS: ("That webhook points at {host}, inside a private network. Order events carry "
+                                        "buyers' addresses, so they go to public addresses only; if your receiver "
+                                        "is on a network you trust, ask an operator to allow it."),
     ErrorCode.WEBHOOK_URL_INVALID: "That isn't a valid webhook URL: use https://your.host/path (at most 512 "
                                    "characters).",
     ErrorCode.ONLY_OPERATORS_DECIDE: lambda data: f"Only an operator can decide on {APPLICATIONS[data['what']]} "

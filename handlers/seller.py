@@ -216,7 +216,7 @@ async def on_webhook(update: Update, context: ShopContext) -> None:
     url = None if context.args[0].lower() == "off" else context.args[0]
     try:
         async with context.shop.db.transaction() as session:
-            secret = await sellers.set_webhook(session, shop.id, url)
+            secret = await sellers.set_webhook(session, shop.id, url, context.shop.options.webhook_networks)
     except InvalidInput as exc:
         await say_refusal(update, exc)
         return

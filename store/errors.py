@@ -118,6 +118,7 @@ class ErrorCode(StrEnum):
     SELLER_ID_UNKNOWN = "seller_id_unknown"
     SELLER_NOT_APPROVED = "seller_not_approved"
     WEBHOOK_URL_INVALID = "webhook_url_invalid"
+    WEBHOOK_PRIVATE_ADDRESS = "webhook_private_address"
     ONLY_OPERATORS_DECIDE = "only_operators_decide"
     APPLICATION_GONE = "application_gone"
     APPLICATION_DECIDED = "application_decided"

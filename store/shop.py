@@ -12,6 +12,7 @@ from store.models import utcnow
 from store.rules import CHECKOUT_EXPIRY, LOW_STOCK_THRESHOLD, STARS_PER_UNIT
 from store.services.checkout import CheckoutRules
 from store.services.search import CatalogSearch
+from store.services.webhook_targets import Network
 from store.states import PaymentMethod
 
 
@@ -27,6 +28,7 @@ class ShopOptions:
     checkout_expiry: timedelta = CHECKOUT_EXPIRY
     phone_region: str = "US"
     operator_ids: frozenset[int] = frozenset()
+    webhook_networks: tuple[Network, ...] = ()  # private networks sellers' webhooks may reach
     low_stock_threshold: int = LOW_STOCK_THRESHOLD
     creator_auto_approve: bool = False
     default_commission_bp: int = 1000

@@ -15,17 +15,22 @@ from aiohttp import web
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from bot.worker import OutboxWorker, webhook_headers
+from bot.worker import OutboxWorker, PublicResolver, webhook_headers, webhook_session
+from handlers.messages import error_text
+from store.errors import ErrorCode, InvalidInput
 from store.models import Order, OutboxMessage, Seller, Variant, utcnow
 from store.services import cart as cart_service
 from store.services import checkout as co
 from store.services import sellers
 from store.services.fulfilment import Actor, accept, ship
+from store.services.webhook_targets import parse_networks
 from store.states import OutboxChannel, PaymentMethod
 
 from .conftest import BotRunner, eventually
 from .factories import make_category, make_product, make_seller, make_user
 
+# The tests' receivers listen on 127.0.0.1, a network sellers' webhooks may not reach unless allowed.
+LOOPBACK = parse_networks("127.0.0.0/8")
 RULES = co.CheckoutRules(currency="USD", expiry=timedelta(minutes=30))
 
 
@@ -109,7 +114,7 @@ async def place_cod(db, user_id: int, variant_id: int) -> int:
 async def test_webhooks_survive_a_receiver_outage_and_arrive_once_each(db, retailer):
     async with Receiver() as receiver:
         async with db.transaction() as session:
-            receiver.secret = await sellers.set_webhook(session, retailer["seller"], receiver.url)
+            receiver.secret = await sellers.set_webhook(session, retailer["seller"], receiver.url, LOOPBACK)
         order_id = await place_cod(db, 1, retailer["lamp"])
         async with db.transaction() as session:
             await accept(session, order_id, Actor("api", seller_id=retailer["seller"]), utcnow())
@@ -118,8 +123,8 @@ async def test_webhooks_survive_a_receiver_outage_and_arrive_once_each(db, retai
         # The retailer's server is down for the first four attempts.
         receiver.down_for = 4
         later = [utcnow()]
-        worker = OutboxWorker(db, FakeTelegram(), clock=lambda: later[0])
-        worker.http = aiohttp.ClientSession()
+        worker = OutboxWorker(db, FakeTelegram(), clock=lambda: later[0], webhook_networks=LOOPBACK)
+        worker.http = webhook_session(LOOPBACK)
         try:
             for _ in range(12):
                 await worker.run_once()
@@ -144,7 +149,7 @@ async def test_webhooks_survive_a_receiver_outage_and_arrive_once_each(db, retai
 async def test_the_receiver_rejects_a_tampered_body_and_a_stale_timestamp(db, retailer):
     async with Receiver() as receiver:
         async with db.transaction() as session:
-            receiver.secret = await sellers.set_webhook(session, retailer["seller"], receiver.url)
+            receiver.secret = await sellers.set_webhook(session, retailer["seller"], receiver.url, LOOPBACK)
         body = json.dumps({"type": "order.paid", "data": {"id": 1, "total": 1999}}).encode()
         async with aiohttp.ClientSession() as http:
             good = webhook_headers(receiver.secret, "order-1-paid", body, utcnow())
@@ -160,12 +165,12 @@ async def test_the_receiver_rejects_a_tampered_body_and_a_stale_timestamp(db, re
 
 
 async def test_undelivered_webhooks_are_delivered_after_a_bot_restart(fake, store_url, clock):
-    runner = BotRunner(fake, store_url, clock)
+    runner = BotRunner(fake, store_url, clock, webhook_allowed_networks="127.0.0.0/8")
     await runner.start()
     async with Receiver() as receiver:
         async with runner.db.transaction() as session:
             seller_id = await session.scalar(select(Seller.id).where(Seller.kind == "retailer").limit(1))
-            receiver.secret = await sellers.set_webhook(session, seller_id, receiver.url)
+            receiver.secret = await sellers.set_webhook(session, seller_id, receiver.url, LOOPBACK)
             variant = await session.scalar(select(Variant.id).where(Variant.seller_id == seller_id,
                                                                      Variant.stock > 2).limit(1))
             await make_user(session, 1)
@@ -258,3 +263,73 @@ async def test_http_api_moves_an_order_through_fulfilment_with_the_same_rules(ap
         assert order.status == "delivered"
         events = await session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.like(f"order-{order_id}-%")))
         assert {f"order-{order_id}-accepted-buyer", f"order-{order_id}-shipped-buyer"} <= set(events)
+
+
+# --- webhooks reach public addresses only ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8080/hook", "http://10.0.0.5/hook", "http://192.168.1.1/hook", "http://172.16.0.9/hook",
+    "http://169.254.169.254/latest/meta-data/", "http://[::1]/hook", "http://0.0.0.0/hook", "http://localhost:80/x",
+    "https://api.localhost/x", "http://[::ffff:127.0.0.1]/hook", "http://100.64.0.1/hook", "http://[fd00::1]/x",
+])
+async def test_a_webhook_into_a_private_network_is_refused_when_set(db, retailer, url):
+    with pytest.raises(InvalidInput) as refused:
+        async with db.transaction() as session:
+            await sellers.set_webhook(session, retailer["seller"], url)
+    assert refused.value.code == ErrorCode.WEBHOOK_PRIVATE_ADDRESS
+    assert "private network" in error_text(refused.value)
+    async with db.read() as session:
+        assert (await session.get(Seller, retailer["seller"])).webhook_url is None
+
+
+async def test_public_webhooks_and_networks_an_operator_allows_are_taken(db, retailer):
+    async with db.transaction() as session:
+        assert await sellers.set_webhook(session, retailer["seller"], "https://hooks.example.com/orders")
+        assert await sellers.set_webhook(session, retailer["seller"], "http://10.1.2.3/hook",
+                                         parse_networks("10.1.0.0/16"))
+
+
+class StubResolver:
+    """Resolves every name to the addresses given (as a DNS record may, at any time)."""
+
+    def __init__(self, *addresses: str) -> None:
+        self.addresses = addresses
+
+    async def resolve(self, host, port=0, family=0):  # type: ignore[no-untyped-def]
+        return [{"hostname": host, "host": a, "port": port, "family": family, "proto": 0, "flags": 0}
+                for a in self.addresses]
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_name_that_resolves_into_a_private_network_is_not_connected_to():
+    resolver = PublicResolver(())
+    resolver.resolver = StubResolver("127.0.0.1", "169.254.169.254")
+    with pytest.raises(OSError, match="private network"):
+        await resolver.resolve("hooks.example.com", 443)
+    # Mixed answers keep only the public addresses; an allowed network is reachable.
+    resolver.resolver = StubResolver("10.0.0.8", "93.184.216.34")
+    assert [entry["host"] for entry in await resolver.resolve("hooks.example.com", 443)] == ["93.184.216.34"]
+    resolver = PublicResolver(LOOPBACK)
+    resolver.resolver = StubResolver("127.0.0.1")
+    assert [entry["host"] for entry in await resolver.resolve("hooks.example.com", 443)] == ["127.0.0.1"]
+
+
+async def test_events_are_not_sent_to_a_webhook_that_came_to_point_inside(db, retailer):
+    async with Receiver() as receiver:
+        async with db.transaction() as session:
+            receiver.secret = await sellers.set_webhook(session, retailer["seller"], receiver.url, LOOPBACK)
+        await place_cod(db, 1, retailer["lamp"])
+        # Without the operator's permission the same receiver is out of reach.
+        worker = OutboxWorker(db, FakeTelegram())
+        worker.http = webhook_session()
+        try:
+            await worker.run_once()
+        finally:
+            await worker.http.close()
+    assert receiver.attempts == 0
+    async with db.read() as session:
+        row = await session.scalar(select(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.WEBHOOK))
+    assert row.status == "dead" and "private network" in row.last_error

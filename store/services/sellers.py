@@ -6,6 +6,7 @@ import base64
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.errors import ErrorCode, InvalidInput, NotFound, ShopError
 from store.models import Seller
 from store.services import approvals, outbox
+from store.services.webhook_targets import Network, check_target
 from store.states import Approval, Notice, OutboxChannel, SellerKind
 
 NAME_MIN, NAME_MAX = 3, 80
@@ -104,8 +106,11 @@ def clean_webhook_url(url: str) -> str:
     return url
 
 
-async def set_webhook(session: AsyncSession, seller_id: int, url: str | None) -> str | None:
-    """Set (or clear, with None) the seller's webhook URL; return the new signing secret, shown once."""
+async def set_webhook(session: AsyncSession, seller_id: int, url: str | None,
+                      allowed: Iterable[Network] = ()) -> str | None:
+    """Set (or clear, with None) the seller's webhook URL; return the new signing secret, shown once.
+
+    A URL pointing inside a private network is refused, unless in an ``allowed`` network."""
     seller = await session.get(Seller, seller_id)
     if seller is None:
         raise NotFound(ErrorCode.SHOP_UNKNOWN)
@@ -113,7 +118,9 @@ async def set_webhook(session: AsyncSession, seller_id: int, url: str | None) ->
         seller.webhook_url = seller.webhook_secret = None
         await session.flush()
         return None
-    seller.webhook_url = clean_webhook_url(url)
+    url = clean_webhook_url(url)
+    check_target(url, allowed)
+    seller.webhook_url = url
     seller.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     await session.flush()
     return seller.webhook_secret

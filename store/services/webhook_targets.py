@@ -1,0 +1,52 @@
+"""Where a seller's webhook may point: public addresses only.
+
+Order events carry buyers' names, phones and addresses and are signed by us, so a webhook must not
+reach into the network the shop runs in (loopback, private ranges, link-local such as the cloud
+metadata service at 169.254.169.254, unspecified, multicast, reserved). The URL is checked when it
+is set, and every address its host resolves to is checked again when an event is sent (a name can
+resolve to a private address, or change to one later). An operator may allow networks they trust
+(``WEBHOOK_ALLOWED_NETWORKS``, e.g. a receiver on the same private network).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from store.errors import ErrorCode, InvalidInput
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """Networks written as "10.0.0.0/8, fd00::/8" (ValueError on anything else)."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+
+
+def is_public(address: str, allowed: Iterable[Network] = ()) -> bool:
+    """Whether an event may be sent to ``address``: a global one, or one in an allowed network."""
+    try:
+        ip: Address = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if any(ip in network for network in allowed):
+        return True
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local)
+
+
+def check_target(url: str, allowed: Iterable[Network] = ()) -> None:
+    """Refuse a webhook URL whose host is a local name or a non-public address written as such."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host in LOCAL_NAMES or host.endswith(".localhost"):
+        raise InvalidInput(ErrorCode.WEBHOOK_PRIVATE_ADDRESS, host=host)
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return  # a name: its addresses are checked when an event is sent
+    if not is_public(host, allowed):
+        raise InvalidInput(ErrorCode.WEBHOOK_PRIVATE_ADDRESS, host=host)
