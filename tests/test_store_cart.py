@@ -226,3 +226,18 @@ async def test_plus_at_the_per_item_cap_names_the_cap_not_the_stock(db, tee):
         async with db.transaction() as session:
             await cart_service.change_line(session, 1, change.cart.lines[0].id, CartAction.INCREASE)
     assert (refused.value.code, refused.value.data) == (ErrorCode.QUANTITY_CAP, {"max": 99})
+
+
+async def test_search_ranks_in_stock_products_above_sold_out_ones_of_similar_relevance(db):
+    async with db.transaction() as session:
+        seller, category = await make_seller(session), await make_category(session)
+        sold_out = await make_product(session, seller, category, "Blue Cap", [("", 1500, 0)])
+        in_stock = await make_product(session, seller, category, "Blue Caps Set", [("", 2500, 8)])
+        other = await make_product(session, seller, category, "Navy Blue Wool Cap", [("", 2900, 3)])
+    search = CatalogSearch(refresh_interval=0)
+    async with db.read() as session:
+        ranked = (await search.search(session, "blue cap")).product_ids
+        # Relevance alone puts the shorter, sold-out title first.
+        assert [hit.product_id for hit in search.index.search("blue cap")][0] == sold_out.id
+    assert ranked.index(in_stock.id) < ranked.index(sold_out.id)
+    assert set(ranked) == {sold_out.id, in_stock.id, other.id}  # the sold-out one is still found

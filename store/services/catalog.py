@@ -199,6 +199,13 @@ async def category_page(
     return CategoryView(category.id, category.name, total or 0), [to_view(p) for p in products]
 
 
+async def products_in_stock(session: AsyncSession, product_ids: list[int]) -> set[int]:
+    """Which of these products have a unit of some option in stock."""
+    rows = await session.scalars(select(Variant.product_id).where(Variant.product_id.in_(product_ids),
+                                                                   Variant.stock > 0).distinct())
+    return set(rows)
+
+
 async def catalog_version(session: AsyncSession) -> int:
     """Return the current catalog version."""
     return await session.scalar(select(CatalogState.version).where(CatalogState.id == 1)) or 0

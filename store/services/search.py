@@ -19,12 +19,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.search import SearchDoc, SearchIndex, normalize
-from store.services.catalog import ProductCards, ProductView, catalog_version, searchable_since
+from store.search import SearchDoc, SearchHit, SearchIndex, normalize
+from store.services.catalog import ProductCards, ProductView, catalog_version, products_in_stock, searchable_since
 
 logger = logging.getLogger(__name__)
 
 MAX_RESULTS = 50
+# Points (of 100) a sold-out product's relevance loses: in-stock products of similar relevance go first.
+SOLD_OUT_PENALTY = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,14 @@ class CatalogSearch:
                 self.version = version
             self._checked_at = time.monotonic()
 
+    async def _in_stock_first(self, session: AsyncSession, hits: list[SearchHit]) -> tuple[int, ...]:
+        """The hits in order of relevance, a sold-out product below in-stock ones of similar relevance."""
+        if not hits:
+            return ()
+        in_stock = await products_in_stock(session, [hit.product_id for hit in hits])
+        ranked = sorted(hits, key=lambda hit: -(hit.score - (0 if hit.product_id in in_stock else SOLD_OUT_PENALTY)))
+        return tuple(hit.product_id for hit in ranked)
+
     async def products(self, session: AsyncSession, ids: list[int], *,
                        active_only: bool = True) -> dict[int, ProductView]:
         """The cards of these products (those that exist and, by default, are on sale)."""
@@ -86,6 +96,6 @@ class CatalogSearch:
         """Return the products matching ``query``, best first."""
         await self.refresh(session)
         hits = self.index.search(query, limit=MAX_RESULTS)
-        ids = tuple(hit.product_id for hit in hits)
+        ids = await self._in_stock_first(session, hits)
         suggestions = () if ids else tuple(self.index.suggest(query))
         return SearchResult(normalize(query), ids, suggestions)
