@@ -16,10 +16,11 @@ from telegram import InlineKeyboardMarkup
 
 from handlers import keyboards, render
 from handlers.fit import fit_lines
-from handlers.messages import PAYMENT_PAID_BY, REFUND_STATUS, order_status
-from store.models import Order
+from handlers.messages import PAYMENT_METHOD, PAYMENT_PAID_BY, REFUND_STATUS, order_status
+from store.models import Order, Payment
 from store.services import creators
 from store.services.events import load_order
+from store.services.fulfilment import RefundDue, refund_due
 from store.services.sellers import get_seller
 from store.services.users import get_user
 from store.states import Approval, OrderEventType, PaymentMethod, RefundStatus
@@ -149,6 +150,29 @@ async def _creator_decision(session: AsyncSession, data: dict[str, Any]) -> Noti
     return Notice("Sorry, your creator application was not approved.")
 
 
+def refund_due_line(due: RefundDue) -> str:
+    """One payment to refund, as sellers and operators read it."""
+    orders = ", ".join(f"#{order_id}" for order_id in due.order_ids)
+    how = ("Telegram Stars go back automatically" if due.method == PaymentMethod.STARS
+           else f"refund it through the payment provider, charge <code>{escape(due.charge_id)}</code>")
+    return (f"💸 {render.money(due.amount, due.currency, None)} ({PAYMENT_METHOD[due.method]}) for order {orders}, "
+            f"which came after the checkout was {escape(due.checkout_status.replace('_', ' '))}: {how}.")
+
+
+async def _refund_due(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
+    due = await refund_due(session, data["payment_id"])
+    if due is None:
+        return None  # refunded already
+    return Notice("<b>Refund due</b>\n" + refund_due_line(due))
+
+
+async def _payment_refunded(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
+    payment = await session.get(Payment, data["payment_id"])
+    if payment is None:
+        return None
+    return Notice(f"↩️ Your payment of {render.money(payment.amount, payment.currency, None)} has been refunded.")
+
+
 # The renderer of each chat notice the outbox delivers (Stars refunds are not messages).
 RENDERERS: dict[NoticeKind, Callable[[AsyncSession, dict[str, Any]], Awaitable[Notice | None]]] = {
     NoticeKind.SELLER_ORDER: _seller_order,
@@ -159,6 +183,8 @@ RENDERERS: dict[NoticeKind, Callable[[AsyncSession, dict[str, Any]], Awaitable[N
     NoticeKind.CHECKOUT_EXPIRED: _checkout_expired,
     NoticeKind.CREATOR_APPLICATION: _creator_application,
     NoticeKind.CREATOR_DECISION: _creator_decision,
+    NoticeKind.REFUND_DUE: _refund_due,
+    NoticeKind.PAYMENT_REFUNDED: _payment_refunded,
 }
 
 

@@ -54,6 +54,7 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
                 session, user_id, payment.invoice_payload, currency=payment.currency,
                 amount=payment.total_amount, charge_id=payment.telegram_payment_charge_id,
                 provider_charge_id=payment.provider_payment_charge_id, now=context.shop.clock(),
+                operators=context.shop.options.operator_ids,
             )
             order_ids = [order.id for order in outcome.checkout.orders]
     except ShopError as exc:

@@ -18,7 +18,7 @@ from handlers.common import answer, button_handler, edit, ensure_user, message_h
 from handlers.context import ShopContext
 from handlers.flows import Flow, OnStep
 from handlers.messages import APPROVAL, order_status, refusal
-from handlers.notifications import seller_order_text
+from handlers.notifications import refund_due_line, seller_order_text
 from store.errors import ErrorCode, Expired, InvalidInput, NotAllowed, ShopError
 from store.models import Seller
 from store.services import fulfilment, seller_flow, sellers
@@ -114,8 +114,11 @@ async def _show_orders(update: Update, context: ShopContext, state: str, page: i
             raise NotAllowed(ErrorCode.NOT_A_SELLER)
         orders, total = await fulfilment.list_seller_orders(session, shops, statuses, page * ORDERS_PAGE,
                                                             ORDERS_PAGE)
+        refunds = await fulfilment.refunds_due(session, shops)
     pages = max(1, -(-total // ORDERS_PAGE))
     text = render.seller_orders(orders, total, state, context.shop.options.currency)
+    if refunds:
+        text = "\n".join(["<b>Refunds due</b>", *map(refund_due_line, refunds), "", text])
     markup = keyboards.seller_orders(orders, min(page, pages - 1), pages, state)
     await show(update, text, markup)
 

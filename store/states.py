@@ -157,6 +157,8 @@ class Notice(StrEnum):
     CREATOR_APPLICATION = "creator_application"
     CREATOR_DECISION = "creator_decision"
     STARS_REFUND = "refund_stars"  # not a message: Telegram refunds a Stars charge
+    REFUND_DUE = "refund_due"  # money that could not be applied, for the sellers and the operators
+    PAYMENT_REFUNDED = "payment_refunded"  # for the buyer, once Telegram refunded a Stars charge
 
 
 class CartAction(StrEnum):

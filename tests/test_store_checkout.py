@@ -9,11 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from handlers.messages import cart_adjustment, error_text
+from handlers.notifications import refund_due_line
 from store.errors import Expired, InvalidInput, NotFound, OutOfStock
-from store.models import Checkout, Order, OrderEvent, Payment, Variant
+from store.models import Checkout, Order, OrderEvent, OutboxMessage, Payment, Seller, Variant
 from store.services import cart as cart_service
 from store.services import checkout as co
 from store.services import contact, payments, unpaid
+from store.services.fulfilment import complete_stars_refund, refunds_due
 from store.services.invoices import invoice_payload
 from store.services.orders import get_order_for_buyer, list_orders
 from store.states import PaymentMethod
@@ -253,12 +255,50 @@ async def test_a_late_payment_without_stock_is_marked_refund_due(db, shop):
     async with db.transaction() as session:
         outcome = await payments.record_payment(session, 1, invoice_payload(placed.checkout.id), currency="XTR",
                                           amount=placed.checkout.invoice_amount, charge_id="late-stars",
-                                          provider_charge_id=None, now=NOW + timedelta(hours=2))
+                                          provider_charge_id=None, now=NOW + timedelta(hours=2),
+                                          operators=frozenset({9001}))
     assert outcome.status == "refund_due"
     assert await stock_of(db, shop["tee_m"]) == 0
     async with db.transaction() as session:
         payment = await session.scalar(select(Payment))
         assert payment.status == "refund_due"
+        # Telegram is asked to refund the Stars (once), and the operators hear of it.
+        rows = {(row.template, row.chat_id): row.payload
+                for row in await session.scalars(select(OutboxMessage).where(OutboxMessage.key.like("refund%")))}
+    assert rows[("refund_stars", 1)]["charge_id"] == "late-stars"
+    assert ("refund_due", 9001) in rows
+
+    # Once Telegram has refunded it, the buyer is told.
+    async with db.transaction() as session:
+        await complete_stars_refund(session, placed.checkout.id, "late-stars", NOW + timedelta(hours=3))
+    async with db.transaction() as session:
+        assert (await session.scalar(select(Payment))).status == "refunded"
+        told = await session.scalar(select(OutboxMessage).where(OutboxMessage.template == "payment_refunded"))
+        assert told.chat_id == 1 and (await refunds_due(session, None)) == []
+
+
+async def test_a_card_payment_that_came_too_late_is_listed_and_told_to_its_seller_and_operators(db, shop):
+    async with db.transaction() as session:
+        seller = await session.scalar(select(Seller).where(Seller.name == "Tee Shop"))
+        seller.notify_chat_id = 3001
+        await cart_service.add_to_cart(session, 1, shop["tee_m"], 5)
+    placed = await place(db, 1, payment=PaymentMethod.CARD)
+    async with db.transaction() as session:
+        await unpaid.cancel_checkout(session, 1, placed.checkout.id, NOW)  # the buyer calls it off, then pays
+        outcome = await payments.record_payment(session, 1, invoice_payload(placed.checkout.id), currency="USD",
+                                                amount=placed.checkout.invoice_amount, charge_id="tg-late",
+                                                provider_charge_id="ch_3Nabc", now=NOW,
+                                                operators=frozenset({9001}))
+    assert outcome.status == "refund_due"
+    async with db.transaction() as session:
+        chats = set(await session.scalars(select(OutboxMessage.chat_id).where(OutboxMessage.template == "refund_due")))
+        due = await refunds_due(session, [seller.id])
+        assert await refunds_due(session, [seller.id + 1000]) == []
+    assert chats == {3001, 9001}
+    assert [(d.order_ids, d.amount, d.method) for d in due] == [
+        (tuple(o.id for o in placed.orders), placed.checkout.invoice_amount, "card")]
+    line = refund_due_line(due[0])
+    assert "$104.94" in line and "ch_3Nabc" in line and f"#{placed.orders[0].id}" in line
 
 
 async def test_buyer_can_call_off_an_unpaid_checkout(db, shop):

@@ -251,6 +251,7 @@ async def checkout_for_update(session: AsyncSession, checkout_id: int) -> Checko
     return await session.scalar(
         select(Checkout)
         .where(Checkout.id == checkout_id)
-        .options(selectinload(Checkout.orders).selectinload(Order.lines))
-        .with_for_update().execution_options(populate_existing=True)
+        .options(selectinload(Checkout.orders).selectinload(Order.lines),
+                 selectinload(Checkout.orders).selectinload(Order.seller))
+        .with_for_update(of=Checkout).execution_options(populate_existing=True)
     )

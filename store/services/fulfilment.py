@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from store.errors import ErrorCode, Expired, InvalidInput, NotAllowed, NotFound
-from store.models import Order, Payment, Seller
+from store.models import Checkout, Order, Payment, Seller
 from store.services import outbox
 from store.services.creators import reverse_commissions
 from store.services.events import announce
@@ -197,6 +197,46 @@ async def complete_stars_refund(session: AsyncSession, checkout_id: int, charge_
     await session.flush()
     for order in orders:
         await announce(session, order.id, OrderEventType.REFUNDED, now)
+    if not orders:  # money that never paid an order (it came too late): the buyer hears of it here
+        buyer = await session.scalar(select(Checkout.user_id).where(Checkout.id == checkout_id))
+        await outbox.enqueue(session, key=f"refunded-{payment.id}", channel=OutboxChannel.TELEGRAM,
+                             template=Notice.PAYMENT_REFUNDED, payload={"payment_id": payment.id}, chat_id=buyer,
+                             now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundDue:
+    """Money received that could not pay for its orders and is still to go back to the buyer."""
+
+    payment_id: int
+    order_ids: tuple[int, ...]
+    method: str
+    amount: int
+    currency: str
+    checkout_status: str
+    charge_id: str
+
+
+async def refund_due(session: AsyncSession, payment_id: int) -> RefundDue | None:
+    """A payment due for refund, with its orders (None once refunded or if unknown)."""
+    payment = await session.get(Payment, payment_id)
+    if payment is None or payment.status != PaymentStatus.REFUND_DUE:
+        return None
+    checkout = await session.get(Checkout, payment.checkout_id)
+    order_ids = tuple(await session.scalars(select(Order.id).where(Order.checkout_id == payment.checkout_id)
+                                            .order_by(Order.id)))
+    return RefundDue(payment.id, order_ids, payment.method, payment.amount, payment.currency, checkout.status,
+                     payment.provider_charge_id or payment.telegram_charge_id)
+
+
+async def refunds_due(session: AsyncSession, seller_ids: list[int] | None) -> list[RefundDue]:
+    """Payments still to refund that came for orders of these sellers (all sellers when None)."""
+    query = (select(Payment.id).join(Order, Order.checkout_id == Payment.checkout_id)
+             .where(Payment.status == PaymentStatus.REFUND_DUE).distinct().order_by(Payment.id))
+    if seller_ids is not None:
+        query = query.where(Order.seller_id.in_(seller_ids))
+    return [found for payment_id in await session.scalars(query)
+            if (found := await refund_due(session, payment_id)) is not None]
 
 
 @dataclass(frozen=True, slots=True)

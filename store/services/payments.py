@@ -19,12 +19,22 @@ from store.errors import ErrorCode, Expired, NotFound, OutOfStock
 from store.models import Checkout, Payment
 from store.money import STARS
 from store.rules import PAYMENT_GRACE
+from store.services import outbox
 from store.services.checkout import checkout_for_update
 from store.services.creators import record_commissions
 from store.services.events import announce
 from store.services.invoices import parse_payload
 from store.services.orders import reserve_stock, transition
-from store.states import ActorKind, CheckoutStatus, OrderEventType, OrderStatus, PaymentMethod, PaymentStatus
+from store.states import (
+    ActorKind,
+    CheckoutStatus,
+    Notice,
+    OrderEventType,
+    OrderStatus,
+    OutboxChannel,
+    PaymentMethod,
+    PaymentStatus,
+)
 
 
 class Applied(StrEnum):
@@ -79,12 +89,14 @@ async def record_payment(
     charge_id: str,
     provider_charge_id: str | None,
     now: datetime,
+    operators: frozenset[int] = frozenset(),
 ) -> PaymentOutcome:
     """Record a successful payment once (keyed by its charge id) and mark the checkout's orders paid.
 
     A repeat of the same charge id changes nothing and reports ``duplicate``.
     Money that cannot be applied (the checkout was cancelled, expired and its
-    stock is gone, or was already paid) is recorded as ``refund_due``.
+    stock is gone, or was already paid) is recorded as ``refund_due``: Stars are refunded through the
+    outbox, and for a card payment the orders' sellers and the ``operators`` are told.
     """
     checkout_id = parse_payload(payload)
     checkout = await checkout_for_update(session, checkout_id) if checkout_id else None
@@ -108,6 +120,7 @@ async def record_payment(
     if not await _can_apply(session, checkout, currency, amount):
         payment.status = PaymentStatus.REFUND_DUE
         await session.flush()
+        await _refund_due(session, checkout, payment, operators, now)
         return PaymentOutcome(Applied.REFUND_DUE, checkout)
     checkout.status, checkout.paid_at = CheckoutStatus.PAID, now
     for order in checkout.orders:
@@ -118,6 +131,23 @@ async def record_payment(
         await record_commissions(session, order.id, now)
         await announce(session, order.id, OrderEventType.PAID, now)
     return PaymentOutcome(Applied.PAID, checkout)
+
+
+async def _refund_due(session: AsyncSession, checkout: Checkout, payment: Payment, operators: frozenset[int],
+                      now: datetime) -> None:
+    """Money that could not be applied goes back: Stars by Telegram (through the outbox, once), card
+    payments by hand, so the sellers of the orders and the operators are told, with the amount."""
+    if payment.method == PaymentMethod.STARS:
+        await outbox.enqueue(session, key=f"refund-{payment.telegram_charge_id}", channel=OutboxChannel.STARS_REFUND,
+                             template=Notice.STARS_REFUND,
+                             payload={"user_id": checkout.user_id, "charge_id": payment.telegram_charge_id,
+                                      "checkout_id": checkout.id, "payment_id": payment.id},
+                             chat_id=checkout.user_id, now=now)
+    chats = {order.seller.notify_chat_id for order in checkout.orders if order.seller.notify_chat_id} | operators
+    for chat_id in sorted(chats):
+        await outbox.enqueue(session, key=f"refund-due-{payment.id}-{chat_id}", channel=OutboxChannel.TELEGRAM,
+                             template=Notice.REFUND_DUE, payload={"payment_id": payment.id}, chat_id=chat_id,
+                             now=now)
 
 
 async def _can_apply(session: AsyncSession, checkout: Checkout, currency: str, amount: int) -> bool:
