@@ -129,6 +129,7 @@ COMMANDS: dict[str, Callable] = {
     "earnings": earnings.on_earnings,
     "creator_sales": earnings.on_creator_sales,
     "seller_orders": seller.on_seller_orders,
+    "replay_webhooks": seller.on_replay_webhooks,
     "seller_settings": seller.on_settings,
     "webhook": seller.on_webhook,
     "api_key": seller.on_api_key,

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     default_phone_region: str = "US"
     demo_catalog: bool = True
     operator_ids: str = ""
+    webhook_retry_days: int = Field(default=3, ge=1, le=30)  # a seller's webhook event is retried this long
     webhook_allowed_networks: str = ""  # private networks sellers' webhooks may reach, e.g. 10.1.0.0/16
     low_stock_threshold: int = Field(default=rules.LOW_STOCK_THRESHOLD, ge=0, le=1_000_000)
     http_host: str = "127.0.0.1"

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telegram import BotCommandScopeChat, Update
 from telegram.error import TelegramError
@@ -71,7 +71,8 @@ class BotRuntime:
             await self.worker_bot.initialize()
             self.worker = OutboxWorker(self.shop.db, self.worker_bot, clock=self._worker_clock,
                                        operators=self.settings.operators,
-                                       webhook_networks=self.settings.webhook_networks)
+                                       webhook_networks=self.settings.webhook_networks,
+                                       webhook_retry=timedelta(days=self.settings.webhook_retry_days))
             self.shop.outbox_waker = self.worker.wake
             self._worker_stop.clear()
             self._worker_task = asyncio.create_task(self.worker.run(self._worker_stop), name="outbox-worker")

@@ -42,7 +42,7 @@ from store.errors import InvalidInput
 from store.models import utcnow
 from store.services import outbox
 from store.services.fulfilment import complete_stars_refund
-from store.services.sellers import get_seller
+from store.services.sellers import get_seller, webhook_failing
 from store.services.users import mark_blocked
 from store.services.webhook_targets import Network, check_target, is_public
 from store.states import OutboxChannel, OutboxStatus
@@ -53,6 +53,8 @@ MESSAGES_PER_SECOND = 30
 GROUP_MESSAGES_PER_MINUTE = 20
 CHAT_INTERVAL = 1.0  # seconds between two messages to one chat
 WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
+WEBHOOK_RETRY = timedelta(days=3)  # the default of WEBHOOK_RETRY_DAYS
+WEBHOOK_ALERT_AFTER = timedelta(hours=1)  # a webhook failing this long is said in the seller's and operators' chats
 BATCH = 100
 IDLE_POLL = 0.5  # seconds between looks at the outbox when it is empty
 
@@ -84,10 +86,11 @@ class OutboxWorker:
 
     def __init__(self, db: Database, bot: ExtBot, *, clock: Callable[[], datetime] = utcnow,
                  batch: int = BATCH, idle_poll: float = IDLE_POLL, operators: frozenset[int] = frozenset(),
-                 webhook_networks: tuple[Network, ...] = ()) -> None:
+                 webhook_networks: tuple[Network, ...] = (), webhook_retry: timedelta = WEBHOOK_RETRY) -> None:
         self.db, self.bot, self.clock = db, bot, clock
         self.operators = operators  # told when a delivery is given up
         self.webhook_networks = webhook_networks  # private networks sellers' webhooks may reach
+        self.webhook_retry = webhook_retry  # how long a seller's webhook event is retried
         self.batch, self.idle_poll = batch, idle_poll
         self.http: aiohttp.ClientSession | None = None
         self._chat_ready: dict[int, float] = {}
@@ -167,10 +170,17 @@ class OutboxWorker:
 
     async def _failed(self, delivery: outbox.Delivery, error: str, *, retry_after: float | None = None,
                       give_up: bool = False) -> None:
+        webhook = delivery.channel == OutboxChannel.WEBHOOK
+        now = self.clock()
         async with self.db.transaction() as session:
             status = await outbox.mark_failed(
-                session, delivery.id, error, self.clock(), give_up=give_up,
-                retry_after=timedelta(seconds=retry_after) if retry_after is not None else None)
+                session, delivery.id, error, now, give_up=give_up,
+                retry_after=timedelta(seconds=retry_after) if retry_after is not None else None,
+                retry_for=self.webhook_retry if webhook else None)
+            since = await outbox.failing_since(session, delivery.id) if webhook else None
+            if since is not None and now - since >= WEBHOOK_ALERT_AFTER:
+                # Once per stuck event: the seller's chat and the operators hear the webhook is failing.
+                await webhook_failing(session, delivery.seller_id, delivery.id, self.operators, now)
         OUTBOX_FAILURES.labels(delivery.channel).inc()
         log = logger.error if status == OutboxStatus.DEAD else logger.warning
         log("delivery %s (%s) attempt %d failed%s: %s", delivery.key, delivery.channel, delivery.attempts + 1,
@@ -330,7 +340,8 @@ async def run_worker(settings: Settings) -> int:
     await bot.initialize()
     try:
         logger.info("outbox worker started")
-        await OutboxWorker(db, bot, operators=settings.operators, webhook_networks=settings.webhook_networks).run(stop)
+        await OutboxWorker(db, bot, operators=settings.operators, webhook_networks=settings.webhook_networks,
+                           webhook_retry=timedelta(days=settings.webhook_retry_days)).run(stop)
     finally:
         await bot.shutdown()
         await db.dispose()

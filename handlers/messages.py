@@ -239,6 +239,7 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
                                         "is on a network you trust, ask an operator to allow it."),
     ErrorCode.WEBHOOK_URL_INVALID: "That isn't a valid webhook URL: use https://your.host/path (at most 512 "
                                    "characters).",
+    ErrorCode.ONLY_OPERATORS: "That command is for the shop's operators.",
     ErrorCode.ONLY_OPERATORS_DECIDE: lambda data: f"Only an operator can decide on {APPLICATIONS[data['what']]} "
                                                   "applications.",
     ErrorCode.APPLICATION_GONE: "That application does not exist.",

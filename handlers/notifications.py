@@ -18,7 +18,7 @@ from handlers import keyboards, render
 from handlers.fit import fit_lines
 from handlers.messages import PAYMENT_METHOD, PAYMENT_PAID_BY, REFUND_STATUS, order_status
 from store.models import Order, Payment
-from store.services import creators
+from store.services import creators, outbox
 from store.services.events import load_order
 from store.services.fulfilment import RefundDue, refund_due
 from store.services.sellers import get_seller
@@ -173,6 +173,17 @@ async def _payment_refunded(session: AsyncSession, data: dict[str, Any]) -> Noti
     return Notice(f"↩️ Your payment of {render.money(payment.amount, payment.currency, None)} has been refunded.")
 
 
+async def _webhook_failing(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
+    row = await outbox.stuck(session, data["delivery_id"])
+    seller = await get_seller(session, data["seller_id"])
+    if row is None or seller is None:
+        return None  # delivered meanwhile
+    error = escape((row.last_error or "no answer")[:200])
+    return Notice(f"⚠️ <b>Order webhook failing</b>: events for <b>{escape(seller.name)}</b> (shop {seller.id}) have "
+                  f"not been accepted for over an hour ({error}). They are kept and retried, in order; one given "
+                  f"up holds back the later ones until an operator sends <code>/replay_webhooks {seller.id}</code>.")
+
+
 # The renderer of each chat notice the outbox delivers (Stars refunds are not messages).
 RENDERERS: dict[NoticeKind, Callable[[AsyncSession, dict[str, Any]], Awaitable[Notice | None]]] = {
     NoticeKind.SELLER_ORDER: _seller_order,
@@ -185,6 +196,7 @@ RENDERERS: dict[NoticeKind, Callable[[AsyncSession, dict[str, Any]], Awaitable[N
     NoticeKind.CREATOR_DECISION: _creator_decision,
     NoticeKind.REFUND_DUE: _refund_due,
     NoticeKind.PAYMENT_REFUNDED: _payment_refunded,
+    NoticeKind.WEBHOOK_FAILING: _webhook_failing,
 }
 
 

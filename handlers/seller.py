@@ -21,7 +21,7 @@ from handlers.messages import APPROVAL, order_status, refusal
 from handlers.notifications import refund_due_line, seller_order_text
 from store.errors import ErrorCode, Expired, InvalidInput, NotAllowed, ShopError
 from store.models import Seller
-from store.services import fulfilment, seller_flow, sellers
+from store.services import fulfilment, outbox, seller_flow, sellers
 from store.services.fulfilment import Actor
 from store.services.orders import OPEN_FILTER, filter_statuses
 from store.services.seller_flow import SellerStep
@@ -252,3 +252,18 @@ FLOW = Flow(
         SellerStep.CANCEL_REASON: OnStep(text=on_details, hint="Please type why the order is cancelled."),
     },
 )
+
+
+async def on_replay_webhooks(update: Update, context: ShopContext) -> None:
+    """/replay_webhooks SHOP_ID (operators): send a shop's given-up webhook events again, in order."""
+    if update.effective_user.id not in context.shop.options.operator_ids:
+        await reply(update, refusal(ErrorCode.ONLY_OPERATORS, {}))
+        return
+    if len(context.args or ()) != 1 or not context.args[0].isascii() or not context.args[0].isdigit():
+        await reply(update, "Send <code>/replay_webhooks SHOP_ID</code>: the shop number the failure notice names.")
+        return
+    async with context.shop.db.transaction() as session:
+        count = await outbox.replay_dead(session, int(context.args[0]), context.shop.clock())
+    context.shop.wake_outbox()
+    await reply(update, f"{count} order event{'s' if count != 1 else ''} of shop {context.args[0]} will be sent "
+                        "again, in order." if count else f"Shop {context.args[0]} has no given-up webhook events.")

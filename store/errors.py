@@ -120,6 +120,7 @@ class ErrorCode(StrEnum):
     WEBHOOK_URL_INVALID = "webhook_url_invalid"
     WEBHOOK_PRIVATE_ADDRESS = "webhook_private_address"
     ONLY_OPERATORS_DECIDE = "only_operators_decide"
+    ONLY_OPERATORS = "only_operators"
     APPLICATION_GONE = "application_gone"
     APPLICATION_DECIDED = "application_decided"
     SHARE_LINKS_FOR_CREATORS = "share_links_for_creators"

@@ -159,6 +159,7 @@ class Notice(StrEnum):
     STARS_REFUND = "refund_stars"  # not a message: Telegram refunds a Stars charge
     REFUND_DUE = "refund_due"  # money that could not be applied, for the sellers and the operators
     PAYMENT_REFUNDED = "payment_refunded"  # for the buyer, once Telegram refunded a Stars charge
+    WEBHOOK_FAILING = "webhook_failing"  # a seller's webhook has failed for an hour (seller and operators)
 
 
 class CartAction(StrEnum):

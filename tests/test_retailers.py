@@ -21,7 +21,7 @@ from store.errors import ErrorCode, InvalidInput
 from store.models import Order, OutboxMessage, Seller, Variant, utcnow
 from store.services import cart as cart_service
 from store.services import checkout as co
-from store.services import sellers
+from store.services import outbox, sellers
 from store.services.fulfilment import Actor, accept, ship
 from store.services.webhook_targets import parse_networks
 from store.states import OutboxChannel, PaymentMethod
@@ -333,3 +333,55 @@ async def test_events_are_not_sent_to_a_webhook_that_came_to_point_inside(db, re
     async with db.read() as session:
         row = await session.scalar(select(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.WEBHOOK))
     assert row.status == "dead" and "private network" in row.last_error
+
+
+async def test_webhook_events_are_retried_for_days_in_order_and_replayed_by_an_operator(db, retailer):
+    async with Receiver() as receiver:
+        async with db.transaction() as session:
+            receiver.secret = await sellers.set_webhook(session, retailer["seller"], receiver.url, LOOPBACK)
+            (await session.get(Seller, retailer["seller"])).notify_chat_id = 3001
+        order_id = await place_cod(db, 1, retailer["lamp"])
+        receiver.down_for = 10_000  # the retailer's server is down for days
+        clock = [utcnow()]
+        worker = OutboxWorker(db, FakeTelegram(), clock=lambda: clock[0], webhook_networks=LOOPBACK,
+                              operators=frozenset({9001}), webhook_retry=timedelta(days=3))
+        worker.http = webhook_session(LOOPBACK)
+
+        async def for_a_while(hours: float) -> None:
+            end = clock[0] + timedelta(hours=hours)
+            while clock[0] < end:
+                await worker.run_once()
+                clock[0] += timedelta(minutes=30)  # past any backoff, without sleeping
+
+        async def webhook_rows() -> list[tuple[str, str]]:
+            async with db.read() as session:
+                rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook")
+                                             .order_by(OutboxMessage.id))
+                return [(row.key, row.status) for row in rows]
+
+        try:
+            await for_a_while(24)
+            # Far more than twelve attempts, still pending; the seller and the operators were told, once each.
+            assert receiver.attempts > 20 and (await webhook_rows()) == [(f"order-{order_id}-created", "pending")]
+            async with db.read() as session:
+                told = sorted(await session.scalars(select(OutboxMessage.chat_id)
+                                                    .where(OutboxMessage.template == "webhook_failing")))
+            assert told == [3001, 9001]
+
+            # Accepted meanwhile: a later event waits behind the first, never overtakes it.
+            async with db.transaction() as session:
+                await accept(session, order_id, Actor("api", seller_id=retailer["seller"]), clock[0])
+            await for_a_while(60)  # past the three days: the first is given up, and still holds the second
+            assert await webhook_rows() == [(f"order-{order_id}-created", "dead"),
+                                            (f"order-{order_id}-accepted", "pending")]
+            receiver.down_for = 0
+            await for_a_while(2)
+            assert receiver.accepted == []
+
+            # An operator replays the shop's events: both arrive, in order.
+            async with db.transaction() as session:
+                assert await outbox.replay_dead(session, retailer["seller"], clock[0]) == 1
+            await for_a_while(2)
+        finally:
+            await worker.http.close()
+    assert [event["type"] for event in receiver.accepted] == ["order.created", "order.accepted"]

@@ -8,6 +8,10 @@ transaction, then records the outcome: sent, retry later with exponential
 backoff, or dead (a receiver that will never accept it, such as a user who
 blocked the bot). Delivery is at least once; ``key`` is the idempotency key a
 receiver can deduplicate on.
+
+A seller's webhook events are retried for days (``retry_for``, the shop's setting), not a number
+of attempts, and stay in order: an event given up holds back the ones after it until an operator
+replays the seller's events (:func:`replay_dead`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,7 +81,7 @@ async def enqueue(
 
 def backoff(attempts: int) -> timedelta:
     """Delay before the next try after ``attempts`` failures: 2 s, 4 s, 8 s ... at most 30 min."""
-    return min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
+    return min(BASE_DELAY * (2 ** min(max(attempts - 1, 0), 20)), MAX_DELAY)  # capped before it can overflow
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
@@ -89,12 +93,14 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
     even across retries.
     """
     older = aliased(OutboxMessage)
+    # An older event still pending holds a lane back; in a webhook lane, so does one given up.
+    holding = or_(older.status == OutboxStatus.PENDING,
+                  and_(older.status == OutboxStatus.DEAD, older.channel == OutboxChannel.WEBHOOK))
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now,
                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
-               ~exists().where(older.lane == OutboxMessage.lane, older.status == OutboxStatus.PENDING,
-                               older.id < OutboxMessage.id))
+               ~exists().where(older.lane == OutboxMessage.lane, holding, older.id < OutboxMessage.id))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True).execution_options(populate_existing=True)
@@ -119,20 +125,48 @@ async def mark_sent(session: AsyncSession, delivery_id: int, now: datetime) -> N
 
 
 async def mark_failed(session: AsyncSession, delivery_id: int, error: str, now: datetime, *,
-                      retry_after: timedelta | None = None, give_up: bool = False) -> str:
-    """Record a failed attempt: retry later (backoff, or the receiver's delay) or give up; return the status."""
+                      retry_after: timedelta | None = None, give_up: bool = False,
+                      retry_for: timedelta | None = None) -> str:
+    """Record a failed attempt: retry later (backoff, or the receiver's delay) or give up; return the status.
+
+    With ``retry_for`` the delivery is retried until that long after it was written, however many
+    attempts that takes (sellers' webhooks), instead of ``MAX_ATTEMPTS`` times."""
     row = await session.get(OutboxMessage, delivery_id, with_for_update=True, populate_existing=True)
     if row is None:
         return OutboxStatus.DEAD
     row.attempts += 1
     row.last_error = error[:2000]
     row.claimed_until = None
-    if give_up or row.attempts >= MAX_ATTEMPTS:
+    spent = now >= row.created_at + retry_for if retry_for is not None else row.attempts >= MAX_ATTEMPTS
+    if give_up or spent:
         row.status = OutboxStatus.DEAD
     else:
         row.next_attempt_at = now + (retry_after if retry_after is not None else backoff(row.attempts))
     await session.flush()
     return row.status
+
+
+async def failing_since(session: AsyncSession, delivery_id: int) -> datetime | None:
+    """When the delivery was written, if it has failed at least once (how long its receiver has been failing)."""
+    row = await session.get(OutboxMessage, delivery_id)
+    return row.created_at if row is not None and row.attempts > 0 else None
+
+
+async def stuck(session: AsyncSession, delivery_id: int) -> OutboxMessage | None:
+    """A delivery that has not gone out yet (pending or given up), for telling people about it."""
+    row = await session.get(OutboxMessage, delivery_id)
+    return row if row is not None and row.status != OutboxStatus.SENT else None
+
+
+async def replay_dead(session: AsyncSession, seller_id: int, now: datetime) -> int:
+    """Send a seller's webhook events that were given up again, in order; return how many."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.seller_id == seller_id, OutboxMessage.channel == OutboxChannel.WEBHOOK,
+               OutboxMessage.status == OutboxStatus.DEAD)
+        .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(), claimed_until=None,
+                created_at=now))
+    return result.rowcount or 0
 
 
 async def backlog(session: AsyncSession) -> dict[str, int]:

@@ -126,6 +126,18 @@ async def set_webhook(session: AsyncSession, seller_id: int, url: str | None,
     return seller.webhook_secret
 
 
+async def webhook_failing(session: AsyncSession, seller_id: int | None, delivery_id: int, operators: frozenset[int],
+                          now: datetime) -> None:
+    """Tell the seller's chat and the operators, once per stuck event, that the seller's webhook is failing."""
+    seller = await session.get(Seller, seller_id) if seller_id is not None else None
+    if seller is None:
+        return
+    for chat_id in sorted({seller.notify_chat_id, *operators} - {None}):
+        await outbox.enqueue(session, key=f"webhook-failing-{delivery_id}-{chat_id}", channel=OutboxChannel.TELEGRAM,
+                             template=Notice.WEBHOOK_FAILING,
+                             payload={"seller_id": seller.id, "delivery_id": delivery_id}, chat_id=chat_id, now=now)
+
+
 async def get_seller(session: AsyncSession, seller_id: int) -> Seller | None:
     """A seller by id."""
     return await session.get(Seller, seller_id)
