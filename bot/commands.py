@@ -27,5 +27,6 @@ SELLER_COMMANDS = [
 
 OPERATOR_COMMANDS = [
     *SELLER_COMMANDS[:-1],
+    BotCommand("replay_webhooks", "Send a shop's given-up order webhooks again"),
     BotCommand("help", "How to shop, sell and operate here"),
 ]

@@ -37,6 +37,7 @@ SELLER_HELP = ("Your commands: /seller_orders — orders to fulfil, /add_product
                "pause or remove, /seller_settings — webhook and API key.")
 OPERATOR_HELP = ("<b>Operating the shop</b>\n• /seller_orders shows the open orders of every shop; you can act "
                  "on any of them.\n• Seller and creator applications come here with Approve / Reject buttons.\n"
+                 "• <code>/replay_webhooks SHOP_ID</code> sends a shop's given-up order webhooks again, in order.\n"
                  "• Creator payouts: <code>python -m bot payouts</code> on the server.")
 SELLER_WELCOME = "🎉 <b>{name}</b> is approved: you can sell on chatshop now!\n" + SELLER_HELP
 SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
