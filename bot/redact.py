@@ -23,9 +23,13 @@ PERSONAL_FIELDS = ("phone_number", "phone", "first_name", "last_name", "username
                    "street_line1", "street_line2", "post_code", "name")
 _FIELD = "|".join(PERSONAL_FIELDS)
 # name='value' / name="value" (reprs, kwargs), 'name': 'value' / "name": "value" (dicts, JSON).
+# Each quoted value is read one way only (a backslash pair, or any other character but its quote), so
+# a value that never closes costs one pass, not one per way of splitting its backslashes.
 PERSONAL_VALUES = re.compile(
     r"""(?P<key>(?<![\w])['"]?(?:""" + _FIELD + r""")['"]?\s*[:=]\s*)"""
-    r"""(?P<quote>['"])(?P<value>(?:\\.|(?!(?P=quote)).)*)(?P=quote)""", re.DOTALL)
+    r"""(?:'(?:[^'\\]|\\.)*+'|"(?:[^"\\]|\\.)*+")""", re.DOTALL)
+# Longer messages are cut before they are cleaned (and logged).
+MAX_MESSAGE = 20_000
 # A phone number anywhere else (+ and 7 to 15 digits, as Telegram shares them).
 PHONE = re.compile(r"\+\d[\d ()-]{6,18}\d")
 
@@ -43,15 +47,17 @@ class Redactor(logging.Filter):
         for secret in self.secrets:
             text = text.replace(secret, HIDDEN)
         text = SECRET_SHAPES.sub(HIDDEN, text)
-        text = PERSONAL_VALUES.sub(lambda m: f"{m['key']}{m['quote']}{HIDDEN}{m['quote']}", text)
+        text = PERSONAL_VALUES.sub(lambda m: f"{m['key']}'{HIDDEN}'", text)
         return PHONE.sub(HIDDEN, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if len(message) > MAX_MESSAGE:
+            message = message[:MAX_MESSAGE] + "…"
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         cleaned = self.clean(message)
-        if cleaned != message:
+        if cleaned != record.getMessage():
             record.msg, record.args = cleaned, None
         if record.exc_text:
             record.exc_text = self.clean(record.exc_text)
