@@ -118,9 +118,18 @@ async def _body(request: web.Request, *fields: str) -> dict[str, str]:
     for field in fields:
         if not isinstance(body.get(field), str):
             raise invalid("field_missing", f"Field {field!r} is required and must be a string.")
-        if any(ord(ch) < 32 and ch not in "\t\n" for ch in body[field]):
-            raise invalid("field_invalid", f"Field {field!r} holds control characters.")
+        if any(ord(ch) < 32 and ch not in "\t\n" for ch in body[field]) or not _utf8(body[field]):
+            raise invalid("field_invalid", f"Field {field!r} holds control characters or is not valid text.")
     return body
+
+
+def _utf8(text: str) -> bool:
+    """Whether a string can be stored (JSON allows lone surrogates such as "\\ud800"; UTF-8 does not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _whole(request: web.Request, name: str, default: int, most: int) -> int:

@@ -30,6 +30,7 @@ from standardwebhooks.webhooks import Webhook
 from telegram import BotCommandScopeChat
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
+from yarl import URL
 
 from bot.commands import SELLER_COMMANDS
 from bot.config import Settings
@@ -53,6 +54,8 @@ MESSAGES_PER_SECOND = 30
 GROUP_MESSAGES_PER_MINUTE = 20
 CHAT_INTERVAL = 1.0  # seconds between two messages to one chat
 WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=5)
+# What Telegram says when it refuses a message for its content (formatting, length, buttons).
+CONTENT_REFUSALS = ("entities", "entity", "too long", "parse", "button", "keyboard", "markup", "empty")
 WEBHOOK_RETRY = timedelta(days=3)  # the default of WEBHOOK_RETRY_DAYS
 WEBHOOK_ALERT_AFTER = timedelta(hours=1)  # a webhook failing this long is said in the seller's and operators' chats
 BATCH = 100
@@ -169,7 +172,9 @@ class OutboxWorker:
         OUTBOX_DELIVERED.labels(delivery.channel).inc()
 
     async def _failed(self, delivery: outbox.Delivery, error: str, *, retry_after: float | None = None,
-                      give_up: bool = False) -> None:
+                      give_up: bool = False, tell: bool = True) -> None:
+        """Record a failed attempt; one given up (or a webhook event held) is counted and, when ``tell``,
+        said to the operators (not for what needs no one: a buyer who blocked the bot, a webhook removed)."""
         webhook = delivery.channel == OutboxChannel.WEBHOOK
         now = self.clock()
         async with self.db.transaction() as session:
@@ -182,10 +187,11 @@ class OutboxWorker:
                 # Once per stuck event: the seller's chat and the operators hear the webhook is failing.
                 await webhook_failing(session, delivery.seller_id, delivery.id, self.operators, now)
         OUTBOX_FAILURES.labels(delivery.channel).inc()
-        log = logger.error if status == OutboxStatus.DEAD else logger.warning
+        ended = status in (OutboxStatus.DEAD, OutboxStatus.HELD)
+        log = logger.error if ended and tell else logger.warning
         log("delivery %s (%s) attempt %d failed%s: %s", delivery.key, delivery.channel, delivery.attempts + 1,
-            ", giving up" if status == OutboxStatus.DEAD else "", error)
-        if status == OutboxStatus.DEAD:
+            {OutboxStatus.DEAD: ", giving up", OutboxStatus.HELD: ", held until replayed"}.get(status, ""), error)
+        if ended and tell:
             OUTBOX_GIVEN_UP.labels(delivery.channel, delivery.template or "-").inc()
             await self._tell_operators(delivery, error)
 
@@ -219,16 +225,19 @@ class OutboxWorker:
                 await self.bot.send_message(delivery.chat_id, fit(notice.text), parse_mode="HTML",
                                             reply_markup=notice.markup, disable_web_page_preview=True)
             except BadRequest as exc:
+                reason = exc.message.lower()
+                if not any(word in reason for word in CONTENT_REFUSALS):
+                    raise  # not about what it says (chat not found, no rights): no second try
                 # Refused for its content: the plain text instead (and without buttons if they were the cause).
                 logger.warning("notice %s refused (%s); sending it as plain text", delivery.key, exc.message)
-                markup = None if "markup" in exc.message.lower() else notice.markup
+                markup = None if any(word in reason for word in ("button", "keyboard", "markup")) else notice.markup
                 await self.bot.send_message(delivery.chat_id, plain_text(notice.text), parse_mode=None,
                                             reply_markup=markup, disable_web_page_preview=True)
             # Stamped once sent: the send may have queued in the rate limiter for a while.
             self._chat_ready[delivery.chat_id] = time.monotonic() + CHAT_INTERVAL
         except Forbidden as exc:
             await self._blocked(delivery.chat_id)
-            await self._failed(delivery, f"Forbidden: {exc.message}", give_up=True)
+            await self._failed(delivery, f"Forbidden: {exc.message}", give_up=True, tell=False)
             return
         except TelegramError as exc:
             await self._refused(delivery, exc)
@@ -262,18 +271,20 @@ class OutboxWorker:
         async with self.db.transaction() as session:
             seller = await get_seller(session, delivery.seller_id)
         if seller is None or not seller.webhook_url or not seller.webhook_secret:
-            await self._failed(delivery, "the seller has no webhook any more", give_up=True)
+            await self._failed(delivery, "the seller has no webhook any more", give_up=True, tell=False)
             return
         try:
             check_target(seller.webhook_url, self.webhook_networks)
-        except InvalidInput:
+        except (InvalidInput, ValueError):
             await self._failed(delivery, "the webhook points inside a private network", give_up=True)
             return
         body = json.dumps(delivery.payload, separators=(",", ":"), ensure_ascii=False).encode()
         # Signed with the wall clock: receivers reject timestamps more than a few minutes off.
         headers = webhook_headers(seller.webhook_secret, delivery.key, body, utcnow())
         try:
-            async with self.http.post(seller.webhook_url, data=body, headers=headers) as response:
+            # No redirects: a public receiver must not forward signed events (and buyers' data) elsewhere.
+            async with self.http.post(seller.webhook_url, data=body, headers=headers,
+                                      allow_redirects=False) as response:
                 await response.read()
                 status = response.status
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -282,7 +293,10 @@ class OutboxWorker:
         if 200 <= status < 300:
             await self._sent(delivery)
         else:
-            await self._failed(delivery, f"HTTP {status} from {seller.webhook_url}")
+            # The host only: a webhook's path or query may hold the receiver's own token.
+            host = URL(seller.webhook_url).host
+            what = "a redirect, not followed" if 300 <= status < 400 else "refused"
+            await self._failed(delivery, f"HTTP {status} from {host} ({what})")
 
     async def _refund_stars(self, delivery: outbox.Delivery) -> None:
         data = delivery.payload

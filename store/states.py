@@ -135,6 +135,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"
+    HELD = "held"  # a seller's webhook event out of retries: it holds back the later ones until replayed
 
 
 class OutboxChannel(StrEnum):

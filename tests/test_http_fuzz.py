@@ -90,6 +90,7 @@ async def shops(fake, store_url, clock):
 @example("POST", f"/api/v1/orders/{OWN}/ship", {}, "mine", b"[" * 50_000 + b"]" * 50_000)
 @example("POST", f"/api/v1/orders/{OWN}/cancel", {}, "mine", b'{"reason": "no \\u0000 thanks, bye"}')
 @example("GET", "/api/v1/orders", {}, "Bearer \xe9\xff\xfe", b"")
+@example("POST", f"/api/v1/orders/{OWN}/cancel", {}, "mine", b'{"reason": "lone \\ud800 surrogate"}')
 async def test_no_request_gets_a_server_error_or_another_sellers_data(shops, method, path, query, auth, body):
     http, key, foreign, own = shops
     headers = {} if auth is None else {"Authorization": f"Bearer {key}" if auth == "mine" else auth}

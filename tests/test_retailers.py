@@ -12,7 +12,7 @@ from datetime import timedelta
 import aiohttp
 import pytest
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from bot.worker import OutboxWorker, PublicResolver, webhook_headers, webhook_session
@@ -31,6 +31,7 @@ from .factories import make_category, make_product, make_seller, make_user
 
 # The tests' receivers listen on 127.0.0.1, a network sellers' webhooks may not reach unless allowed.
 LOOPBACK = parse_networks("127.0.0.0/8")
+WEBHOOKS = (OutboxChannel.WEBHOOK,)
 RULES = co.CheckoutRules(currency="USD", expiry=timedelta(minutes=30))
 
 
@@ -272,6 +273,9 @@ async def test_http_api_moves_an_order_through_fulfilment_with_the_same_rules(ap
     "http://127.0.0.1:8080/hook", "http://10.0.0.5/hook", "http://192.168.1.1/hook", "http://172.16.0.9/hook",
     "http://169.254.169.254/latest/meta-data/", "http://[::1]/hook", "http://0.0.0.0/hook", "http://localhost:80/x",
     "https://api.localhost/x", "http://[::ffff:127.0.0.1]/hook", "http://100.64.0.1/hook", "http://[fd00::1]/x",
+    # Written so that only the HTTP client or a resolver reads them as loopback.
+    "http://１２７.０.０.１/hook", "http://127。0。0。1/hook", "http://2130706433/", "http://127.1/",
+    "http://0x7f000001/", "http://0/",
 ])
 async def test_a_webhook_into_a_private_network_is_refused_when_set(db, retailer, url):
     with pytest.raises(InvalidInput) as refused:
@@ -315,6 +319,42 @@ async def test_a_name_that_resolves_into_a_private_network_is_not_connected_to()
     resolver = PublicResolver(LOOPBACK)
     resolver.resolver = StubResolver("127.0.0.1")
     assert [entry["host"] for entry in await resolver.resolve("hooks.example.com", 443)] == ["127.0.0.1"]
+
+
+async def test_a_redirect_from_the_receiver_is_not_followed(db, retailer):
+    """A receiver must not forward signed events (and buyers' data) somewhere else."""
+    hits: list[str] = []
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        return web.Response(status=204)
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPTemporaryRedirect(f"http://127.0.0.1:{port}/internal")
+
+    app = web.Application()
+    app.router.add_post("/internal", elsewhere)
+    app.router.add_post("/hook", redirect)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    try:
+        async with db.transaction() as session:
+            await sellers.set_webhook(session, retailer["seller"], f"http://127.0.0.1:{port}/hook", LOOPBACK)
+        await place_cod(db, 1, retailer["lamp"])
+        worker = OutboxWorker(db, FakeTelegram(), webhook_networks=LOOPBACK)
+        worker.http = webhook_session(LOOPBACK)
+        try:
+            await worker.run_once()
+        finally:
+            await worker.http.close()
+    finally:
+        await runner.cleanup()
+    assert hits == []
+    async with db.read() as session:
+        row = await session.scalar(select(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.WEBHOOK))
+    assert row.status == "pending" and "redirect, not followed" in row.last_error and "/hook" not in row.last_error
 
 
 async def test_events_are_not_sent_to_a_webhook_that_came_to_point_inside(db, retailer):
@@ -371,8 +411,8 @@ async def test_webhook_events_are_retried_for_days_in_order_and_replayed_by_an_o
             # Accepted meanwhile: a later event waits behind the first, never overtakes it.
             async with db.transaction() as session:
                 await accept(session, order_id, Actor("api", seller_id=retailer["seller"]), clock[0])
-            await for_a_while(60)  # past the three days: the first is given up, and still holds the second
-            assert await webhook_rows() == [(f"order-{order_id}-created", "dead"),
+            await for_a_while(60)  # past the three days: the first is held, and holds the second back
+            assert await webhook_rows() == [(f"order-{order_id}-created", "held"),
                                             (f"order-{order_id}-accepted", "pending")]
             receiver.down_for = 0
             await for_a_while(2)
@@ -385,3 +425,20 @@ async def test_webhook_events_are_retried_for_days_in_order_and_replayed_by_an_o
         finally:
             await worker.http.close()
     assert [event["type"] for event in receiver.accepted] == ["order.created", "order.accepted"]
+
+
+async def test_a_seller_who_sets_a_new_webhook_is_not_held_back_by_old_events(db, retailer):
+    async with db.transaction() as session:
+        await sellers.set_webhook(session, retailer["seller"], "https://hooks.example.com/a")
+    order_id = await place_cod(db, 1, retailer["lamp"])
+    async with db.transaction() as session:
+        await session.execute(update(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.WEBHOOK)
+                              .values(status="held"))  # out of retries
+        await accept(session, order_id, Actor("api", seller_id=retailer["seller"]), utcnow())
+    async with db.transaction() as session:
+        assert await outbox.claim_due(session, utcnow() + timedelta(minutes=1), channels=WEBHOOKS) == []
+    async with db.transaction() as session:
+        await sellers.set_webhook(session, retailer["seller"], "https://hooks.example.com/b")
+    async with db.transaction() as session:
+        claimed = await outbox.claim_due(session, utcnow() + timedelta(minutes=1), channels=WEBHOOKS)
+    assert [delivery.key for delivery in claimed] == [f"order-{order_id}-accepted"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -93,9 +93,8 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 50,
     even across retries.
     """
     older = aliased(OutboxMessage)
-    # An older event still pending holds a lane back; in a webhook lane, so does one given up.
-    holding = or_(older.status == OutboxStatus.PENDING,
-                  and_(older.status == OutboxStatus.DEAD, older.channel == OutboxChannel.WEBHOOK))
+    # An older event still pending holds a lane back, and so does a webhook event out of retries.
+    holding = older.status.in_((OutboxStatus.PENDING, OutboxStatus.HELD))
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now,
@@ -137,8 +136,11 @@ async def mark_failed(session: AsyncSession, delivery_id: int, error: str, now: 
     row.attempts += 1
     row.last_error = error[:2000]
     row.claimed_until = None
-    spent = now >= row.created_at + retry_for if retry_for is not None else row.attempts >= MAX_ATTEMPTS
-    if give_up or spent:
+    if give_up:
+        row.status = OutboxStatus.DEAD
+    elif retry_for is not None and now >= row.created_at + retry_for:
+        row.status = OutboxStatus.HELD  # kept, in order, until an operator replays the lane
+    elif retry_for is None and row.attempts >= MAX_ATTEMPTS:
         row.status = OutboxStatus.DEAD
     else:
         row.next_attempt_at = now + (retry_after if retry_after is not None else backoff(row.attempts))
@@ -159,14 +161,21 @@ async def stuck(session: AsyncSession, delivery_id: int) -> OutboxMessage | None
 
 
 async def replay_dead(session: AsyncSession, seller_id: int, now: datetime) -> int:
-    """Send a seller's webhook events that were given up again, in order; return how many."""
+    """Send a seller's webhook events that ran out of retries again, in order; return how many."""
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.seller_id == seller_id, OutboxMessage.channel == OutboxChannel.WEBHOOK,
-               OutboxMessage.status == OutboxStatus.DEAD)
+               OutboxMessage.status == OutboxStatus.HELD)
         .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(), claimed_until=None,
                 created_at=now))
     return result.rowcount or 0
+
+
+async def drop_held(session: AsyncSession, seller_id: int) -> None:
+    """A seller who changes or removes their webhook starts afresh: held events stop holding the lane."""
+    await session.execute(update(OutboxMessage).where(OutboxMessage.seller_id == seller_id,
+                                                      OutboxMessage.status == OutboxStatus.HELD)
+                          .values(status=OutboxStatus.DEAD))
 
 
 async def backlog(session: AsyncSession) -> dict[str, int]:

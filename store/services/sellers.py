@@ -116,11 +116,13 @@ async def set_webhook(session: AsyncSession, seller_id: int, url: str | None,
         raise NotFound(ErrorCode.SHOP_UNKNOWN)
     if url is None:
         seller.webhook_url = seller.webhook_secret = None
+        await outbox.drop_held(session, seller_id)
         await session.flush()
         return None
     url = clean_webhook_url(url)
     check_target(url, allowed)
     seller.webhook_url = url
+    await outbox.drop_held(session, seller_id)
     seller.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     await session.flush()
     return seller.webhook_secret

@@ -11,14 +11,26 @@ resolve to a private address, or change to one later). An operator may allow net
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+
+from yarl import URL
 
 from store.errors import ErrorCode, InvalidInput
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+# A host written with numbers only (decimal, octal, hex, shortened dotted forms): an address to resolvers.
+NUMERIC_HOST = re.compile(r"(?:0x[0-9a-f]+|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]*))*")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
 def parse_networks(text: str) -> tuple[Network, ...]:
@@ -40,9 +52,15 @@ def is_public(address: str, allowed: Iterable[Network] = ()) -> bool:
 
 
 def check_target(url: str, allowed: Iterable[Network] = ()) -> None:
-    """Refuse a webhook URL whose host is a local name or a non-public address written as such."""
-    host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    if host in LOCAL_NAMES or host.endswith(".localhost"):
+    """Refuse a webhook URL whose host is a local name or a non-public address written as such.
+
+    The host is read as the HTTP client will read it (yarl: full-width digits and dots become
+    ASCII), and a host made of numbers that is not a plain dotted address ("2130706433", "127.1",
+    "0x7f.1") is refused: resolvers read those as addresses too."""
+    host = (URL(url).host or "").rstrip(".").lower()
+    if not host.isascii() or host in LOCAL_NAMES or host.endswith(".localhost"):
+        raise InvalidInput(ErrorCode.WEBHOOK_PRIVATE_ADDRESS, host=host)
+    if NUMERIC_HOST.fullmatch(host) and not _is_ip(host):
         raise InvalidInput(ErrorCode.WEBHOOK_PRIVATE_ADDRESS, host=host)
     try:
         ipaddress.ip_address(host.split("%", 1)[0])
