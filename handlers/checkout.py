@@ -124,7 +124,7 @@ async def on_place(update: Update, context: ShopContext, pressed: cb.PlaceOrder)
     try:
         async with shop.db.transaction() as session:
             placed = await flow.confirm(session, update.effective_user.id, pressed.total, shop.options.rules,
-                                        shop.clock())
+                                        shop.clock(), query.message.message_id if query.message else None)
     except OutOfStock as exc:
         await answer(query)
         await edit(query, f"⚠️ {escape(messages.error_text(exc))}\n\nYour cart is kept: check it with /cart and "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
 
 from handlers import render
 from handlers.common import reply
@@ -57,6 +59,7 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
                 operators=context.shop.options.operator_ids,
             )
             order_ids = [order.id for order in outcome.checkout.orders]
+            asked = outcome.checkout.pay_message_id
     except ShopError as exc:
         logger.error("payment %s of user %s not matched: %s", payment.telegram_payment_charge_id, user_id,
                      exc.code)
@@ -76,3 +79,15 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
         amount = render.money(payment.total_amount, payment.currency, update.effective_user.language_code)
         await reply(update, f"✅ <b>Payment of {amount} received — thank you!</b>\nOrder {numbers} is paid; the "
                             "seller will prepare it. See /orders any time.")
+        if asked is not None:
+            await _show_paid(update, asked, numbers)
+
+
+async def _show_paid(update: Update, message_id: int, numbers: str) -> None:
+    """The message that asked for the payment says it is paid, without its Pay / Cancel buttons."""
+    try:
+        await update.get_bot().edit_message_text(f"✅ <b>Order {numbers} is paid.</b> See /orders any time.",
+                                                 chat_id=update.effective_chat.id, message_id=message_id,
+                                                 parse_mode=ParseMode.HTML)
+    except TelegramError as exc:  # deleted by the shopper, or too old to edit: the reply above says it all
+        logger.info("payment message %s not updated: %s", message_id, exc)

@@ -257,6 +257,8 @@ class Checkout(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The buyer's message "reserved for you ... Pay / Cancel", shown as paid once the payment is in.
+    pay_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
     orders: Mapped[list[Order]] = relationship(back_populates="checkout", lazy="raise", order_by="Order.id")
 

@@ -96,6 +96,8 @@ async def test_invoice_payment_applied_once_even_when_delivered_twice(fake, stor
         await bob.press("Card")
         await bob.press("Place order")
         assert "reserved for you" in bob.texts[-2]
+        reserved = bob.messages[-2]
+        assert reserved.get("reply_markup")  # Pay again / Cancel
 
         sent = fake.find_calls("sendInvoice", chat_id=1002)[-1].params
         assert sent["currency"] == "USD" and sent["provider_token"] == "284685063:TEST:provider"
@@ -110,6 +112,9 @@ async def test_invoice_payment_applied_once_even_when_delivered_twice(fake, stor
         assert answer["ok"] is True
         update = await bob.pay(charge_id="tg-charge-42")
         assert "Payment of" in bob.last_text and "received" in bob.last_text
+        # The message that asked for the payment now says it is paid, its Pay / Cancel buttons gone.
+        shown = next(m for m in bob.messages if m["message_id"] == reserved["message_id"])
+        assert "is paid" in shown["text"] and "reply_markup" not in shown
         before = len(bob.messages)
         await fake.resend(update)
         await fake.resend(update, new_update_id=True)

@@ -137,8 +137,9 @@ async def choose_payment(session: AsyncSession, user_id: int, method: str, offer
 
 
 async def confirm(session: AsyncSession, user_id: int, shown_total: int, rules: co.CheckoutRules,
-                  now: datetime) -> co.Placed:
-    """Place the orders the shopper confirmed, exactly once.
+                  now: datetime, message_id: int | None = None) -> co.Placed:
+    """Place the orders the shopper confirmed, exactly once (``message_id``: the confirmation, which
+    then asks for the payment).
 
     The confirm step is consumed first (a second press finds it gone); a button
     from an older confirmation, or a cart changed since, places nothing.
@@ -154,11 +155,13 @@ async def confirm(session: AsyncSession, user_id: int, shown_total: int, rules: 
     cart = await get_cart(session, user_id)
     if fingerprint(cart, data["shipping"], data["payment"]) != data["fingerprint"]:
         raise Changed(ErrorCode.CART_CHANGED)
-    return await co.place_order(
+    placed = await co.place_order(
         session, user_id, contact_name=data["name"], phone=data["phone"], address=data["address"],
         shipping_code=data["shipping"], payment_method=data["payment"], expected_total=data["total"],
         rules=rules, now=now,
     )
+    placed.checkout.pay_message_id = message_id
+    return placed
 
 
 async def leave(session: AsyncSession, user_id: int) -> bool:
