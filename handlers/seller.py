@@ -11,11 +11,14 @@ import logging
 from html import escape
 
 from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
 
 from handlers import callbacks as cb
 from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, ensure_user, message_handler, reply, say_refusal, show
 from handlers.context import ShopContext
+from handlers.fit import fit
 from handlers.flows import Flow, OnStep
 from handlers.messages import APPROVAL, order_status, refusal
 from handlers.notifications import refund_due_line, seller_order_text
@@ -147,7 +150,8 @@ async def on_action(update: Update, context: ShopContext, pressed: cb.SellerOrde
         if action in DO_NOW:
             order = await DO_NOW[action](session, order_id, who, shop.clock())
         else:
-            await seller_flow.ask_details(session, update.effective_user.id, order_id, action, who)
+            await seller_flow.ask_details(session, update.effective_user.id, order_id, action, who,
+                                          query.message.message_id if query.message else None)
     if action not in DO_NOW:
         await answer(query)
         await reply(update, ASK_DETAILS[action].format(order_id=order_id))
@@ -181,7 +185,15 @@ async def on_details(update: Update, context: ShopContext, step: Step, text: str
     shop.wake_outbox()
     async with shop.db.read() as session:
         order = await fulfilment.order_for_seller_view(session, order.id, actor(update, context))
-    await reply(update, seller_order_text(order), keyboards.seller_order_actions(order))
+    text = seller_order_text(order)
+    if step.data.get("message_id"):
+        # The message whose Ship or Cancel was pressed shows where the order is now, without stale buttons.
+        try:
+            await update.get_bot().edit_message_text(fit(text), chat_id=update.effective_chat.id,
+                                                     message_id=step.data["message_id"], parse_mode=ParseMode.HTML)
+        except TelegramError as exc:
+            logger.info("order message %s not updated: %s", step.data["message_id"], exc)
+    await reply(update, text, keyboards.seller_order_actions(order))
 
 
 # --- settings: webhook and API key -----------------------------------------------------------

@@ -86,6 +86,9 @@ async def test_a_seller_joins_lists_a_product_and_fulfils_an_order(fake, store_u
         assert "tracking number" in seller.last_text
         await seller.send("UPS 1Z999AA10123456784")
         assert "shipped" in seller.last_text and "1Z999AA10123456784" in seller.last_text
+        # The first notice no longer reads "accepted" with Ship / Cancel: it shows where the order is now.
+        first = seller.chat.messages[notice.result["message_id"]]
+        assert "shipped" in first["text"] and "reply_markup" not in first
         await fake.wait_for("sendMessage", sent_to(SHOPPER, "on its way", "UPS 1Z999AA10123456784"), timeout=10)
         await seller.press("Delivered")
         await fake.wait_for("sendMessage", sent_to(SHOPPER, "was delivered"), timeout=10)

@@ -53,10 +53,11 @@ async def submit_shop_name(session: AsyncSession, user_id: int, name: str, chat_
 
 
 async def ask_details(session: AsyncSession, user_id: int, order_id: int, action: SellerAction,
-                      actor: Actor) -> Order:
-    """Ship or Cancel was pressed: check now that the person may (so a stranger is not even asked), then ask."""
+                      actor: Actor, message_id: int | None = None) -> Order:
+    """Ship or Cancel was pressed (on ``message_id``): check now that the person may (so a stranger is not
+    even asked), then ask."""
     order = await fulfilment.order_for_action(session, order_id, actor, action)
-    await set_step(session, user_id, DETAILS_STEPS[action], {"order_id": order_id})
+    await set_step(session, user_id, DETAILS_STEPS[action], {"order_id": order_id, "message_id": message_id})
     return order
 
 
