@@ -16,6 +16,8 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 MORE = "…"
 
+# A line that is an item of a list ("• Tee (M)", "3. Tee (M)"), not a heading or a subtotal.
+ITEM = re.compile(r"• |\d+\. ")
 _TOKEN = re.compile(r"<(/?)([a-zA-Z][\w-]*)[^>]*>|&(?:#\d+|#x[0-9a-fA-F]+|\w+);|[^<&]+|[<&]")
 
 
@@ -97,11 +99,16 @@ def fit_lines(head: list[str], lines: list[str], tail: list[str], limit: int = T
         return whole
     kept: list[str] = []
     for line in lines:
-        more = len(lines) - len(kept) - 1
-        if visible_length("\n".join([*head, *kept, line, f"… and {more} more", *tail])) > limit:
+        if visible_length("\n".join([*head, *kept, line, _more(lines[len(kept) + 1:]), *tail])) > limit:
             break
         kept.append(line)
-    return fit("\n".join([*head, *kept, f"… and {len(lines) - len(kept)} more", *tail]), limit)
+    return fit("\n".join([*head, *kept, _more(lines[len(kept):]), *tail]), limit)
+
+
+def _more(left: list[str]) -> str:
+    """What stands for the lines left out: "… and 3 more" (items, not the headings between them)."""
+    items = sum(1 for line in left if ITEM.match(line.lstrip("\n")))
+    return f"… and {items} more" if items else MORE
 
 
 def _close(text: str) -> str:

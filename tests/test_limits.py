@@ -11,7 +11,7 @@ import random
 import pytest
 from sqlalchemy import select
 
-from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, plain_text, visible_length
+from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, fit_lines, plain_text, visible_length
 from store.models import Product, Seller, Variant
 from store.services import cart as cart_service
 from store.services.cart import MAX_LINES, MAX_QUANTITY
@@ -106,3 +106,13 @@ def test_fit_cuts_html_at_the_limit_never_inside_a_tag_or_an_entity(limit):
 def test_plain_text_is_what_telegram_shows_and_fits():
     assert plain_text("<b>Tom &amp; Jerry</b> &lt;3") == "Tom & Jerry <3"
     assert len(plain_text("<b>x</b>" * 5000)) <= TEXT_LIMIT
+
+
+def test_a_cut_list_counts_the_items_left_out_not_its_headings():
+    lines = []
+    for shop in range(3):
+        lines += [f"\n<b>Shop {shop}</b>", *(f"• Item {shop}-{i} " + "x" * 60 for i in range(10)), "    Subtotal: $1"]
+    text = fit_lines(["🛒 <b>Your cart</b>"], lines, ["\nTotal: <b>$30</b>"], limit=1000)
+    shown = sum(1 for line in text.split("\n") if line.startswith("• "))
+    assert visible_length(text) <= 1000 and text.endswith("Total: <b>$30</b>")
+    assert f"… and {30 - shown} more" in text
