@@ -18,7 +18,7 @@ from handlers import callbacks as cb
 from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, ensure_user, message_handler, reply, say_refusal, show
 from handlers.context import ShopContext
-from handlers.fit import fit
+from handlers.fit import fit, fit_lines
 from handlers.flows import Flow, OnStep
 from handlers.messages import APPROVAL, order_status, refusal
 from handlers.notifications import refund_due_line, seller_order_text
@@ -121,7 +121,8 @@ async def _show_orders(update: Update, context: ShopContext, state: str, page: i
     pages = max(1, -(-total // ORDERS_PAGE))
     text = render.seller_orders(orders, total, state, context.shop.options.currency)
     if refunds:
-        text = "\n".join(["<b>Refunds due</b>", *map(refund_due_line, refunds), "", text])
+        # However many are due, the page's own list stays whole: the refunds are what gets cut.
+        text = fit_lines(["<b>Refunds due</b>"], [f"• {refund_due_line(due)}" for due in refunds], ["", text])
     markup = keyboards.seller_orders(orders, min(page, pages - 1), pages, state)
     await show(update, text, markup)
 
