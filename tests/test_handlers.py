@@ -4,10 +4,16 @@ through the inbox and the real store."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from store.models import CartLine, Seller
+from store.models import CartLine, OutboxMessage, Product, Seller, Variant, utcnow
+from store.services import cart as cart_service
+from store.services import checkout as co
+from store.services import payments, sellers, unpaid
+from store.services.invoices import invoice_payload
+from store.states import OutboxChannel, OutboxStatus, PaymentMethod, ProductStatus
 
+from .factories import make_user
 from .offline import OfflineShop
 
 
@@ -138,3 +144,46 @@ async def test_help_shows_each_person_their_own_commands(tmp_path):
         await olga.press_data(f"sd:{seller_id}:1")  # Approve, under the application the outbox sends her
         await ann.send("/help")
         assert "/seller_orders" in ann.last_text and "Operating the shop" not in ann.last_text
+
+
+async def test_an_operator_sees_refunds_due_and_replays_a_shops_webhooks(tmp_path):
+    async with OfflineShop(f"sqlite:///{tmp_path / 'shop.db'}", operator_ids="9001",
+                           payment_provider_token="284685063:TEST:provider") as shop:
+        db = shop.application.shop.db
+        async with db.transaction() as session:
+            await make_user(session, 1001)
+            seller = await session.scalar(select(Seller).where(Seller.kind == "retailer").order_by(Seller.id))
+            variant = await session.scalar(select(Variant.id).join(Product, Product.id == Variant.product_id)
+                                           .where(Variant.seller_id == seller.id, Variant.stock > 2,
+                                                  Product.status == ProductStatus.ACTIVE))
+            await cart_service.add_to_cart(session, 1001, variant)
+            await sellers.set_webhook(session, seller.id, "https://hooks.example.com/orders")
+        rules = shop.application.shop.options.rules
+        async with db.transaction() as session:
+            cart = await cart_service.get_cart(session, 1001)
+            total = co.quote(cart, await co.get_shipping(session, "standard"), rules.currency).total.amount
+            placed = await co.place_order(session, 1001, contact_name="Ann Lee", phone="+12025550143",
+                                          address="1 Main St, Springfield 12345", shipping_code="standard",
+                                          payment_method=PaymentMethod.CARD, expected_total=total, rules=rules,
+                                          now=utcnow())
+            await unpaid.cancel_checkout(session, 1001, placed.checkout.id, utcnow())
+            await payments.record_payment(session, 1001, invoice_payload(placed.checkout.id), currency="USD",
+                                          amount=placed.checkout.invoice_amount, charge_id="tg-late",
+                                          provider_charge_id="ch_late", now=utcnow(), operators=frozenset({9001}))
+
+        olga, ann = shop.person(9001, "Olga"), shop.person(1001, "Ann")
+        await olga.send("/seller_orders")
+        assert olga.last_text.startswith("<b>Refunds due</b>\n• 💸 ")
+        assert "ch_late" in olga.last_text and f"#{placed.orders[0].id}" in olga.last_text
+
+        await ann.send(f"/replay_webhooks {seller.id}")
+        assert ann.last_text == "That command is for the shop's operators."
+        await olga.send("/replay_webhooks")
+        assert "/replay_webhooks SHOP_ID" in olga.last_text
+        await olga.send(f"/replay_webhooks {seller.id}")
+        assert olga.last_text == f"Shop {seller.id} has no given-up webhook events."
+        async with db.transaction() as session:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.WEBHOOK)
+                                  .values(status=OutboxStatus.HELD))
+        await olga.send(f"/replay_webhooks {seller.id}")
+        assert olga.last_text == f"2 order events of shop {seller.id} will be sent again, in order."  # created, cancelled
