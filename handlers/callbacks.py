@@ -248,8 +248,20 @@ class StartCheckout(Button, prefix="co"):
 
 
 @dataclass(frozen=True)
+class BuyNow(Button, prefix="bn"):
+    """Buy now, on a product card: a checkout of one unit of the variant, the cart left as it is."""
+
+    variant_id: int
+
+
+@dataclass(frozen=True)
 class ContinueCheckout(Button, prefix="cg"):
     """The review is fine: on to the contact details."""
+
+
+@dataclass(frozen=True)
+class UseSavedDetails(Button, prefix="us"):
+    """At the contact step: deliver to the contact and address of the last order."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from telegram import Contact, LabeledPrice, ReplyKeyboardRemove, Update
+from telegram import Contact, InlineKeyboardMarkup, LabeledPrice, ReplyKeyboardRemove, Update
 
 from handlers import callbacks as cb
 from handlers import keyboards, messages, render
@@ -25,8 +25,9 @@ from store.money import STARS
 from store.services import checkout_flow as flow
 from store.services import unpaid
 from store.services.checkout_flow import CheckoutStep
+from store.services.creators import attributed_creator
 from store.services.invoices import invoice_payload
-from store.services.users import Step
+from store.services.users import Step, get_step
 from store.states import PaymentMethod
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,40 @@ async def on_checkout(update: Update, context: ShopContext, _: cb.StartCheckout)
         return
     await reply(update, render.review(review.cart, review.changes, context.shop.options.currency, lang(update)),
                 keyboards.review())
+
+
+@button_handler
+async def on_buy_now(update: Update, context: ShopContext, pressed: cb.BuyNow) -> None:
+    """Buy now on a product card: a one-item checkout, asking at once where it goes (the card stays)."""
+    query = update.callback_query
+    shop = context.shop
+    user_id = update.effective_user.id
+    async with shop.db.transaction() as session:
+        await ensure_user(session, update)
+        creator_id = await attributed_creator(session, user_id, shop.clock(), shop.options.attribution_window)
+        begun = await flow.begin_buy_now(session, user_id, pressed.variant_id, creator_id)
+    await answer(query)
+    text = render.buy_now_contact(begun.item, begun.saved, shop.options.currency, lang(update))
+    # Saved details are one inline tap; a new shopper gets Telegram's Share-contact button.
+    await reply(update, text, keyboards.use_saved() if begun.saved else keyboards.ask_contact(None))
+
+
+@button_handler
+async def on_use_saved(update: Update, context: ShopContext, _: cb.UseSavedDetails) -> None:
+    """Deliver to the last order's contact and address: on to payment, the cheapest shipping chosen."""
+    query = update.callback_query
+    async with context.shop.db.transaction() as session:
+        payment = await flow.use_saved(session, update.effective_user.id, context.shop.options.currency)
+    await answer(query)
+    await edit(query, *_payment_step(update, context, payment))
+
+
+def _payment_step(update: Update, context: ShopContext, payment: flow.PaymentStep) -> tuple[str, InlineKeyboardMarkup]:
+    """A Buy now's payment step: its text and keyboard."""
+    options, language = context.shop.options, lang(update)
+    return (render.buy_now_payment(payment, options.currency, language),
+            keyboards.buy_now_payment(payment.options, payment.details["shipping"], options.payment_methods,
+                                      options.currency, language))
 
 
 @button_handler
@@ -86,20 +121,28 @@ async def _ask_address(update: Update, name: str, phone: str, last_address: str 
 
 async def on_address(update: Update, context: ShopContext, step: Step, text: str) -> None:
     """The shipping address typed at the address step."""
+    currency = context.shop.options.currency
     async with context.shop.db.transaction() as session:
-        address, sellers, options = await flow.submit_address(session, update.effective_user.id, text)
-    await reply(update, f"🏠 {escape(address)} ✓", ReplyKeyboardRemove())
-    await reply(update, render.shipping_choice(sellers),
-                keyboards.shipping(options, context.shop.options.currency, lang(update)))
+        taken = await flow.submit_address(session, update.effective_user.id, text, currency)
+    await reply(update, f"🏠 {escape(taken.address)} ✓", ReplyKeyboardRemove())
+    if taken.payment is not None:
+        await reply(update, *_payment_step(update, context, taken.payment))
+        return
+    await reply(update, render.shipping_choice(taken.sellers),
+                keyboards.shipping(taken.options, currency, lang(update)))
 
 
 @button_handler
 async def on_shipping(update: Update, context: ShopContext, pressed: cb.ChooseShipping) -> None:
-    """A shipping method was chosen: ask how to pay."""
+    """A shipping method was chosen (or, on a Buy now's payment step, another one): ask how to pay."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
-        await flow.choose_shipping(session, update.effective_user.id, pressed.code)
+        payment = await flow.choose_shipping(session, update.effective_user.id, pressed.code,
+                                             context.shop.options.currency)
     await answer(query)
+    if payment.buy_now:
+        await edit(query, *_payment_step(update, context, payment))
+        return
     await edit(query, render.payment_choice(), keyboards.payment(context.shop.options.payment_methods))
 
 
@@ -127,8 +170,11 @@ async def on_place(update: Update, context: ShopContext, pressed: cb.PlaceOrder)
                                         shop.clock(), query.message.message_id if query.message else None)
     except OutOfStock as exc:
         await answer(query)
-        await edit(query, f"⚠️ {escape(messages.error_text(exc))}\n\nYour cart is kept: check it with /cart and "
-                          "check out again.")
+        async with shop.db.read() as session:
+            step = await get_step(session, update.effective_user.id)
+        after = ("Nothing was ordered." if step is not None and flow.is_buy_now(step.data)
+                 else "Your cart is kept: check it with /cart and check out again.")
+        await edit(query, f"⚠️ {escape(messages.error_text(exc))}\n\n{after}")
         return
     except Changed as exc:
         await answer(query)
@@ -224,13 +270,14 @@ FLOW = Flow(
     steps={
         CheckoutStep.REVIEW: OnStep(buttons={cb.ContinueCheckout: on_continue}),
         CheckoutStep.CONTACT: OnStep(text=on_typed_contact, contact=on_shared_contact,
+                                     buttons={cb.UseSavedDetails: on_use_saved},
                                      hint="Please type your name and phone number, or tap Share my contact."),
         CheckoutStep.ADDRESS: OnStep(text=on_address, hint="Please type your shipping address as text."),
         CheckoutStep.SHIPPING: OnStep(buttons={cb.ChooseShipping: on_shipping}),
-        CheckoutStep.PAYMENT: OnStep(buttons={cb.ChoosePayment: on_payment}),
+        CheckoutStep.PAYMENT: OnStep(buttons={cb.ChoosePayment: on_payment, cb.ChooseShipping: on_shipping}),
         CheckoutStep.CONFIRM: OnStep(buttons={cb.PlaceOrder: on_place}),
     },
-    buttons={cb.StartCheckout: on_checkout, cb.LeaveCheckout: on_leave},
+    buttons={cb.StartCheckout: on_checkout, cb.BuyNow: on_buy_now, cb.LeaveCheckout: on_leave},
     left=LEFT,
     leave_text=keyboards.CANCEL_TEXT,
     on_leave=leave,

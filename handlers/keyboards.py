@@ -89,7 +89,8 @@ def no_results(items: list[CategoryView]) -> InlineKeyboardMarkup:
 
 def product_card(product: ProductView, selected: VariantView | None, cart_count: int,
                  showcased: bool | None = None) -> InlineKeyboardMarkup:
-    """Variant choices (the selected one ticked), Add to cart, the cart; for creators, Share and Showcase.
+    """Variant choices (the selected one ticked), Add to cart and Buy now, the cart; for creators, Share and
+    Showcase.
 
     ``showcased`` is None for shoppers, else whether the creator's showcase holds the product.
     """
@@ -103,7 +104,7 @@ def product_card(product: ProductView, selected: VariantView | None, cart_count:
                                   cb.PickVariant(product.id, variant.id)))
         rows += [choices[i:i + 3] for i in range(0, len(choices), 3)]
     if selected is not None and selected.stock > 0:
-        rows.append([button("➕ Add to cart", cb.AddToCart(selected.id))])
+        rows.append([button("➕ Add to cart", cb.AddToCart(selected.id)), button("⚡ Buy now", cb.BuyNow(selected.id))])
     rows.append([button(f"🛒 Cart ({cart_count})" if cart_count else "🛒 Cart", cb.ShowCart())])
     if showcased is not None:
         rows.append([button("🔗 Share link", cb.ShareLink(product.id)),
@@ -163,10 +164,26 @@ def ask_address(last_address: str | None) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup([*rows, [CANCEL_TEXT]], resize_keyboard=True, one_time_keyboard=True)
 
 
+def use_saved() -> InlineKeyboardMarkup:
+    """Buy now's first screen for a returning shopper: deliver where the last order went, or leave."""
+    return build([[button("✅ Deliver there", cb.UseSavedDetails()), button("✖ Cancel", cb.LeaveCheckout())]])
+
+
+def buy_now_payment(options: list[ShippingOption], chosen: str, methods: tuple[PaymentMethod, ...],
+                    currency: str, lang: str | None) -> InlineKeyboardMarkup:
+    """Buy now's payment step: the shipping choices (the chosen one ticked), then one button per way to pay."""
+    shipping_rows = [[button(("✓ " if o.code == chosen else "") + _shipping_label(o, currency, lang),
+                             cb.ChooseShipping(o.code))] for o in options]
+    return build([*shipping_rows, *payment(methods).inline_keyboard])
+
+
+def _shipping_label(option: ShippingOption, currency: str, lang: str | None) -> str:
+    return f"{option.name} — {money(option.fee, currency, lang) if option.fee else 'free'}"
+
+
 def shipping(options: list[ShippingOption], currency: str, lang: str | None) -> InlineKeyboardMarkup:
     """One button per shipping method with its fee."""
-    rows = [[button(f"{o.name} — {money(o.fee, currency, lang) if o.fee else 'free'}",
-                    cb.ChooseShipping(o.code))] for o in options]
+    rows = [[button(_shipping_label(o, currency, lang), cb.ChooseShipping(o.code))] for o in options]
     return build([*rows, [button("✖ Cancel", cb.LeaveCheckout())]])
 
 

@@ -167,6 +167,8 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.PRICES_CHANGED: "Prices changed while you were checking out. Please review your order again.",
     ErrorCode.CONFIRMATION_OUTDATED: "That confirmation is out of date: use the newest one below.",
     ErrorCode.CART_CHANGED: "Your cart changed after you confirmed. Please check it with /cart and check out again.",
+    ErrorCode.ITEM_CHANGED: "This item changed after you confirmed. Please open it and tap Buy now again.",
+    ErrorCode.SAVED_DETAILS_GONE: "Your saved details are gone. Please type your name and phone number.",
     ErrorCode.OUT_OF_STOCK: _out_of_stock,
     ErrorCode.NOT_YOUR_ORDER: "That order isn't one of yours.",
     ErrorCode.NOT_AWAITING_PAYMENT: "This order is no longer awaiting payment.",

@@ -56,6 +56,8 @@ class ErrorCode(StrEnum):
     PRICES_CHANGED = "prices_changed"
     CONFIRMATION_OUTDATED = "confirmation_outdated"
     CART_CHANGED = "cart_changed"
+    ITEM_CHANGED = "item_changed"
+    SAVED_DETAILS_GONE = "saved_details_gone"
     OUT_OF_STOCK = "out_of_stock"
     NOT_YOUR_ORDER = "not_your_order"
     NOT_AWAITING_PAYMENT = "not_awaiting_payment"

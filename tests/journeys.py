@@ -9,7 +9,7 @@ import copy
 
 from sqlalchemy import func, select
 
-from store.models import Product, Variant
+from store.models import Creator, Product, Variant
 
 
 async def variant_stock(db, sku: str) -> int:  # type: ignore[no-untyped-def]
@@ -86,3 +86,28 @@ async def place_order(user, address: str = "1 Main Street, Springfield 12345",  
     await user.press("Place order")
     # The reply to this press (a notice about an earlier order may arrive after it).
     assert any("is placed" in (text or "") for text in user.reply_texts)
+
+
+async def start_creator(fake, runner, user_id: int = 5001):  # type: ignore[no-untyped-def]
+    """A user becomes a creator (auto-approved) and gets their code."""
+    cleo = fake.user(user_id, "Cleo", username="cleo")
+    await cleo.send("/creator")
+    assert "You're a chatshop creator" in cleo.last_text
+    async with runner.db.transaction() as session:
+        code = await session.scalar(select(Creator.code).where(Creator.user_id == user_id))
+    return cleo, code
+
+
+async def share_link_for(cleo, query: str, title: str) -> str:  # type: ignore[no-untyped-def]
+    """The creator opens a product card and asks for its share link."""
+    await cleo.send(query)
+    await cleo.press(title)
+    await cleo.press("Share link")
+    assert "Your link for" in cleo.last_text
+    return next(word for word in cleo.last_text.split() if word.startswith("https://t.me/"))
+
+
+async def open_link(user, url: str) -> None:  # type: ignore[no-untyped-def]
+    """Tapping a t.me link sends /start <payload> to the bot."""
+    payload = url.split("start=", 1)[1]
+    await user.send(f"/start {payload}")

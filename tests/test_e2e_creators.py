@@ -10,34 +10,9 @@ from sqlalchemy import func, select
 from store.models import CartLine, Click, Commission, Creator, OrderLine, Product
 
 from .conftest import BotRunner
-from .journeys import place_order
+from .journeys import open_link, place_order, share_link_for, start_creator
 
 OPERATOR, CREATOR, SHOPPER = 9001, 5001, 1001
-
-
-async def start_creator(fake, runner: BotRunner):
-    """A user becomes a creator (auto-approved) and gets their code."""
-    cleo = fake.user(CREATOR, "Cleo", username="cleo")
-    await cleo.send("/creator")
-    assert "You're a chatshop creator" in cleo.last_text
-    async with runner.db.transaction() as session:
-        code = await session.scalar(select(Creator.code).where(Creator.user_id == CREATOR))
-    return cleo, code
-
-
-async def share_link_for(cleo, query: str, title: str) -> str:
-    """The creator opens a product card and asks for its share link."""
-    await cleo.send(query)
-    await cleo.press(title)
-    await cleo.press("Share link")
-    assert "Your link for" in cleo.last_text
-    return next(word for word in cleo.last_text.split() if word.startswith("https://t.me/"))
-
-
-async def open_link(user, url: str) -> None:
-    """Tapping a t.me link sends /start <payload> to the bot."""
-    payload = url.split("start=", 1)[1]
-    await user.send(f"/start {payload}")
 
 
 async def fulfil(operator, order_id: int, *, deliver: bool = True, cancel: bool = False) -> None:

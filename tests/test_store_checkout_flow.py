@@ -46,8 +46,8 @@ async def walk_to_confirm(db, method: str = PaymentMethod.COD) -> flow.Confirmat
         await flow.begin(session, 1)
         await flow.to_contact(session, 1)
         await flow.submit_contact(session, 1, "Ann Lee +1 202 555 0143", "US", "Ann")
-        await flow.submit_address(session, 1, "1 Main Street, Springfield 12345")
-        await flow.choose_shipping(session, 1, "standard")
+        await flow.submit_address(session, 1, "1 Main Street, Springfield 12345", "USD")
+        await flow.choose_shipping(session, 1, "standard", "USD")
     async with db.transaction() as session:
         return await flow.choose_payment(session, 1, method, OFFERED, RULES)
 
@@ -58,10 +58,10 @@ async def test_steps_must_come_in_order(db, shop):
     # Jumping ahead (an old button, a forged one) is refused and changes nothing.
     with pytest.raises(Expired):
         async with db.transaction() as session:
-            await flow.choose_shipping(session, 1, "standard")
+            await flow.choose_shipping(session, 1, "standard", "USD")
     with pytest.raises(Expired):
         async with db.transaction() as session:
-            await flow.submit_address(session, 1, "1 Main Street, Springfield 12345")
+            await flow.submit_address(session, 1, "1 Main Street, Springfield 12345", "USD")
     async with db.transaction() as session:
         assert (await get_step(session, 1)).name == CheckoutStep.REVIEW
 
@@ -179,7 +179,7 @@ async def test_the_saved_address_button_keeps_its_line_breaks(db, shop):
         await flow.to_contact(session, 1)
         _, _, offered = await flow.submit_contact(session, 1, "Ann Lee +1 202 555 0143", "US", "Ann")
         # The reply-keyboard button shows it on one line, and sends that line when tapped.
-        address, _, _ = await flow.submit_address(session, 1, one_line(offered))
+        address = (await flow.submit_address(session, 1, one_line(offered), "USD")).address
     assert address == saved
     async with db.transaction() as session:
         assert (await get_step(session, 1)).data["address"] == saved

@@ -75,12 +75,13 @@ class CartChange:
     quantity: int
 
 
-# One joined query for a cart's lines with today's price, stock and seller (instead of one per table).
-_LINE_COLUMNS = (CartLine.id, CartLine.variant_id, Variant.product_id, Product.seller_id,
+# What a line shows of its variant, product and seller today (with the cart line's own columns, a cart's line).
+_ITEM_COLUMNS = (Variant.id.label("variant_id"), Variant.product_id, Product.seller_id,
                  Seller.name.label("seller_name"), Product.title, Variant.label, Variant.sku,
-                 Variant.price.label("unit_price"), CartLine.seen_price, CartLine.quantity, Variant.stock,
-                 Product.status, CartLine.creator_id, Product.commission_bp,
+                 Variant.price.label("unit_price"), Variant.stock, Product.status, Product.commission_bp,
                  Seller.commission_bp.label("seller_commission_bp"))
+# One joined query for a cart's lines with today's price, stock and seller (instead of one per table).
+_LINE_COLUMNS = (CartLine.id, CartLine.seen_price, CartLine.quantity, CartLine.creator_id, *_ITEM_COLUMNS)
 
 
 def _lines_query(user_id: int):  # type: ignore[no-untyped-def]
@@ -92,21 +93,42 @@ def _lines_query(user_id: int):  # type: ignore[no-untyped-def]
             .order_by(CartLine.id))
 
 
-def _line_view(row) -> CartLineView:  # type: ignore[no-untyped-def]
+def _line_view(row, *, line_id: int, seen_price: int, quantity: int,  # type: ignore[no-untyped-def]
+               creator_id: int | None) -> CartLineView:
+    """A line from a row of ``_ITEM_COLUMNS`` and what the line itself holds."""
     commission = row.commission_bp if row.commission_bp is not None else row.seller_commission_bp
     return CartLineView(
-        id=row.id, variant_id=row.variant_id, product_id=row.product_id, seller_id=row.seller_id,
+        id=line_id, variant_id=row.variant_id, product_id=row.product_id, seller_id=row.seller_id,
         seller_name=row.seller_name, title=row.title, label=row.label, sku=row.sku, unit_price=row.unit_price,
-        seen_price=row.seen_price, quantity=row.quantity, stock=row.stock,
+        seen_price=seen_price, quantity=quantity, stock=row.stock,
         available=row.status == ProductStatus.ACTIVE,
-        creator_id=row.creator_id, commission_bp=commission,
+        creator_id=creator_id, commission_bp=commission,
     )
+
+
+def _cart_line_view(row) -> CartLineView:  # type: ignore[no-untyped-def]
+    return _line_view(row, line_id=row.id, seen_price=row.seen_price, quantity=row.quantity, creator_id=row.creator_id)
 
 
 async def get_cart(session: AsyncSession, user_id: int) -> CartView:
     """Return the user's cart with current prices and stock."""
     rows = await session.execute(_lines_query(user_id))
-    return CartView(tuple(_line_view(row) for row in rows))
+    return CartView(tuple(_cart_line_view(row) for row in rows))
+
+
+async def one_item(session: AsyncSession, variant_id: int, creator_id: int | None = None) -> CartView:
+    """One unit of a variant as a cart of its own, with today's price and stock (what Buy now orders).
+
+    The shopper's cart is not touched: the line is not saved (its id is 0).
+    """
+    query = (select(*_ITEM_COLUMNS)
+             .join(Product, Product.id == Variant.product_id)
+             .join(Seller, Seller.id == Product.seller_id)
+             .where(Variant.id == variant_id))
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        return CartView(())
+    return CartView((_line_view(row, line_id=0, seen_price=row.unit_price, quantity=1, creator_id=creator_id),))
 
 
 async def cart_count(session: AsyncSession, user_id: int) -> int:

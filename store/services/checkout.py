@@ -160,15 +160,17 @@ async def place_order(
     expected_total: int,
     rules: CheckoutRules,
     now: datetime,
+    buy_now: CartView | None = None,
 ) -> Placed:
-    """Turn the user's cart into one checkout with one order per seller, reserving stock.
+    """Turn the user's cart (or ``buy_now``, a Buy now's one item) into one checkout with one order per
+    seller, reserving stock; the cart is emptied, unless a Buy now was ordered instead.
 
     ``expected_total`` is the total the shopper confirmed; if prices changed
     since, nothing is placed and :class:`Expired` asks for a new review.
     """
     if payment_method not in tuple(PaymentMethod):
         raise Expired(ErrorCode.PAYMENT_NOT_OFFERED)
-    cart = await get_cart(session, user_id)
+    cart = buy_now if buy_now is not None else await get_cart(session, user_id)
     if not cart.lines:
         raise Expired(ErrorCode.NOTHING_TO_ORDER)
     if any(not line.available for line in cart.lines):
@@ -231,7 +233,8 @@ async def place_order(
     user = await session.get(User, user_id)
     if user is not None:
         user.contact_name, user.phone, user.last_address = contact_name, phone, address
-    await clear_cart(session, user_id)
+    if buy_now is None:
+        await clear_cart(session, user_id)
     await session.flush()
     for order in orders:
         if cod:

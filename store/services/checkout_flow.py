@@ -1,7 +1,10 @@
 """The checkout conversation: which step a shopper is at, and moving to the next one.
 
-Review -> contact -> address -> shipping -> payment -> confirm. Each call
-checks that the shopper is at the step it answers and advances it in the same
+Review -> contact -> address -> shipping -> payment -> confirm. Buy now
+orders one unit of one variant instead of the cart (which it leaves as it
+was): it starts at the contact step, where the saved contact and address are
+one choice, and comes to the payment step with the cheapest shipping chosen
+(changeable there). Each call checks that the shopper is at the step it answers and advances it in the same
 transaction, with the step row locked, so a doubled press, an old button or
 a second bot process can never run a step twice. Confirming consumes the
 step row, so exactly one "Place order" places the orders.
@@ -18,11 +21,11 @@ from enum import StrEnum
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.errors import Changed, ErrorCode, Expired, InvalidInput
+from store.errors import Changed, ErrorCode, Expired, InvalidInput, NotFound, ShopError
 from store.models import UserStep
 from store.rules import STARS_INVOICE_MAX
 from store.services import checkout as co
-from store.services.cart import CartView, get_cart
+from store.services.cart import CartView, get_cart, one_item
 from store.services.contact import clean_address, clean_name, one_line, parse_contact, shared_phone
 from store.services.users import at_step, get_user, set_step
 from store.states import PaymentMethod
@@ -39,6 +42,51 @@ class CheckoutStep(StrEnum):
     CONFIRM = "checkout:confirm"
 
 
+# In the step's data of a Buy now: the variant ordered and the creator it is attributed to.
+ITEM, CREATOR = "item", "creator"
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """The contact and address the shopper's last order went to."""
+
+    name: str
+    phone: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class BuyNow:
+    """A Buy now begun: the one item, and the details it can go to in one tap."""
+
+    item: CartView
+    saved: Saved | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentStep:
+    """The payment step with the shipping already chosen: what it costs, and the other shipping choices."""
+
+    cart: CartView
+    quote: co.Quote
+    options: list[co.ShippingOption]
+    details: dict
+
+    @property
+    def buy_now(self) -> bool:
+        """Whether this is a Buy now (the payment step shows the order and offers other shipping)."""
+        return ITEM in self.details
+
+
+@dataclass(frozen=True, slots=True)
+class AddressTaken:
+    """The address accepted, and what comes next: the shipping choice, or (Buy now) the payment step."""
+
+    address: str
+    sellers: int
+    options: list[co.ShippingOption]
+    payment: PaymentStep | None
+
 
 @dataclass(frozen=True, slots=True)
 class Confirmation:
@@ -54,6 +102,59 @@ def fingerprint(cart: CartView, shipping_code: str, payment_method: str) -> str:
     lines = sorted((line.variant_id, line.quantity, line.unit_price) for line in cart.lines)
     raw = json.dumps([lines, shipping_code, payment_method])
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def is_buy_now(data: dict) -> bool:
+    """Whether a checkout step's data is a Buy now's."""
+    return ITEM in data
+
+
+async def basket(session: AsyncSession, user_id: int, data: dict) -> CartView:
+    """What the checkout orders: a Buy now's one item, else the cart, at today's prices and stock."""
+    if is_buy_now(data):
+        return await one_item(session, data[ITEM], data.get(CREATOR))
+    return await get_cart(session, user_id)
+
+
+def _saved(user) -> Saved | None:  # type: ignore[no-untyped-def]
+    if user is None or not (user.contact_name and user.phone and user.last_address):
+        return None
+    return Saved(user.contact_name, user.phone, user.last_address)
+
+
+async def begin_buy_now(session: AsyncSession, user_id: int, variant_id: int, creator_id: int | None) -> BuyNow:
+    """Start a checkout of one unit of a variant, at the contact step; the cart is left as it is."""
+    item = await one_item(session, variant_id, creator_id)
+    if not item.lines or not item.lines[0].available:
+        raise NotFound(ErrorCode.PRODUCT_GONE)
+    if item.lines[0].stock <= 0:
+        raise ShopError(ErrorCode.OPTION_SOLD_OUT)
+    await set_step(session, user_id, CheckoutStep.CONTACT, {ITEM: variant_id, CREATOR: creator_id})
+    return BuyNow(item, _saved(await get_user(session, user_id)))
+
+
+async def use_saved(session: AsyncSession, user_id: int, currency: str) -> PaymentStep:
+    """At the contact step: deliver to the saved contact and address, on to payment."""
+    step = await at_step(session, user_id, CheckoutStep.CONTACT, over=ErrorCode.STEP_OVER)
+    saved = _saved(await get_user(session, user_id))
+    if saved is None:
+        raise Expired(ErrorCode.SAVED_DETAILS_GONE)
+    return await _to_payment(session, user_id, {**step.data, "name": saved.name, "phone": saved.phone,
+                                                "address": saved.address}, currency)
+
+
+async def _to_payment(session: AsyncSession, user_id: int, data: dict, currency: str,
+                      shipping: co.ShippingOption | None = None) -> PaymentStep:
+    """Move to the payment step with ``shipping`` (else the cheapest) chosen."""
+    options = await co.shipping_options(session)
+    if shipping is None:
+        if not options:
+            raise Expired(ErrorCode.SHIPPING_NOT_OFFERED)
+        shipping = min(options, key=lambda option: option.fee)
+    data = {**data, "shipping": shipping.code, "shipping_name": shipping.name}
+    await set_step(session, user_id, CheckoutStep.PAYMENT, data)
+    cart = await basket(session, user_id, data)
+    return PaymentStep(cart, co.quote(cart, shipping, currency), options, data)
 
 
 async def begin(session: AsyncSession, user_id: int) -> co.Review:
@@ -95,26 +196,27 @@ async def submit_shared_contact(session: AsyncSession, user_id: int, name: str, 
     return name, phone, user.last_address if user else None
 
 
-async def submit_address(session: AsyncSession, user_id: int, text: str) -> tuple[str, int,
-                                                                                   list[co.ShippingOption]]:
-    """The shipping address: validated; returns it, the number of sellers and the shipping options."""
+async def submit_address(session: AsyncSession, user_id: int, text: str, currency: str) -> AddressTaken:
+    """The shipping address: validated; then the shipping choice, or a Buy now's payment step."""
     step = await at_step(session, user_id, CheckoutStep.ADDRESS, over=ErrorCode.STEP_OVER)
     user = await get_user(session, user_id)
     saved = user.last_address if user is not None else None
     # The saved address's button sends it on one line: keep it as it was saved, line breaks and all.
     address = saved if saved and text.strip() == one_line(saved) else clean_address(text)
-    await set_step(session, user_id, CheckoutStep.SHIPPING, {**step.data, "address": address})
+    data = {**step.data, "address": address}
+    if is_buy_now(data):
+        payment = await _to_payment(session, user_id, data, currency)
+        return AddressTaken(address, payment.quote.sellers, payment.options, payment)
+    await set_step(session, user_id, CheckoutStep.SHIPPING, data)
     cart = await get_cart(session, user_id)
-    return address, len({line.seller_id for line in cart.lines}), await co.shipping_options(session)
+    return AddressTaken(address, len({line.seller_id for line in cart.lines}), await co.shipping_options(session),
+                        None)
 
 
-async def choose_shipping(session: AsyncSession, user_id: int, code: str) -> co.ShippingOption:
-    """A shipping method was chosen: on to payment."""
-    step = await at_step(session, user_id, CheckoutStep.SHIPPING, over=ErrorCode.STEP_OVER)
-    shipping = await co.get_shipping(session, code)
-    await set_step(session, user_id, CheckoutStep.PAYMENT, {**step.data, "shipping": shipping.code,
-                                               "shipping_name": shipping.name})
-    return shipping
+async def choose_shipping(session: AsyncSession, user_id: int, code: str, currency: str) -> PaymentStep:
+    """A shipping method was chosen (or, at the payment step, another one): on to payment."""
+    step = await at_step(session, user_id, CheckoutStep.SHIPPING, CheckoutStep.PAYMENT, over=ErrorCode.STEP_OVER)
+    return await _to_payment(session, user_id, step.data, currency, await co.get_shipping(session, code))
 
 
 async def choose_payment(session: AsyncSession, user_id: int, method: str, offered: tuple[str, ...],
@@ -123,10 +225,10 @@ async def choose_payment(session: AsyncSession, user_id: int, method: str, offer
     if method not in offered:
         raise Expired(ErrorCode.PAYMENT_NOT_OFFERED)
     step = await at_step(session, user_id, CheckoutStep.PAYMENT, over=ErrorCode.STEP_OVER)
-    cart = await get_cart(session, user_id)
+    cart = await basket(session, user_id, step.data)
     if not cart.lines:
         await session.execute(delete(UserStep).where(UserStep.user_id == user_id))
-        raise Expired(ErrorCode.CART_EMPTY)
+        raise Expired(ErrorCode.PRODUCT_GONE if is_buy_now(step.data) else ErrorCode.CART_EMPTY)
     quote = co.quote(cart, await co.get_shipping(session, step.data["shipping"]), rules.currency)
     if method == PaymentMethod.STARS and co.stars_amount(quote.total, rules) > STARS_INVOICE_MAX:
         raise InvalidInput(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
@@ -152,13 +254,14 @@ async def confirm(session: AsyncSession, user_id: int, shown_total: int, rules: 
                                                          UserStep.step == CheckoutStep.CONFIRM))
     if taken.rowcount != 1:
         raise Expired(ErrorCode.STEP_OVER)
-    cart = await get_cart(session, user_id)
+    buy_now = is_buy_now(data)
+    cart = await basket(session, user_id, data)
     if fingerprint(cart, data["shipping"], data["payment"]) != data["fingerprint"]:
-        raise Changed(ErrorCode.CART_CHANGED)
+        raise Changed(ErrorCode.ITEM_CHANGED if buy_now else ErrorCode.CART_CHANGED)
     placed = await co.place_order(
         session, user_id, contact_name=data["name"], phone=data["phone"], address=data["address"],
         shipping_code=data["shipping"], payment_method=data["payment"], expected_total=data["total"],
-        rules=rules, now=now,
+        rules=rules, now=now, buy_now=cart if buy_now else None,
     )
     placed.checkout.pay_message_id = message_id
     return placed
