@@ -8,7 +8,7 @@ from telegram import Update
 
 from handlers.common import lang, reply
 from handlers.context import ShopContext
-from handlers.render import money
+from handlers.render import ITEM_TITLE_MAX, money, short
 from store.services.creators import creator_of_user
 from store.services.earnings import (
     CreatorSales,
@@ -50,7 +50,8 @@ def _period(period: PeriodStats, currency: str, language: str | None) -> str:
 
 
 def _link(link: LinkStats, currency: str, language: str | None) -> str:
-    name = "🛍 Your showcase" if link.is_showcase else escape(link.title or f"Product {link.product_id}")
+    name = "🛍 Your showcase" if link.is_showcase else escape(short(link.title or f"Product {link.product_id}",
+                                                                     ITEM_TITLE_MAX))
     return (f"• {name} — {_count(link.clicks, 'click')}, {_count(link.orders, 'order')}, "
             f"{money(link.sales, currency, language)} sales, {money(link.commission, currency, language)}")
 
@@ -61,7 +62,7 @@ def earnings_text(dashboard: Dashboard, currency: str, language: str | None) -> 
     parts += [_period(period, currency, language) for period in dashboard.periods]
     if dashboard.top_products:
         lines = ["🏆 <b>Top products</b>"]
-        lines += [f"{number}. {escape(product.title)} — {_count(product.items, 'item')}, "
+        lines += [f"{number}. {escape(short(product.title, ITEM_TITLE_MAX))} — {_count(product.items, 'item')}, "
                   f"{money(product.sales, currency, language)} sales, "
                   f"{money(product.commission, currency, language)} commission"
                   for number, product in enumerate(dashboard.top_products, 1)]
@@ -82,7 +83,8 @@ def creator_sales_text(shop_name: str, rows: list[CreatorSales], language: str |
     if not rows:
         return NO_CREATOR_SALES
     lines = [f"📊 <b>Sales through creators</b> · {escape(shop_name)}", ""]
-    lines += [f"{number}. <b>{escape(row.title)}</b> — {_count(row.orders, 'order')}, {_count(row.items, 'item')}, "
+    lines += [f"{number}. <b>{escape(short(row.title, ITEM_TITLE_MAX))}</b> — {_count(row.orders, 'order')}, "
+              f"{_count(row.items, 'item')}, "
               f"{money(row.sales, row.currency, language)} sales, "
               f"{money(row.commission, row.currency, language)} commission owed"
               for number, row in enumerate(rows[:SELLER_ROWS_SHOWN], 1)]

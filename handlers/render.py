@@ -13,6 +13,7 @@ from store.money import format_money, locale_for
 from store.services.cart import CartLineView, CartView
 from store.services.catalog import ProductView, VariantView
 from store.services.checkout import CartAdjustment, Quote
+from store.services.checkout_flow import PaymentStep, Saved
 from store.services.fulfilment import SellerOrder
 from store.services.orders import OrderDetail, OrderSummary
 from store.states import ActorKind, PaymentMethod
@@ -30,6 +31,7 @@ HELP = (
     "<b>How to shop here</b>\n"
     "• Type any words to search the catalog.\n"
     "• /cart shows your cart, /orders your orders.\n"
+    "• On a product, ⚡ <b>Buy now</b> orders just that item; your cart is left as it is.\n"
     "• /cancel leaves a checkout (your cart is kept).\n"
     "• /start shows the menu."
 )
@@ -49,8 +51,11 @@ def money(amount: int, currency: str, lang: str | None) -> str:
 
 
 def item_name(title: str, label: str) -> str:
-    """A product title with its option, escaped and kept short for a line of a list: "Tee (M / Black)"."""
-    title, label = short(title, ITEM_TITLE_MAX), short(label, ITEM_LABEL_MAX)
+    """A product title with its option, escaped and kept short for a line of a list: "Tee (M / Black)".
+
+    An option keeps its start and its end (options of one product often differ only at one of them).
+    """
+    title, label = short(title, ITEM_TITLE_MAX), short_middle(label, ITEM_LABEL_MAX)
     return escape(f"{title} ({label})" if label else title)
 
 
@@ -61,6 +66,14 @@ def short(text: str, most: int) -> str:
     cut = text[: most - 1]
     space = cut.rfind(" ")
     return (cut[:space] if space > most * 2 // 3 else cut).rstrip(" ,;:-") + "…"
+
+
+def short_middle(text: str, most: int) -> str:
+    """``text`` cut to ``most`` characters by taking out its middle: "XL / Midnight Blu…Silver Trim"."""
+    if len(text) <= most:
+        return text
+    tail = (most - 1) // 3
+    return text[: most - 1 - tail].rstrip() + "…" + text[len(text) - tail:].lstrip()
 
 
 def stock_note(stock: int, low_stock: int) -> str:
@@ -218,6 +231,31 @@ def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lan
     parts.append(escape(details["address"]))
     parts.append(f"Payment: {PAYMENT_METHOD[details['payment']]}")
     return fit_lines(["✅ <b>Checkout — confirm your order</b>"], _lines_by_seller(cart_view, currency, lang), parts)
+
+
+def _buy_now_item(item: CartView, currency: str, lang: str | None) -> str:
+    line = item.lines[0]
+    return (f"⚡ <b>Buy now</b>: {item_name(line.title, line.label)} — <b>{money(line.unit_price, currency, lang)}</b>"
+            f"\nSold by {escape(short(line.seller_name, ITEM_TITLE_MAX))}. Your cart stays as it is.")
+
+
+def buy_now_contact(item: CartView, saved: Saved | None, currency: str, lang: str | None) -> str:
+    """Buy now's first screen: the item, and who and where it goes to (the last order's details first)."""
+    head = _buy_now_item(item, currency, lang)
+    if saved is None:
+        return f"{head}\n\n{ASK_CONTACT}"
+    return (f"{head}\n\n📇 <b>Deliver to</b> {escape(saved.name)}, {escape(saved.phone)}\n"
+            f"🏠 {escape(saved.address)}\n\nTap <b>Deliver there</b>, or type another name and phone number "
+            "(e.g. <i>Ann Lee +1 202 555 0143</i>) to send it elsewhere.")
+
+
+def buy_now_payment(step: PaymentStep, currency: str, lang: str | None) -> str:
+    """Buy now's payment step: the item, where it goes, the shipping chosen and the total."""
+    details, quote = step.details, step.quote
+    return (f"{_buy_now_item(step.cart, currency, lang)}\n\n"
+            f"📇 {escape(details['name'])}, {escape(details['phone'])}\n🏠 {escape(details['address'])}\n"
+            f"🚚 {escape(details['shipping_name'])}: {quote.shipping_total.format(lang)} (tap another below to "
+            f"change)\n<b>Total: {quote.total.format(lang)}</b>\n\n💰 How would you like to pay?")
 
 
 def when(moment: datetime, lang: str | None) -> str:

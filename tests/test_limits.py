@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, fit_lines, plain_text, visible_length
-from store.models import Product, Seller, Variant
+from handlers.render import ITEM_LABEL_MAX, item_name
+from store.models import Click, Creator, Product, Seller, Variant
 from store.services import cart as cart_service
 from store.services.cart import MAX_LINES, MAX_QUANTITY
 from store.services.contact import ADDRESS_MAX, NAME_MAX
@@ -23,7 +24,7 @@ from .conftest import BotRunner
 from .factories import make_category, make_product, make_user
 from .fakebot import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, parse_html
 
-SHOPPER, SELLER_CHAT = 1001, 3001
+SHOPPER, SELLER_CHAT, CREATOR = 1001, 3001, 5001
 SENDS = ("sendMessage", "sendPhoto", "editMessageText", "editMessageCaption")
 
 
@@ -51,9 +52,17 @@ async def test_the_longest_catalog_the_validators_allow_fits_every_message(fake,
                 variant.sku = longest(f"SKU-{i:02d}-", SKU_MAX).upper()
                 variant_ids.append(variant.id)
             await make_user(session, SHOPPER)
+            # Every line came through one creator's links, so her /earnings lists them all.
+            await make_user(session, CREATOR, "Cleo")
+            creator = Creator(user_id=CREATOR, code="CLEO2026", status="approved")
+            session.add(creator)
+            await session.flush()
+            products = list(await session.scalars(select(Product.id).where(Product.seller_id == seller.id)))
+            session.add_all(Click(creator_id=creator.id, product_id=product_id, user_id=SHOPPER)
+                            for product_id in products)
             for variant_id in variant_ids:
-                await cart_service.add_to_cart(session, SHOPPER, variant_id, MAX_QUANTITY)
-            first = await session.scalar(select(Product.id).where(Product.seller_id == seller.id).order_by(Product.id))
+                await cart_service.add_to_cart(session, SHOPPER, variant_id, MAX_QUANTITY, creator_id=creator.id)
+            first = min(products)
 
         ann = fake.user(SHOPPER, "Ann")
         await ann.send("zanzibar lamp")  # search
@@ -71,6 +80,19 @@ async def test_the_longest_catalog_the_validators_allow_fits_every_message(fake,
         await ann.press("#")  # the order's detail
         notice = await fake.until(lambda: next((call for call in fake.find_calls("sendMessage", chat_id=SELLER_CHAT)
                                                 if "Order #" in call.params["text"]), None), timeout=10)
+
+        # Buy now of the same card: every screen, another shipping method chosen on the way.
+        await ann.press_data(f"p:{first}")
+        await ann.press("Buy now")
+        await ann.press("Deliver there")
+        await ann.press("Express delivery")
+        await ann.press("Cash on delivery")
+        await ann.press("Place order")
+        assert "is placed" in ann.last_text
+        cleo = fake.user(CREATOR, "Cleo")
+        await cleo.send("/earnings")
+        assert "Top products" in cleo.last_text and "… and 16 more links" in cleo.last_text
+        assert "return window" in cleo.last_text  # the note at the end is not cut off
 
     # What must be seen is there, the long lists cut with "… and N more".
     confirm = next(call for call in fake.calls if "confirm your order" in (call.params.get("text") or ""))
@@ -116,3 +138,9 @@ def test_a_cut_list_counts_the_items_left_out_not_its_headings():
     shown = sum(1 for line in text.split("\n") if line.startswith("• "))
     assert visible_length(text) <= 1000 and text.endswith("Total: <b>$30</b>")
     assert f"… and {30 - shown} more" in text
+
+
+def test_long_options_that_differ_only_at_one_end_still_read_differently_in_a_list():
+    first, second = "XL / Midnight Blue with Silver Trim", "XL / Midnight Blue with Golden Trim"
+    shown = {item_name("Hoodie", first), item_name("Hoodie", second), item_name("Hoodie", "S" + first[1:])}
+    assert len(shown) == 3 and all(visible_length(name) <= len("Hoodie ()") + ITEM_LABEL_MAX for name in shown)
