@@ -30,6 +30,9 @@ PERSONAL_VALUES = re.compile(
     r"""(?:'(?:[^'\\]|\\.)*+'|"(?:[^"\\]|\\.)*+")""", re.DOTALL)
 # Longer messages are cut before they are cleaned (and logged).
 MAX_MESSAGE = 20_000
+# A database error's detail quotes the row or the key it refused (PostgreSQL's "Failing row contains
+# (...)" and "Key (phone)=(...)"): the rest of that line is hidden.
+ROW_DETAIL = re.compile(r"(Failing row contains |Key \([^)\n]*\)=)[^\n]*")
 # A phone number anywhere else (+ and 7 to 15 digits, as Telegram shares them).
 PHONE = re.compile(r"\+\d[\d ()-]{6,18}\d")
 
@@ -48,6 +51,7 @@ class Redactor(logging.Filter):
             text = text.replace(secret, HIDDEN)
         text = SECRET_SHAPES.sub(HIDDEN, text)
         text = PERSONAL_VALUES.sub(lambda m: f"{m['key']}'{HIDDEN}'", text)
+        text = ROW_DETAIL.sub(lambda m: m[1] + HIDDEN, text)
         return PHONE.sub(HIDDEN, text)
 
     def filter(self, record: logging.LogRecord) -> bool:

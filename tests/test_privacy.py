@@ -34,6 +34,8 @@ async def test_a_failed_statement_does_not_show_its_parameters(db):
     "call me on +1 (202) 555-0143 please",  # a phone in free text
     "GET http://127.0.0.1/bot123456:TEST-token-for-the-fake-bot-api/getMe",  # a bot token by shape
     "key csk_9qXh3v0aZk2PqL7mN4sT8wYb1cD5eF6g and whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY",  # our sellers' secrets
+    "DETAIL:  Failing row contains (7, Zebulon, 42 Quiet Lane, null).",  # PostgreSQL's refused row
+    "DETAIL:  Key (contact_name, address)=(Zebulon, 42 Quiet Lane) already exists.",  # and refused key
 ])
 def test_the_log_filter_hides_personal_data_and_secrets(line):
     cleaned = Redactor().clean(line)
