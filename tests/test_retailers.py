@@ -276,6 +276,8 @@ async def test_http_api_moves_an_order_through_fulfilment_with_the_same_rules(ap
     # Written so that only the HTTP client or a resolver reads them as loopback.
     "http://１２７.０.０.１/hook", "http://127。0。0。1/hook", "http://2130706433/", "http://127.1/",
     "http://0x7f000001/", "http://0/",
+    # IPv6 that leads into IPv4 private space (6to4 of 10.0.0.1, NAT64 of the metadata address), site-local.
+    "http://[2002:a00:1::1]/hook", "http://[64:ff9b::a9fe:a9fe]/hook", "http://[fec0::1]/hook", "http://[::10.0.0.1]/x",
 ])
 async def test_a_webhook_into_a_private_network_is_refused_when_set(db, retailer, url):
     with pytest.raises(InvalidInput) as refused:
