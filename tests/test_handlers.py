@@ -186,4 +186,5 @@ async def test_an_operator_sees_refunds_due_and_replays_a_shops_webhooks(tmp_pat
             await session.execute(update(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.WEBHOOK)
                                   .values(status=OutboxStatus.HELD))
         await olga.send(f"/replay_webhooks {seller.id}")
-        assert olga.last_text == f"2 order events of shop {seller.id} will be sent again, in order."  # created, cancelled
+        # The order's created and cancelled events.
+        assert olga.last_text == f"2 order events of shop {seller.id} will be sent again, in order."
