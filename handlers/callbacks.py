@@ -280,9 +280,10 @@ class ChoosePayment(Button, prefix="pm"):
 
 @dataclass(frozen=True)
 class PlaceOrder(Button, prefix="pl"):
-    """Place the orders, for the total the confirmation showed."""
+    """Place the orders, for the total the confirmation showed (``shown``: the start of its fingerprint)."""
 
     total: int
+    shown: str
 
 
 @dataclass(frozen=True)
@@ -413,3 +414,13 @@ class EditCommission(Button, prefix="mc"):
     """Ask for a product's creator commission."""
 
     product_id: int
+
+
+# --- personal data -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForgetMe(Button, prefix="fg"):
+    """/forget's answer: erase the person's data, or keep it."""
+
+    erase: bool

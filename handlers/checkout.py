@@ -156,7 +156,7 @@ async def on_payment(update: Update, context: ShopContext, pressed: cb.ChoosePay
                                           options.rules)
     await answer(query)
     await edit(query, render.confirm(shown.cart, shown.quote, shown.details, options.currency, lang(update)),
-               keyboards.confirm(shown.quote.total.amount))
+               keyboards.confirm(shown.quote.total.amount, shown.details["fingerprint"]))
 
 
 @button_handler
@@ -167,7 +167,8 @@ async def on_place(update: Update, context: ShopContext, pressed: cb.PlaceOrder)
     try:
         async with shop.db.transaction() as session:
             placed = await flow.confirm(session, update.effective_user.id, pressed.total, shop.options.rules,
-                                        shop.clock(), query.message.message_id if query.message else None)
+                                        shop.clock(), query.message.message_id if query.message else None,
+                                        pressed.shown)
     except OutOfStock as exc:
         await answer(query)
         async with shop.db.read() as session:

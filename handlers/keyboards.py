@@ -22,6 +22,7 @@ from store.states import CartAction, PaymentMethod, ProductStatus
 CANCEL_TEXT = "✖ Cancel checkout"
 SHARE_CONTACT_TEXT = "📱 Share my contact"
 SEARCH_QUERY_BYTES = 48
+CONFIRM_MARK = 12  # how much of a confirmation's fingerprint its Place order button carries
 
 
 def button(text: str, data: cb.Button) -> InlineKeyboardButton:
@@ -193,9 +194,10 @@ def payment(methods: tuple[PaymentMethod, ...]) -> InlineKeyboardMarkup:
                   [button("✖ Cancel", cb.LeaveCheckout())]])
 
 
-def confirm(total: int) -> InlineKeyboardMarkup:
-    """Place the order (for the total shown) or leave."""
-    return build([[button("✅ Place order", cb.PlaceOrder(total))], [button("✖ Cancel", cb.LeaveCheckout())]])
+def confirm(total: int, fingerprint: str) -> InlineKeyboardMarkup:
+    """Place the order (for the total and the order shown) or leave."""
+    return build([[button("✅ Place order", cb.PlaceOrder(total, fingerprint[:CONFIRM_MARK]))],
+                  [button("✖ Cancel", cb.LeaveCheckout())]])
 
 
 def awaiting_payment(checkout_id: int) -> InlineKeyboardMarkup:
@@ -216,6 +218,11 @@ def order_detail(page: int, checkout_id: int | None) -> InlineKeyboardMarkup:
     if checkout_id is not None:
         rows = awaiting_payment(checkout_id).inline_keyboard + tuple(rows)
     return build([list(row) for row in rows])
+
+
+def forget() -> InlineKeyboardMarkup:
+    """/forget's confirmation."""
+    return build([[button("🗑 Erase my data", cb.ForgetMe(erase=True)), button("Keep it", cb.ForgetMe(erase=False))]])
 
 
 # --- sellers and operators -------------------------------------------------------------------

@@ -129,7 +129,7 @@ def _transition_refused(data: dict[str, Any]) -> str:
 
 ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.BUTTON_EXPIRED: "This button has expired. Please open the menu again with /start.",
-    ErrorCode.STEP_OVER: "This step of the checkout is over. Tap /cart to start the checkout again.",
+    ErrorCode.STEP_OVER: "This step of the checkout is over. Start again from the product or your /cart.",
     ErrorCode.ADD_PRODUCT_STEP_OVER: "This step is over. Send /add_product to start again.",
     ErrorCode.SELL_STEP_OVER: "This step is over. Send /sell to start again.",
     ErrorCode.ORDER_STEP_OVER: "This step is over. Open the order again from /seller_orders.",

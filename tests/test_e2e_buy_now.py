@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
-from store.models import CartLine, Order, OrderLine, UserStep, Variant
+from store.models import CartLine, Order, OrderLine, Product, UserStep, Variant
 
 from .conftest import BotRunner
-from .journeys import add_to_cart, open_link, place_order, share_link_for, start_creator, variant_stock
+from .journeys import (
+    add_to_cart,
+    go_to_confirm_step,
+    open_link,
+    place_order,
+    share_link_for,
+    start_creator,
+    variant_stock,
+)
 
 SHOPPER, NEWCOMER = 1001, 1002
 ADDRESS = "1 Main Street, Springfield 12345"
@@ -203,3 +211,64 @@ async def test_buy_now_refuses_what_changed_and_orders_nothing(fake, bot):
     await bea.send("/cancel")
     assert "cancelled" in bea.last_text.lower()
     assert await cart_skus(bot, NEWCOMER) == []
+
+
+async def ordered_skus(runner: BotRunner, buyer: int) -> list[str]:
+    return [sku for sku, _, _ in await order_lines(runner, buyer)]
+
+
+async def test_buttons_of_another_checkout_place_or_change_nothing(fake, bot):
+    ann = fake.user(SHOPPER, "Ann")
+    await add_to_cart(ann, "smart watch", "Smart Watch S2")
+    await place_order(ann, ADDRESS)
+    await add_to_cart(ann, "usb-c charger", "USB-C Charger")
+    # A Buy now left at its first screen, then a checkout of the cart: its "Deliver there" is over.
+    await ann.send("wireless earbuds")
+    await ann.press("Wireless Earbuds")
+    await ann.press("Buy now")
+    first_screen = ann.last_message
+    await ann.press("🛒 Cart")
+    await ann.press("Checkout")
+    await ann.press("Continue")
+    await ann.press("Deliver there", message=first_screen)
+    assert "step of the checkout is over" in ann.last_answer["text"]
+    assert await cart_skus(bot, SHOPPER) == ["VB-CHG-065"]
+
+    # The cart's confirmation, then a Buy now of another option at the same price: the older Place order
+    # places neither.
+    await ann.send("/cancel")
+    await add_to_cart(ann, "t-shirt", "Classic Cotton T-Shirt", "M / Black")
+    await go_to_confirm_step(ann, ADDRESS, shipping="Pick up")
+    cart_confirmation = ann.last_message
+    ordered = await ordered_skus(bot, SHOPPER)
+    await ann.send("t-shirt")
+    await ann.press("Classic Cotton T-Shirt")
+    await ann.press("M / White")
+    await ann.press("Buy now")
+    await ann.press("Deliver there")
+    await ann.press("Cash on delivery")
+    await ann.press("Place order", message=cart_confirmation)
+    assert "out of date" in ann.last_answer["text"]
+    assert await ordered_skus(bot, SHOPPER) == ordered
+    await ann.press("Place order")  # the Buy now's own confirmation
+    assert await ordered_skus(bot, SHOPPER) == [*ordered, "CS-TSH-WHT-M"]
+
+
+async def test_a_product_paused_before_place_order_is_not_ordered(fake, bot):
+    bea = fake.user(NEWCOMER, "Bea")
+    await bea.send("wireless earbuds")
+    await bea.press("Wireless Earbuds")
+    await bea.press("Buy now")
+    await bea.send("Bea Kim +1 202 555 0199")
+    await bea.send("2 Oak Avenue, Springfield 12345")
+    await bea.press("Cash on delivery")
+    async with bot.db.transaction() as session:
+        await session.execute(update(Product).where(Product.title == "Wireless Earbuds").values(status="paused"))
+    await bea.press("Place order")
+    assert refusal_of(bea) == "This product is no longer available."
+    assert await order_lines(bot, NEWCOMER) == []
+
+
+def refusal_of(user) -> str:  # type: ignore[no-untyped-def]
+    """The refusal a press got: its alert, or the message it was said in."""
+    return (user.last_answer or {}).get("text") or user.last_text

@@ -174,7 +174,7 @@ async def place_order(
     if not cart.lines:
         raise Expired(ErrorCode.NOTHING_TO_ORDER)
     if any(not line.available for line in cart.lines):
-        raise Expired(ErrorCode.CART_ITEM_UNAVAILABLE)
+        raise Expired(ErrorCode.PRODUCT_GONE if buy_now is not None else ErrorCode.CART_ITEM_UNAVAILABLE)
     shipping = await get_shipping(session, shipping_code)
     priced = quote(cart, shipping, rules.currency)
     if priced.total.amount != expected_total:

@@ -136,6 +136,8 @@ async def begin_buy_now(session: AsyncSession, user_id: int, variant_id: int, cr
 async def use_saved(session: AsyncSession, user_id: int, currency: str) -> PaymentStep:
     """At the contact step: deliver to the saved contact and address, on to payment."""
     step = await at_step(session, user_id, CheckoutStep.CONTACT, over=ErrorCode.STEP_OVER)
+    if not is_buy_now(step.data):
+        raise Expired(ErrorCode.STEP_OVER)  # the button of an earlier Buy now, pressed in a cart's checkout
     saved = _saved(await get_user(session, user_id))
     if saved is None:
         raise Expired(ErrorCode.SAVED_DETAILS_GONE)
@@ -216,6 +218,8 @@ async def submit_address(session: AsyncSession, user_id: int, text: str, currenc
 async def choose_shipping(session: AsyncSession, user_id: int, code: str, currency: str) -> PaymentStep:
     """A shipping method was chosen (or, at the payment step, another one): on to payment."""
     step = await at_step(session, user_id, CheckoutStep.SHIPPING, CheckoutStep.PAYMENT, over=ErrorCode.STEP_OVER)
+    if step.name == CheckoutStep.PAYMENT and not is_buy_now(step.data):
+        raise Expired(ErrorCode.STEP_OVER)  # only a Buy now's payment step offers the shipping again
     return await _to_payment(session, user_id, step.data, currency, await co.get_shipping(session, code))
 
 
@@ -226,9 +230,12 @@ async def choose_payment(session: AsyncSession, user_id: int, method: str, offer
         raise Expired(ErrorCode.PAYMENT_NOT_OFFERED)
     step = await at_step(session, user_id, CheckoutStep.PAYMENT, over=ErrorCode.STEP_OVER)
     cart = await basket(session, user_id, step.data)
+    if is_buy_now(step.data) and not (cart.lines and cart.lines[0].available):
+        await session.execute(delete(UserStep).where(UserStep.user_id == user_id))
+        raise Expired(ErrorCode.PRODUCT_GONE)
     if not cart.lines:
         await session.execute(delete(UserStep).where(UserStep.user_id == user_id))
-        raise Expired(ErrorCode.PRODUCT_GONE if is_buy_now(step.data) else ErrorCode.CART_EMPTY)
+        raise Expired(ErrorCode.CART_EMPTY)
     quote = co.quote(cart, await co.get_shipping(session, step.data["shipping"]), rules.currency)
     if method == PaymentMethod.STARS and co.stars_amount(quote.total, rules) > STARS_INVOICE_MAX:
         raise InvalidInput(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
@@ -239,16 +246,17 @@ async def choose_payment(session: AsyncSession, user_id: int, method: str, offer
 
 
 async def confirm(session: AsyncSession, user_id: int, shown_total: int, rules: co.CheckoutRules,
-                  now: datetime, message_id: int | None = None) -> co.Placed:
+                  now: datetime, message_id: int | None = None, shown: str | None = None) -> co.Placed:
     """Place the orders the shopper confirmed, exactly once (``message_id``: the confirmation, which
-    then asks for the payment).
+    then asks for the payment; ``shown``: the start of its fingerprint, so an older confirmation of the
+    same total, of another checkout, places nothing).
 
     The confirm step is consumed first (a second press finds it gone); a button
     from an older confirmation, or a cart changed since, places nothing.
     """
     step = await at_step(session, user_id, CheckoutStep.CONFIRM, over=ErrorCode.STEP_OVER)
     data = step.data
-    if shown_total != data["total"]:
+    if shown_total != data["total"] or (shown is not None and not data["fingerprint"].startswith(shown)):
         raise Expired(ErrorCode.CONFIRMATION_OUTDATED)
     taken = await session.execute(delete(UserStep).where(UserStep.user_id == user_id,
                                                          UserStep.step == CheckoutStep.CONFIRM))
