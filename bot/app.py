@@ -33,6 +33,7 @@ from handlers import (
     inline,
     orders,
     payments,
+    privacy,
     product,
     search,
     seller,
@@ -82,6 +83,7 @@ BUTTONS: dict[type[cb.Button], Callable] = {
     cb.EditDescription: seller_catalog.on_manage_description,
     cb.SetProductStatus: seller_catalog.on_status,
     cb.EditCommission: seller_catalog.on_manage_commission,
+    cb.ForgetMe: privacy.on_forget_answer,
 }
 
 
@@ -103,6 +105,7 @@ def shop_options(settings: Settings) -> ShopOptions:
         default_commission_bp=settings.default_commission_bp,
         attribution_window=timedelta(days=settings.attribution_window_days),
         return_window=timedelta(days=settings.return_window_days),
+        personal_data_days=settings.personal_data_days,
     )
 
 
@@ -127,6 +130,9 @@ COMMANDS: dict[str, Callable] = {
     "sell": seller.on_sell,
     "creator": creator.on_creator,
     "earnings": earnings.on_earnings,
+    "privacy": privacy.on_privacy,
+    "mydata": privacy.on_mydata,
+    "forget": privacy.on_forget,
     "creator_sales": earnings.on_creator_sales,
     "seller_orders": seller.on_seller_orders,
     "replay_webhooks": seller.on_replay_webhooks,

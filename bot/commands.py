@@ -12,6 +12,7 @@ SHOPPER_COMMANDS = [
     BotCommand("sell", "Open a shop on chatshop"),
     BotCommand("creator", "Share products and earn commission"),
     BotCommand("earnings", "Your clicks, sales and commission"),
+    BotCommand("privacy", "What we keep about you, and who sees it"),
     BotCommand("help", "How to shop here"),
 ]
 

@@ -26,12 +26,12 @@ from aiohttp import web
 
 from handlers.messages import error_text
 from store.errors import ErrorCode, Expired, NotAllowed, NotFound, ShopError
-from store.services import fulfilment, sellers
+from store.services import fulfilment, personal_data, sellers
 from store.services.events import load_order, order_document
 from store.services.fulfilment import Actor
 from store.services.orders import OPEN_FILTER, filter_statuses
 from store.shop import Shop
-from store.states import ActorKind, OrderStatus, SellerAction
+from store.states import AccessChannel, ActorKind, OrderStatus, SellerAction
 
 logger = logging.getLogger(__name__)
 
@@ -142,9 +142,13 @@ def _whole(request: web.Request, name: str, default: int, most: int) -> int:
     return int(raw)
 
 
-async def _order_json(shop: Shop, order_id: int) -> dict:
-    async with shop.db.read() as session:
-        return await order_document(session, await load_order(session, order_id))
+async def _orders_json(shop: Shop, order_ids: list[int], actor: Actor) -> list[dict]:
+    """The orders as the API shows them; that their buyers' contact was given out is recorded."""
+    async with shop.db.transaction() as session:
+        documents = [await order_document(session, await load_order(session, order_id)) for order_id in order_ids]
+        await personal_data.record_access(session, order_ids, AccessChannel.HTTP_API, shop.clock(),
+                                          seller_id=actor.seller_id)
+    return documents
 
 
 @routes.get("/api/v1/orders")
@@ -159,7 +163,7 @@ async def list_orders(request: web.Request) -> web.Response:
         raise invalid("page_invalid", "limit must be a whole number from 1 to 200.")
     async with shop.db.read() as session:
         rows, total = await fulfilment.list_seller_orders(session, [actor.seller_id], statuses, offset, limit)
-    return web.json_response({"orders": [await _order_json(shop, row.id) for row in rows], "total": total,
+    return web.json_response({"orders": await _orders_json(shop, [row.id for row in rows], actor), "total": total,
                               "limit": limit, "offset": offset})
 
 
@@ -170,7 +174,7 @@ async def get_order(request: web.Request) -> web.Response:
     order_id = _order_id(request)
     async with shop.db.read() as session:
         await fulfilment.order_for_seller_view(session, order_id, actor)
-    return web.json_response(await _order_json(shop, order_id))
+    return web.json_response((await _orders_json(shop, [order_id], actor))[0])
 
 
 # What each action's body must hold.
@@ -199,4 +203,4 @@ async def act(request: web.Request) -> web.Response:
             await fulfilment.cancel(session, order_id, actor, body["reason"], now)
     shop.wake_outbox()
     logger.info("seller %s: order %s %s over HTTP", actor.seller_id, order_id, action.value)
-    return web.json_response(await _order_json(shop, order_id))
+    return web.json_response((await _orders_json(shop, [order_id], actor))[0])

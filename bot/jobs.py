@@ -1,4 +1,5 @@
-"""Periodic jobs of a bot process: expire unpaid checkouts, approve commissions, forget old updates."""
+"""Periodic jobs of a bot process: expire unpaid checkouts, approve commissions, forget old updates,
+erase buyers' contact past its time."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from handlers.context import ShopContext
 from store.models import utcnow
 from store.services.creators import approve_due
 from store.services.inbox import forget_finished
+from store.services.personal_data import erase_expired
 from store.services.unpaid import expire_checkouts
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,19 @@ async def forget_updates(context: ShopContext) -> None:
         await asyncio.sleep(0)  # let updates in between
 
 
+async def erase_personal_data(context: ShopContext) -> None:
+    """Job: erase buyers' phone and address PERSONAL_DATA_DAYS after their orders ended (and all of the
+    contact of those who asked to be forgotten, once their orders ended), a batch per short transaction."""
+    shop = context.shop
+    while True:
+        async with shop.db.transaction() as session:
+            erased = await erase_expired(session, shop.clock(), shop.options.personal_data_days)
+        if not erased:
+            return
+        logger.info("erased the buyer contact of %d orders", erased)
+        await asyncio.sleep(0)  # let updates in between
+
+
 def schedule_jobs(application: Application) -> None:
     """Put the jobs on the application's job queue (they run once it is started)."""
     jobs = application.job_queue
@@ -59,3 +74,4 @@ def schedule_jobs(application: Application) -> None:
     jobs.run_repeating(expire_unpaid, interval=EXPIRY_JOB_INTERVAL, first=1, name="expire-unpaid")
     jobs.run_repeating(approve_commissions, interval=APPROVAL_JOB_INTERVAL, first=5, name="approve-commissions")
     jobs.run_repeating(forget_updates, interval=CLEANUP_JOB_INTERVAL, first=60, name="forget-updates")
+    jobs.run_repeating(erase_personal_data, interval=CLEANUP_JOB_INTERVAL, first=90, name="erase-personal-data")

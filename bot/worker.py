@@ -41,12 +41,12 @@ from handlers.notifications import render_notice
 from store.db import Database
 from store.errors import InvalidInput
 from store.models import utcnow
-from store.services import outbox
+from store.services import outbox, personal_data
 from store.services.fulfilment import complete_stars_refund
 from store.services.sellers import get_seller, webhook_failing
 from store.services.users import mark_blocked
 from store.services.webhook_targets import Network, check_target, is_public
-from store.states import OutboxChannel, OutboxStatus
+from store.states import AccessChannel, Notice, OutboxChannel, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +168,7 @@ class OutboxWorker:
     async def _sent(self, delivery: outbox.Delivery) -> None:
         async with self.db.transaction() as session:
             await outbox.mark_sent(session, delivery.id, self.clock())
+            await _record_contact_given(session, delivery, self.clock())
         self.delivered += 1
         OUTBOX_DELIVERED.labels(delivery.channel).inc()
 
@@ -337,6 +338,20 @@ def webhook_session(allowed: tuple[Network, ...] = ()) -> aiohttp.ClientSession:
     """The HTTP client of sellers' webhooks: public addresses only, short timeouts, no transaction open."""
     connector = aiohttp.TCPConnector(resolver=PublicResolver(allowed))
     return aiohttp.ClientSession(connector=connector, timeout=WEBHOOK_TIMEOUT, trace_configs=[outside_transactions()])
+
+
+async def _record_contact_given(session, delivery: outbox.Delivery, now: datetime) -> None:  # type: ignore[no-untyped-def]
+    """A new-order notice in a seller's chat, and an order event at a seller's webhook, give the seller
+    the buyer's contact: recorded for the buyer's data export."""
+    data = delivery.payload.get("data") or {}
+    if delivery.template == Notice.SELLER_ORDER:
+        order_id, channel = delivery.payload.get("order_id"), AccessChannel.SELLER_CHAT
+    elif delivery.channel == OutboxChannel.WEBHOOK and (data.get("buyer") or {}).get("phone"):
+        order_id, channel = data.get("id"), AccessChannel.WEBHOOK
+    else:
+        return
+    if isinstance(order_id, int):
+        await personal_data.record_access(session, [order_id], channel, now, seller_id=delivery.seller_id)
 
 
 def _seconds(value: float | timedelta) -> float:

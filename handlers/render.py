@@ -68,6 +68,11 @@ def short(text: str, most: int) -> str:
     return (cut[:space] if space > most * 2 // 3 else cut).rstrip(" ,;:-") + "…"
 
 
+def kept(value: str | None) -> str:
+    """A piece of a buyer's contact, escaped, or a note that it was erased."""
+    return escape(value) if value is not None else "<i>(erased)</i>"
+
+
 def short_middle(text: str, most: int) -> str:
     """``text`` cut to ``most`` characters by taking out its middle: "XL / Midnight Blu…Silver Trim"."""
     if len(text) <= most:
@@ -254,7 +259,8 @@ def buy_now_payment(step: PaymentStep, currency: str, lang: str | None) -> str:
     details, quote = step.details, step.quote
     return (f"{_buy_now_item(step.cart, currency, lang)}\n\n"
             f"📇 {escape(details['name'])}, {escape(details['phone'])}\n🏠 {escape(details['address'])}\n"
-            f"🚚 {escape(details['shipping_name'])}: {quote.shipping_total.format(lang)} (tap another below to "
+            f"🚚 {escape(details['shipping_name'])}: "
+            f"{quote.shipping_total.format(lang) if quote.shipping_total.amount else 'free'} (tap another below to "
             f"change)\n<b>Total: {quote.total.format(lang)}</b>\n\n💰 How would you like to pay?")
 
 
@@ -290,8 +296,8 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
     parts.append(f"<b>Total: {money(order.total, cur, lang)}</b>")
     if order.tracking_number:
         parts.append(f"Tracking: {escape(order.carrier or '')} {escape(order.tracking_number)}")
-    parts.append(f"\nDeliver to: {escape(checkout.contact_name)}, {escape(checkout.phone)}")
-    parts.append(escape(checkout.address))
+    parts.append(f"\nDeliver to: {kept(checkout.contact_name)}, {kept(checkout.phone)}")
+    parts.append(kept(checkout.address))
     payment = PAYMENT_METHOD[checkout.payment_method]
     if detail.payment is not None:
         state = PAYMENT_STATUS[detail.payment.status]

@@ -23,8 +23,8 @@ from handlers.flows import Flow, OnStep
 from handlers.messages import APPROVAL, order_status, refusal
 from handlers.notifications import refund_due_line, seller_order_text
 from store.errors import ErrorCode, Expired, InvalidInput, NotAllowed, ShopError
-from store.models import Seller
-from store.services import fulfilment, outbox, seller_flow, sellers
+from store.models import Order, Seller
+from store.services import fulfilment, outbox, personal_data, seller_flow, sellers
 from store.services.fulfilment import Actor
 from store.services.orders import OPEN_FILTER, filter_statuses
 from store.services.seller_flow import SellerStep
@@ -127,11 +127,25 @@ async def _show_orders(update: Update, context: ShopContext, state: str, page: i
     await show(update, text, markup)
 
 
+async def record_view(session, update: Update, context: ShopContext, order_id: int) -> None:  # type: ignore[no-untyped-def]
+    """Record that the person is shown an order with its buyer's contact (in the transaction of the update)."""
+    who = actor(update, context)
+    await personal_data.record_access(session, [order_id], personal_data.channel_of(who.kind), context.shop.clock(),
+                                      viewer_id=who.user_id)
+
+
+async def seller_view(update: Update, context: ShopContext, order_id: int) -> Order:
+    """An order as its seller (or an operator) sees it (its showing recorded by the update's transaction)."""
+    async with context.shop.db.read() as session:
+        return await fulfilment.order_for_seller_view(session, order_id, actor(update, context))
+
+
 @button_handler
 async def on_order(update: Update, context: ShopContext, pressed: cb.SellerOrder) -> None:
     """Open one order with its action buttons."""
-    async with context.shop.db.read() as session:
+    async with context.shop.db.transaction() as session:
         order = await fulfilment.order_for_seller_view(session, pressed.order_id, actor(update, context))
+        await record_view(session, update, context, order.id)
     await answer(update.callback_query)
     await reply(update, seller_order_text(order), keyboards.seller_order_actions(order))
 
@@ -150,6 +164,7 @@ async def on_action(update: Update, context: ShopContext, pressed: cb.SellerOrde
     async with shop.db.transaction() as session:
         if action in DO_NOW:
             order = await DO_NOW[action](session, order_id, who, shop.clock())
+            await record_view(session, update, context, order_id)  # redrawn below
         else:
             await seller_flow.ask_details(session, update.effective_user.id, order_id, action, who,
                                           query.message.message_id if query.message else None)
@@ -163,8 +178,7 @@ async def on_action(update: Update, context: ShopContext, pressed: cb.SellerOrde
 
 
 async def _redraw(update: Update, context: ShopContext, order_id: int) -> None:
-    async with context.shop.db.read() as session:
-        order = await fulfilment.order_for_seller_view(session, order_id, actor(update, context))
+    order = await seller_view(update, context, order_id)
     await edit(update.callback_query, seller_order_text(order), keyboards.seller_order_actions(order))
 
 
@@ -175,6 +189,7 @@ async def on_details(update: Update, context: ShopContext, step: Step, text: str
         async with shop.db.transaction() as session:
             order = await seller_flow.submit_details(session, update.effective_user.id, text,
                                                      actor(update, context), shop.clock())
+            await record_view(session, update, context, order.id)  # shown below
     except InvalidInput:
         raise  # said in words by the router; the step stays, to try again
     except ShopError as exc:
@@ -184,8 +199,7 @@ async def on_details(update: Update, context: ShopContext, step: Step, text: str
         await say_refusal(update, exc)
         return
     shop.wake_outbox()
-    async with shop.db.read() as session:
-        order = await fulfilment.order_for_seller_view(session, order.id, actor(update, context))
+    order = await seller_view(update, context, order.id)
     text = seller_order_text(order)
     if step.data.get("message_id"):
         # The message whose Ship or Cancel was pressed shows where the order is now, without stale buttons.

@@ -90,6 +90,8 @@ class User(Base):
     last_address: Mapped[str | None] = mapped_column(Text)
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the person asked to be forgotten: their open orders' contact is erased once they end.
+    forget_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Seller(Base):
@@ -249,9 +251,11 @@ class Checkout(Base):
     # What the invoice asks for: the total in `currency`, or Telegram Stars (XTR).
     invoice_currency: Mapped[str] = mapped_column(String(3))
     invoice_amount: Mapped[int] = mapped_column(BigInteger)
-    contact_name: Mapped[str] = mapped_column(String(128))
-    phone: Mapped[str] = mapped_column(String(32))
-    address: Mapped[str] = mapped_column(Text)
+    # The buyer's contact; None once erased (retention, or the buyer asked to be forgotten).
+    contact_name: Mapped[str | None] = mapped_column(String(128))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(Text)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shipping_code: Mapped[str] = mapped_column(String(32))
     shipping_name: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -291,6 +295,21 @@ class Order(Base):
     seller: Mapped[Seller] = relationship(lazy="raise")
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order", lazy="raise", order_by="OrderLine.id")
     events: Mapped[list[OrderEvent]] = relationship(back_populates="order", lazy="raise", order_by="OrderEvent.id")
+
+
+class DataAccess(Base):
+    """A buyer's phone and address given to someone else: who, when, for which order, by which channel."""
+
+    __tablename__ = "data_access"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    buyer_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    channel: Mapped[str] = mapped_column(String(16))  # AccessChannel
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id"))
+    # The person who opened it in a chat (an operator, a seller's staff), when it was a person.
+    viewer_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OrderLine(Base):

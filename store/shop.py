@@ -34,6 +34,7 @@ class ShopOptions:
     default_commission_bp: int = 1000
     attribution_window: timedelta = timedelta(days=7)
     return_window: timedelta = timedelta(days=14)
+    personal_data_days: int = 90  # a buyer's phone and address are erased this long after the order ended
 
     @property
     def payment_methods(self) -> tuple[PaymentMethod, ...]:

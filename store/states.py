@@ -146,6 +146,15 @@ class OutboxChannel(StrEnum):
     STARS_REFUND = "stars_refund"
 
 
+class AccessChannel(StrEnum):
+    """How a buyer's phone and address reached someone other than the buyer."""
+
+    SELLER_CHAT = "seller_chat"  # the new-order notice, or the order opened in the seller's chat
+    OPERATOR = "operator"  # an operator opened the order in the chat
+    HTTP_API = "http_api"  # the seller's HTTP API returned the order
+    WEBHOOK = "webhook"  # the seller's webhook received an event of the order
+
+
 class Notice(StrEnum):
     """A chat message the outbox delivers (``handlers/notifications.py`` writes each one)."""
 
