@@ -139,6 +139,7 @@ COMMANDS: dict[str, Callable] = {
     "seller_settings": seller.on_settings,
     "webhook": seller.on_webhook,
     "api_key": seller.on_api_key,
+    "buyer_phone": seller.on_buyer_phone,
     "add_product": seller_catalog.on_add_product,
     "my_products": seller_catalog.on_my_products,
     # /skip answers an optional step of adding a product: it is a message to that flow.

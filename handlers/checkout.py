@@ -62,7 +62,7 @@ async def on_buy_now(update: Update, context: ShopContext, pressed: cb.BuyNow) -
         creator_id = await attributed_creator(session, user_id, shop.clock(), shop.options.attribution_window)
         begun = await flow.begin_buy_now(session, user_id, pressed.variant_id, creator_id)
     await answer(query)
-    text = render.buy_now_contact(begun.item, begun.saved, shop.options.currency, lang(update))
+    text = render.buy_now_contact(begun.item, begun.saved, begun.phone_needed, shop.options.currency, lang(update))
     # Saved details are one inline tap; a new shopper gets Telegram's Share-contact button.
     await reply(update, text, keyboards.use_saved() if begun.saved else keyboards.ask_contact(None))
 
@@ -90,10 +90,10 @@ async def on_continue(update: Update, context: ShopContext, _: cb.ContinueChecko
     """After the review: ask for contact details."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
-        saved = await flow.to_contact(session, update.effective_user.id)
+        ask = await flow.to_contact(session, update.effective_user.id)
     await answer(query)
     await edit(query, "🧾 Review done.")
-    await reply(update, render.ASK_CONTACT, keyboards.ask_contact(saved))
+    await reply(update, render.ask_contact(ask.phone_needed), keyboards.ask_contact(ask.saved))
 
 
 async def on_shared_contact(update: Update, context: ShopContext, step: Step, contact: Contact) -> None:
@@ -114,9 +114,9 @@ async def on_typed_contact(update: Update, context: ShopContext, step: Step, tex
     await _ask_address(update, name, phone, last_address)
 
 
-async def _ask_address(update: Update, name: str, phone: str, last_address: str | None) -> None:
+async def _ask_address(update: Update, name: str, phone: str | None, last_address: str | None) -> None:
     prompt = render.ASK_ADDRESS + (render.ASK_ADDRESS_AGAIN if last_address else "")
-    await reply(update, f"📇 {escape(name)}, {escape(phone)} ✓\n\n{prompt}", keyboards.ask_address(last_address))
+    await reply(update, f"📇 {render.person(name, phone)} ✓\n\n{prompt}", keyboards.ask_address(last_address))
 
 
 async def on_address(update: Update, context: ShopContext, step: Step, text: str) -> None:

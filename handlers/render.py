@@ -9,6 +9,7 @@ from babel.dates import format_datetime
 
 from handlers.fit import fit_lines
 from handlers.messages import PAYMENT_METHOD, PAYMENT_STATUS, cart_adjustment, order_status
+from store.models import Checkout
 from store.money import format_money, locale_for
 from store.services.cart import CartLineView, CartView
 from store.services.catalog import ProductView, VariantView
@@ -33,10 +34,11 @@ HELP = (
     "• /cart shows your cart, /orders your orders.\n"
     "• On a product, ⚡ <b>Buy now</b> orders just that item; your cart is left as it is.\n"
     "• /cancel leaves a checkout (your cart is kept).\n"
+    "• /privacy: what we keep about you and who sees it (/mydata sends it, /forget erases it).\n"
     "• /start shows the menu."
 )
 SELLER_HELP = ("Your commands: /seller_orders — orders to fulfil, /add_product, /my_products — prices, stock, "
-               "pause or remove, /seller_settings — webhook and API key.")
+               "pause or remove, /seller_settings — webhook, API key and whether buyers give a phone.")
 OPERATOR_HELP = ("<b>Operating the shop</b>\n• /seller_orders shows the open orders of every shop; you can act "
                  "on any of them.\n• Seller and creator applications come here with Approve / Reject buttons.\n"
                  "• <code>/replay_webhooks SHOP_ID</code> sends a shop's given-up order webhooks again, in order.\n"
@@ -71,6 +73,13 @@ def short(text: str, most: int) -> str:
 def kept(value: str | None) -> str:
     """A piece of a buyer's contact, escaped, or a note that it was erased."""
     return escape(value) if value is not None else "<i>(erased)</i>"
+
+
+def contact_of(checkout: Checkout) -> str:
+    """The name and phone an order goes to, escaped; what was erased says so, a phone never asked is left out."""
+    if checkout.erased_at is not None:
+        return f"{kept(checkout.contact_name)}, {kept(checkout.phone)}"
+    return person(checkout.contact_name or "", checkout.phone)
 
 
 def short_middle(text: str, most: int) -> str:
@@ -206,6 +215,20 @@ def _lines_by_seller(cart_view: CartView, currency: str, lang: str | None) -> li
 
 ASK_CONTACT = ("📇 <b>Checkout — contact</b>\nTap <b>Share my contact</b> below, or type your name and phone "
                "number with the country code, e.g. <i>Ann Lee +1 202 555 0143</i>.\n/cancel to stop.")
+ASK_NAME = ("📇 <b>Checkout — contact</b>\nType the name to deliver to, or tap <b>Share my contact</b> below. "
+            "No phone number is needed for this order.\n/cancel to stop.")
+
+
+def ask_contact(phone_needed: bool) -> str:
+    """The contact step's question: a name and phone number, or only a name when no seller needs a phone."""
+    return ASK_CONTACT if phone_needed else ASK_NAME
+
+
+def person(name: str, phone: str | None) -> str:
+    """Who an order goes to, escaped: the name, and the phone when one was collected."""
+    return escape(name) + (f", {escape(phone)}" if phone else "")
+
+
 ASK_ADDRESS = ("🏠 <b>Checkout — shipping address</b>\nSend the full address: street and number, city, "
                "postcode, country.")
 ASK_ADDRESS_AGAIN = "\nOr tap your last address below to use it again."
@@ -232,7 +255,7 @@ def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lan
         shipping += f" × {quote.sellers} sellers"
     parts.append(f"Shipping ({shipping}): {quote.shipping_total.format(lang)}")
     parts.append(f"<b>Total: {quote.total.format(lang)}</b>")
-    parts.append(f"\nDeliver to: {escape(details['name'])}, {escape(details['phone'])}")
+    parts.append(f"\nDeliver to: {person(details['name'], details['phone'])}")
     parts.append(escape(details["address"]))
     parts.append(f"Payment: {PAYMENT_METHOD[details['payment']]}")
     return fit_lines(["✅ <b>Checkout — confirm your order</b>"], _lines_by_seller(cart_view, currency, lang), parts)
@@ -244,13 +267,14 @@ def _buy_now_item(item: CartView, currency: str, lang: str | None) -> str:
             f"\nSold by {escape(short(line.seller_name, ITEM_TITLE_MAX))}. Your cart stays as it is.")
 
 
-def buy_now_contact(item: CartView, saved: Saved | None, currency: str, lang: str | None) -> str:
+def buy_now_contact(item: CartView, saved: Saved | None, phone_needed: bool, currency: str, lang: str | None) -> str:
     """Buy now's first screen: the item, and who and where it goes to (the last order's details first)."""
     head = _buy_now_item(item, currency, lang)
     if saved is None:
-        return f"{head}\n\n{ASK_CONTACT}"
-    return (f"{head}\n\n📇 <b>Deliver to</b> {escape(saved.name)}, {escape(saved.phone)}\n"
-            f"🏠 {escape(saved.address)}\n\nTap <b>Deliver there</b>, or type another name and phone number "
+        return f"{head}\n\n{ask_contact(phone_needed)}"
+    return (f"{head}\n\n📇 <b>Deliver to</b> {person(saved.name, saved.phone)}\n"
+            f"🏠 {escape(saved.address)}\n\nTap <b>Deliver there</b>, or type another name "
+            f"{'and phone number ' if phone_needed else ''}"
             "(e.g. <i>Ann Lee +1 202 555 0143</i>) to send it elsewhere.")
 
 
@@ -258,7 +282,7 @@ def buy_now_payment(step: PaymentStep, currency: str, lang: str | None) -> str:
     """Buy now's payment step: the item, where it goes, the shipping chosen and the total."""
     details, quote = step.details, step.quote
     return (f"{_buy_now_item(step.cart, currency, lang)}\n\n"
-            f"📇 {escape(details['name'])}, {escape(details['phone'])}\n🏠 {escape(details['address'])}\n"
+            f"📇 {person(details['name'], details['phone'])}\n🏠 {escape(details['address'])}\n"
             f"🚚 {escape(details['shipping_name'])}: "
             f"{quote.shipping_total.format(lang) if quote.shipping_total.amount else 'free'} (tap another below to "
             f"change)\n<b>Total: {quote.total.format(lang)}</b>\n\n💰 How would you like to pay?")
@@ -296,7 +320,7 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
     parts.append(f"<b>Total: {money(order.total, cur, lang)}</b>")
     if order.tracking_number:
         parts.append(f"Tracking: {escape(order.carrier or '')} {escape(order.tracking_number)}")
-    parts.append(f"\nDeliver to: {kept(checkout.contact_name)}, {kept(checkout.phone)}")
+    parts.append(f"\nDeliver to: {contact_of(checkout)}")
     parts.append(kept(checkout.address))
     payment = PAYMENT_METHOD[checkout.payment_method]
     if detail.payment is not None:

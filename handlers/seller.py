@@ -228,10 +228,31 @@ async def on_settings(update: Update, context: ShopContext) -> None:
         return
     webhook = f"<code>{escape(shop.webhook_url)}</code>" if shop.webhook_url else "not set"
     key = "issued (shown once when created)" if shop.api_key_hash else "none"
+    phone = "asked (for your courier)" if shop.buyer_phone else "not asked"
     await reply(update, f"⚙️ <b>{escape(shop.name)}</b> (seller id {shop.id})\nOrder webhook: {webhook}\n"
-                        f"API key: {key}\n\n/webhook URL — send order events to URL (signed)\n"
+                        f"API key: {key}\nBuyers' phone number: {phone}\n\n"
+                        "/webhook URL — send order events to URL (signed)\n"
                         "/webhook off — stop sending them\n/api_key — issue a new API key (the old one stops "
-                        "working)")
+                        "working)\n/buyer_phone on | off — ask buyers for a phone number, or not (only collect "
+                        "it if your courier needs it)")
+
+
+async def on_buyer_phone(update: Update, context: ShopContext) -> None:
+    """/buyer_phone on | off: whether the shop's orders ask buyers for a phone number."""
+    shop = await _own_shop(update, context)
+    if shop is None:
+        await reply(update, NOT_A_SELLER)
+        return
+    choice = context.args[0].lower() if context.args else ""
+    if choice not in ("on", "off"):
+        await reply(update, "Send <code>/buyer_phone on</code> to ask buyers for a phone number (your courier "
+                            "calls them), or <code>/buyer_phone off</code> to ask only for a name and address.")
+        return
+    async with context.shop.db.transaction() as session:
+        await sellers.set_buyer_phone(session, shop.id, choice == "on")
+    await reply(update, "📱 Buyers are asked for a phone number from now on." if choice == "on" else
+                "📱 Buyers are no longer asked for a phone number (unless another shop in the same checkout "
+                "needs one).")
 
 
 async def on_webhook(update: Update, context: ShopContext) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -112,6 +114,8 @@ class Seller(Base):
     webhook_url: Mapped[str | None] = mapped_column(String(512))
     webhook_secret: Mapped[str | None] = mapped_column(String(128))
     api_key_hash: Mapped[str | None] = mapped_column(String(64))
+    # Whether the seller's orders ask the buyer for a phone number (couriers call it); off, none is collected.
+    buyer_phone: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -184,3 +184,59 @@ async def test_forget_erases_now_what_it_can_and_the_rest_when_the_order_ends(fa
         assert all(o["contact"] == {**o["contact"], "name": None, "phone": None, "address": None}
                    for o in mine["orders"])
         assert mine["cart"] == [] and mine["link_clicks"] == []
+
+
+async def test_a_shop_that_needs_no_phone_never_gets_one(fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock) as runner:
+        async with runner.db.transaction() as session:
+            voltbox = await session.scalar(select(Seller).where(Seller.name == "Voltbox Electronics"))
+            voltbox.owner_user_id, voltbox.notify_chat_id = SELLER_CHAT, SELLER_CHAT
+        vic = fake.user(SELLER_CHAT, "Vic")
+        await vic.send("/seller_settings")
+        assert "Buyers' phone number: asked" in vic.last_text
+        await vic.send("/buyer_phone maybe")
+        assert "/buyer_phone off" in vic.last_text
+        await vic.send("/buyer_phone off")
+        assert "no longer asked for a phone number" in vic.last_text
+
+        # Only Voltbox in the cart: a name is enough, and a shared contact's phone is not kept.
+        ann = fake.user(ANN, "Ann")
+        await add_to_cart(ann, "wireless earbuds", "Wireless Earbuds")
+        await ann.press("🛒 Cart")
+        await ann.press("Checkout")
+        await ann.press("Continue")
+        assert "No phone number is needed" in ann.last_text
+        await ann.tap("Share my contact")
+        assert "📇 Ann ✓" in ann.last_text
+        await ann.send(ANN_ADDRESS)
+        await ann.press("Standard delivery")
+        await ann.press("Cash on delivery")
+        assert "Deliver to: Ann\n" in ann.last_text
+        await ann.press("Place order")
+        order_id = await last_order(runner, ANN)
+        assert await contact_of(runner, order_id) == ("Ann", None, ANN_ADDRESS)
+        notice = await fake.until(lambda: next((c for c in fake.find_calls("sendMessage", chat_id=SELLER_CHAT)
+                                                if f"Order #{order_id}" in c.params["text"]), None), timeout=10)
+        assert "Buyer:</b> Ann\n" in notice.params["text"] and "+1" not in notice.params["text"]
+
+        # A Buy now from the same shop: a typed phone number is left out, the name kept.
+        bea = fake.user(BOB, "Bea")
+        await bea.send("wireless earbuds")
+        await bea.press("Wireless Earbuds")
+        await bea.press("Buy now")
+        assert "No phone number is needed" in bea.last_text
+        await bea.send("Bea Kim +1 202 555 0199")
+        assert "📇 Bea Kim ✓" in bea.last_text
+        await bea.send(BOB_ADDRESS)
+        await bea.press("Cash on delivery")
+        await bea.press("Place order")
+        assert await contact_of(runner, await last_order(runner, BOB)) == ("Bea Kim", None, BOB_ADDRESS)
+        assert "0199" not in json.dumps(await my_data(fake, bea))
+
+        # With a shop that needs a phone in the same cart, the phone is asked again.
+        await add_to_cart(ann, "wireless earbuds", "Wireless Earbuds")
+        await add_to_cart(ann, "hoodie", "Pullover Hoodie")
+        await ann.press("🛒 Cart")
+        await ann.press("Checkout")
+        await ann.press("Continue")
+        assert "Checkout — contact" in ann.last_text and "No phone number" not in ann.last_text

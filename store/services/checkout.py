@@ -153,7 +153,7 @@ async def place_order(
     user_id: int,
     *,
     contact_name: str,
-    phone: str,
+    phone: str | None,
     address: str,
     shipping_code: str,
     payment_method: PaymentMethod | str,
@@ -232,7 +232,9 @@ async def place_order(
                                actor_id=user_id, created_at=now) for o in orders)
     user = await session.get(User, user_id)
     if user is not None:
-        user.contact_name, user.phone, user.last_address = contact_name, phone, address
+        user.contact_name, user.last_address = contact_name, address
+        if phone is not None:  # an order that needed no phone keeps the one saved before
+            user.phone = phone
     if buy_now is None:
         await clear_cart(session, user_id)
     await session.flush()

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import Changed, ErrorCode, Expired, InvalidInput, NotFound, ShopError
-from store.models import UserStep
+from store.models import Seller, UserStep
 from store.rules import STARS_INVOICE_MAX
 from store.services import checkout as co
 from store.services.cart import CartView, get_cart, one_item
-from store.services.contact import clean_address, clean_name, one_line, parse_contact, shared_phone
+from store.services.contact import clean_address, clean_name, one_line, parse_contact, parse_name, shared_phone
 from store.services.users import at_step, get_user, set_step
 from store.states import PaymentMethod
 
@@ -44,14 +44,16 @@ class CheckoutStep(StrEnum):
 
 # In the step's data of a Buy now: the variant ordered and the creator it is attributed to.
 ITEM, CREATOR = "item", "creator"
+# In every checkout's step data: whether a seller of what is ordered asks buyers for a phone number.
+PHONE_NEEDED = "phone_needed"
 
 
 @dataclass(frozen=True, slots=True)
 class Saved:
-    """The contact and address the shopper's last order went to."""
+    """The contact and address the shopper's last order went to (the phone None when none is needed)."""
 
     name: str
-    phone: str
+    phone: str | None
     address: str
 
 
@@ -61,6 +63,15 @@ class BuyNow:
 
     item: CartView
     saved: Saved | None
+    phone_needed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ContactStep:
+    """What the contact step asks: the phone too, or only a name; the details used last time."""
+
+    phone_needed: bool
+    saved: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +127,22 @@ async def basket(session: AsyncSession, user_id: int, data: dict) -> CartView:
     return await get_cart(session, user_id)
 
 
-def _saved(user) -> Saved | None:  # type: ignore[no-untyped-def]
-    if user is None or not (user.contact_name and user.phone and user.last_address):
+def _saved(user, phone_needed: bool) -> Saved | None:  # type: ignore[no-untyped-def]
+    if user is None or not (user.contact_name and user.last_address and (user.phone or not phone_needed)):
         return None
-    return Saved(user.contact_name, user.phone, user.last_address)
+    return Saved(user.contact_name, user.phone if phone_needed else None, user.last_address)
+
+
+async def phone_needed(session: AsyncSession, cart: CartView) -> bool:
+    """Whether any seller of what is ordered asks buyers for a phone number (its courier calls)."""
+    seller_ids = {line.seller_id for line in cart.lines}
+    if not seller_ids:
+        return True
+    return any(await session.scalars(select(Seller.buyer_phone).where(Seller.id.in_(seller_ids))))
+
+
+def _phone(data: dict) -> bool:
+    return data.get(PHONE_NEEDED, True)
 
 
 async def begin_buy_now(session: AsyncSession, user_id: int, variant_id: int, creator_id: int | None) -> BuyNow:
@@ -129,8 +152,10 @@ async def begin_buy_now(session: AsyncSession, user_id: int, variant_id: int, cr
         raise NotFound(ErrorCode.PRODUCT_GONE)
     if item.lines[0].stock <= 0:
         raise ShopError(ErrorCode.OPTION_SOLD_OUT)
-    await set_step(session, user_id, CheckoutStep.CONTACT, {ITEM: variant_id, CREATOR: creator_id})
-    return BuyNow(item, _saved(await get_user(session, user_id)))
+    needed = await phone_needed(session, item)
+    await set_step(session, user_id, CheckoutStep.CONTACT,
+                   {ITEM: variant_id, CREATOR: creator_id, PHONE_NEEDED: needed})
+    return BuyNow(item, _saved(await get_user(session, user_id), needed), needed)
 
 
 async def use_saved(session: AsyncSession, user_id: int, currency: str) -> PaymentStep:
@@ -138,7 +163,7 @@ async def use_saved(session: AsyncSession, user_id: int, currency: str) -> Payme
     step = await at_step(session, user_id, CheckoutStep.CONTACT, over=ErrorCode.STEP_OVER)
     if not is_buy_now(step.data):
         raise Expired(ErrorCode.STEP_OVER)  # the button of an earlier Buy now, pressed in a cart's checkout
-    saved = _saved(await get_user(session, user_id))
+    saved = _saved(await get_user(session, user_id), _phone(step.data))
     if saved is None:
         raise Expired(ErrorCode.SAVED_DETAILS_GONE)
     return await _to_payment(session, user_id, {**step.data, "name": saved.name, "phone": saved.phone,
@@ -167,31 +192,39 @@ async def begin(session: AsyncSession, user_id: int) -> co.Review:
     return review
 
 
-async def to_contact(session: AsyncSession, user_id: int) -> str | None:
-    """Review accepted: ask for contact details; returns the ones used last time, if any."""
+async def to_contact(session: AsyncSession, user_id: int) -> ContactStep:
+    """Review accepted: ask for contact details (the phone only if a seller needs it), offering the last ones."""
     await at_step(session, user_id, CheckoutStep.REVIEW, over=ErrorCode.STEP_OVER)
-    await set_step(session, user_id, CheckoutStep.CONTACT)
+    needed = await phone_needed(session, await get_cart(session, user_id))
+    await set_step(session, user_id, CheckoutStep.CONTACT, {PHONE_NEEDED: needed})
     user = await get_user(session, user_id)
-    return f"{user.contact_name} {user.phone}" if user and user.contact_name and user.phone else None
+    if user is None or not user.contact_name:
+        return ContactStep(needed, None)
+    if not needed:
+        return ContactStep(needed, user.contact_name)
+    return ContactStep(needed, f"{user.contact_name} {user.phone}" if user.phone else None)
 
 
 async def submit_contact(session: AsyncSession, user_id: int, text: str, region: str,
-                         fallback_name: str) -> tuple[str, str, str | None]:
+                         fallback_name: str) -> tuple[str, str | None, str | None]:
     """Typed contact details: validated, stored in the step; returns name, phone and the last address."""
     step = await at_step(session, user_id, CheckoutStep.CONTACT, over=ErrorCode.STEP_OVER)
-    name, phone = parse_contact(text, region, fallback_name)
+    if _phone(step.data):
+        name, phone = parse_contact(text, region, fallback_name)
+    else:
+        name, phone = parse_name(text, region, fallback_name), None
     await set_step(session, user_id, CheckoutStep.ADDRESS, {**step.data, "name": name, "phone": phone})
     user = await get_user(session, user_id)
     return name, phone, user.last_address if user else None
 
 
 async def submit_shared_contact(session: AsyncSession, user_id: int, name: str, phone_number: str,
-                                owner_id: int | None) -> tuple[str, str, str | None]:
-    """A contact shared with Telegram's button: it must be the shopper's own."""
+                                owner_id: int | None) -> tuple[str, str | None, str | None]:
+    """A contact shared with Telegram's button: it must be the shopper's own (its phone kept only if needed)."""
     step = await at_step(session, user_id, CheckoutStep.CONTACT, over=ErrorCode.STEP_OVER)
     if owner_id != user_id:
         raise InvalidInput(ErrorCode.NOT_YOUR_CONTACT)
-    phone = shared_phone(phone_number)
+    phone = shared_phone(phone_number) if _phone(step.data) else None
     name = clean_name(name)
     await set_step(session, user_id, CheckoutStep.ADDRESS, {**step.data, "name": name, "phone": phone})
     user = await get_user(session, user_id)

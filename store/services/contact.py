@@ -50,6 +50,14 @@ def parse_contact(text: str, region: str, fallback_name: str) -> tuple[str, str]
     return clean_name(name or fallback_name), phone
 
 
+def parse_name(text: str, region: str, fallback_name: str) -> str:
+    """A typed name when no phone is needed: a phone number typed with it is left out, not kept."""
+    text = " ".join(text.split())
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.POSSIBLE):
+        text = text.replace(match.raw_string, " ")
+    return clean_name(text.strip(" ,;:-") or fallback_name)
+
+
 def clean_name(name: str) -> str:
     """Validate a contact name: 1 to NAME_MAX characters, some of them letters."""
     name = " ".join(name.split())

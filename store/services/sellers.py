@@ -79,6 +79,14 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+async def set_buyer_phone(session: AsyncSession, seller_id: int, asked: bool) -> None:
+    """Whether the seller's orders ask buyers for a phone number."""
+    seller = await session.get(Seller, seller_id)
+    if seller is None:
+        raise NotFound(ErrorCode.SHOP_UNKNOWN)
+    seller.buyer_phone = asked
+
+
 async def issue_api_key(session: AsyncSession, seller_id: int) -> str:
     """Create a new API key for a seller (replacing any old one); it is returned once and stored hashed."""
     key = API_KEY_PREFIX + secrets.token_urlsafe(32)

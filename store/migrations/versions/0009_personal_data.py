@@ -1,4 +1,5 @@
-"""Personal data: who was given a buyer's contact, and erasing it (retention, or on request)
+"""Personal data: who was given a buyer's contact, erasing it (retention, or on request), and sellers
+who need no buyer phone
 
 Revision ID: 0009
 Revises: 0008
@@ -40,9 +41,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('forget_requested_at', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('sellers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('buyer_phone', sa.Boolean(), server_default=sa.true(), nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('sellers', schema=None) as batch_op:
+        batch_op.drop_column('buyer_phone')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('forget_requested_at')
     with op.batch_alter_table('checkouts', schema=None) as batch_op:
