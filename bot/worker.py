@@ -351,7 +351,9 @@ async def _record_contact_given(session, delivery: outbox.Delivery, now: datetim
     else:
         return
     if isinstance(order_id, int):
-        await personal_data.record_access(session, [order_id], channel, now, seller_id=delivery.seller_id)
+        # Recorded even if erased since: the body, or the notice, was read before.
+        await personal_data.record_access(session, [order_id], channel, now, seller_id=delivery.seller_id,
+                                          erased_too=True)
 
 
 def _seconds(value: float | timedelta) -> float:

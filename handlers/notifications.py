@@ -53,8 +53,8 @@ def seller_order_text(order: Order, lang: str | None = None) -> str:
     parts.append(f"\nItems: {render.money(order.items_total, cur, lang)} · Shipping "
                  f"({escape(checkout.shipping_name)}): {render.money(order.shipping_fee, cur, lang)}")
     parts.append(f"<b>Total: {render.money(order.total, cur, lang)}</b> · Payment: {payment}")
-    parts.append(f"\n<b>Buyer:</b> {render.contact_of(checkout)}")
-    parts.append(f"<b>Ship to:</b> {render.kept(checkout.address)}")
+    parts.append(f"\n<b>Buyer:</b> {render.contact_of(order)}")
+    parts.append(f"<b>Ship to:</b> {render.kept(order.address)}")
     if order.tracking_number:
         parts.append(f"<b>Tracking:</b> {escape(order.carrier or '')} {escape(order.tracking_number)}")
     if order.cancel_reason:

@@ -10,6 +10,7 @@ from handlers import callbacks as cb
 from handlers import keyboards
 from handlers.common import answer, button_handler, chat_of, edit, reply
 from handlers.context import ShopContext
+from store.models import User
 from store.services import personal_data
 
 PRIVACY = (
@@ -34,6 +35,7 @@ FORGET_ASK = (
     "too. Orders keep their items, amounts and dates for the seller's accounts. This can't be undone."
 )
 KEPT = "Nothing was erased. /privacy says what we keep and why."
+ERASED_BEFORE = "You asked us to erase your data already (from another /forget message): it was erased."
 
 
 async def on_privacy(update: Update, context: ShopContext) -> None:
@@ -64,11 +66,14 @@ async def on_forget(update: Update, context: ShopContext) -> None:
 async def on_forget_answer(update: Update, context: ShopContext, pressed: cb.ForgetMe) -> None:
     """Erase the person's data (or not), as they answered /forget."""
     query = update.callback_query
-    if not pressed.erase:
-        await answer(query)
-        await edit(query, KEPT)
-        return
     shop = context.shop
+    if not pressed.erase:
+        async with shop.db.read() as session:
+            user = await session.get(User, update.effective_user.id)
+        await answer(query)
+        erased = user is not None and user.forget_requested_at is not None
+        await edit(query, ERASED_BEFORE if erased else KEPT)
+        return
     async with shop.db.transaction() as session:
         forgotten = await personal_data.forget(session, update.effective_user.id, shop.clock())
     await answer(query, "Erased.")

@@ -9,7 +9,7 @@ from babel.dates import format_datetime
 
 from handlers.fit import fit_lines
 from handlers.messages import PAYMENT_METHOD, PAYMENT_STATUS, cart_adjustment, order_status
-from store.models import Checkout
+from store.models import Order
 from store.money import format_money, locale_for
 from store.services.cart import CartLineView, CartView
 from store.services.catalog import ProductView, VariantView
@@ -75,11 +75,11 @@ def kept(value: str | None) -> str:
     return escape(value) if value is not None else "<i>(erased)</i>"
 
 
-def contact_of(checkout: Checkout) -> str:
+def contact_of(order: Order) -> str:
     """The name and phone an order goes to, escaped; what was erased says so, a phone never asked is left out."""
-    if checkout.erased_at is not None:
-        return f"{kept(checkout.contact_name)}, {kept(checkout.phone)}"
-    return person(checkout.contact_name or "", checkout.phone)
+    if order.erased_at is not None:
+        return f"{kept(order.contact_name)}, {kept(order.phone)}"
+    return person(order.contact_name or "", order.phone)
 
 
 def short_middle(text: str, most: int) -> str:
@@ -320,8 +320,8 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
     parts.append(f"<b>Total: {money(order.total, cur, lang)}</b>")
     if order.tracking_number:
         parts.append(f"Tracking: {escape(order.carrier or '')} {escape(order.tracking_number)}")
-    parts.append(f"\nDeliver to: {contact_of(checkout)}")
-    parts.append(kept(checkout.address))
+    parts.append(f"\nDeliver to: {contact_of(order)}")
+    parts.append(kept(order.address))
     payment = PAYMENT_METHOD[checkout.payment_method]
     if detail.payment is not None:
         state = PAYMENT_STATUS[detail.payment.status]

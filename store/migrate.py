@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -30,8 +31,35 @@ async def upgrade(database: Database, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with database.engine.begin() as connection:
-        await connection.run_sync(run)
+    await run_migrations(database, run)
+
+
+async def run_migrations(database: Database, work: Callable[[Connection], None]) -> None:
+    """Run ``work`` (Alembic) in one transaction on ``database``.
+
+    On SQLite a migration that changes a table rebuilds it (copy, drop, rename), which the
+    foreign keys of the tables pointing at it would refuse: they are switched off for the
+    migration (SQLite only honours that outside a transaction), checked after it, and on again.
+    """
+    async with database.engine.connect() as connection:
+        if database.is_sqlite:
+            await connection.run_sync(_foreign_keys, False)
+        try:
+            async with connection.begin():
+                await connection.run_sync(work)
+                if database.is_sqlite:
+                    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows whose references are missing: {broken[:5]}")
+        finally:
+            if database.is_sqlite:
+                await connection.run_sync(_foreign_keys, True)
+
+
+def _foreign_keys(connection: Connection, on: bool) -> None:
+    cursor = connection.connection.cursor()  # the driver's own: no transaction is begun for it
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    cursor.close()
 
 
 async def pending(database: Database) -> list[str]:

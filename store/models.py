@@ -255,11 +255,6 @@ class Checkout(Base):
     # What the invoice asks for: the total in `currency`, or Telegram Stars (XTR).
     invoice_currency: Mapped[str] = mapped_column(String(3))
     invoice_amount: Mapped[int] = mapped_column(BigInteger)
-    # The buyer's contact; None once erased (retention, or the buyer asked to be forgotten).
-    contact_name: Mapped[str | None] = mapped_column(String(128))
-    phone: Mapped[str | None] = mapped_column(String(32))
-    address: Mapped[str | None] = mapped_column(Text)
-    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shipping_code: Mapped[str] = mapped_column(String(32))
     shipping_name: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -291,6 +286,12 @@ class Order(Base):
     # Money owed back to the buyer after a cancel: "due" (to be refunded by hand,
     # or a Stars refund in flight) or "refunded".
     refund_status: Mapped[str | None] = mapped_column(String(16))
+    # Who and where the order goes to (the phone None when its seller asks none), each seller's copy
+    # erased with its own order: PERSONAL_DATA_DAYS after it ended, or once ended for a buyer who asked.
+    contact_name: Mapped[str | None] = mapped_column(String(128))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(Text)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

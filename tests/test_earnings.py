@@ -72,12 +72,12 @@ async def buy(session, buyer: int, lines: list[tuple[Product, int]], at: datetim
     total = sum(price * quantity for _, _, quantity, price in priced)
     checkout = Checkout(user_id=buyer, status="placed", payment_method="cod", currency=currency, items_total=total,
                         shipping_total=0, total=total, invoice_currency=currency, invoice_amount=total,
-                        contact_name="Ann Lee", phone="+12025550143", address="1 Main St", shipping_code="standard",
-                        shipping_name="Standard", created_at=at)
+                        shipping_code="standard", shipping_name="Standard", created_at=at)
     session.add(checkout)
     await session.flush()
     order = Order(checkout_id=checkout.id, seller_id=lines[0][0].seller_id, buyer_id=buyer, status="placed",
-                  currency=currency, items_total=total, shipping_fee=0, total=total, created_at=at)
+                  currency=currency, items_total=total, shipping_fee=0, total=total, created_at=at,
+                  contact_name="Ann Lee", phone="+12025550143", address="1 Main St")
     session.add(order)
     await session.flush()
     for product, variant, quantity, price in priced:

@@ -11,7 +11,7 @@ import json
 import aiohttp
 from sqlalchemy import func, select, update
 
-from store.models import CartLine, Checkout, Click, Order, OutboxMessage, Seller, User, UserStep
+from store.models import CartLine, Click, Order, OutboxMessage, Seller, User, UserStep
 from store.services import sellers
 from store.states import OutboxChannel
 
@@ -32,10 +32,10 @@ async def my_data(fake, user) -> dict:  # type: ignore[no-untyped-def]
 
 
 async def contact_of(runner: BotRunner, order_id: int) -> tuple[str | None, str | None, str | None]:
+    """The name, phone and address an order keeps, as stored."""
     async with runner.db.read() as session:
-        checkout = await session.scalar(select(Checkout).join(Order, Order.checkout_id == Checkout.id)
-                                        .where(Order.id == order_id))
-        return checkout.contact_name, checkout.phone, checkout.address
+        order = await session.get(Order, order_id)
+        return order.contact_name, order.phone, order.address
 
 
 async def last_order(runner: BotRunner, buyer: int) -> int:
@@ -148,6 +148,7 @@ async def test_forget_erases_now_what_it_can_and_the_rest_when_the_order_ends(fa
         assert {"operator"} <= {g["channel"] for g in (await my_data(fake, ann))["contact_given_to"]}
 
         # Keeping changes nothing.
+        clock.advance(minutes=1)
         await ann.send("/forget")
         assert "can't be undone" in ann.last_text
         await ann.press("Keep it")
@@ -240,3 +241,57 @@ async def test_a_shop_that_needs_no_phone_never_gets_one(fake, store_url, clock)
         await ann.press("Checkout")
         await ann.press("Continue")
         assert "Checkout — contact" in ann.last_text and "No phone number" not in ann.last_text
+
+
+async def two_seller_orders(runner: BotRunner, ann) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """One checkout, two sellers: the hoodie's order is delivered, the earbuds' still open."""
+    await add_to_cart(ann, "wireless earbuds", "Wireless Earbuds")
+    await add_to_cart(ann, "hoodie", "Pullover Hoodie", "M / Grey")
+    await place_order(ann, ANN_ADDRESS)
+    async with runner.db.transaction() as session:
+        rows = dict((await session.execute(select(Seller.name, Order.id).join(Seller, Seller.id == Order.seller_id)
+                                           .where(Order.buyer_id == ANN))).all())
+        earbuds, hoodie = rows["Voltbox Electronics"], rows["Chatshop Store"]
+    async with runner.db.transaction() as session:
+        await session.execute(update(Order).where(Order.id == hoodie)
+                              .values(status="delivered", delivered_at=runner.clock()))
+    return earbuds, hoodie
+
+
+async def test_each_sellers_copy_of_the_contact_ends_with_its_own_order(fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock, personal_data_days=30) as runner:
+        ann = fake.user(ANN, "Ann")
+        earbuds, hoodie = await two_seller_orders(runner, ann)
+        clock.advance(days=31)
+        await run_job(runner, "erase-personal-data")
+        assert await contact_of(runner, hoodie) == ("Ann", None, None)
+        assert await contact_of(runner, earbuds) == ("Ann", "+12025550143", ANN_ADDRESS)  # still on its way
+        # Her saved details stay while an order keeps them.
+        async with runner.db.read() as session:
+            assert (await session.get(User, ANN)).last_address == ANN_ADDRESS
+
+        # /forget: the delivered order's name goes too; the open one is named.
+        await ann.send("/forget")
+        forget_message = ann.last_message
+        await ann.send("/forget")
+        await ann.press("Erase my data")
+        assert f"order #{hoodie} are erased too" in ann.last_text
+        assert f"order #{earbuds} is still on the way" in ann.last_text
+        assert await contact_of(runner, hoodie) == (None, None, None)
+        # The older /forget message's "Keep it" does not claim that nothing was erased.
+        await ann.press("Keep it", message=forget_message)
+        assert "erased" in ann.chat.messages[forget_message["message_id"]]["text"]
+        assert "Nothing was erased" not in ann.chat.messages[forget_message["message_id"]]["text"]
+
+        # A later order follows the normal retention, not the request made before it.
+        async with runner.db.transaction() as session:
+            await session.execute(update(Order).where(Order.id == earbuds).values(status="cancelled"))
+        clock.advance(minutes=5)
+        await add_to_cart(ann, "usb-c charger", "USB-C Charger")
+        await place_order(ann, ANN_ADDRESS)
+        later = await last_order(runner, ANN)
+        async with runner.db.transaction() as session:
+            await session.execute(update(Order).where(Order.id == later).values(status="delivered"))
+        await run_job(runner, "erase-personal-data")
+        assert await contact_of(runner, earbuds) == (None, None, None)
+        assert await contact_of(runner, later) == ("Ann", "+12025550143", ANN_ADDRESS)

@@ -13,6 +13,7 @@ import os
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from store import migrate as store_migrate
 from store.db import Database
 from store.models import Base
 
@@ -37,9 +38,7 @@ async def run_from_command_line() -> None:
     url = os.environ.get("DATABASE_URL") or config.get_main_option("sqlalchemy.url")
     database = Database(url)
     try:
-        async with database.engine.connect() as connection:
-            await connection.run_sync(run_migrations)
-            await connection.commit()
+        await store_migrate.run_migrations(database, run_migrations)
     finally:
         await database.dispose()
 

@@ -202,7 +202,6 @@ async def place_order(
         items_total=priced.items_total.amount, shipping_total=priced.shipping_total.amount,
         total=priced.total.amount,
         invoice_currency=invoice.currency, invoice_amount=invoice.amount,
-        contact_name=contact_name, phone=phone, address=address,
         shipping_code=shipping.code, shipping_name=shipping.name,
         expires_at=None if cod else now + rules.expiry, created_at=now,
     )
@@ -216,7 +215,8 @@ async def place_order(
         order = Order(
             checkout_id=checkout.id, seller_id=lines[0].seller_id, buyer_id=user_id, status=status,
             currency=rules.currency, items_total=items.amount, shipping_fee=fee.amount,
-            total=(items + fee).amount, created_at=now, updated_at=now,
+            total=(items + fee).amount, contact_name=contact_name, phone=phone, address=address,
+            created_at=now, updated_at=now,
         )
         session.add(order)
         await session.flush()

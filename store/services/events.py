@@ -52,7 +52,7 @@ def order_payload(order: Order, payment: Payment | None) -> dict[str, Any]:
              "quantity": line.quantity, "line_total": line.line_total}
             for line in order.lines
         ],
-        "buyer": {"name": checkout.contact_name, "phone": checkout.phone, "address": checkout.address},
+        "buyer": {"name": order.contact_name, "phone": order.phone, "address": order.address},
         "shipping": {"method": checkout.shipping_code, "name": checkout.shipping_name,
                      "carrier": order.carrier, "tracking_number": order.tracking_number},
         "payment": {"method": checkout.payment_method,

@@ -263,7 +263,7 @@ async def list_seller_orders(session: AsyncSession, seller_ids: list[int] | None
         select(Order).where(*where).options(selectinload(Order.lines), selectinload(Order.checkout))
         .order_by(Order.created_at.desc(), Order.id.desc()).offset(offset).limit(limit))
     return [SellerOrder(o.id, o.status, o.currency, o.total, sum(line.quantity for line in o.lines),
-                        o.checkout.contact_name or "", o.created_at) for o in orders], total
+                        o.contact_name or "", o.created_at) for o in orders], total
 
 
 async def order_for_seller_view(session: AsyncSession, order_id: int, actor: Actor) -> Order:

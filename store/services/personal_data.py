@@ -1,16 +1,17 @@
 """A shopper's personal data: who was given it, their copy of it, and erasing it.
 
-A buyer's name, phone and address live on their checkouts (what sellers ship to)
-and, as the details of the last order, on their user row. Every time a seller's
-chat, an operator, the HTTP API or a webhook is given an order with the phone and
-address, :func:`record_access` writes who, when and how (:class:`DataAccess`);
-:func:`export` is everything keyed to a person, the access log included.
+A buyer's name, phone and address live on each of their orders (each seller's
+copy of what it ships to) and, as the details of the last order, on their user
+row. Every time a seller's chat, an operator, the HTTP API or a webhook is given
+an order with the phone and address, :func:`record_access` writes who, when and
+how (:class:`DataAccess`); :func:`export` is everything keyed to a person, the
+access log included.
 
-Erasing replaces a checkout's contact with nothing (``None``) and takes the buyer
-out of the webhook bodies still kept in the outbox: the orders keep their items,
+Erasing replaces an order's contact with nothing (``None``) and takes the buyer
+out of the webhook bodies still kept in the outbox: the order keeps its items,
 amounts and dates for the seller and the accounts. It happens
-``PERSONAL_DATA_DAYS`` after an order ended (:func:`erase_expired`), or as soon as
-it ended for a person who asked to be forgotten (:func:`forget`).
+``PERSONAL_DATA_DAYS`` after the order ended (:func:`erase_expired`), or as soon
+as it ended for a person who asked to be forgotten (:func:`forget`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -33,14 +34,16 @@ from store.models import (
     DataAccess,
     InboxUpdate,
     Order,
+    OrderEvent,
     OutboxMessage,
+    Payment,
     Payout,
     Seller,
     User,
     UserStep,
     Variant,
 )
-from store.states import AccessChannel, OrderStatus, OutboxChannel
+from store.states import AccessChannel, OrderEventType, OrderStatus, OutboxChannel
 
 # An order is over for its buyer's contact once it is in one of these states.
 ENDED = (OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.EXPIRED)
@@ -50,20 +53,31 @@ ERASE_BATCH = 500
 
 # --- who was given it ----------------------------------------------------------------------------
 
+# The same order shown again through the same channel to the same party within this time is one entry
+# (a seller's system polling the HTTP API would otherwise write one row per poll).
+SAME_ACCESS = timedelta(hours=1)
+
 
 async def record_access(session: AsyncSession, order_ids: Iterable[int], channel: AccessChannel, now: datetime, *,
-                        seller_id: int | None = None, viewer_id: int | None = None) -> int:
-    """Record that these orders' buyer contact was given out; orders whose contact is erased are skipped."""
+                        seller_id: int | None = None, viewer_id: int | None = None,
+                        erased_too: bool = False) -> int:
+    """Record that these orders' buyer contact was given out; returns how many entries were written.
+
+    Orders whose contact is erased are skipped, unless ``erased_too`` (what was given out was read
+    before the erasure: a webhook body or a notice already on its way)."""
     ids = sorted(set(order_ids))
     if not ids:
         return 0
-    rows = await session.execute(
-        select(Order.id, Order.buyer_id, Order.seller_id).join(Checkout, Checkout.id == Order.checkout_id)
-        .where(Order.id.in_(ids), Checkout.erased_at.is_(None)))
+    query = select(Order.id, Order.buyer_id, Order.seller_id).where(Order.id.in_(ids))
+    if not erased_too:
+        query = query.where(Order.erased_at.is_(None))
+    recent = set(await session.scalars(select(DataAccess.order_id).where(
+        DataAccess.order_id.in_(ids), DataAccess.channel == channel, DataAccess.created_at > now - SAME_ACCESS,
+        DataAccess.viewer_id.is_(None) if viewer_id is None else DataAccess.viewer_id == viewer_id)))
     entries = [DataAccess(buyer_id=buyer_id, order_id=order_id, channel=channel,
                           seller_id=seller_id if seller_id is not None else order_seller, viewer_id=viewer_id,
                           created_at=now)
-               for order_id, buyer_id, order_seller in rows]
+               for order_id, buyer_id, order_seller in await session.execute(query) if order_id not in recent]
     session.add_all(entries)
     return len(entries)
 
@@ -87,6 +101,7 @@ async def export(session: AsyncSession, user_id: int, now: datetime) -> dict[str
     if user is not None:
         document["profile"] = {"first_name": user.first_name, "username": user.username,
                                "language": user.language_code, "first_seen": _when(user.created_at),
+                               "blocked_the_bot_at": _when(user.blocked_at),
                                "forget_requested_at": _when(user.forget_requested_at)}
         document["saved_details"] = {"name": user.contact_name, "phone": user.phone, "address": user.last_address}
     cart = await session.execute(
@@ -97,6 +112,12 @@ async def export(session: AsyncSession, user_id: int, now: datetime) -> dict[str
     step = await session.get(UserStep, user_id)
     document["conversation_step"] = {"step": step.step, "answers": step.data} if step is not None else None
     document["orders"] = await _orders(session, user_id)
+    payments = await session.scalars(select(Payment).join(Checkout, Checkout.id == Payment.checkout_id)
+                                     .where(Checkout.user_id == user_id).order_by(Payment.id))
+    document["payments"] = [{"checkout_id": p.checkout_id, "amount": p.amount, "currency": p.currency,
+                             "status": p.status, "telegram_charge_id": p.telegram_charge_id,
+                             "provider_charge_id": p.provider_charge_id, "at": _when(p.created_at)}
+                            for p in payments]
     clicks = await session.execute(select(Click.creator_id, Click.product_id, Click.created_at)
                                    .where(Click.user_id == user_id).order_by(Click.id))
     document["link_clicks"] = [{"creator_id": creator, "product_id": product, "at": _when(at)}
@@ -105,13 +126,23 @@ async def export(session: AsyncSession, user_id: int, now: datetime) -> dict[str
     shop = await session.scalar(select(Seller).where(Seller.owner_user_id == user_id))
     document["shop"] = ({"id": shop.id, "name": shop.name, "status": shop.status, "opened": _when(shop.created_at)}
                         if shop is not None else None)
-    given = await session.execute(
-        select(DataAccess, Seller.name).outerjoin(Seller, Seller.id == DataAccess.seller_id)
-        .where(DataAccess.buyer_id == user_id).order_by(DataAccess.id))
-    document["contact_given_to"] = [
-        {"order_id": entry.order_id, "channel": entry.channel, "seller_id": entry.seller_id, "seller": name,
-         "person_id": entry.viewer_id, "at": _when(entry.created_at)} for entry, name in given]
+    document["contact_given_to"] = await _given(session, user_id)
     return document
+
+
+async def _given(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """Each order's contact given out, per channel and receiver: how many times, first and last."""
+    viewer = case((DataAccess.channel == AccessChannel.OPERATOR, "an operator"),
+                  (DataAccess.viewer_id.is_not(None), "the seller, in its chat"), else_="the seller")
+    rows = await session.execute(
+        select(DataAccess.order_id, DataAccess.channel, Seller.name, viewer.label("by"), func.count(DataAccess.id),
+               func.min(DataAccess.created_at), func.max(DataAccess.created_at))
+        .outerjoin(Seller, Seller.id == DataAccess.seller_id).where(DataAccess.buyer_id == user_id)
+        .group_by(DataAccess.order_id, DataAccess.channel, Seller.name, viewer)
+        .order_by(DataAccess.order_id, func.min(DataAccess.created_at)))
+    return [{"order_id": order_id, "channel": channel, "seller": seller, "by": by, "times": times,
+             "first": _when(first), "last": _when(last)}
+            for order_id, channel, seller, by, times, first, last in rows]
 
 
 async def _orders(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
@@ -120,13 +151,13 @@ async def _orders(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
         .options(selectinload(Order.lines), selectinload(Order.checkout), selectinload(Order.seller),
                  selectinload(Order.events)))
     return [{
-        "id": order.id, "status": order.status, "seller": order.seller.name, "placed": _when(order.created_at),
-        "delivered": _when(order.delivered_at), "currency": order.currency, "items_total": order.items_total,
-        "shipping_fee": order.shipping_fee, "total": order.total,
+        "id": order.id, "checkout_id": order.checkout_id, "status": order.status, "seller": order.seller.name,
+        "placed": _when(order.created_at), "delivered": _when(order.delivered_at), "currency": order.currency,
+        "items_total": order.items_total, "shipping_fee": order.shipping_fee, "total": order.total,
         "lines": [{"sku": line.sku, "title": line.title, "option": line.variant_label, "unit_price": line.unit_price,
                    "quantity": line.quantity} for line in order.lines],
-        "contact": {"name": order.checkout.contact_name, "phone": order.checkout.phone,
-                    "address": order.checkout.address, "erased_at": _when(order.checkout.erased_at)},
+        "contact": {"name": order.contact_name, "phone": order.phone, "address": order.address,
+                    "erased_at": _when(order.erased_at)},
         "shipping": order.checkout.shipping_name, "payment_method": order.checkout.payment_method,
         "carrier": order.carrier, "tracking_number": order.tracking_number, "cancel_reason": order.cancel_reason,
         "history": [{"status": event.to_status, "at": _when(event.created_at)} for event in order.events],
@@ -160,6 +191,13 @@ class Forgotten:
     open_orders: tuple[int, ...]
 
 
+def _ended_at():  # type: ignore[no-untyped-def]
+    """When an order ended: its last move into an ended state (else its delivery, else its last change)."""
+    moved = (select(func.max(OrderEvent.created_at))
+             .where(OrderEvent.order_id == Order.id, OrderEvent.to_status.in_(ENDED)).scalar_subquery())
+    return func.coalesce(moved, Order.delivered_at, Order.updated_at)
+
+
 async def forget(session: AsyncSession, user_id: int, now: datetime) -> Forgotten:
     """Erase what is kept about a person: profile, saved details, cart, step, link clicks, the updates
     they sent, and the contact on their orders that have ended (the open ones' once they end).
@@ -177,58 +215,59 @@ async def forget(session: AsyncSession, user_id: int, now: datetime) -> Forgotte
     # What they sent is kept only until it is handled; finished rows keep no payload.
     await session.execute(update(InboxUpdate).where(InboxUpdate.lane == user_id, InboxUpdate.finished_at.is_not(None))
                           .values(payload=None))
-    erased = await _erase_ended(session, [Checkout.user_id == user_id], now, with_name=True)
+    erased = await _erase(session, [Order.buyer_id == user_id, Order.contact_name.is_not(None)], now,
+                          with_name=True)
+    erased_ids = tuple(order_id for order_id, _ in erased)
     still_open = await session.scalars(select(Order.id).where(Order.buyer_id == user_id, Order.status.not_in(ENDED))
                                        .order_by(Order.id))
-    return Forgotten(erased, tuple(still_open))
+    return Forgotten(erased_ids, tuple(still_open))
 
 
 async def erase_expired(session: AsyncSession, now: datetime, days: int = PERSONAL_DATA_DAYS,
                         limit: int = ERASE_BATCH) -> int:
-    """Erase the buyer's phone and address of checkouts whose orders all ended more than ``days`` ago
-    (name, phone and address for buyers who asked to be forgotten, as soon as they ended); returns how
-    many orders' contact was erased (``limit`` checkouts of each kind at most)."""
-    cutoff = now - timedelta(days=days)
-    forgotten = select(User.id).where(User.forget_requested_at.is_not(None))
-    old = await _erase_ended(session, [], now, ended_before=cutoff, limit=limit)
-    asked = await _erase_ended(session, [Checkout.user_id.in_(forgotten)], now, with_name=True, limit=limit)
+    """Erase the buyer's phone and address of orders that ended more than ``days`` ago (the name too, as
+    soon as they ended, for orders placed before their buyer asked to be forgotten), and the saved
+    details of buyers none of whose orders keeps them any more; returns how many orders were erased.
+    """
+    old = await _erase(session, [Order.erased_at.is_(None), _ended_at() < now - timedelta(days=days)], now,
+                       limit=limit)
+    asked = await _erase(session, [Order.contact_name.is_not(None), User.forget_requested_at.is_not(None),
+                                   Order.created_at < User.forget_requested_at], now, with_name=True, limit=limit)
+    buyers = {buyer for buyer, _ in old}
+    if buyers:
+        kept = select(Order.id).where(Order.buyer_id == User.id, Order.erased_at.is_(None)).exists()
+        await session.execute(update(User).where(User.id.in_(buyers), ~kept)
+                              .values(contact_name=None, phone=None, last_address=None))
     return len(old) + len(asked)
 
 
-async def _erase_ended(session: AsyncSession, where: list, now: datetime, *, with_name: bool = False,
-                       ended_before: datetime | None = None, limit: int | None = None) -> tuple[int, ...]:
-    """Erase the contact of checkouts (matching ``where``) not erased yet whose every order has ended
-    (before ``ended_before``, when given); returns the erased checkouts' order ids."""
-    ended_at = func.coalesce(Order.delivered_at, Order.updated_at)  # when a delivered or cancelled order ended
-    open_orders = select(Order.id).where(Order.checkout_id == Checkout.id,
-                                         or_(Order.status.not_in(ENDED),
-                                             *([ended_at >= ended_before] if ended_before else [])))
-    kept = (or_(Checkout.erased_at.is_(None), Checkout.contact_name.is_not(None)) if with_name
-            else Checkout.erased_at.is_(None))
-    query = select(Checkout.id).where(*where, kept, ~open_orders.exists()).order_by(Checkout.id)
+async def _erase(session: AsyncSession, where: list, now: datetime, *, with_name: bool = False,
+                 limit: int | None = None) -> tuple[int, ...]:
+    """Erase the contact of the ended orders matching ``where`` (the buyer's row joined); their ids."""
+    query = (select(Order.id, Order.buyer_id).join(User, User.id == Order.buyer_id)
+             .where(Order.status.in_(ENDED), *where).order_by(Order.id))
     if limit is not None:
         query = query.limit(limit)
-    checkout_ids = list(await session.scalars(query))
-    if not checkout_ids:
+    found = (await session.execute(query)).all()
+    if not found:
         return ()
+    order_ids = [order_id for order_id, _ in found]
     values: dict[str, Any] = {"phone": None, "address": None, "erased_at": now}
     if with_name:
         values["contact_name"] = None
-    await session.execute(update(Checkout).where(Checkout.id.in_(checkout_ids)).values(**values))
-    order_ids = tuple(await session.scalars(select(Order.id).where(Order.checkout_id.in_(checkout_ids))
-                                            .order_by(Order.id)))
+    await session.execute(update(Order).where(Order.id.in_(order_ids)).values(**values)
+                          .execution_options(synchronize_session=False))
     await _erase_from_webhook_bodies(session, order_ids, with_name)
-    return order_ids
+    return tuple(found)
 
 
-async def _erase_from_webhook_bodies(session: AsyncSession, order_ids: tuple[int, ...], with_name: bool) -> None:
+async def _erase_from_webhook_bodies(session: AsyncSession, order_ids: list[int], with_name: bool) -> None:
     """Take the buyer out of the webhook bodies the outbox keeps for these orders."""
-    for order_id in order_ids:
-        rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.channel == OutboxChannel.WEBHOOK,
-                                                                 OutboxMessage.key.like(f"order-{order_id}-%")))
-        for row in rows:
-            data = dict(row.payload.get("data") or {})
-            buyer = dict(data.get("buyer") or {})
-            buyer.update(phone=None, address=None, **({"name": None} if with_name else {}))
-            row.payload = {**row.payload, "data": {**data, "buyer": buyer}}
-
+    keys = [f"order-{order_id}-{event}" for order_id in order_ids for event in OrderEventType]
+    rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.key.in_(keys),
+                                                             OutboxMessage.channel == OutboxChannel.WEBHOOK))
+    for row in rows:
+        data = dict(row.payload.get("data") or {})
+        buyer = dict(data.get("buyer") or {})
+        buyer.update(phone=None, address=None, **({"name": None} if with_name else {}))
+        row.payload = {**row.payload, "data": {**data, "buyer": buyer}}
