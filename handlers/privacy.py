@@ -50,7 +50,7 @@ async def on_mydata(update: Update, context: ShopContext) -> None:
     async with shop.db.read() as session:
         document = await personal_data.export(session, user_id, shop.clock())
     body = json.dumps(document, ensure_ascii=False, indent=2).encode()
-    given = len(document["contact_given_to"])
+    given = sum(entry["times"] for entry in document["contact_given_to"])
     caption = (f"📄 Everything chatshop keeps about you: {len(document['orders'])} orders; your phone and address "
                f"were given out {given} time{'s' if given != 1 else ''} (see contact_given_to). /forget erases it.")
     await update.get_bot().send_document(chat_of(update), InputFile(body, filename="chatshop-my-data.json"),

@@ -314,7 +314,10 @@ class DataAccess(Base):
     seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id"))
     # The person who opened it in a chat (an operator, a seller's staff), when it was a person.
     viewer_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Given again the same way within an hour: counted here (first and last time), not a row each.
+    times: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class OrderLine(Base):

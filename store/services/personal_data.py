@@ -53,15 +53,15 @@ ERASE_BATCH = 500
 
 # --- who was given it ----------------------------------------------------------------------------
 
-# The same order shown again through the same channel to the same party within this time is one entry
-# (a seller's system polling the HTTP API would otherwise write one row per poll).
+# The same order given again through the same channel to the same party within this time is counted on
+# one entry (a seller's system polling the HTTP API would otherwise write a row per poll).
 SAME_ACCESS = timedelta(hours=1)
 
 
 async def record_access(session: AsyncSession, order_ids: Iterable[int], channel: AccessChannel, now: datetime, *,
                         seller_id: int | None = None, viewer_id: int | None = None,
                         erased_too: bool = False) -> int:
-    """Record that these orders' buyer contact was given out; returns how many entries were written.
+    """Record that these orders' buyer contact was given out; returns how many orders were counted.
 
     Orders whose contact is erased are skipped, unless ``erased_too`` (what was given out was read
     before the erasure: a webhook body or a notice already on its way)."""
@@ -71,15 +71,22 @@ async def record_access(session: AsyncSession, order_ids: Iterable[int], channel
     query = select(Order.id, Order.buyer_id, Order.seller_id).where(Order.id.in_(ids))
     if not erased_too:
         query = query.where(Order.erased_at.is_(None))
-    recent = set(await session.scalars(select(DataAccess.order_id).where(
-        DataAccess.order_id.in_(ids), DataAccess.channel == channel, DataAccess.created_at > now - SAME_ACCESS,
-        DataAccess.viewer_id.is_(None) if viewer_id is None else DataAccess.viewer_id == viewer_id)))
-    entries = [DataAccess(buyer_id=buyer_id, order_id=order_id, channel=channel,
-                          seller_id=seller_id if seller_id is not None else order_seller, viewer_id=viewer_id,
-                          created_at=now)
-               for order_id, buyer_id, order_seller in await session.execute(query) if order_id not in recent]
-    session.add_all(entries)
-    return len(entries)
+    given = (await session.execute(query)).all()
+    if not given:
+        return 0
+    recent = {entry.order_id: entry for entry in await session.scalars(select(DataAccess).where(
+        DataAccess.order_id.in_([order_id for order_id, _, _ in given]), DataAccess.channel == channel,
+        DataAccess.last_at > now - SAME_ACCESS,
+        DataAccess.viewer_id.is_(None) if viewer_id is None else DataAccess.viewer_id == viewer_id))}
+    for order_id, buyer_id, order_seller in given:
+        if order_id in recent:
+            recent[order_id].times += 1
+            recent[order_id].last_at = now
+        else:
+            session.add(DataAccess(buyer_id=buyer_id, order_id=order_id, channel=channel,
+                                   seller_id=seller_id if seller_id is not None else order_seller,
+                                   viewer_id=viewer_id, times=1, created_at=now, last_at=now))
+    return len(given)
 
 
 def channel_of(kind: str) -> AccessChannel:
@@ -135,8 +142,8 @@ async def _given(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
     viewer = case((DataAccess.channel == AccessChannel.OPERATOR, "an operator"),
                   (DataAccess.viewer_id.is_not(None), "the seller, in its chat"), else_="the seller")
     rows = await session.execute(
-        select(DataAccess.order_id, DataAccess.channel, Seller.name, viewer.label("by"), func.count(DataAccess.id),
-               func.min(DataAccess.created_at), func.max(DataAccess.created_at))
+        select(DataAccess.order_id, DataAccess.channel, Seller.name, viewer.label("by"), func.sum(DataAccess.times),
+               func.min(DataAccess.created_at), func.max(DataAccess.last_at))
         .outerjoin(Seller, Seller.id == DataAccess.seller_id).where(DataAccess.buyer_id == user_id)
         .group_by(DataAccess.order_id, DataAccess.channel, Seller.name, viewer)
         .order_by(DataAccess.order_id, func.min(DataAccess.created_at)))

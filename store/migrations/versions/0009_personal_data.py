@@ -29,7 +29,9 @@ def upgrade() -> None:
         sa.Column('channel', sa.String(length=16), nullable=False),
         sa.Column('seller_id', ID, nullable=True),
         sa.Column('viewer_id', sa.BigInteger(), nullable=True),
+        sa.Column('times', sa.Integer(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('last_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['order_id'], ['orders.id']),
         sa.ForeignKeyConstraint(['seller_id'], ['sellers.id']),
         sa.PrimaryKeyConstraint('id'),
@@ -42,8 +44,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('phone', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('address', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True))
-    for column in CONTACT:
-        op.execute(f"UPDATE orders SET {column} = (SELECT checkouts.{column} FROM checkouts "
+    for column in CONTACT:  # (empty: erased before a downgrade and an upgrade again)
+        op.execute(f"UPDATE orders SET {column} = (SELECT NULLIF(checkouts.{column}, '') FROM checkouts "
                    "WHERE checkouts.id = orders.checkout_id)")
     with op.batch_alter_table('checkouts', schema=None) as batch_op:
         for column in CONTACT:
