@@ -11,7 +11,7 @@ import json
 import aiohttp
 from sqlalchemy import func, select, update
 
-from store.models import CartLine, Click, DataAccess, Order, OutboxMessage, Seller, User, UserStep
+from store.models import CartLine, Click, DataAccess, InboxUpdate, Order, OutboxMessage, Seller, User, UserStep
 from store.services import sellers
 from store.states import OutboxChannel
 
@@ -173,6 +173,9 @@ async def test_forget_erases_now_what_it_can_and_the_rest_when_the_order_ends(fa
             for table in (CartLine, Click, UserStep):
                 assert await session.scalar(select(func.count()).select_from(table)
                                             .where(table.user_id == ANN)) == 0
+            # Nothing she sent is kept once handled (the raw updates, her typed address among them).
+            assert await session.scalar(select(func.count()).select_from(InboxUpdate).where(
+                InboxUpdate.lane == ANN, InboxUpdate.payload.is_not(None))) == 0
         assert await contact_of(runner, delivered) == (None, None, None)
         assert await contact_of(runner, still_open) == ("Ann", "+12025550143", ANN_ADDRESS)  # to be delivered
         bob_order = await last_order(runner, BOB)

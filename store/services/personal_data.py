@@ -32,7 +32,6 @@ from store.models import (
     Commission,
     Creator,
     DataAccess,
-    InboxUpdate,
     Order,
     OrderEvent,
     OutboxMessage,
@@ -219,9 +218,7 @@ async def forget(session: AsyncSession, user_id: int, now: datetime) -> Forgotte
     await session.execute(delete(CartLine).where(CartLine.user_id == user_id))
     await session.execute(delete(UserStep).where(UserStep.user_id == user_id))
     await session.execute(delete(Click).where(Click.user_id == user_id))
-    # What they sent is kept only until it is handled; finished rows keep no payload.
-    await session.execute(update(InboxUpdate).where(InboxUpdate.lane == user_id, InboxUpdate.finished_at.is_not(None))
-                          .values(payload=None))
+    # What they sent (the inbox) is kept only until it is handled: a finished update keeps no payload.
     erased = await _erase(session, [Order.buyer_id == user_id, Order.contact_name.is_not(None)], now,
                           with_name=True)
     erased_ids = tuple(order_id for order_id, _ in erased)
