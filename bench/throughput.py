@@ -1031,7 +1031,7 @@ async def store_costs(urls: list[str], n: int = 400) -> None:
     from store.db import Database
     from store.models import Variant, utcnow
     from store.services import inbox
-    from store.services.catalog import ProductCards, products_in_stock
+    from store.services.catalog import ProductCards
     from store.services.users import get_step, set_step
 
     async def measure(label: str, call, per: int = 1) -> None:  # type: ignore[no-untyped-def]
@@ -1051,7 +1051,6 @@ async def store_costs(urls: list[str], n: int = 400) -> None:
         async with database.read() as session:
             products = list(await session.scalars(select(Variant.product_id).distinct().limit(6)))
             await cards.get_many(session, products)
-            hits = list(await session.scalars(select(Variant.product_id).distinct().limit(50)))
         print("SQLite" if database.is_sqlite else "PostgreSQL")
 
         def batch(size: int) -> list[inbox.Incoming]:
@@ -1067,10 +1066,6 @@ async def store_costs(urls: list[str], n: int = 400) -> None:
         async def read_step(database: Database = database) -> None:
             async with database.read() as session:
                 await get_step(session, SHOP[0])
-
-        async def read_ranking(database: Database = database, hits: list[int] = hits) -> None:
-            async with database.read() as session:
-                await products_in_stock(session, hits)
 
         async def read_card(database: Database = database, cards: ProductCards = cards,
                             products: list[int] = products) -> None:
@@ -1089,7 +1084,6 @@ async def store_costs(urls: list[str], n: int = 400) -> None:
                       lambda: bookkeeping(1))
         await measure("inbox bookkeeping, batches of 20, per update", lambda: bookkeeping(20), per=20)
         await measure("search update's read: get_step in a read transaction", read_step)
-        await measure("search ranking: which of 50 hits are in stock (products_in_stock)", read_ranking)
         await measure("card update's read: get_step + ProductCards.get_many(6)", read_card)
         await measure("writing update: stored alone, then set_step + its applied mark", write_step)
         await database.dispose()

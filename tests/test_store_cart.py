@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select, update
@@ -14,6 +15,7 @@ from store.services import cart as cart_service
 from store.services import creators
 from store.services.catalog import category_page, get_product, list_categories, touch_products
 from store.services.links import Link
+from store.services.orders import release_stock, reserve_stock
 from store.services.search import CatalogSearch
 from store.states import CartAction, ProductStatus
 
@@ -241,3 +243,18 @@ async def test_search_ranks_in_stock_products_above_sold_out_ones_of_similar_rel
         assert [hit.product_id for hit in search.index.search("blue cap")][0] == sold_out.id
     assert ranked.index(in_stock.id) < ranked.index(sold_out.id)
     assert set(ranked) == {sold_out.id, in_stock.id, other.id}  # the sold-out one is still found
+
+    # Its last units sell: every process's ranking learns it at its next refresh, and again when they
+    # come back (an order cancelled).
+    async with db.transaction() as session:
+        variant = await session.scalar(select(Variant).where(Variant.product_id == in_stock.id))
+        assert await reserve_stock(session, {variant.id: 8}) == {}
+    async with db.read() as session:
+        ranked = (await search.search(session, "blue cap")).product_ids
+    assert ranked.index(sold_out.id) < ranked.index(in_stock.id) and in_stock.id not in search.in_stock
+    returned = SimpleNamespace(lines=[SimpleNamespace(product_id=in_stock.id, variant_id=variant.id, quantity=2)])
+    async with db.transaction() as session:
+        await release_stock(session, returned)
+    async with db.read() as session:
+        ranked = (await search.search(session, "blue cap")).product_ids
+    assert ranked.index(in_stock.id) < ranked.index(sold_out.id)

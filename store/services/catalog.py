@@ -239,6 +239,7 @@ class SearchableProduct:
     title: str
     active: bool
     fields: tuple[str, ...]
+    in_stock: bool = True  # some option has a unit in stock (search ranks sold-out products lower)
 
 
 async def searchable_since(session: AsyncSession, version: int) -> list[SearchableProduct]:
@@ -257,6 +258,10 @@ async def searchable_since(session: AsyncSession, version: int) -> list[Searchab
         .where(Product.catalog_version > version, Variant.label != ""))
     for product_id, label in label_rows:
         labels.setdefault(product_id, set()).add(label)
+    in_stock = set(await session.scalars(
+        select(Variant.product_id).join(Product, Product.id == Variant.product_id)
+        .where(Product.catalog_version > version, Variant.stock > 0).distinct()))
     return [SearchableProduct(pid, title, status == ProductStatus.ACTIVE,
-                              tuple(f for f in (brand or "", category, seller, *sorted(labels.get(pid, ()))) if f))
+                              tuple(f for f in (brand or "", category, seller, *sorted(labels.get(pid, ()))) if f),
+                              pid in in_stock)
             for pid, title, brand, status, category, seller in rows]

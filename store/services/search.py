@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.search import SearchDoc, SearchHit, SearchIndex, normalize
-from store.services.catalog import ProductCards, ProductView, catalog_version, products_in_stock, searchable_since
+from store.services.catalog import ProductCards, ProductView, catalog_version, searchable_since
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ class CatalogSearch:
         self.cards = ProductCards()
         self.refresh_interval = refresh_interval
         self.version = -1
+        # Products with a unit in stock, as of the last refresh: selling out, or coming back, touches a
+        # product (store.services.orders), so every process learns of it within a refresh interval.
+        self.in_stock: set[int] = set()
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
 
@@ -70,15 +73,17 @@ class CatalogSearch:
                         self.index.upsert(SearchDoc(product.id, product.title, product.fields))
                     else:
                         self.index.remove(product.id)
+                    if product.in_stock:
+                        self.in_stock.add(product.id)
+                    else:
+                        self.in_stock.discard(product.id)
                 logger.info("search index at catalog version %d (%d products reloaded)", version, len(changed))
                 self.version = version
             self._checked_at = time.monotonic()
 
-    async def _in_stock_first(self, session: AsyncSession, hits: list[SearchHit]) -> tuple[int, ...]:
+    def _in_stock_first(self, hits: list[SearchHit]) -> tuple[int, ...]:
         """The hits in order of relevance, a sold-out product below in-stock ones of similar relevance."""
-        if not hits:
-            return ()
-        in_stock = await products_in_stock(session, [hit.product_id for hit in hits])
+        in_stock = self.in_stock
         ranked = sorted(hits, key=lambda hit: -(hit.score - (0 if hit.product_id in in_stock else SOLD_OUT_PENALTY)))
         return tuple(hit.product_id for hit in ranked)
 
@@ -96,6 +101,6 @@ class CatalogSearch:
         """Return the products matching ``query``, best first."""
         await self.refresh(session)
         hits = self.index.search(query, limit=MAX_RESULTS)
-        ids = await self._in_stock_first(session, hits)
+        ids = self._in_stock_first(hits)
         suggestions = () if ids else tuple(self.index.suggest(query))
         return SearchResult(normalize(query), ids, suggestions)
