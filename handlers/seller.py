@@ -215,16 +215,18 @@ async def on_details(update: Update, context: ShopContext, step: Step, text: str
 
 
 async def _own_shop(update: Update, context: ShopContext) -> Seller | None:
-    """The approved shop of the person behind the update."""
+    """The approved shop of the person behind the update; None, and they are told so, when they have none."""
     async with context.shop.db.read() as session:
-        return await sellers.seller_of_user(session, update.effective_user.id)
+        shop = await sellers.seller_of_user(session, update.effective_user.id)
+    if shop is None:
+        await reply(update, NOT_A_SELLER)
+    return shop
 
 
 async def on_settings(update: Update, context: ShopContext) -> None:
     """/seller_settings: where order events go and how the HTTP API is reached."""
     shop = await _own_shop(update, context)
     if shop is None:
-        await reply(update, NOT_A_SELLER)
         return
     webhook = f"<code>{escape(shop.webhook_url)}</code>" if shop.webhook_url else "not set"
     key = "issued (shown once when created)" if shop.api_key_hash else "none"
@@ -241,7 +243,6 @@ async def on_buyer_phone(update: Update, context: ShopContext) -> None:
     """/buyer_phone on | off: whether the shop's orders ask buyers for a phone number."""
     shop = await _own_shop(update, context)
     if shop is None:
-        await reply(update, NOT_A_SELLER)
         return
     choice = context.args[0].lower() if context.args else ""
     if choice not in ("on", "off"):
@@ -259,7 +260,6 @@ async def on_webhook(update: Update, context: ShopContext) -> None:
     """/webhook URL | off: set or clear the order webhook; the signing secret is shown once."""
     shop = await _own_shop(update, context)
     if shop is None:
-        await reply(update, NOT_A_SELLER)
         return
     if not context.args:
         await reply(update, "Send <code>/webhook https://your.host/path</code>, or <code>/webhook off</code>.")
@@ -282,7 +282,6 @@ async def on_api_key(update: Update, context: ShopContext) -> None:
     """/api_key: issue a new API key, shown once."""
     shop = await _own_shop(update, context)
     if shop is None:
-        await reply(update, NOT_A_SELLER)
         return
     async with context.shop.db.transaction() as session:
         key = await sellers.issue_api_key(session, shop.id)

@@ -45,6 +45,13 @@ class Counted:
         await self.user.send(text)
 
 
+async def returning_shopper(user) -> None:  # type: ignore[no-untyped-def]
+    """An earlier order saved the shopper's details; the USB-C charger is in the cart now."""
+    await add_to_cart(user, "smart watch", "Smart Watch S2")
+    await place_order(user, ADDRESS)
+    await add_to_cart(user, "usb-c charger", "USB-C Charger")
+
+
 async def order_lines(runner: BotRunner, buyer: int) -> list[tuple[str, int, int | None]]:
     async with runner.db.read() as session:
         rows = await session.execute(select(OrderLine.sku, OrderLine.quantity, OrderLine.creator_id)
@@ -65,9 +72,7 @@ async def test_a_returning_shopper_buys_from_a_creators_link_in_four_taps(fake, 
         url = await share_link_for(cleo, "wireless earbuds", "Wireless Earbuds")
         # Ann ordered before (her details are saved) and has something in her cart.
         ann = fake.user(SHOPPER, "Ann")
-        await add_to_cart(ann, "smart watch", "Smart Watch S2")
-        await place_order(ann, ADDRESS)
-        await add_to_cart(ann, "usb-c charger", "USB-C Charger")
+        await returning_shopper(ann)
         stock = await variant_stock(runner.db, "VB-WEB-001")
         before = await order_lines(runner, SHOPPER)
 
@@ -133,9 +138,7 @@ async def test_a_new_shopper_buys_in_three_taps_and_two_typed_messages(fake, bot
 async def test_shipping_can_be_changed_and_the_invoice_is_for_the_one_item(fake, store_url, clock):
     async with BotRunner(fake, store_url, clock, payment_provider_token=PROVIDER) as runner:
         ann = fake.user(SHOPPER, "Ann")
-        await add_to_cart(ann, "smart watch", "Smart Watch S2")
-        await place_order(ann, ADDRESS)
-        await add_to_cart(ann, "usb-c charger", "USB-C Charger")
+        await returning_shopper(ann)
         await ann.send("wireless earbuds")
         await ann.press("Wireless Earbuds")
         await ann.press("Buy now")
@@ -219,9 +222,7 @@ async def ordered_skus(runner: BotRunner, buyer: int) -> list[str]:
 
 async def test_buttons_of_another_checkout_place_or_change_nothing(fake, bot):
     ann = fake.user(SHOPPER, "Ann")
-    await add_to_cart(ann, "smart watch", "Smart Watch S2")
-    await place_order(ann, ADDRESS)
-    await add_to_cart(ann, "usb-c charger", "USB-C Charger")
+    await returning_shopper(ann)
     # A Buy now left at its first screen, then a checkout of the cart: its "Deliver there" is over.
     await ann.send("wireless earbuds")
     await ann.press("Wireless Earbuds")
