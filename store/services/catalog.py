@@ -199,10 +199,10 @@ async def category_page(
     return CategoryView(category.id, category.name, total or 0), [to_view(p) for p in products]
 
 
-async def products_in_stock(session: AsyncSession, product_ids: list[int]) -> set[int]:
-    """Which of these products have a unit of some option in stock."""
-    rows = await session.scalars(select(Variant.product_id).where(Variant.product_id.in_(product_ids),
-                                                                   Variant.stock > 0).distinct())
+async def sold_out_products(session: AsyncSession) -> set[int]:
+    """The products none of whose options has a unit in stock (one pass over the variants)."""
+    rows = await session.scalars(select(Variant.product_id).group_by(Variant.product_id)
+                                 .having(func.max(Variant.stock) <= 0))
     return set(rows)
 
 
@@ -239,7 +239,6 @@ class SearchableProduct:
     title: str
     active: bool
     fields: tuple[str, ...]
-    in_stock: bool = True  # some option has a unit in stock (search ranks sold-out products lower)
 
 
 async def searchable_since(session: AsyncSession, version: int) -> list[SearchableProduct]:
@@ -258,10 +257,6 @@ async def searchable_since(session: AsyncSession, version: int) -> list[Searchab
         .where(Product.catalog_version > version, Variant.label != ""))
     for product_id, label in label_rows:
         labels.setdefault(product_id, set()).add(label)
-    in_stock = set(await session.scalars(
-        select(Variant.product_id).join(Product, Product.id == Variant.product_id)
-        .where(Product.catalog_version > version, Variant.stock > 0).distinct()))
     return [SearchableProduct(pid, title, status == ProductStatus.ACTIVE,
-                              tuple(f for f in (brand or "", category, seller, *sorted(labels.get(pid, ()))) if f),
-                              pid in in_stock)
+                              tuple(f for f in (brand or "", category, seller, *sorted(labels.get(pid, ()))) if f))
             for pid, title, brand, status, category, seller in rows]

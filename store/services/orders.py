@@ -21,7 +21,6 @@ from sqlalchemy.orm import selectinload
 
 from store.errors import ErrorCode, Expired, NotFound
 from store.models import Checkout, Order, OrderEvent, OrderLine, Payment, Variant, utcnow
-from store.services.catalog import products_in_stock, touch_products
 from store.states import ActorKind, OrderStatus, SellerAction
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -117,26 +116,15 @@ async def reserve_stock(session: AsyncSession, wanted: dict[int, int]) -> dict[i
         )
         if result.rowcount != 1:
             short[variant_id] = await session.scalar(select(Variant.stock).where(Variant.id == variant_id)) or 0
-    if not short:
-        # A product whose last units these were leaves the in-stock ranking of every process's search.
-        products = list(await session.scalars(select(Variant.product_id).where(Variant.id.in_(list(wanted)))
-                                              .distinct()))
-        sold_out = set(products) - await products_in_stock(session, products)
-        if sold_out:
-            await touch_products(session, sorted(sold_out))
     return short
 
 
 async def release_stock(session: AsyncSession, order: Order) -> None:
     """Put an order's units back in stock (on cancel or expiry); lines must be loaded."""
-    products = sorted({line.product_id for line in order.lines})
-    sold_out = set(products) - await products_in_stock(session, products)
     for line in sorted(order.lines, key=lambda line: line.variant_id):
         await session.execute(
             update(Variant).where(Variant.id == line.variant_id).values(stock=Variant.stock + line.quantity)
         )
-    if sold_out:  # back in stock: back up in every process's search ranking
-        await touch_products(session, sorted(sold_out))
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.search import SearchDoc, SearchHit, SearchIndex, normalize
-from store.services.catalog import ProductCards, ProductView, catalog_version, searchable_since
+from store.services.catalog import ProductCards, ProductView, catalog_version, searchable_since, sold_out_products
 
 logger = logging.getLogger(__name__)
 
 MAX_RESULTS = 50
 # Points (of 100) a sold-out product's relevance loses: in-stock products of similar relevance go first.
 SOLD_OUT_PENALTY = 15
+STOCK_REFRESH = 10  # the sold-out products are read every this many refresh intervals (10 s by default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +47,10 @@ class CatalogSearch:
         self.cards = ProductCards()
         self.refresh_interval = refresh_interval
         self.version = -1
-        # Products with a unit in stock, as of the last refresh: selling out, or coming back, touches a
-        # product (store.services.orders), so every process learns of it within a refresh interval.
-        self.in_stock: set[int] = set()
+        # The sold-out products, read again every STOCK_REFRESH refresh intervals: ranking them lower
+        # needs no query per search, and no lock is taken where stock changes.
+        self.sold_out: set[int] = set()
+        self._stock_checked_at = float("-inf")
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
 
@@ -65,7 +67,8 @@ class CatalogSearch:
             if not force and now - self._checked_at < self.refresh_interval:
                 return
             version = await catalog_version(session)
-            if version != self.version:
+            changed_catalog = version != self.version
+            if changed_catalog:
                 changed = await searchable_since(session, self.version if self.version >= 0 else -1)
                 self.cards.forget([product.id for product in changed] if self.version >= 0 else None)
                 for product in changed:
@@ -73,18 +76,17 @@ class CatalogSearch:
                         self.index.upsert(SearchDoc(product.id, product.title, product.fields))
                     else:
                         self.index.remove(product.id)
-                    if product.in_stock:
-                        self.in_stock.add(product.id)
-                    else:
-                        self.in_stock.discard(product.id)
                 logger.info("search index at catalog version %d (%d products reloaded)", version, len(changed))
                 self.version = version
+            if force or changed_catalog or now - self._stock_checked_at >= self.refresh_interval * STOCK_REFRESH:
+                self.sold_out = await sold_out_products(session)
+                self._stock_checked_at = now
             self._checked_at = time.monotonic()
 
     def _in_stock_first(self, hits: list[SearchHit]) -> tuple[int, ...]:
         """The hits in order of relevance, a sold-out product below in-stock ones of similar relevance."""
-        in_stock = self.in_stock
-        ranked = sorted(hits, key=lambda hit: -(hit.score - (0 if hit.product_id in in_stock else SOLD_OUT_PENALTY)))
+        sold_out = self.sold_out
+        ranked = sorted(hits, key=lambda hit: -(hit.score - (SOLD_OUT_PENALTY if hit.product_id in sold_out else 0)))
         return tuple(hit.product_id for hit in ranked)
 
     async def products(self, session: AsyncSession, ids: list[int], *,
