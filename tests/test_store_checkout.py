@@ -14,7 +14,7 @@ from store.errors import Expired, InvalidInput, NotFound, OutOfStock
 from store.models import Checkout, Order, OrderEvent, OutboxMessage, Payment, Seller, Variant
 from store.services import cart as cart_service
 from store.services import checkout as co
-from store.services import contact, payments, unpaid
+from store.services import contact, payments, personal_data, unpaid
 from store.services.fulfilment import complete_stars_refund, refunds_due
 from store.services.invoices import invoice_payload
 from store.services.orders import get_order_for_buyer, list_orders
@@ -337,3 +337,22 @@ def test_addresses_are_tidied_and_limited():
     for bad in ["", "short", "x" * 301]:
         with pytest.raises(InvalidInput):
             contact.clean_address(bad)
+
+
+async def test_a_late_payment_for_a_forgotten_buyers_expired_order_goes_back_instead_of_reviving_it(db, shop):
+    async with db.transaction() as session:
+        await cart_service.add_to_cart(session, 1, shop["tee_m"], 1)
+    placed = await place(db, 1, payment=PaymentMethod.CARD)
+    async with db.transaction() as session:
+        await unpaid.expire_checkouts(session, NOW + timedelta(minutes=31))
+    async with db.transaction() as session:
+        await personal_data.forget(session, 1, NOW + timedelta(minutes=32))
+    async with db.transaction() as session:
+        outcome = await payments.record_payment(session, 1, invoice_payload(placed.checkout.id), currency="USD",
+                                                amount=placed.checkout.invoice_amount, charge_id="late",
+                                                provider_charge_id=None, now=NOW + timedelta(minutes=33))
+    assert outcome.status == "refund_due"
+    async with db.read() as session:
+        order = await session.get(Order, placed.orders[0].id)
+    assert order.status == "expired" and order.contact_name is None  # not an order with nowhere to deliver
+    assert await stock_of(db, shop["tee_m"]) == 5  # released at expiry, not taken again

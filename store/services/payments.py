@@ -152,13 +152,15 @@ async def _refund_due(session: AsyncSession, checkout: Checkout, payment: Paymen
 
 async def _can_apply(session: AsyncSession, checkout: Checkout, currency: str, amount: int) -> bool:
     """Whether the payment pays for the checkout: the amount invoiced, while it awaits payment or, once
-    expired, when its stock can be taken again."""
+    expired, when its stock can be taken again and its contact was not erased."""
     if currency != checkout.invoice_currency or amount != checkout.invoice_amount:
         return False
     if checkout.status == CheckoutStatus.PENDING_PAYMENT:
         return True
     if checkout.status != CheckoutStatus.EXPIRED:
         return False
+    if any(order.erased_at is not None for order in checkout.orders):
+        return False  # its buyer asked to be forgotten since: nowhere to deliver, the money goes back
     wanted: dict[int, int] = {}
     for order in checkout.orders:
         for line in order.lines:
