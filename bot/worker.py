@@ -343,17 +343,20 @@ def webhook_session(allowed: tuple[Network, ...] = ()) -> aiohttp.ClientSession:
 async def _record_contact_given(session, delivery: outbox.Delivery, now: datetime) -> None:  # type: ignore[no-untyped-def]
     """A new-order notice in a seller's chat, and an order event at a seller's webhook, give the seller
     the buyer's contact: recorded for the buyer's data export."""
-    data = delivery.payload.get("data") or {}
+    buyer = (delivery.payload.get("data") or {}).get("buyer") or {}
     if delivery.template == Notice.SELLER_ORDER:
-        order_id, channel = delivery.payload.get("order_id"), AccessChannel.SELLER_CHAT
-    elif delivery.channel == OutboxChannel.WEBHOOK and (data.get("buyer") or {}).get("phone"):
-        order_id, channel = data.get("id"), AccessChannel.WEBHOOK
+        # The notice is rendered from the order as it is when sent: an erased contact shows as erased.
+        order_id, erased_too = delivery.payload.get("order_id"), False
+        channel = AccessChannel.SELLER_CHAT
+    elif delivery.channel == OutboxChannel.WEBHOOK and (buyer.get("phone") or buyer.get("address")):
+        # The body was built when the event happened: it carried the contact even if erased since.
+        order_id, erased_too = delivery.payload["data"].get("id"), True
+        channel = AccessChannel.WEBHOOK
     else:
         return
     if isinstance(order_id, int):
-        # Recorded even if erased since: the body, or the notice, was read before.
         await personal_data.record_access(session, [order_id], channel, now, seller_id=delivery.seller_id,
-                                          erased_too=True)
+                                          erased_too=erased_too)
 
 
 def _seconds(value: float | timedelta) -> float:

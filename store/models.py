@@ -306,6 +306,7 @@ class DataAccess(Base):
     """A buyer's phone and address given to someone else: who, when, for which order, by which channel."""
 
     __tablename__ = "data_access"
+    __table_args__ = (Index("ix_data_access_order_channel", "order_id", "channel"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     buyer_id: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -65,10 +65,12 @@ def downgrade() -> None:
         batch_op.add_column(sa.Column('contact_name', sa.String(length=128), nullable=True))
         batch_op.add_column(sa.Column('phone', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('address', sa.Text(), nullable=True))
-    # Back on the checkout, from its first order; what was erased (or never asked) comes back empty.
+    # Back on the checkout, from its first order not erased (else its first); what was erased (or never
+    # asked) comes back empty.
     for column in CONTACT:
         op.execute(f"UPDATE checkouts SET {column} = COALESCE((SELECT orders.{column} FROM orders "
-                   f"WHERE orders.checkout_id = checkouts.id ORDER BY orders.id LIMIT 1), '')")
+                   "WHERE orders.checkout_id = checkouts.id "
+                   "ORDER BY CASE WHEN orders.erased_at IS NULL THEN 0 ELSE 1 END, orders.id LIMIT 1), '')")
     with op.batch_alter_table('checkouts', schema=None) as batch_op:
         batch_op.alter_column('contact_name', existing_type=sa.String(length=128), nullable=False)
         batch_op.alter_column('phone', existing_type=sa.String(length=32), nullable=False)
