@@ -4,7 +4,8 @@ By default 1,000 shoppers arrive over 60 seconds (uniformly at random) through t
 ``t.me/<bot>?start=p<product>_<creator code>`` to a product with 300 units. Each one opens the
 link, adds the product, opens the cart, checks out (contact and address typed, standard
 shipping, cash on delivery) and places the order, waiting 1-3 s (random) between taps as a
-person does, and stops when told it sold out.
+person does, and stops when told it sold out. With ``--journey buy-now`` each taps Buy now
+on the card instead (contact and address typed, the preselected shipping, cash on delivery).
 
 The fake Bot API is the tests' (tests/fakebot.py), in this process with the shoppers; it
 answers every call but getUpdates after ``--rtt`` ms (default 50). The bot runs as real
@@ -21,6 +22,7 @@ not yet finished).
 
     python bench/flash_crowd.py                                   # SQLite, then PostgreSQL (~4 min)
     python bench/flash_crowd.py --stores sqlite --shoppers 200 --over 15    # a quick look
+    python bench/flash_crowd.py --stores sqlite --journey buy-now           # the same crowd with Buy now
 
 ``--database-url`` (default postgresql://postgres@127.0.0.1:5432/chatshop_flash) is wiped.
 """
@@ -67,6 +69,9 @@ class Crowd:
     taps: int = 0
     peak_backlog: int = 0
     errors: list[str] = field(default_factory=list)
+    # Per shopper who ordered: seconds from opening the link to the order placed, and taps and messages.
+    to_order: list[float] = field(default_factory=list)
+    steps_to_order: int = 0
 
 
 async def prepare(url: str, stock: int) -> tuple[int, str]:
@@ -211,10 +216,55 @@ class Shopper:
     async def pause(self) -> None:
         await asyncio.sleep(self.rng.uniform(1.0, 3.0))
 
-    async def shop(self, payload: str) -> str:
+    async def shop(self, payload: str, journey: str = "cart") -> str:
         """The whole journey; returns placed, sold_out, error or unanswered."""
+        steps = self._buy_now(payload) if journey == "buy-now" else self._cart(payload)
+        started = time.monotonic()
+        for i, (action, check) in enumerate(steps):
+            if i:
+                await self.pause()
+            outcome = await self.tap(action, check)
+            if outcome == "placed":
+                self.crowd.to_order.append(time.monotonic() - started)
+                self.crowd.steps_to_order = len(steps)
+            if outcome != "next":
+                return outcome
+        return "error"
+
+    def _contact_and_address(self) -> list:  # type: ignore[type-arg]
         user = self.user
-        steps = [
+        return [
+            (lambda: user.send(f"Guest {user.id % 10_000} +1 202 555 {user.id % 10_000:04d}", wait=False),
+             lambda: self._state(ready="shipping address")),
+            (lambda: user.send(f"{user.id % 100} Market Street, Springfield 12345", wait=False),
+             lambda: self._state(button="Standard delivery")),
+        ]
+
+    def _place(self) -> list:  # type: ignore[type-arg]
+        user = self.user
+        return [
+            (lambda: user.press("Cash on delivery", wait=False), lambda: self._state(button="Place order")),
+            (lambda: user.press("Place order", wait=False),
+             lambda: "placed" if "is placed" in (user.last_text or "")
+             else self._state(sold_out=("not enough stock", "sold out", "no longer available"))),
+        ]
+
+    def _buy_now(self, payload: str) -> list:  # type: ignore[type-arg]
+        """Link, Buy now, contact and address typed, the cheapest shipping as preselected, pay, place."""
+        user = self.user
+        return [
+            (lambda: user.send(f"/start {payload}", wait=False),
+             lambda: self._state(button="Buy now", sold_out=("Sold out",))),
+            (lambda: user.press("Buy now", wait=False),
+             lambda: self._state(ready="Checkout — contact", sold_out=("sold out",), answer_of=user._last_callback_id)),
+            *self._contact_and_address(),
+            *self._place(),
+        ]
+
+    def _cart(self, payload: str) -> list:  # type: ignore[type-arg]
+        """Link, Add to cart, the cart, checkout, contact and address typed, standard shipping, pay, place."""
+        user = self.user
+        return [
             (lambda: user.send(f"/start {payload}", wait=False),
              lambda: self._state(button="Add to cart", sold_out=("Sold out",))),
             (lambda: user.press("Add to cart", wait=False),
@@ -223,23 +273,10 @@ class Shopper:
             (lambda: user.press("Checkout", wait=False),
              lambda: self._state(button="Continue", sold_out=("sold out", "no longer", "cart is empty"))),
             (lambda: user.press("Continue", wait=False), lambda: self._state(ready="Checkout — contact")),
-            (lambda: user.send(f"Guest {user.id % 10_000} +1 202 555 {user.id % 10_000:04d}", wait=False),
-             lambda: self._state(ready="shipping address")),
-            (lambda: user.send(f"{user.id % 100} Market Street, Springfield 12345", wait=False),
-             lambda: self._state(button="Standard delivery")),
+            *self._contact_and_address(),
             (lambda: user.press("Standard delivery", wait=False), lambda: self._state(button="Cash on delivery")),
-            (lambda: user.press("Cash on delivery", wait=False), lambda: self._state(button="Place order")),
-            (lambda: user.press("Place order", wait=False),
-             lambda: "placed" if "is placed" in (user.last_text or "")
-             else self._state(sold_out=("not enough stock", "sold out"))),
+            *self._place(),
         ]
-        for i, (action, check) in enumerate(steps):
-            if i:
-                await self.pause()
-            outcome = await self.tap(action, check)
-            if outcome != "next":
-                return outcome
-        return "error"
 
 
 async def run_crowd(args: argparse.Namespace, store: str, tmp: Path) -> tuple[Crowd, dict]:
@@ -282,7 +319,7 @@ async def run_crowd(args: argparse.Namespace, store: str, tmp: Path) -> tuple[Cr
 
             async def arrive(shopper: Shopper, at: float, started: float) -> None:
                 await asyncio.sleep(max(0.0, started + at - time.monotonic()))
-                crowd.outcomes[await shopper.shop(payload)] += 1
+                crowd.outcomes[await shopper.shop(payload, args.journey)] += 1
 
             watcher = asyncio.create_task(watch_backlog())
             started = time.monotonic()
@@ -315,6 +352,9 @@ def report(store: str, crowd: Crowd, stats: dict, args: argparse.Namespace) -> N
     print(f"  tap to answer, ms    p50 {pct(lat, 50):.0f}   p95 {pct(lat, 95):.0f}   max {max(lat, default=0):.0f}"
           f"   (mean {statistics.fmean(lat) if lat else 0:.0f})")
     print(f"  peak inbox backlog   {crowd.peak_backlog:>6}   updates stored and not yet finished")
+    spent = crowd.to_order
+    print(f"  link to order, s     p50 {pct(spent, 50):.1f}   p95 {pct(spent, 95):.1f}   ({args.journey}: "
+          f"{crowd.steps_to_order} taps and typed messages, a pause of 1-3 s before each but the first)")
     for line in crowd.errors[:5]:
         print(f"    {line}")
 
@@ -342,6 +382,8 @@ def main() -> None:
     parser.add_argument("--pg-processes", type=int, default=2)
     parser.add_argument("--database-url", default=DEFAULT_PG, help="PostgreSQL database to wipe and use")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--journey", choices=("cart", "buy-now"), default="cart",
+                        help="each shopper adds to the cart and checks out, or taps Buy now")
     parser.add_argument("--keep", action="store_true", help="keep the bots' logs")
     args = parser.parse_args()
     args.stores = [s.strip() for s in args.stores.split(",") if s.strip()]
