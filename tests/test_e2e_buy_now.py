@@ -52,6 +52,20 @@ async def returning_shopper(user) -> None:  # type: ignore[no-untyped-def]
     await add_to_cart(user, "usb-c charger", "USB-C Charger")
 
 
+async def to_confirmation(user, query: str, title: str, option: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """A new shopper: search, open the product (pick the option), Buy now, type the contact and address,
+    pay cash on delivery: the confirmation with Place order is on screen."""
+    await user.send(query)
+    await user.press(title)
+    if option:
+        await user.press(option)
+    await user.press("Buy now")
+    await user.send("Bea Kim +1 202 555 0199")
+    await user.send("2 Oak Avenue, Springfield 12345")
+    await user.press("Cash on delivery")
+    assert "Place order" in user.buttons()[0]
+
+
 async def order_lines(runner: BotRunner, buyer: int) -> list[tuple[str, int, int | None]]:
     async with runner.db.read() as session:
         rows = await session.execute(select(OrderLine.sku, OrderLine.quantity, OrderLine.creator_id)
@@ -168,13 +182,7 @@ async def test_shipping_can_be_changed_and_the_invoice_is_for_the_one_item(fake,
 async def test_buy_now_refuses_what_changed_and_orders_nothing(fake, bot):
     ann, bea = fake.user(SHOPPER, "Ann"), fake.user(NEWCOMER, "Bea")
     # The last red hoodie in L: Bea gets to the confirmation with it...
-    await bea.send("hoodie")
-    await bea.press("Pullover Hoodie")
-    await bea.press("L / Red")
-    await bea.press("Buy now")
-    await bea.send("Bea Kim +1 202 555 0199")
-    await bea.send("2 Oak Avenue, Springfield 12345")
-    await bea.press("Cash on delivery")
+    await to_confirmation(bea, "hoodie", "Pullover Hoodie", "L / Red")
     # ...but Ann checks it out first.
     await add_to_cart(ann, "hoodie", "Pullover Hoodie", "L / Red")
     await place_order(ann)
@@ -197,12 +205,7 @@ async def test_buy_now_refuses_what_changed_and_orders_nothing(fake, bot):
         assert await session.scalar(select(func.count()).select_from(UserStep).where(UserStep.user_id == NEWCOMER)) == 0
 
     # The price changes after she confirmed: nothing is placed, and she is told why.
-    await bea.send("wireless earbuds")
-    await bea.press("Wireless Earbuds")
-    await bea.press("Buy now")
-    await bea.send("Bea Kim +1 202 555 0199")
-    await bea.send("2 Oak Avenue, Springfield 12345")
-    await bea.press("Cash on delivery")
+    await to_confirmation(bea, "wireless earbuds", "Wireless Earbuds")
     async with bot.db.transaction() as session:
         await session.execute(update(Variant).where(Variant.sku == "VB-WEB-001").values(price=5999))
     await bea.press("Place order")
@@ -257,12 +260,7 @@ async def test_buttons_of_another_checkout_place_or_change_nothing(fake, bot):
 
 async def test_a_product_paused_before_place_order_is_not_ordered(fake, bot):
     bea = fake.user(NEWCOMER, "Bea")
-    await bea.send("wireless earbuds")
-    await bea.press("Wireless Earbuds")
-    await bea.press("Buy now")
-    await bea.send("Bea Kim +1 202 555 0199")
-    await bea.send("2 Oak Avenue, Springfield 12345")
-    await bea.press("Cash on delivery")
+    await to_confirmation(bea, "wireless earbuds", "Wireless Earbuds")
     async with bot.db.transaction() as session:
         await session.execute(update(Product).where(Product.title == "Wireless Earbuds").values(status="paused"))
     await bea.press("Place order")
