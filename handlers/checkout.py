@@ -27,7 +27,7 @@ from store.services import unpaid
 from store.services.checkout_flow import CheckoutStep
 from store.services.creators import attributed_creator
 from store.services.invoices import invoice_payload
-from store.services.users import Step, get_step
+from store.services.users import Step
 from store.states import PaymentMethod
 
 logger = logging.getLogger(__name__)
@@ -171,9 +171,7 @@ async def on_place(update: Update, context: ShopContext, pressed: cb.PlaceOrder)
                                         pressed.shown)
     except OutOfStock as exc:
         await answer(query)
-        async with shop.db.read() as session:
-            step = await get_step(session, update.effective_user.id)
-        after = ("Nothing was ordered." if step is not None and flow.is_buy_now(step.data)
+        after = ("Nothing was ordered." if exc.data.get("buy_now")
                  else "Your cart is kept: check it with /cart and check out again.")
         await edit(query, f"⚠️ {escape(messages.error_text(exc))}\n\n{after}")
         return

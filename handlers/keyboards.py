@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
 
 from handlers import callbacks as cb
 from handlers.messages import PAYMENT_METHOD, SELLER_ACTION, SELLER_ORDER_FILTERS, order_status
-from handlers.render import money
+from handlers.render import fee
 from store.models import Order
 from store.services.cart import CartView
 from store.services.catalog import CategoryView, ProductView, VariantView
@@ -179,7 +179,7 @@ def buy_now_payment(options: list[ShippingOption], chosen: str, methods: tuple[P
 
 
 def _shipping_label(option: ShippingOption, currency: str, lang: str | None) -> str:
-    return f"{option.name} — {money(option.fee, currency, lang) if option.fee else 'free'}"
+    return f"{option.name} — {fee(option.fee, currency, lang)}"
 
 
 def shipping(options: list[ShippingOption], currency: str, lang: str | None) -> InlineKeyboardMarkup:

@@ -70,6 +70,11 @@ def short(text: str, most: int) -> str:
     return (cut[:space] if space > most * 2 // 3 else cut).rstrip(" ,;:-") + "…"
 
 
+def fee(amount: int, currency: str, lang: str | None) -> str:
+    """A shipping fee: the amount, or "free"."""
+    return money(amount, currency, lang) if amount else "free"
+
+
 def kept(value: str | None) -> str:
     """A piece of a buyer's contact, escaped, or a note that it was erased."""
     return escape(value) if value is not None else "<i>(erased)</i>"
@@ -273,9 +278,9 @@ def buy_now_contact(item: CartView, saved: Saved | None, phone_needed: bool, cur
     if saved is None:
         return f"{head}\n\n{ask_contact(phone_needed)}"
     return (f"{head}\n\n📇 <b>Deliver to</b> {person(saved.name, saved.phone)}\n"
-            f"🏠 {escape(saved.address)}\n\nTap <b>Deliver there</b>, or type another name "
-            f"{'and phone number ' if phone_needed else ''}"
-            "(e.g. <i>Ann Lee +1 202 555 0143</i>) to send it elsewhere.")
+            f"🏠 {escape(saved.address)}\n\nTap <b>Deliver there</b>, or type another "
+            + ("name and phone number (e.g. <i>Ann Lee +1 202 555 0143</i>)" if phone_needed
+               else "name (e.g. <i>Ann Lee</i>)") + " to send it elsewhere.")
 
 
 def buy_now_payment(step: PaymentStep, currency: str, lang: str | None) -> str:
@@ -283,9 +288,8 @@ def buy_now_payment(step: PaymentStep, currency: str, lang: str | None) -> str:
     details, quote = step.details, step.quote
     return (f"{_buy_now_item(step.cart, currency, lang)}\n\n"
             f"📇 {person(details['name'], details['phone'])}\n🏠 {escape(details['address'])}\n"
-            f"🚚 {escape(details['shipping_name'])}: "
-            f"{quote.shipping_total.format(lang) if quote.shipping_total.amount else 'free'} (tap another below to "
-            f"change)\n<b>Total: {quote.total.format(lang)}</b>\n\n💰 How would you like to pay?")
+            f"🚚 {escape(details['shipping_name'])}: {fee(quote.shipping_total.amount, currency, lang)} (tap "
+            f"another below to change)\n<b>Total: {quote.total.format(lang)}</b>\n\n💰 How would you like to pay?")
 
 
 def when(moment: datetime, lang: str | None) -> str:

@@ -186,7 +186,7 @@ async def place_order(
     short = await reserve_stock(session, wanted)
     if short:
         lines = [(line.title, line.label, short[line.variant_id]) for line in cart.lines if line.variant_id in short]
-        raise OutOfStock(ErrorCode.OUT_OF_STOCK, short, lines=lines)
+        raise OutOfStock(ErrorCode.OUT_OF_STOCK, short, lines=lines, buy_now=buy_now is not None)
 
     cod = payment_method == PaymentMethod.COD
     status = OrderStatus.PLACED if cod else OrderStatus.PENDING_PAYMENT

@@ -4,9 +4,11 @@ Review -> contact -> address -> shipping -> payment -> confirm. Buy now
 orders one unit of one variant instead of the cart (which it leaves as it
 was): it starts at the contact step, where the saved contact and address are
 one choice, and comes to the payment step with the cheapest shipping chosen
-(changeable there). Each call checks that the shopper is at the step it answers and advances it in the same
-transaction, with the step row locked, so a doubled press, an old button or
-a second bot process can never run a step twice. Confirming consumes the
+(changeable there).
+
+Each call checks that the shopper is at the step it answers and advances
+it in the same transaction, with the step row locked, so a doubled press, an
+old button or a second bot process can never run a step twice. Confirming consumes the
 step row, so exactly one "Place order" places the orders.
 """
 
@@ -86,7 +88,7 @@ class PaymentStep:
     @property
     def buy_now(self) -> bool:
         """Whether this is a Buy now (the payment step shows the order and offers other shipping)."""
-        return ITEM in self.details
+        return is_buy_now(self.details)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,12 +265,11 @@ async def choose_payment(session: AsyncSession, user_id: int, method: str, offer
         raise Expired(ErrorCode.PAYMENT_NOT_OFFERED)
     step = await at_step(session, user_id, CheckoutStep.PAYMENT, over=ErrorCode.STEP_OVER)
     cart = await basket(session, user_id, step.data)
-    if is_buy_now(step.data) and not (cart.lines and cart.lines[0].available):
-        await session.execute(delete(UserStep).where(UserStep.user_id == user_id))
-        raise Expired(ErrorCode.PRODUCT_GONE)
+    if is_buy_now(step.data) and not all(line.available for line in cart.lines):
+        cart = CartView(())  # the item was paused or removed since
     if not cart.lines:
         await session.execute(delete(UserStep).where(UserStep.user_id == user_id))
-        raise Expired(ErrorCode.CART_EMPTY)
+        raise Expired(ErrorCode.PRODUCT_GONE if is_buy_now(step.data) else ErrorCode.CART_EMPTY)
     quote = co.quote(cart, await co.get_shipping(session, step.data["shipping"]), rules.currency)
     if method == PaymentMethod.STARS and co.stars_amount(quote.total, rules) > STARS_INVOICE_MAX:
         raise InvalidInput(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
