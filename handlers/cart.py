@@ -19,7 +19,7 @@ async def on_cart_command(update: Update, context: ShopContext) -> None:
 
 
 @button_handler
-async def on_cart_button(update: Update, context: ShopContext, _: cb.ShowCart) -> None:
+async def on_cart_button(update: Update, context: ShopContext, _pressed: cb.ShowCart) -> None:
     """Show the cart as a new message (from a Cart button)."""
     await answer(update.callback_query)
     await on_cart_command(update, context)

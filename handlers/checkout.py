@@ -19,6 +19,7 @@ from handlers.callbacks import fit_text
 from handlers.common import answer, button_handler, chat_of, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
 from handlers.flows import Flow, OnStep
+from handlers.i18n import N_, _, ngettext
 from store.errors import Changed, ErrorCode, OutOfStock
 from store.models import Checkout
 from store.money import STARS
@@ -32,11 +33,12 @@ from store.states import PaymentMethod
 
 logger = logging.getLogger(__name__)
 
-LEFT = "Checkout cancelled. Your cart is kept: /cart"
+# What /cancel and the Cancel button say (handlers/flows.py translates it when shown).
+LEFT = N_("Checkout cancelled. Your cart is kept: /cart")
 
 
 @button_handler
-async def on_checkout(update: Update, context: ShopContext, _: cb.StartCheckout) -> None:
+async def on_checkout(update: Update, context: ShopContext, _pressed: cb.StartCheckout) -> None:
     """Start checkout with a review that re-validates prices and stock."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
@@ -68,7 +70,7 @@ async def on_buy_now(update: Update, context: ShopContext, pressed: cb.BuyNow) -
 
 
 @button_handler
-async def on_use_saved(update: Update, context: ShopContext, _: cb.UseSavedDetails) -> None:
+async def on_use_saved(update: Update, context: ShopContext, _pressed: cb.UseSavedDetails) -> None:
     """Deliver to the last order's contact and address: on to payment, the cheapest shipping chosen."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
@@ -86,13 +88,13 @@ def _payment_step(update: Update, context: ShopContext, payment: flow.PaymentSte
 
 
 @button_handler
-async def on_continue(update: Update, context: ShopContext, _: cb.ContinueCheckout) -> None:
+async def on_continue(update: Update, context: ShopContext, _pressed: cb.ContinueCheckout) -> None:
     """After the review: ask for contact details."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
         ask = await flow.to_contact(session, update.effective_user.id)
     await answer(query)
-    await edit(query, "🧾 Review done.")
+    await edit(query, _("🧾 Review done."))
     await reply(update, render.ask_contact(ask.phone_needed), keyboards.ask_contact(ask.saved))
 
 
@@ -115,7 +117,7 @@ async def on_typed_contact(update: Update, context: ShopContext, step: Step, tex
 
 
 async def _ask_address(update: Update, name: str, phone: str | None, last_address: str | None) -> None:
-    prompt = render.ASK_ADDRESS + (render.ASK_ADDRESS_AGAIN if last_address else "")
+    prompt = _(render.ASK_ADDRESS) + (_(render.ASK_ADDRESS_AGAIN) if last_address else "")
     await reply(update, f"📇 {render.person(name, phone)} ✓\n\n{prompt}", keyboards.ask_address(last_address))
 
 
@@ -171,27 +173,39 @@ async def on_place(update: Update, context: ShopContext, pressed: cb.PlaceOrder)
                                         pressed.shown)
     except OutOfStock as exc:
         await answer(query)
-        after = ("Nothing was ordered." if exc.data.get("buy_now")
-                 else "Your cart is kept: check it with /cart and check out again.")
-        await edit(query, f"⚠️ {escape(messages.error_text(exc))}\n\n{after}")
+        error = escape(messages.error_text(exc))
+        if exc.data.get("buy_now"):
+            # Translators: {error} says which item ran out.
+            text = _("⚠️ {error}\n\nNothing was ordered.").format(error=error)
+        else:
+            # Translators: {error} says which item ran out.
+            text = _("⚠️ {error}\n\nYour cart is kept: check it with /cart and check out again.").format(error=error)
+        await edit(query, text)
         return
     except Changed as exc:
         await answer(query)
         await edit(query, f"⚠️ {escape(messages.error_text(exc))}")
         return
     shop.wake_outbox()
-    await answer(query, "Order placed!")
+    await answer(query, _("Order placed!"))
     checkout = placed.checkout
     numbers = ", ".join(f"#{order.id}" for order in placed.orders)
     language = lang(update)
     if checkout.payment_method == PaymentMethod.COD:
-        await edit(query, f"🎉 <b>Thank you! Your order {numbers} is placed.</b>\n"
-                          f"Pay {render.money(checkout.total, checkout.currency, language)} in cash on delivery.\n"
-                          "You'll get a message here at every step. See /orders any time.")
+        # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller), {total} an
+        # amount of money.
+        await edit(query, _("🎉 <b>Thank you! Your order {numbers} is placed.</b>\n"
+                            "Pay {total} in cash on delivery.\n"
+                            "You'll get a message here at every step. See /orders any time.")
+                   .format(numbers=numbers, total=render.money(checkout.total, checkout.currency, language)))
         return
     minutes = int(shop.options.checkout_expiry.total_seconds() // 60)
-    await edit(query, f"🧾 <b>Order {numbers} is reserved for you.</b>\nPay with the invoice below within "
-                      f"{minutes} minutes; after that the items are released.", keyboards.awaiting_payment(checkout.id))
+    # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller).
+    text = ngettext("🧾 <b>Order {numbers} is reserved for you.</b>\nPay with the invoice below within "
+                    "{minutes} minute; after that the items are released.",
+                    "🧾 <b>Order {numbers} is reserved for you.</b>\nPay with the invoice below within "
+                    "{minutes} minutes; after that the items are released.", minutes)
+    await edit(query, text.format(numbers=numbers, minutes=minutes), keyboards.awaiting_payment(checkout.id))
     await send_invoice(update, context, checkout, [o.id for o in placed.orders])
 
 
@@ -199,19 +213,27 @@ async def send_invoice(update: Update, context: ShopContext, checkout: Checkout,
     """Send the Telegram invoice for an unpaid checkout (card through the provider, or Stars)."""
     numbers = ", ".join(f"#{i}" for i in order_ids)
     if checkout.invoice_currency == STARS:
-        prices = [LabeledPrice(fit_text(f"Order {numbers}", 32), checkout.invoice_amount)]
+        # Translators: a line of the invoice, at most 32 characters; {numbers} is one or more order numbers
+        # ("#12" or "#12, #13").
+        prices = [LabeledPrice(fit_text(_("Order {numbers}").format(numbers=numbers), 32), checkout.invoice_amount)]
         token = None
     else:
-        prices = [LabeledPrice("Items", checkout.items_total)]
+        # Translators: a line of the invoice (the price of the items), at most 32 characters.
+        prices = [LabeledPrice(_("Items"), checkout.items_total)]
         if checkout.shipping_total:
-            prices.append(LabeledPrice("Shipping", checkout.shipping_total))
+            # Translators: a line of the invoice (the shipping fee), at most 32 characters.
+            prices.append(LabeledPrice(_("Shipping"), checkout.shipping_total))
         token = context.shop.options.provider_token
     count = len(order_ids)
     await update.get_bot().send_invoice(
         chat_of(update),
-        title=f"chatshop checkout #{checkout.id}",
-        description=fit_text(f"{count} order{'s' if count != 1 else ''} ({numbers}), delivered by "
-                             f"{checkout.shipping_name}.", 255),
+        # Translators: the invoice's title, at most 32 characters (cut beyond); {number} is a checkout number.
+        title=fit_text(_("chatshop checkout #{number}").format(number=checkout.id), 32),
+        # Translators: the invoice's description, at most 255 characters (cut beyond); {numbers} is the list of
+        # the order numbers ("#12, #13"), {shipping} the name of the shipping method.
+        description=fit_text(ngettext("{count} order ({numbers}), delivered by {shipping}.",
+                                      "{count} orders ({numbers}), delivered by {shipping}.", count)
+                             .format(count=count, numbers=numbers, shipping=checkout.shipping_name), 255),
         payload=invoice_payload(checkout.id),
         provider_token=token,
         currency=checkout.invoice_currency,
@@ -235,21 +257,21 @@ async def leave(update: Update, context: ShopContext) -> None:
     """Leave the checkout; the cart stays as it is."""
     async with context.shop.db.transaction() as session:
         await flow.leave(session, update.effective_user.id)
-    await reply(update, LEFT, ReplyKeyboardRemove())
+    await reply(update, _(LEFT), ReplyKeyboardRemove())
 
 
 @button_handler
-async def on_leave(update: Update, context: ShopContext, _: cb.LeaveCheckout) -> None:
+async def on_leave(update: Update, context: ShopContext, _pressed: cb.LeaveCheckout) -> None:
     """The Cancel button of a checkout step."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
         left = await flow.leave(session, update.effective_user.id)
     await answer(query)
     if not left:
-        await edit(query, "This checkout is already over.")
+        await edit(query, _("This checkout is already over."))
         return
-    await edit(query, "Checkout cancelled.")
-    await reply(update, LEFT, ReplyKeyboardRemove())
+    await edit(query, _("Checkout cancelled."))
+    await reply(update, _(LEFT), ReplyKeyboardRemove())
 
 
 @button_handler
@@ -259,19 +281,21 @@ async def on_cancel_unpaid(update: Update, context: ShopContext, pressed: cb.Can
     async with context.shop.db.transaction() as session:
         await unpaid.cancel_checkout(session, update.effective_user.id, pressed.checkout_id, context.shop.clock())
     context.shop.wake_outbox()
-    await answer(query, "Order cancelled.")
-    await edit(query, "✖ This order was cancelled before payment; the items are back on sale.")
+    await answer(query, _("Order cancelled."))
+    await edit(query, _("✖ This order was cancelled before payment; the items are back on sale."))
 
 
 # What each step of the checkout takes; typed text at the steps answered with buttons is a search.
+# The hints are translated when shown (handlers/flows.py).
 FLOW = Flow(
     name="checkout",
     steps={
         CheckoutStep.REVIEW: OnStep(buttons={cb.ContinueCheckout: on_continue}),
         CheckoutStep.CONTACT: OnStep(text=on_typed_contact, contact=on_shared_contact,
                                      buttons={cb.UseSavedDetails: on_use_saved},
-                                     hint="Please type your name and phone number, or tap Share my contact."),
-        CheckoutStep.ADDRESS: OnStep(text=on_address, hint="Please type your shipping address as text."),
+                                     # Translators: "Share my contact" labels the key below the message.
+                                     hint=N_("Please type your name and phone number, or tap Share my contact.")),
+        CheckoutStep.ADDRESS: OnStep(text=on_address, hint=N_("Please type your shipping address as text.")),
         CheckoutStep.SHIPPING: OnStep(buttons={cb.ChooseShipping: on_shipping}),
         CheckoutStep.PAYMENT: OnStep(buttons={cb.ChoosePayment: on_payment, cb.ChooseShipping: on_shipping}),
         CheckoutStep.CONFIRM: OnStep(buttons={cb.PlaceOrder: on_place}),

@@ -12,6 +12,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from handlers import callbacks as cb
+from handlers import i18n
 from handlers.context import ShopContext, trace
 from handlers.fit import CAPTION_LIMIT, fit
 from handlers.messages import error_text, refusal
@@ -21,10 +22,10 @@ from store.services.users import touch_user
 logger = logging.getLogger(__name__)
 
 
-def lang(update: Update) -> str | None:
-    """The language of the person behind the update."""
-    user = update.effective_user
-    return user.language_code if user else None
+def lang(update: Update) -> str:
+    """The language of the person behind the update (their /language choice, else their app's): the
+    application sets it for each update it handles."""
+    return i18n.current()
 
 
 async def ensure_user(session, update: Update) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from handlers import callbacks as cb
 from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, ensure_user, lang, reply, show
 from handlers.context import ShopContext
+from handlers.i18n import N_, Labels, _
 from handlers.messages import APPROVAL
 from handlers.notifications import applicant
 from handlers.product import send_card
@@ -24,6 +25,13 @@ from store.states import Approval
 logger = logging.getLogger(__name__)
 
 SHOWCASE_PAGE_SIZE = 8
+# What the operator's application message says once decided.
+DECIDED = Labels({
+    # Translators: {applicant} is the person who applied: first name and @username.
+    Approval.APPROVED: N_("✨ Creator application of {applicant}: <b>approved</b>."),
+    # Translators: {applicant} is the person who applied: first name and @username.
+    Approval.REJECTED: N_("✨ Creator application of {applicant}: <b>rejected</b>."),
+})
 
 
 def link_url(context: ShopContext, payload: str) -> str:
@@ -41,7 +49,7 @@ async def on_creator(update: Update, context: ShopContext) -> None:
                                        operators=shop.options.operator_ids, now=shop.clock())
     if creator.status == Approval.PENDING:
         shop.wake_outbox()
-        await reply(update, "✨ Thanks! Your creator application is with an operator; you'll hear from us here.")
+        await reply(update, _("✨ Thanks! Your creator application is with an operator; you'll hear from us here."))
         return
     await reply(update, render.creator_home(creator.code, link_url(context, links.showcase_payload(creator.code))))
 
@@ -56,8 +64,9 @@ async def on_decide(update: Update, context: ShopContext, pressed: cb.DecideCrea
                                         shop.options.operator_ids, shop.clock())
         who = await applicant(session, creator.user_id)
     shop.wake_outbox()
-    await answer(query, f"Creator {creator.code}: {APPROVAL[creator.status]}.")
-    await edit(query, f"✨ Creator application of {who}: <b>{APPROVAL[creator.status]}</b>.")
+    # Translators: {code} is the creator's code, {status} "approved" or "rejected"; a short alert.
+    await answer(query, _("Creator {code}: {status}.").format(code=creator.code, status=APPROVAL[creator.status]))
+    await edit(query, DECIDED[creator.status].format(applicant=who))
 
 
 @button_handler
@@ -73,8 +82,10 @@ async def on_share_link(update: Update, context: ShopContext, pressed: cb.ShareL
         raise NotFound(ErrorCode.PRODUCT_GONE)
     url = link_url(context, links.product_payload(product.id, creator.code))
     await answer(query)
-    await reply(update, f"🔗 Your link for <b>{escape(product.title)}</b>:\n{url}\n\nWhoever opens it lands on the "
-                        "product; what they buy within the attribution window earns you commission.",
+    # Translators: {title} is the product, {url} the creator's link to it.
+    await reply(update, _("🔗 Your link for <b>{title}</b>:\n{url}\n\nWhoever opens it lands on the product; what "
+                          "they buy within the attribution window earns you commission.").format(
+                              title=escape(product.title), url=url),
                 keyboards.share_link(url, product.title))
 
 
@@ -88,7 +99,7 @@ async def on_showcase_toggle(update: Update, context: ShopContext, pressed: cb.T
         now_in = await creators.set_in_showcase(session, user_id, product_id, pressed.add, context.shop.clock())
         product = await context.shop.search.product(session, product_id)
         who = await creators.card_viewer(session, user_id, product_id)
-    await answer(query, "Added to your showcase." if now_in else "Removed from your showcase.")
+    await answer(query, _("Added to your showcase.") if now_in else _("Removed from your showcase."))
     if product is not None:
         await query.edit_message_reply_markup(keyboards.product_card(product, product.default_variant(),
                                                                      who.cart_count, who.showcased))
@@ -123,9 +134,12 @@ async def show_showcase(update: Update, context: ShopContext, creator_id: int, p
             raise NotFound(ErrorCode.SHOWCASE_GONE)
         products = await creators.showcase(session, creator.id)
         owner = await get_user(session, creator.user_id)
-    name = owner.first_name if owner and owner.first_name else "A creator"
+    # Translators: who a showcase is said to be of when its creator has no name ("A creator's picks").
+    name = owner.first_name if owner and owner.first_name else _("A creator")
     if not products:
-        await reply(update, f"⭐ {escape(name)}'s showcase is empty for now. Type what you are looking for!")
+        # Translators: {name} is the creator's first name.
+        await reply(update, _("⭐ {name}'s showcase is empty for now. Type what you are looking for!")
+                    .format(name=escape(name)))
         return
     pages = -(-len(products) // SHOWCASE_PAGE_SIZE)
     page = min(page, pages - 1)

@@ -9,6 +9,7 @@ from telegram.error import Forbidden, NetworkError, TelegramError
 
 from handlers.common import answer
 from handlers.context import ShopContext, trace
+from handlers.i18n import _
 from handlers.render import SORRY
 from store.db import unavailable, update_applied
 from store.services.inbox import AlreadyApplied
@@ -36,10 +37,11 @@ async def on_error(update: object, context: ShopContext) -> None:
         logger.error("error while handling update %s", update_id, exc_info=context.error)
     if not isinstance(update, Update):
         return
-    if update.callback_query is not None and await answer(update.callback_query, SORRY, alert=True):
+    sorry = _(SORRY)  # marked with N_ where it is written (handlers/render.py)
+    if update.callback_query is not None and await answer(update.callback_query, sorry, alert=True):
         return
     if update.effective_chat is not None and update.effective_chat.type == "private":
         try:
-            await update.effective_chat.send_message(SORRY)
+            await update.effective_chat.send_message(sorry)
         except TelegramError:
             logger.warning("could not apologise for update %s", update_id)

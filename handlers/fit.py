@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import re
 
+from handlers.i18n import ngettext
+
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 MORE = "…"
@@ -108,7 +110,10 @@ def fit_lines(head: list[str], lines: list[str], tail: list[str], limit: int = T
 def _more(left: list[str]) -> str:
     """What stands for the lines left out: "… and 3 more" (items, not the headings between them)."""
     items = sum(1 for line in left if ITEM.match(line.lstrip("\n")))
-    return f"… and {items} more" if items else MORE
+    if not items:
+        return MORE
+    # Translators: ends a list cut short; {count} is how many of its items are left out.
+    return ngettext("… and {count} more", "… and {count} more", items).format(count=items)
 
 
 def _close(text: str) -> str:

@@ -11,6 +11,10 @@ lock, so an old button or a second bot process never runs a step twice.
 A message that is no answer at the person's step falls through: text is a
 search, a contact or a photo gets a polite note, anything else a hint of what
 the step wants.
+
+The texts of a flow's table (a step's hint, /cancel's answer, the leave
+button) are module constants marked with ``N_``: they are translated here,
+when said, into the language of the person they are said to.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from telegram import ReplyKeyboardRemove, Update
 from handlers import callbacks as cb
 from handlers.common import reply, say_refusal
 from handlers.context import ShopContext
+from handlers.i18n import LANGUAGES, N_, _, translations
 from store.errors import ShopError
 from store.models import utcnow
 from store.services.users import Step, clear_step, get_step
@@ -41,7 +46,7 @@ class OnStep:
     contact: StepAnswer | None = None
     photo: StepAnswer | None = None
     buttons: Mapping[type[cb.Button], ButtonCallback] = field(default_factory=dict)
-    hint: str | None = None  # said when something else arrives (a sticker, a voice note)
+    hint: str | None = None  # said when something else arrives (a sticker, a voice note); marked with N_
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,8 @@ class Flow:
     name: str
     steps: Mapping[StrEnum, OnStep]
     buttons: Mapping[type[cb.Button], ButtonCallback] = field(default_factory=dict)
-    left: str = "Cancelled. Nothing was changed."  # /cancel's answer
-    # Typed text that leaves the flow from any step (a reply keyboard's cancel button), and how.
+    left: str = N_("Cancelled. Nothing was changed.")  # /cancel's answer, marked with N_
+    # Typed text that leaves the flow from any step (a reply keyboard's cancel button, marked with N_), and how.
     leave_text: str | None = None
     on_leave: Callable[[Update, ShopContext], Awaitable[None]] | None = None
 
@@ -65,11 +70,17 @@ class Flow:
 
 
 SKIP = "/skip"
-NOTHING_TO_CANCEL = "There is nothing to cancel. Type what you are looking for, or /start."
-UNKNOWN_COMMAND = "I don't know that command. /help lists what I can do."
-TEXT_ONLY = "I can only read text here: type what you are looking for, or /help."
-CONTACT_OUTSIDE = "Thanks! I only need your contact during checkout: /cart"
-PHOTO_OUTSIDE = "Nice picture! To search, type words; sellers add product photos with /add_product."
+NOTHING_TO_CANCEL = N_("There is nothing to cancel. Type what you are looking for, or /start.")
+UNKNOWN_COMMAND = N_("I don't know that command. /help lists what I can do.")
+TEXT_ONLY = N_("I can only read text here: type what you are looking for, or /help.")
+CONTACT_OUTSIDE = N_("Thanks! I only need your contact during checkout: /cart")
+PHOTO_OUTSIDE = N_("Nice picture! To search, type words; sellers add product photos with /add_product.")
+
+
+def _is_button(text: str, label: str) -> bool:
+    """Whether typed ``text`` is the reply-keyboard button ``label`` (marked with N_) in any language we speak:
+    a keyboard shown before the person changed their language still works."""
+    return any(text == translations(language).gettext(label) for language in LANGUAGES)
 
 
 class StepRouter:
@@ -112,12 +123,12 @@ class StepRouter:
         if message.text is not None:
             # Commands reach here unknown, or /skip, which answers the step it skips.
             command = message.text.startswith("/")
-            if flow is not None and flow.leave_text is not None and message.text == flow.leave_text:
+            if flow is not None and flow.leave_text is not None and _is_button(message.text, flow.leave_text):
                 await flow.on_leave(update, context)
             elif on is not None and on.text is not None and (not command or message.text == SKIP):
                 await _answer(on.text, update, context, step, message.text)
             elif command:
-                await reply(update, UNKNOWN_COMMAND)
+                await reply(update, _(UNKNOWN_COMMAND))
             else:
                 await self.on_search(update, context, message.text)
         elif message.contact is not None and on is not None and on.contact is not None:
@@ -126,13 +137,13 @@ class StepRouter:
             await _answer(on.photo, update, context, step, message.photo)
         elif on is not None:
             # Anything else at a step (a photo at the address, a sticker, a voice note): what the step wants.
-            await reply(update, on.hint or TEXT_ONLY)
+            await reply(update, _(on.hint or TEXT_ONLY))
         elif message.contact is not None:
-            await reply(update, CONTACT_OUTSIDE)
+            await reply(update, _(CONTACT_OUTSIDE))
         elif message.photo:
-            await reply(update, PHOTO_OUTSIDE)
+            await reply(update, _(PHOTO_OUTSIDE))
         else:
-            await reply(update, TEXT_ONLY)
+            await reply(update, _(TEXT_ONLY))
 
     async def on_cancel(self, update: Update, context: ShopContext) -> None:
         """/cancel: leave whatever dialogue the person is in."""
@@ -142,9 +153,9 @@ class StepRouter:
         if step is None:
             text = NOTHING_TO_CANCEL
         else:
-            flow, _ = self.steps.get(step.name, (None, None))
+            flow, _on = self.steps.get(step.name, (None, None))
             text = flow.left if flow is not None else Flow.left
-        await reply(update, text, ReplyKeyboardRemove())
+        await reply(update, _(text), ReplyKeyboardRemove())
 
 
 async def _answer(handler: StepAnswer, update: Update, context: ShopContext, step: Step, sent: object) -> None:

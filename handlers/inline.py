@@ -25,6 +25,7 @@ from telegram.helpers import create_deep_linked_url
 from handlers import render
 from handlers.common import lang
 from handlers.context import ShopContext
+from handlers.i18n import N_, _
 from handlers.start import SHOP_START
 from store.services.catalog import ProductView
 from store.services.creators import creator_of_user
@@ -36,8 +37,10 @@ SHORT_DESCRIPTION = 160
 # Short, because prices and stock change; personal, because the links carry the sharer's creator code.
 CACHE_SECONDS = 30
 
-SHOP_BUTTON = "Open the shop"
-BUY_BUTTON = "🛒 Buy"
+# Translators: a button above inline results that opens a chat with the bot; keep it short.
+SHOP_BUTTON = N_("Open the shop")
+# Translators: a button under a shared product, keep it short.
+BUY_BUTTON = N_("🛒 Buy")
 
 
 def _offset(raw: str) -> int:
@@ -47,16 +50,24 @@ def _offset(raw: str) -> int:
 
 def _summary(product: ProductView, currency: str, language: str | None) -> str:
     """One plain line under the title: price, seller, and whether it is sold out."""
-    summary = f"{render.price_range(product, currency, language)} · {product.seller_name}"
-    return summary + (" · sold out" if product.stock <= 0 else "")
+    price = render.price_range(product, currency, language)
+    if product.stock <= 0:
+        # Translators: a line under a product's title in inline results: its price and seller, and that it is
+        # sold out (plain text, no HTML).
+        return _("{price} · {seller} · sold out").format(price=price, seller=product.seller_name)
+    return f"{price} · {product.seller_name}"
 
 
 def _message(product: ProductView, currency: str, language: str | None) -> str:
     """The HTML message a chosen result posts into the chat."""
-    lines = [f"<b>{escape(product.title)}</b>",
-             f"{render.price_range(product, currency, language)} · by {escape(product.seller_name)}"]
+    price, seller = render.price_range(product, currency, language), escape(product.seller_name)
     if product.stock <= 0:
-        lines[-1] += " · sold out"
+        # Translators: a shared product's price and {seller}, the shop selling it, and that it is sold out.
+        byline = _("{price} · by {seller} · sold out").format(price=price, seller=seller)
+    else:
+        # Translators: a shared product's price and {seller}, the shop selling it.
+        byline = _("{price} · by {seller}").format(price=price, seller=seller)
+    lines = [f"<b>{escape(product.title)}</b>", byline]
     if product.description:
         text = product.description
         if len(text) > SHORT_DESCRIPTION:
@@ -78,7 +89,7 @@ def _result(product: ProductView, url: str, currency: str, language: str | None)
         input_message_content=InputTextMessageContent(
             _message(product, currency, language), parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=True)),
-        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(BUY_BUTTON, url=url)]]),
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(_(BUY_BUTTON), url=url)]]),
     )
 
 
@@ -102,6 +113,6 @@ async def on_inline_query(update: Update, context: ShopContext) -> None:
     currency, language = context.shop.options.currency, lang(update)
     results = [_result(p, create_deep_linked_url(context.bot.username, product_payload(p.id, code)),
                        currency, language) for p in products]
-    button = None if results or start else InlineQueryResultsButton(SHOP_BUTTON, start_parameter=SHOP_START)
+    button = None if results or start else InlineQueryResultsButton(_(SHOP_BUTTON), start_parameter=SHOP_START)
     await inline.answer(results, cache_time=CACHE_SECONDS, is_personal=True,
                         next_offset=str(start + PAGE_SIZE) if more else "", button=button)

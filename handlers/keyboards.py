@@ -8,6 +8,7 @@ from urllib.parse import quote
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from handlers import callbacks as cb
+from handlers.i18n import N_, _
 from handlers.messages import PAYMENT_METHOD, SELLER_ACTION, SELLER_ORDER_FILTERS, order_status
 from handlers.render import fee
 from store.models import Order
@@ -19,8 +20,12 @@ from store.services.fulfilment import SellerOrder
 from store.services.orders import OrderSummary, allowed_actions
 from store.states import CartAction, PaymentMethod, ProductStatus
 
-CANCEL_TEXT = "✖ Cancel checkout"
-SHARE_CONTACT_TEXT = "📱 Share my contact"
+# The reply-keyboard buttons of the checkout: marked here, translated when shown (the checkout's flow
+# knows its cancel button in every language).
+# Translators: a button (leave the checkout), keep it short.
+CANCEL_TEXT = N_("✖ Cancel checkout")
+# Translators: a button that sends the person's phone contact, keep it short.
+SHARE_CONTACT_TEXT = N_("📱 Share my contact")
 SEARCH_QUERY_BYTES = 48
 CONFIRM_MARK = 12  # how much of a confirmation's fingerprint its Place order button carries
 
@@ -41,20 +46,32 @@ def pager(page: int, pages: int, to: Callable[[int], cb.Button]) -> list[InlineK
         return []
     row = []
     if page > 0:
-        row.append(button("‹ Prev", to(page - 1)))
+        # Translators: a button (the previous page), keep it short.
+        row.append(button(_("‹ Prev"), to(page - 1)))
     row.append(button(f"{page + 1} / {pages}", cb.Noop()))
     if page + 1 < pages:
-        row.append(button("Next ›", to(page + 1)))
+        # Translators: a button (the next page), keep it short.
+        row.append(button(_("Next ›"), to(page + 1)))
     return row
 
 
 def main_menu(cart_count: int = 0) -> InlineKeyboardMarkup:
     """The start menu."""
-    cart = f"🛒 Cart ({cart_count})" if cart_count else "🛒 Cart"
     return build([
-        [button("🗂 Categories", cb.Categories())],
-        [button(cart, cb.ShowCart()), button("📦 My orders", cb.OrdersPage(0))],
+        # Translators: a button, keep it short.
+        [button(_("🗂 Categories"), cb.Categories())],
+        # Translators: a button, keep it short.
+        [button(_cart_label(cart_count), cb.ShowCart()), button(_("📦 My orders"), cb.OrdersPage(0))],
     ])
+
+
+def _cart_label(cart_count: int) -> str:
+    """The cart's button, with how many units it holds."""
+    if cart_count:
+        # Translators: a button; {count} is how many units the cart holds. Keep it short.
+        return _("🛒 Cart ({count})").format(count=cart_count)
+    # Translators: a button, keep it short.
+    return _("🛒 Cart")
 
 
 def categories(items: list[CategoryView]) -> InlineKeyboardMarkup:
@@ -80,7 +97,8 @@ def category_page(products: list[ProductView], start: int, page: int, pages: int
                   category_id: int) -> InlineKeyboardMarkup:
     """A category's products with paging and a way back."""
     return product_list(products, start, pager(page, pages, lambda n: cb.CategoryPage(category_id, n)),
-                        [button("‹ Categories", cb.Categories())])
+                        # Translators: a button (back to the categories), keep it short.
+                        [button(_("‹ Categories"), cb.Categories())])
 
 
 def no_results(items: list[CategoryView]) -> InlineKeyboardMarkup:
@@ -100,30 +118,40 @@ def product_card(product: ProductView, selected: VariantView | None, cart_count:
         choices = []
         for variant in product.variants:
             mark = "✓ " if selected is not None and variant.id == selected.id else ""
-            sold = " (sold out)" if variant.stock <= 0 else ""
-            choices.append(button(f"{mark}{variant.label or variant.sku}{sold}",
-                                  cb.PickVariant(product.id, variant.id)))
+            option = variant.label or variant.sku
+            if variant.stock <= 0:
+                # Translators: a button; {option} is a product's option (M / Black). Keep it short.
+                option = _("{option} (sold out)").format(option=option)
+            choices.append(button(f"{mark}{option}", cb.PickVariant(product.id, variant.id)))
         rows += [choices[i:i + 3] for i in range(0, len(choices), 3)]
     if selected is not None and selected.stock > 0:
-        rows.append([button("➕ Add to cart", cb.AddToCart(selected.id)), button("⚡ Buy now", cb.BuyNow(selected.id))])
-    rows.append([button(f"🛒 Cart ({cart_count})" if cart_count else "🛒 Cart", cb.ShowCart())])
+        # Translators: a button, keep it short.
+        rows.append([button(_("➕ Add to cart"), cb.AddToCart(selected.id)),
+                     # Translators: a button (order just this item), keep it short.
+                     button(_("⚡ Buy now"), cb.BuyNow(selected.id))])
+    rows.append([button(_cart_label(cart_count), cb.ShowCart())])
     if showcased is not None:
-        rows.append([button("🔗 Share link", cb.ShareLink(product.id)),
-                     button("⭐ In showcase ✓" if showcased else "☆ Add to showcase",
-                            cb.ToggleShowcase(product.id, add=not showcased))])
+        # Translators: a button (the product is in the creator's showcase: tap to take it out), keep it short.
+        toggle = _("⭐ In showcase ✓") if showcased else _("☆ Add to showcase")
+        # Translators: a button, keep it short.
+        rows.append([button(_("🔗 Share link"), cb.ShareLink(product.id)),
+                     button(toggle, cb.ToggleShowcase(product.id, add=not showcased))])
     return build(rows)
 
 
 def share_link(url: str, title: str) -> InlineKeyboardMarkup:
     """Open Telegram's share sheet with the link."""
     return InlineKeyboardMarkup([[InlineKeyboardButton(
-        "📤 Share", url=f"https://t.me/share/url?url={quote(url, safe='')}&text={quote(title, safe='')}")]])
+        # Translators: a button (opens Telegram's share sheet), keep it short.
+        _("📤 Share"), url=f"https://t.me/share/url?url={quote(url, safe='')}&text={quote(title, safe='')}")]])
 
 
 def creator_application(creator_id: int) -> InlineKeyboardMarkup:
     """Approve or reject a creator application."""
-    return build([[button("✅ Approve", cb.DecideCreator(creator_id, approve=True)),
-                   button("✖ Reject", cb.DecideCreator(creator_id, approve=False))]])
+    # Translators: a button (an operator approves an application), keep it short.
+    return build([[button(_("✅ Approve"), cb.DecideCreator(creator_id, approve=True)),
+                   # Translators: a button (an operator rejects an application), keep it short.
+                   button(_("✖ Reject"), cb.DecideCreator(creator_id, approve=False))]])
 
 
 def showcase_page(products: list[ProductView], start: int, page: int, pages: int,
@@ -142,32 +170,35 @@ def cart(cart_view: CartView) -> InlineKeyboardMarkup:
             button(f"✕ {number}", cb.ChangeCartLine(line.id, CartAction.REMOVE)),
         ])
     if cart_view.lines:
-        rows.append([button("✅ Checkout", cb.StartCheckout())])
+        # Translators: a button, keep it short.
+        rows.append([button(_("✅ Checkout"), cb.StartCheckout())])
     return build(rows)
 
 
 def review() -> InlineKeyboardMarkup:
     """Continue or leave after the review."""
-    return build([[button("Continue ›", cb.ContinueCheckout()), button("✖ Cancel", cb.LeaveCheckout())]])
+    # Translators: a button (go on with the checkout), keep it short.
+    return build([[button(_("Continue ›"), cb.ContinueCheckout()), button(_("✖ Cancel"), cb.LeaveCheckout())]])
 
 
 def ask_contact(saved: str | None) -> ReplyKeyboardMarkup:
     """Share-contact button (Telegram sends the verified number), the contact used last time, a way out."""
-    rows = [[KeyboardButton(SHARE_CONTACT_TEXT, request_contact=True)]]
+    rows = [[KeyboardButton(_(SHARE_CONTACT_TEXT), request_contact=True)]]
     if saved:
         rows.append([saved])
-    return ReplyKeyboardMarkup([*rows, [CANCEL_TEXT]], resize_keyboard=True, one_time_keyboard=True)
+    return ReplyKeyboardMarkup([*rows, [_(CANCEL_TEXT)]], resize_keyboard=True, one_time_keyboard=True)
 
 
 def ask_address(last_address: str | None) -> ReplyKeyboardMarkup:
     """The last address used (tap to reuse it) and a way out."""
     rows = [[one_line(last_address)]] if last_address else []
-    return ReplyKeyboardMarkup([*rows, [CANCEL_TEXT]], resize_keyboard=True, one_time_keyboard=True)
+    return ReplyKeyboardMarkup([*rows, [_(CANCEL_TEXT)]], resize_keyboard=True, one_time_keyboard=True)
 
 
 def use_saved() -> InlineKeyboardMarkup:
     """Buy now's first screen for a returning shopper: deliver where the last order went, or leave."""
-    return build([[button("✅ Deliver there", cb.UseSavedDetails()), button("✖ Cancel", cb.LeaveCheckout())]])
+    # Translators: a button (deliver to the saved address), keep it short.
+    return build([[button(_("✅ Deliver there"), cb.UseSavedDetails()), button(_("✖ Cancel"), cb.LeaveCheckout())]])
 
 
 def buy_now_payment(options: list[ShippingOption], chosen: str, methods: tuple[PaymentMethod, ...],
@@ -185,25 +216,28 @@ def _shipping_label(option: ShippingOption, currency: str, lang: str | None) -> 
 def shipping(options: list[ShippingOption], currency: str, lang: str | None) -> InlineKeyboardMarkup:
     """One button per shipping method with its fee."""
     rows = [[button(_shipping_label(o, currency, lang), cb.ChooseShipping(o.code))] for o in options]
-    return build([*rows, [button("✖ Cancel", cb.LeaveCheckout())]])
+    return build([*rows, [button(_("✖ Cancel"), cb.LeaveCheckout())]])
 
 
 def payment(methods: tuple[PaymentMethod, ...]) -> InlineKeyboardMarkup:
     """One button per payment method offered."""
     return build([*[[button(PAYMENT_METHOD[m], cb.ChoosePayment(m))] for m in methods],
-                  [button("✖ Cancel", cb.LeaveCheckout())]])
+                  [button(_("✖ Cancel"), cb.LeaveCheckout())]])
 
 
 def confirm(total: int, fingerprint: str) -> InlineKeyboardMarkup:
     """Place the order (for the total and the order shown) or leave."""
-    return build([[button("✅ Place order", cb.PlaceOrder(total, fingerprint[:CONFIRM_MARK]))],
-                  [button("✖ Cancel", cb.LeaveCheckout())]])
+    # Translators: a button, keep it short.
+    return build([[button(_("✅ Place order"), cb.PlaceOrder(total, fingerprint[:CONFIRM_MARK]))],
+                  [button(_("✖ Cancel"), cb.LeaveCheckout())]])
 
 
 def awaiting_payment(checkout_id: int) -> InlineKeyboardMarkup:
     """Under an unpaid order: the invoice again, or call it off."""
-    return build([[button("💳 Pay", cb.PayAgain(checkout_id)),
-                   button("✖ Cancel this order", cb.CancelUnpaid(checkout_id))]])
+    # Translators: a button (pay an unpaid order), keep it short.
+    return build([[button(_("💳 Pay"), cb.PayAgain(checkout_id)),
+                   # Translators: a button (call off an unpaid order), keep it short.
+                   button(_("✖ Cancel this order"), cb.CancelUnpaid(checkout_id))]])
 
 
 def order_list(orders: list[OrderSummary], page: int, pages: int) -> InlineKeyboardMarkup:
@@ -214,7 +248,8 @@ def order_list(orders: list[OrderSummary], page: int, pages: int) -> InlineKeybo
 
 def order_detail(page: int, checkout_id: int | None) -> InlineKeyboardMarkup:
     """Back to the list, and a way to call off an unpaid order."""
-    rows = [[button("‹ My orders", cb.OrdersPage(page))]]
+    # Translators: a button (back to the list of orders), keep it short.
+    rows = [[button(_("‹ My orders"), cb.OrdersPage(page))]]
     if checkout_id is not None:
         rows = awaiting_payment(checkout_id).inline_keyboard + tuple(rows)
     return build([list(row) for row in rows])
@@ -222,7 +257,10 @@ def order_detail(page: int, checkout_id: int | None) -> InlineKeyboardMarkup:
 
 def forget() -> InlineKeyboardMarkup:
     """/forget's confirmation."""
-    return build([[button("🗑 Erase my data", cb.ForgetMe(erase=True)), button("Keep it", cb.ForgetMe(erase=False))]])
+    # Translators: a button (answers "erase your data?"), keep it short.
+    return build([[button(_("🗑 Erase my data"), cb.ForgetMe(erase=True)),
+                   # Translators: a button (answers "erase your data?": keep the data), keep it short.
+                   button(_("Keep it"), cb.ForgetMe(erase=False))]])
 
 
 # --- sellers and operators -------------------------------------------------------------------
@@ -231,8 +269,8 @@ def forget() -> InlineKeyboardMarkup:
 
 def seller_application(seller_id: int) -> InlineKeyboardMarkup:
     """Approve or reject a seller application."""
-    return build([[button("✅ Approve", cb.DecideSeller(seller_id, approve=True)),
-                   button("✖ Reject", cb.DecideSeller(seller_id, approve=False))]])
+    return build([[button(_("✅ Approve"), cb.DecideSeller(seller_id, approve=True)),
+                   button(_("✖ Reject"), cb.DecideSeller(seller_id, approve=False))]])
 
 
 def seller_order_actions(order: Order) -> InlineKeyboardMarkup | None:
@@ -258,7 +296,8 @@ def categories_to_file(choices: list[tuple[int, str]]) -> InlineKeyboardMarkup:
 
 def variants_done() -> InlineKeyboardMarkup:
     """Finish adding variants."""
-    return build([[button("✅ Done: publish the product", cb.PublishNewProduct())]])
+    # Translators: a button (no more variants: publish the new product), keep it short.
+    return build([[button(_("✅ Done: publish the product"), cb.PublishNewProduct())]])
 
 
 def my_products(products: list[ProductView], page: int, pages: int) -> InlineKeyboardMarkup:
@@ -272,15 +311,29 @@ def manage_product(product: ProductView) -> InlineKeyboardMarkup:
     """Edit each variant's price and stock, the description; pause, resume or remove."""
     rows = []
     for variant in product.variants:
-        rows.append([button(f"💲 {variant.label} price" if variant.label else "💲 Price",
-                            cb.EditVariant(product.id, variant.id, cb.VariantField.PRICE)),
-                     button(f"📦 {variant.label} stock" if variant.label else "📦 Stock",
-                            cb.EditVariant(product.id, variant.id, cb.VariantField.STOCK))])
-    status_button = (button("⏸ Pause", cb.SetProductStatus(product.id, ProductStatus.PAUSED))
+        if variant.label:
+            # Translators: a button (edit the price of the option {option}, e.g. M / Black), keep it short.
+            price = _("💲 {option} price").format(option=variant.label)
+            # Translators: a button (edit the stock of the option {option}, e.g. M / Black), keep it short.
+            stock = _("📦 {option} stock").format(option=variant.label)
+        else:
+            # Translators: a button (edit the product's price), keep it short.
+            price = _("💲 Price")
+            # Translators: a button (edit the product's stock), keep it short.
+            stock = _("📦 Stock")
+        rows.append([button(price, cb.EditVariant(product.id, variant.id, cb.VariantField.PRICE)),
+                     button(stock, cb.EditVariant(product.id, variant.id, cb.VariantField.STOCK))])
+    # Translators: a button (hide the product from shoppers for now), keep it short.
+    status_button = (button(_("⏸ Pause"), cb.SetProductStatus(product.id, ProductStatus.PAUSED))
                      if product.status == ProductStatus.ACTIVE
-                     else button("▶ Resume", cb.SetProductStatus(product.id, ProductStatus.ACTIVE)))
-    rows.append([button("📝 Description", cb.EditDescription(product.id)),
-                 button("🤝 Creator commission", cb.EditCommission(product.id))])
-    rows.append([status_button, button("🗑 Remove", cb.SetProductStatus(product.id, ProductStatus.REMOVED))])
-    rows.append([button("‹ My products", cb.MyProductsPage(0))])
+                     # Translators: a button (put the product on sale again), keep it short.
+                     else button(_("▶ Resume"), cb.SetProductStatus(product.id, ProductStatus.ACTIVE)))
+    # Translators: a button (edit the product's description), keep it short.
+    rows.append([button(_("📝 Description"), cb.EditDescription(product.id)),
+                 # Translators: a button (edit the commission paid to creators), keep it short.
+                 button(_("🤝 Creator commission"), cb.EditCommission(product.id))])
+    # Translators: a button (remove the product from the shop), keep it short.
+    rows.append([status_button, button(_("🗑 Remove"), cb.SetProductStatus(product.id, ProductStatus.REMOVED))])
+    # Translators: a button (back to the seller's products), keep it short.
+    rows.append([button(_("‹ My products"), cb.MyProductsPage(0))])
     return build(rows)

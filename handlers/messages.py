@@ -5,6 +5,11 @@ sentence per error code (:class:`store.errors.ErrorCode`), written with named
 placeholders so that a translation is a whole sentence. Plain text: the chat
 escapes it for HTML where it shows it. Nothing here imports Telegram, so the
 HTTP API and the catalog import's report speak from here too.
+
+Every text is marked for translation (:mod:`handlers.i18n`): the labels are
+:class:`~handlers.i18n.Labels` (a lookup gives the current language), the fixed
+sentences are marked with ``N_`` and translated when rendered, and the
+sentences with a count are built with ``ngettext`` when rendered.
 """
 
 from __future__ import annotations
@@ -12,7 +17,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from babel.numbers import format_decimal
+
+from handlers.i18n import N_, Labels, _, current, ngettext
 from store.errors import ErrorCode, ShopError
+from store.money import locale_for
 from store.services.checkout import Adjustment, CartAdjustment
 from store.services.orders import OPEN_FILTER
 from store.states import (
@@ -26,78 +35,125 @@ from store.states import (
     SellerAction,
 )
 
-ORDER_STATUS = {
-    OrderStatus.PENDING_PAYMENT: "awaiting payment",
-    OrderStatus.PLACED: "placed (cash on delivery)",
-    OrderStatus.PAID: "paid",
-    OrderStatus.ACCEPTED: "accepted by the seller",
-    OrderStatus.SHIPPED: "shipped",
-    OrderStatus.DELIVERED: "delivered",
-    OrderStatus.CANCELLED: "cancelled",
-    OrderStatus.REFUNDED: "refunded",
-    OrderStatus.EXPIRED: "expired (not paid in time)",
-}
-PAYMENT_METHOD = {
-    PaymentMethod.CARD: "💳 Card",
-    PaymentMethod.STARS: "⭐ Telegram Stars",
-    PaymentMethod.COD: "💵 Cash on delivery",
-}
-PAYMENT_STATUS = {
-    PaymentStatus.CAPTURED: "paid",
-    PaymentStatus.REFUND_DUE: "to be refunded",
-    PaymentStatus.REFUNDED: "refunded",
-}
-# "paid by card", in the seller's view of an order.
-PAYMENT_PAID_BY = {PaymentMethod.CARD: "card", PaymentMethod.STARS: "telegram stars", PaymentMethod.COD: "cash"}
-REFUND_STATUS = {RefundStatus.DUE: "refund due", RefundStatus.DONE: "refunded"}
-APPROVAL = {Approval.PENDING: "pending", Approval.APPROVED: "approved", Approval.REJECTED: "rejected"}
-PRODUCT_STATUS = {
-    ProductStatus.ACTIVE: "on sale",
-    ProductStatus.PAUSED: "⏸ paused (hidden from shoppers)",
-    ProductStatus.REMOVED: "removed",
-}
+ORDER_STATUS = Labels({
+    # Translators: an order's status (also the {to} of "it can't be {to} now").
+    OrderStatus.PENDING_PAYMENT: N_("awaiting payment"),
+    # Translators: an order's status (also the {to} of "it can't be {to} now").
+    OrderStatus.PLACED: N_("placed (cash on delivery)"),
+    # Translators: an order's status (also the {to} of "it can't be {to} now").
+    OrderStatus.PAID: N_("paid"),
+    # Translators: an order's status (also the {to} of "it can't be {to} now").
+    OrderStatus.ACCEPTED: N_("accepted by the seller"),
+    # Translators: an order's status (also the {to} of "it can't be {to} now").
+    OrderStatus.SHIPPED: N_("shipped"),
+    # Translators: an order's status (also the {to} of "it can't be {to} now").
+    OrderStatus.DELIVERED: N_("delivered"),
+    # Translators: an order's status (also the {to} of "it can't be {to} now").
+    OrderStatus.CANCELLED: N_("cancelled"),
+    # Translators: an order's status (also the {to} of "it can't be {to} now").
+    OrderStatus.REFUNDED: N_("refunded"),
+    # Translators: an order's status (also the {to} of "it can't be {to} now").
+    OrderStatus.EXPIRED: N_("expired (not paid in time)"),
+})
+PAYMENT_METHOD = Labels({
+    # Translators: a way to pay, also a button: keep it short.
+    PaymentMethod.CARD: N_("💳 Card"),
+    # Translators: a way to pay, also a button: keep it short.
+    PaymentMethod.STARS: N_("⭐ Telegram Stars"),
+    # Translators: a way to pay, also a button: keep it short.
+    PaymentMethod.COD: N_("💵 Cash on delivery"),
+})
+PAYMENT_STATUS = Labels({
+    # Translators: a payment's status.
+    PaymentStatus.CAPTURED: N_("paid"),
+    # Translators: a payment's status.
+    PaymentStatus.REFUND_DUE: N_("to be refunded"),
+    # Translators: a payment's status.
+    PaymentStatus.REFUNDED: N_("refunded"),
+})
+REFUND_STATUS = Labels({RefundStatus.DUE: N_("refund due"), RefundStatus.DONE: N_("refunded")})
+APPROVAL = Labels({
+    # Translators: the state of a seller's or a creator's application.
+    Approval.PENDING: N_("pending"),
+    # Translators: the state of a seller's or a creator's application.
+    Approval.APPROVED: N_("approved"),
+    # Translators: the state of a seller's or a creator's application.
+    Approval.REJECTED: N_("rejected"),
+})
+PRODUCT_STATUS = Labels({
+    ProductStatus.ACTIVE: N_("on sale"),
+    ProductStatus.PAUSED: N_("⏸ paused (hidden from shoppers)"),
+    ProductStatus.REMOVED: N_("removed"),
+})
 # The filters of the seller's order list in the chat, with their buttons (names: orders.filter_statuses).
-SELLER_ORDER_FILTERS = {OPEN_FILTER: "Open", OrderStatus.PAID: "Paid", OrderStatus.PLACED: "COD",
-                        OrderStatus.ACCEPTED: "Accepted", OrderStatus.SHIPPED: "Shipped"}
+SELLER_ORDER_FILTERS = Labels({
+    # Translators: a button filtering a seller's orders, keep it short.
+    OPEN_FILTER: N_("Open"),
+    # Translators: a button filtering a seller's orders, keep it short.
+    OrderStatus.PAID: N_("Paid"),
+    # Translators: a button filtering a seller's orders (cash on delivery), keep it short.
+    OrderStatus.PLACED: N_("COD"),
+    # Translators: a button filtering a seller's orders, keep it short.
+    OrderStatus.ACCEPTED: N_("Accepted"),
+    # Translators: a button filtering a seller's orders, keep it short.
+    OrderStatus.SHIPPED: N_("Shipped"),
+})
 # The button for each thing a seller may do with an order.
-SELLER_ACTION = {
-    SellerAction.ACCEPT: "✅ Accept",
-    SellerAction.SHIP: "🚚 Ship",
-    SellerAction.DELIVER: "📬 Delivered",
-    SellerAction.CANCEL: "✖ Cancel",
-}
+SELLER_ACTION = Labels({
+    # Translators: a button, keep it short.
+    SellerAction.ACCEPT: N_("✅ Accept"),
+    # Translators: a button, keep it short.
+    SellerAction.SHIP: N_("🚚 Ship"),
+    # Translators: a button (the order was delivered), keep it short.
+    SellerAction.DELIVER: N_("📬 Delivered"),
+    # Translators: a button (cancel the order), keep it short.
+    SellerAction.CANCEL: N_("✖ Cancel"),
+})
 # The short texts a seller's catalog has, by field, for "... has at most N characters."
-TEXT_FIELDS = {
-    "label": "An option label has at most {max} characters.",
-    "category": "A category name has at most {max} characters.",
-    "brand": "A brand has at most {max} characters.",
-    "product_key": "A product key has at most {max} characters.",
+TEXT_FIELDS: dict[str, Callable[[int], str]] = {
+    "label": lambda n: ngettext("An option label has at most {max} character.",
+                                "An option label has at most {max} characters.", n),
+    "category": lambda n: ngettext("A category name has at most {max} character.",
+                                   "A category name has at most {max} characters.", n),
+    "brand": lambda n: ngettext("A brand has at most {max} character.", "A brand has at most {max} characters.", n),
+    "product_key": lambda n: ngettext("A product key has at most {max} character.",
+                                      "A product key has at most {max} characters.", n),
 }
-APPLICATIONS = {"seller": "seller", "creator": "creator"}
 
 
-ADJUSTMENTS = {
-    Adjustment.REMOVED: "{name} is no longer available and was removed.",
-    Adjustment.LOWERED: "Only {stock} of {name} left: quantity lowered to {stock}.",
-    Adjustment.PRICE_UP: "The price of {name} went up.",
-    Adjustment.PRICE_DOWN: "The price of {name} went down.",
-}
+ADJUSTMENTS = Labels({
+    # Translators: {name} is a product's title (with its option).
+    Adjustment.REMOVED: N_("{name} is no longer available and was removed."),
+    # Translators: {name} is a product's title (with its option).
+    Adjustment.PRICE_UP: N_("The price of {name} went up."),
+    # Translators: {name} is a product's title (with its option).
+    Adjustment.PRICE_DOWN: N_("The price of {name} went down."),
+})
 
 
 def cart_adjustment(change: CartAdjustment) -> str:
     """What reviewing the cart changed on one line (plain text)."""
     name = f"{change.title} ({change.label})" if change.label else change.title
-    return ADJUSTMENTS[change.kind].format(name=name, stock=change.stock)
+    if change.kind == Adjustment.LOWERED:
+        # Translators: {stock} is a number of units, {name} a product's title (with its option).
+        return ngettext("Only {stock} of {name} left: quantity lowered to {stock}.",
+                        "Only {stock} of {name} left: quantity lowered to {stock}.", change.stock
+                        ).format(name=name, stock=change.stock)
+    return ADJUSTMENTS[change.kind].format(name=name)
 
 
 def added_to_cart(units: int) -> str:
     """The answer to Add to cart: how many units the cart holds now."""
-    return f"✓ Added to your cart ({units} item{'s' if units != 1 else ''})."
+    return ngettext("✓ Added to your cart ({units} item).", "✓ Added to your cart ({units} items).",
+                    units).format(units=units)
 
 
 def cart_change(done: CartAction, quantity: int) -> str:
     """The short note a cart button answers with."""
-    return "Removed." if done == CartAction.REMOVE else f"Quantity: {quantity}."
+    if done == CartAction.REMOVE:
+        # Translators: a cart line was removed.
+        return _("Removed.")
+    return _("Quantity: {quantity}.").format(quantity=quantity)
 
 
 def order_status(status: str) -> str:
@@ -105,161 +161,277 @@ def order_status(status: str) -> str:
     return ORDER_STATUS.get(status, status)  # type: ignore[call-overload]
 
 
+def _number(value: int) -> str:
+    """A whole number written as the current language writes it (10,000)."""
+    return format_decimal(value, locale=locale_for(current()))
+
+
 def _out_of_stock(data: dict[str, Any]) -> str:
-    items = "; ".join(f"{title}{f' ({label})' if label else ''}: {left} left" for title, label, left in data["lines"])
-    return f"Sorry, not enough stock for {items}."
+    items = []
+    for title, label, left in data["lines"]:
+        name = f"{title} ({label})" if label else title
+        # Translators: {name} is a product's title (with its option), {count} how many units are left.
+        items.append(ngettext("{name}: {count} left", "{name}: {count} left", left).format(name=name, count=left))
+    # Translators: {items} is a list of "{name}: {count} left", joined by "; ".
+    return _("Sorry, not enough stock for {items}.").format(items="; ".join(items))
 
 
 def _csv_header(data: dict[str, Any]) -> str:
     problems = []
     if data["unnamed"]:
-        problems.append(f"column(s) {', '.join(map(str, data['unnamed']))} have no name")
+        # Translators: part of "The CSV header is not valid: {problems}."; {columns} are column numbers.
+        problems.append(ngettext("column(s) {columns} have no name", "column(s) {columns} have no name",
+                                 len(data["unnamed"])).format(columns=", ".join(map(str, data["unnamed"]))))
     if data["twice"]:
-        problems.append(f"column(s) given twice: {', '.join(data['twice'])}")
+        # Translators: part of "The CSV header is not valid: {problems}."; {columns} are column names.
+        problems.append(ngettext("column(s) given twice: {columns}", "column(s) given twice: {columns}",
+                                 len(data["twice"])).format(columns=", ".join(data["twice"])))
     if data["unknown"]:
-        problems.append(f"unknown column(s): {', '.join(data['unknown'])} (allowed: {', '.join(data['allowed'])})")
+        # Translators: part of "The CSV header is not valid: {problems}."; {columns} and {allowed} are column names.
+        problems.append(ngettext("unknown column(s): {columns} (allowed: {allowed})",
+                                 "unknown column(s): {columns} (allowed: {allowed})", len(data["unknown"])
+                                 ).format(columns=", ".join(data["unknown"]), allowed=", ".join(data["allowed"])))
     if data["missing"]:
-        problems.append(f"missing required column(s): {', '.join(data['missing'])}")
-    return "The CSV header is not valid: " + "; ".join(problems) + "."
+        # Translators: part of "The CSV header is not valid: {problems}."; {columns} are column names.
+        problems.append(ngettext("missing required column(s): {columns}", "missing required column(s): {columns}",
+                                 len(data["missing"])).format(columns=", ".join(data["missing"])))
+    # Translators: {problems} is a list of what is wrong, joined by "; ".
+    return _("The CSV header is not valid: {problems}.").format(problems="; ".join(problems))
 
 
 def _transition_refused(data: dict[str, Any]) -> str:
-    return f"Order #{data['order_id']} is {order_status(data['status'])}: it can't be {order_status(data['to'])} now."
+    # Translators: {status} and {to} are an order's statuses ("shipped", "accepted by the seller").
+    return _("Order #{order_id} is {status}: it can't be {to} now.").format(
+        order_id=data["order_id"], status=order_status(data["status"]), to=order_status(data["to"]))
+
+
+def _already_a_seller(data: dict[str, Any]) -> str:
+    # Translators: {name} is the shop's name, {status} its application's state ("pending", "approved").
+    return _("You already have a shop ({name}, {status}).").format(
+        name=data["name"], status=APPROVAL.get(data["status"], data["status"]))
+
+
+def _seller_not_approved(data: dict[str, Any]) -> str:
+    if data["status"] == Approval.PENDING:
+        text = _("Seller {seller_id} ({name}) is pending: only an approved seller can import a catalog.")
+    elif data["status"] == Approval.REJECTED:
+        text = _("Seller {seller_id} ({name}) is rejected: only an approved seller can import a catalog.")
+    else:
+        # Translators: {status} is the state of the seller's application ("pending", "rejected").
+        text = _("Seller {seller_id} ({name}) is {status}: only an approved seller can import a catalog.")
+    return text.format(seller_id=data["seller_id"], name=data["name"],
+                       status=APPROVAL.get(data["status"], data["status"]))
+
+
+def _only_operators_decide(data: dict[str, Any]) -> str:
+    if data["what"] == "creator":
+        return _("Only an operator can decide on creator applications.")
+    return _("Only an operator can decide on seller applications.")
+
+
+def _application_decided(data: dict[str, Any]) -> str:
+    if data["status"] == Approval.APPROVED:
+        return _("That application was already approved.")
+    if data["status"] == Approval.REJECTED:
+        return _("That application was already rejected.")
+    # Translators: {status} is the state of an application ("pending").
+    return _("That application was already {status}.").format(status=APPROVAL.get(data["status"], data["status"]))
 
 
 ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
-    ErrorCode.BUTTON_EXPIRED: "This button has expired. Please open the menu again with /start.",
-    ErrorCode.STEP_OVER: "This step of the checkout is over. Start again from the product or your /cart.",
-    ErrorCode.ADD_PRODUCT_STEP_OVER: "This step is over. Send /add_product to start again.",
-    ErrorCode.SELL_STEP_OVER: "This step is over. Send /sell to start again.",
-    ErrorCode.ORDER_STEP_OVER: "This step is over. Open the order again from /seller_orders.",
-    ErrorCode.EDIT_STEP_OVER: "This step is over. Open the product again from /my_products.",
-    ErrorCode.SEARCH_RESULTS_CHANGED: "Those results have changed: please search again.",
-    ErrorCode.CATEGORY_PAGE_GONE: "That page is gone: the category has fewer products now.",
-    ErrorCode.ORDERS_PAGE_GONE: "That page is gone. Please open /orders again.",
-    ErrorCode.PRODUCT_GONE: "This product is no longer available.",
-    ErrorCode.OPTION_GONE: "That option is no longer offered.",
-    ErrorCode.OPTION_SOLD_OUT: "Sorry, this option is sold out.",
-    ErrorCode.QUANTITY_OUT_OF_RANGE: "You can add between 1 and {max} units at a time.",
-    ErrorCode.STOCK_SHORT_WITH_CART: "Only {stock} in stock, and you have {in_cart} in your cart already.",
-    ErrorCode.STOCK_SHORT: "Only {stock} in stock.",
-    ErrorCode.QUANTITY_CAP: "At most {max} units of one item per order.",
-    ErrorCode.CART_FULL: "Your cart is full ({max} items). Check out or remove something first.",
-    ErrorCode.CART_LINE_GONE: "This cart line is no longer there.",
-    ErrorCode.QUANTITY_MINIMUM: "That's the minimum: use ✕ to remove the item.",
-    ErrorCode.CONTACT_EMPTY: "Please send your name and phone number.",
-    ErrorCode.PHONE_UNREADABLE: "That doesn't look like a phone number. Please send it with the country code, "
-                                "e.g. +1 202 555 0143.",
-    ErrorCode.PHONE_INVALID: "That phone number isn't valid. Please check it and send it again, with the country "
-                             "code.",
-    ErrorCode.NAME_MISSING: "Please add your name before the phone number, e.g. Ann Lee +1 202 555 0143.",
-    ErrorCode.NAME_TOO_LONG: "That name is too long: {max} characters at most.",
-    ErrorCode.ADDRESS_TOO_SHORT: "That address looks too short. Please send street, number, city and postcode.",
-    ErrorCode.ADDRESS_TOO_LONG: "That address is too long: {max} characters at most.",
-    ErrorCode.NOT_YOUR_CONTACT: "Please share your own contact with the button, or type your name and phone number.",
-    ErrorCode.CART_EMPTY: "Your cart is empty now, so there is nothing to check out.",
-    ErrorCode.NOTHING_TO_ORDER: "Your cart is empty, so there is nothing to order.",
-    ErrorCode.CART_ITEM_UNAVAILABLE: "Something in your cart is no longer available. Please review your cart.",
-    ErrorCode.SHIPPING_NOT_OFFERED: "That shipping option is no longer offered. Please choose again.",
-    ErrorCode.PAYMENT_NOT_OFFERED: "That payment option is not offered. Please choose another.",
-    ErrorCode.STARS_LIMIT: lambda data: f"Telegram Stars can pay up to {data['max']:,} ⭐ at once: please choose "
-                                        "another way to pay.",
-    ErrorCode.PRICES_CHANGED: "Prices changed while you were checking out. Please review your order again.",
-    ErrorCode.CONFIRMATION_OUTDATED: "That confirmation is out of date: use the newest one below.",
-    ErrorCode.CART_CHANGED: "Your cart changed after you confirmed. Please check it with /cart and check out again.",
-    ErrorCode.ITEM_CHANGED: "This item changed after you confirmed. Please open it and tap Buy now again.",
-    ErrorCode.SAVED_DETAILS_GONE: "Your saved details are gone. Please type your name and phone number.",
+    ErrorCode.BUTTON_EXPIRED: N_("This button has expired. Please open the menu again with /start."),
+    ErrorCode.STEP_OVER: N_("This step of the checkout is over. Start again from the product or your /cart."),
+    ErrorCode.ADD_PRODUCT_STEP_OVER: N_("This step is over. Send /add_product to start again."),
+    ErrorCode.SELL_STEP_OVER: N_("This step is over. Send /sell to start again."),
+    ErrorCode.ORDER_STEP_OVER: N_("This step is over. Open the order again from /seller_orders."),
+    ErrorCode.EDIT_STEP_OVER: N_("This step is over. Open the product again from /my_products."),
+    ErrorCode.SEARCH_RESULTS_CHANGED: N_("Those results have changed: please search again."),
+    ErrorCode.CATEGORY_PAGE_GONE: N_("That page is gone: the category has fewer products now."),
+    ErrorCode.ORDERS_PAGE_GONE: N_("That page is gone. Please open /orders again."),
+    ErrorCode.PRODUCT_GONE: N_("This product is no longer available."),
+    ErrorCode.OPTION_GONE: N_("That option is no longer offered."),
+    ErrorCode.OPTION_SOLD_OUT: N_("Sorry, this option is sold out."),
+    ErrorCode.QUANTITY_OUT_OF_RANGE: lambda data: ngettext(
+        "You can add between 1 and {max} unit at a time.", "You can add between 1 and {max} units at a time.",
+        data["max"]).format(**data),
+    # Translators: {stock} and {in_cart} are numbers of units; the form follows {stock}.
+    ErrorCode.STOCK_SHORT_WITH_CART: lambda data: ngettext(
+        "Only {stock} in stock, and you have {in_cart} in your cart already.",
+        "Only {stock} in stock, and you have {in_cart} in your cart already.", data["stock"]).format(**data),
+    # Translators: {stock} is a number of units.
+    ErrorCode.STOCK_SHORT: lambda data: ngettext("Only {stock} in stock.", "Only {stock} in stock.",
+                                                 data["stock"]).format(**data),
+    ErrorCode.QUANTITY_CAP: lambda data: ngettext("At most {max} unit of one item per order.",
+                                                  "At most {max} units of one item per order.",
+                                                  data["max"]).format(**data),
+    ErrorCode.CART_FULL: lambda data: ngettext(
+        "Your cart is full ({max} item). Check out or remove something first.",
+        "Your cart is full ({max} items). Check out or remove something first.", data["max"]).format(**data),
+    ErrorCode.CART_LINE_GONE: N_("This cart line is no longer there."),
+    ErrorCode.QUANTITY_MINIMUM: N_("That's the minimum: use ✕ to remove the item."),
+    ErrorCode.CONTACT_EMPTY: N_("Please send your name and phone number."),
+    # Translators: keep the example phone number as it is.
+    ErrorCode.PHONE_UNREADABLE: N_("That doesn't look like a phone number. Please send it with the country code, "
+                                   "e.g. +1 202 555 0143."),
+    ErrorCode.PHONE_INVALID: N_("That phone number isn't valid. Please check it and send it again, with the country "
+                                "code."),
+    # Translators: the example is a name followed by a phone number; a local name may replace Ann Lee.
+    ErrorCode.NAME_MISSING: N_("Please add your name before the phone number, e.g. Ann Lee +1 202 555 0143."),
+    ErrorCode.NAME_TOO_LONG: lambda data: ngettext("That name is too long: {max} character at most.",
+                                                   "That name is too long: {max} characters at most.",
+                                                   data["max"]).format(**data),
+    ErrorCode.ADDRESS_TOO_SHORT: N_("That address looks too short. Please send street, number, city and postcode."),
+    ErrorCode.ADDRESS_TOO_LONG: lambda data: ngettext("That address is too long: {max} character at most.",
+                                                      "That address is too long: {max} characters at most.",
+                                                      data["max"]).format(**data),
+    ErrorCode.NOT_YOUR_CONTACT: N_("Please share your own contact with the button, or type your name and phone "
+                                   "number."),
+    ErrorCode.CART_EMPTY: N_("Your cart is empty now, so there is nothing to check out."),
+    ErrorCode.NOTHING_TO_ORDER: N_("Your cart is empty, so there is nothing to order."),
+    ErrorCode.CART_ITEM_UNAVAILABLE: N_("Something in your cart is no longer available. Please review your cart."),
+    ErrorCode.SHIPPING_NOT_OFFERED: N_("That shipping option is no longer offered. Please choose again."),
+    ErrorCode.PAYMENT_NOT_OFFERED: N_("That payment option is not offered. Please choose another."),
+    # Translators: {max} is a number of Telegram Stars (⭐).
+    ErrorCode.STARS_LIMIT: lambda data: ngettext(
+        "Telegram Stars can pay up to {max} ⭐ at once: please choose another way to pay.",
+        "Telegram Stars can pay up to {max} ⭐ at once: please choose another way to pay.",
+        data["max"]).format(max=_number(data["max"])),
+    ErrorCode.PRICES_CHANGED: N_("Prices changed while you were checking out. Please review your order again."),
+    ErrorCode.CONFIRMATION_OUTDATED: N_("That confirmation is out of date: use the newest one below."),
+    ErrorCode.CART_CHANGED: N_("Your cart changed after you confirmed. Please check it with /cart and check out "
+                               "again."),
+    # Translators: "Buy now" names the ⚡ Buy now key on a product: use the same words as there.
+    ErrorCode.ITEM_CHANGED: N_("This item changed after you confirmed. Please open it and tap Buy now again."),
+    ErrorCode.SAVED_DETAILS_GONE: N_("Your saved details are gone. Please type your name and phone number."),
     ErrorCode.OUT_OF_STOCK: _out_of_stock,
-    ErrorCode.NOT_YOUR_ORDER: "That order isn't one of yours.",
-    ErrorCode.NOT_AWAITING_PAYMENT: "This order is no longer awaiting payment.",
-    ErrorCode.CANCEL_ONLY_UNPAID: "This order is no longer awaiting payment, so it can't be cancelled here.",
-    ErrorCode.INVOICE_INVALID: "This invoice is not valid any more.",
-    ErrorCode.INVOICE_EXPIRED: "This invoice has expired and the items were released. Please check out again.",
-    ErrorCode.INVOICE_AMOUNT_CHANGED: "The amount of this invoice no longer matches your order. Please check out "
-                                      "again.",
-    ErrorCode.PAYMENT_UNMATCHED: "We couldn't match this payment to an order. Please contact support.",
-    ErrorCode.ORDER_UNKNOWN: "Order #{order_id} does not exist.",
-    ErrorCode.ONLY_THE_SELLER: "Only this order's seller can do that.",
-    ErrorCode.ONLY_THE_SELLER_SEES: "Only this order's seller can see it.",
+    ErrorCode.NOT_YOUR_ORDER: N_("That order isn't one of yours."),
+    ErrorCode.NOT_AWAITING_PAYMENT: N_("This order is no longer awaiting payment."),
+    ErrorCode.CANCEL_ONLY_UNPAID: N_("This order is no longer awaiting payment, so it can't be cancelled here."),
+    ErrorCode.INVOICE_INVALID: N_("This invoice is not valid any more."),
+    ErrorCode.INVOICE_EXPIRED: N_("This invoice has expired and the items were released. Please check out again."),
+    ErrorCode.INVOICE_AMOUNT_CHANGED: N_("The amount of this invoice no longer matches your order. Please check out "
+                                         "again."),
+    ErrorCode.PAYMENT_UNMATCHED: N_("We couldn't match this payment to an order. Please contact support."),
+    ErrorCode.ORDER_UNKNOWN: N_("Order #{order_id} does not exist."),
+    ErrorCode.ONLY_THE_SELLER: N_("Only this order's seller can do that."),
+    ErrorCode.ONLY_THE_SELLER_SEES: N_("Only this order's seller can see it."),
     ErrorCode.TRANSITION_REFUSED: _transition_refused,
-    ErrorCode.CARRIER_INVALID: "Please name the carrier (2 to 64 characters), e.g. UPS.",
-    ErrorCode.TRACKING_INVALID: "A tracking number has 3 to 64 letters, digits, spaces or dashes.",
-    ErrorCode.TRACKING_MISSING: "Send the carrier and the tracking number, e.g. UPS 1Z999AA10123456784.",
-    ErrorCode.REASON_LENGTH: "Please give a reason of {min} to {max} characters.",
-    ErrorCode.TITLE_LENGTH: "A title needs {min} to {max} characters.",
-    ErrorCode.DESCRIPTION_TOO_LONG: "A description has at most {max} characters.",
-    ErrorCode.TEXT_TOO_LONG: lambda data: TEXT_FIELDS[data["field"]].format(**data),
-    ErrorCode.STOCK_INVALID: "Stock is a whole number from 0 to {max}.",
-    ErrorCode.PRICE_NOT_A_NUMBER: "That price isn't valid: not a number.",
-    ErrorCode.PRICE_NOT_POSITIVE: "That price isn't valid: the price must be greater than zero.",
-    ErrorCode.PRICE_DECIMALS: "That price isn't valid: {currency} has at most {digits} decimals.",
-    ErrorCode.PRICE_TOO_HIGH: "That price is too high.",
-    ErrorCode.PRICE_ZERO: "The price must be greater than zero.",
-    ErrorCode.PRICE_MISSING: "A price is required.",
-    ErrorCode.STOCK_MISSING: "Stock is required.",
-    ErrorCode.SKU_INVALID: "A SKU has 1 to {max} letters, digits, dashes, dots or underscores.",
-    ErrorCode.PHOTO_URL_INVALID: "A photo is an http(s) URL of at most {max} characters.",
-    ErrorCode.COMMISSION_UNREADABLE: "Send the creator commission as a percentage, e.g. 12.5",
-    ErrorCode.COMMISSION_OUT_OF_RANGE: "A commission is 0 to 50 %, with at most two decimals.",
-    ErrorCode.VARIANT_FORMAT: "Send a variant as: option; price; stock — e.g. M / Black; 19.99; 10",
-    ErrorCode.VARIANT_COUNT: "A product has 1 to {max} variants.",
-    ErrorCode.VARIANT_LABELS_NEEDED: "With several variants, each needs its own option label (e.g. S, M, L).",
-    ErrorCode.VARIANT_NEEDED: "Add at least one variant first (or /add_product to start again).",
-    ErrorCode.PRODUCT_NOT_YOURS: "That product isn't one of your shop's.",
-    ErrorCode.OPTION_NOT_IN_PRODUCT: "That option isn't part of this product any more.",
-    ErrorCode.CATEGORY_GONE: "That category no longer exists.",
-    ErrorCode.PRODUCT_STATE_UNKNOWN: "Unknown product state.",
-    ErrorCode.CSV_EMPTY: lambda data: f"The file is empty: a header row is required ({', '.join(data['required'])}, "
-                                      "...).",
+    ErrorCode.CARRIER_INVALID: N_("Please name the carrier (2 to 64 characters), e.g. UPS."),
+    ErrorCode.TRACKING_INVALID: N_("A tracking number has 3 to 64 letters, digits, spaces or dashes."),
+    # Translators: keep the example (a carrier and a tracking number) as it is.
+    ErrorCode.TRACKING_MISSING: N_("Send the carrier and the tracking number, e.g. UPS 1Z999AA10123456784."),
+    # Translators: {min} and {max} are numbers of characters; the form follows {max}.
+    ErrorCode.REASON_LENGTH: lambda data: ngettext("Please give a reason of {min} to {max} character.",
+                                                   "Please give a reason of {min} to {max} characters.",
+                                                   data["max"]).format(**data),
+    # Translators: {min} and {max} are numbers of characters; the form follows {max}.
+    ErrorCode.TITLE_LENGTH: lambda data: ngettext("A title needs {min} to {max} character.",
+                                                  "A title needs {min} to {max} characters.",
+                                                  data["max"]).format(**data),
+    ErrorCode.DESCRIPTION_TOO_LONG: lambda data: ngettext("A description has at most {max} character.",
+                                                          "A description has at most {max} characters.",
+                                                          data["max"]).format(**data),
+    ErrorCode.TEXT_TOO_LONG: lambda data: TEXT_FIELDS[data["field"]](data["max"]).format(**data),
+    ErrorCode.STOCK_INVALID: N_("Stock is a whole number from 0 to {max}."),
+    ErrorCode.PRICE_NOT_A_NUMBER: N_("That price isn't valid: not a number."),
+    ErrorCode.PRICE_NOT_POSITIVE: N_("That price isn't valid: the price must be greater than zero."),
+    # Translators: {currency} is a currency code (USD), {digits} a number of decimal places.
+    ErrorCode.PRICE_DECIMALS: lambda data: ngettext("That price isn't valid: {currency} has at most {digits} decimal.",
+                                                    "That price isn't valid: {currency} has at most {digits} "
+                                                    "decimals.", data["digits"]).format(**data),
+    ErrorCode.PRICE_TOO_HIGH: N_("That price is too high."),
+    ErrorCode.PRICE_ZERO: N_("The price must be greater than zero."),
+    ErrorCode.PRICE_MISSING: N_("A price is required."),
+    ErrorCode.STOCK_MISSING: N_("Stock is required."),
+    ErrorCode.SKU_INVALID: lambda data: ngettext(
+        "A SKU has 1 to {max} letters, digits, dashes, dots or underscores.",
+        "A SKU has 1 to {max} letters, digits, dashes, dots or underscores.", data["max"]).format(**data),
+    ErrorCode.PHOTO_URL_INVALID: lambda data: ngettext("A photo is an http(s) URL of at most {max} character.",
+                                                       "A photo is an http(s) URL of at most {max} characters.",
+                                                       data["max"]).format(**data),
+    # Translators: keep the example number (12.5) as the language writes a number.
+    ErrorCode.COMMISSION_UNREADABLE: N_("Send the creator commission as a percentage, e.g. 12.5"),
+    ErrorCode.COMMISSION_OUT_OF_RANGE: N_("A commission is 0 to 50 %, with at most two decimals."),
+    # Translators: the format of a variant (option; price; stock) and its example stay as they are.
+    ErrorCode.VARIANT_FORMAT: N_("Send a variant as: option; price; stock — e.g. M / Black; 19.99; 10"),
+    ErrorCode.VARIANT_COUNT: lambda data: ngettext("A product has 1 to {max} variant.",
+                                                   "A product has 1 to {max} variants.", data["max"]).format(**data),
+    ErrorCode.VARIANT_LABELS_NEEDED: N_("With several variants, each needs its own option label (e.g. S, M, L)."),
+    ErrorCode.VARIANT_NEEDED: N_("Add at least one variant first (or /add_product to start again)."),
+    ErrorCode.PRODUCT_NOT_YOURS: N_("That product isn't one of your shop's."),
+    ErrorCode.OPTION_NOT_IN_PRODUCT: N_("That option isn't part of this product any more."),
+    ErrorCode.CATEGORY_GONE: N_("That category no longer exists."),
+    ErrorCode.PRODUCT_STATE_UNKNOWN: N_("Unknown product state."),
+    # Translators: {columns} are the names of the required columns (not translated).
+    ErrorCode.CSV_EMPTY: lambda data: _("The file is empty: a header row is required ({columns}, ...).").format(
+        columns=", ".join(data["required"])),
     ErrorCode.CSV_HEADER_INVALID: _csv_header,
-    ErrorCode.ROW_EXTRA_FIELDS: "the row has more fields than the header (an unquoted comma in a value?)",
-    ErrorCode.ROW_UNKNOWN_COLUMNS: lambda data: f"unknown column(s): {', '.join(data['columns'])}.",
-    ErrorCode.FIELD_UNREADABLE: lambda data: f"{data['value']!r} is not valid.",
-    ErrorCode.FIELD_DIFFERS: lambda data: f"{data['column']} differs from line {data['first']} of the same product "
-                                          f"({data['product']!r}).",
-    ErrorCode.SKU_REPEATED: "{sku} is already on line {first} of this file.",
-    ErrorCode.SKU_OF_REMOVED_PRODUCT: lambda data: f"{data['sku']} belongs to a removed product ({data['title']!r}).",
-    ErrorCode.PRODUCT_VARIANTS_FULL: lambda data: f"{data['title']!r} already has {data['max']} variants, the most a "
-                                                  "product can have.",
-    ErrorCode.LABEL_NEEDED: lambda data: f"{data['title']!r} has several variants, so each needs its own option "
-                                         "label (e.g. S, M, L).",
-    ErrorCode.SIBLING_UNLABELLED: lambda data: f"{data['title']!r} already has a variant without an option label "
-                                               f"({data['sku']}).",
-    ErrorCode.LABEL_TAKEN: lambda data: f"{data['label']!r} is already the option of {data['sku']} in "
-                                        f"{data['title']!r}.",
-    ErrorCode.SHOP_NAME_LENGTH: "A shop name needs {min} to {max} characters, with letters.",
-    ErrorCode.ALREADY_A_SELLER: lambda data: f"You already have a shop ({data['name']}, "
-                                             f"{APPROVAL.get(data['status'], data['status'])}).",
-    ErrorCode.NOT_A_SELLER: "This is for sellers. To open a shop, send /sell.",
-    ErrorCode.SHOP_UNKNOWN: "That shop does not exist.",
-    ErrorCode.SELLER_ID_UNKNOWN: "There is no seller with id {seller_id}.",
-    ErrorCode.SELLER_NOT_APPROVED: lambda data: f"Seller {data['seller_id']} ({data['name']}) is "
-                                                f"{APPROVAL.get(data['status'], data['status'])}: only an approved "
-                                                "seller can import a catalog.",
-    ErrorCode.WEBHOOK_PRIVATE_ADDRESS: ("That webhook points at {host}, inside a private network. Order events carry "
-                                        "buyers' addresses, so they go to public addresses only; if your receiver "
-                                        "is on a network you trust, ask an operator to allow it."),
-    ErrorCode.WEBHOOK_URL_INVALID: "That isn't a valid webhook URL: use https://your.host/path (at most 512 "
-                                   "characters).",
-    ErrorCode.ONLY_OPERATORS: "That command is for the shop's operators.",
-    ErrorCode.ONLY_OPERATORS_DECIDE: lambda data: f"Only an operator can decide on {APPLICATIONS[data['what']]} "
-                                                  "applications.",
-    ErrorCode.APPLICATION_GONE: "That application does not exist.",
-    ErrorCode.APPLICATION_DECIDED: lambda data: f"That application was already "
-                                                f"{APPROVAL.get(data['status'], data['status'])}.",
-    ErrorCode.SHARE_LINKS_FOR_CREATORS: "Share links are for approved creators. Send /creator to apply.",
-    ErrorCode.SHOWCASE_FOR_CREATORS: "Only approved creators have a showcase. Send /creator to apply.",
-    ErrorCode.CREATOR_UNKNOWN: "This creator does not exist.",
-    ErrorCode.SHOWCASE_GONE: "That showcase is no longer available.",
-    ErrorCode.SHOWCASE_FULL: "A showcase holds at most {max} products.",
-    ErrorCode.PAYOUT_CHANGED: "Some commissions changed while being paid; nothing was paid. Please run it again.",
+    ErrorCode.ROW_EXTRA_FIELDS: N_("the row has more fields than the header (an unquoted comma in a value?)"),
+    # Translators: {columns} are column names (not translated).
+    ErrorCode.ROW_UNKNOWN_COLUMNS: lambda data: ngettext("unknown column(s): {columns}.",
+                                                         "unknown column(s): {columns}.",
+                                                         len(data["columns"])).format(
+        columns=", ".join(data["columns"])),
+    # Translators: {value} is the value as written in the file, in quotes.
+    ErrorCode.FIELD_UNREADABLE: lambda data: _("{value} is not valid.").format(value=repr(data["value"])),
+    # Translators: {column} is a column name, {first} a line number, {product} a product's title in quotes.
+    ErrorCode.FIELD_DIFFERS: lambda data: _("{column} differs from line {first} of the same product "
+                                            "({product}).").format(column=data["column"], first=data["first"],
+                                                                   product=repr(data["product"])),
+    # Translators: {first} is a line number of the file.
+    ErrorCode.SKU_REPEATED: N_("{sku} is already on line {first} of this file."),
+    # Translators: {title} is a product's title in quotes.
+    ErrorCode.SKU_OF_REMOVED_PRODUCT: lambda data: _("{sku} belongs to a removed product ({title}).").format(
+        sku=data["sku"], title=repr(data["title"])),
+    # Translators: {title} is a product's title in quotes, {max} a number of variants.
+    ErrorCode.PRODUCT_VARIANTS_FULL: lambda data: ngettext(
+        "{title} already has {max} variant, the most a product can have.",
+        "{title} already has {max} variants, the most a product can have.", data["max"]).format(
+        title=repr(data["title"]), max=data["max"]),
+    # Translators: {title} is a product's title in quotes.
+    ErrorCode.LABEL_NEEDED: lambda data: _("{title} has several variants, so each needs its own option label "
+                                           "(e.g. S, M, L).").format(title=repr(data["title"])),
+    # Translators: {title} is a product's title in quotes, {sku} a variant's SKU.
+    ErrorCode.SIBLING_UNLABELLED: lambda data: _("{title} already has a variant without an option label "
+                                                 "({sku}).").format(title=repr(data["title"]), sku=data["sku"]),
+    # Translators: {label} is an option label in quotes, {sku} a variant's SKU, {title} a product's title in quotes.
+    ErrorCode.LABEL_TAKEN: lambda data: _("{label} is already the option of {sku} in {title}.").format(
+        label=repr(data["label"]), sku=data["sku"], title=repr(data["title"])),
+    # Translators: {min} and {max} are numbers of characters; the form follows {max}.
+    ErrorCode.SHOP_NAME_LENGTH: lambda data: ngettext("A shop name needs {min} to {max} character, with letters.",
+                                                      "A shop name needs {min} to {max} characters, with letters.",
+                                                      data["max"]).format(**data),
+    ErrorCode.ALREADY_A_SELLER: _already_a_seller,
+    ErrorCode.NOT_A_SELLER: N_("This is for sellers. To open a shop, send /sell."),
+    ErrorCode.SHOP_UNKNOWN: N_("That shop does not exist."),
+    ErrorCode.SELLER_ID_UNKNOWN: N_("There is no seller with id {seller_id}."),
+    ErrorCode.SELLER_NOT_APPROVED: _seller_not_approved,
+    # Translators: {host} is the address the webhook points at.
+    ErrorCode.WEBHOOK_PRIVATE_ADDRESS: N_("That webhook points at {host}, inside a private network. Order events "
+                                          "carry buyers' addresses, so they go to public addresses only; if your "
+                                          "receiver is on a network you trust, ask an operator to allow it."),
+    # Translators: keep the example address https://your.host/path as it is.
+    ErrorCode.WEBHOOK_URL_INVALID: N_("That isn't a valid webhook URL: use https://your.host/path (at most 512 "
+                                      "characters)."),
+    ErrorCode.ONLY_OPERATORS: N_("That command is for the shop's operators."),
+    ErrorCode.ONLY_OPERATORS_DECIDE: _only_operators_decide,
+    ErrorCode.APPLICATION_GONE: N_("That application does not exist."),
+    ErrorCode.APPLICATION_DECIDED: _application_decided,
+    ErrorCode.SHARE_LINKS_FOR_CREATORS: N_("Share links are for approved creators. Send /creator to apply."),
+    ErrorCode.SHOWCASE_FOR_CREATORS: N_("Only approved creators have a showcase. Send /creator to apply."),
+    ErrorCode.CREATOR_UNKNOWN: N_("This creator does not exist."),
+    ErrorCode.SHOWCASE_GONE: N_("That showcase is no longer available."),
+    ErrorCode.SHOWCASE_FULL: lambda data: ngettext("A showcase holds at most {max} product.",
+                                                   "A showcase holds at most {max} products.",
+                                                   data["max"]).format(**data),
+    ErrorCode.PAYOUT_CHANGED: N_("Some commissions changed while being paid; nothing was paid. Please run it again."),
 }
 
 
 def refusal(code: ErrorCode, data: dict[str, Any]) -> str:
-    """The sentence for a refusal (plain text)."""
+    """The sentence for a refusal (plain text), in the current language."""
     template = ERRORS[code]
-    return template(data) if callable(template) else template.format(**data)
+    return template(data) if callable(template) else _(template).format(**data)
 
 
 def error_text(error: ShopError) -> str:

@@ -16,15 +16,32 @@ from telegram import InlineKeyboardMarkup
 
 from handlers import keyboards, render
 from handlers.fit import fit_lines
-from handlers.messages import PAYMENT_METHOD, PAYMENT_PAID_BY, REFUND_STATUS, order_status
+from handlers.i18n import N_, Labels, _, ngettext
+from handlers.messages import PAYMENT_METHOD, REFUND_STATUS, order_status
 from store.models import Order, Payment
 from store.services import creators, outbox
 from store.services.events import load_order
 from store.services.fulfilment import RefundDue, refund_due
 from store.services.sellers import get_seller
 from store.services.users import get_user
-from store.states import Approval, OrderEventType, PaymentMethod, RefundStatus
+from store.states import Approval, CheckoutStatus, OrderEventType, PaymentMethod, RefundStatus
 from store.states import Notice as NoticeKind
+
+# How an order was paid, in the seller's view of it.
+PAID_BY = Labels({
+    PaymentMethod.CARD: N_("paid by card"),
+    PaymentMethod.STARS: N_("paid by telegram stars"),
+    PaymentMethod.COD: N_("paid in cash"),
+})
+# Where a checkout stood when a payment came that could not be applied ("... which came after the checkout was
+# expired").
+CHECKOUT_WAS = Labels({
+    CheckoutStatus.PENDING_PAYMENT: N_("the checkout was pending payment"),
+    CheckoutStatus.PLACED: N_("the checkout was placed"),
+    CheckoutStatus.PAID: N_("the checkout was paid"),
+    CheckoutStatus.EXPIRED: N_("the checkout was expired"),
+    CheckoutStatus.CANCELLED: N_("the checkout was cancelled"),
+})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,45 +57,70 @@ def seller_order_text(order: Order, lang: str | None = None) -> str:
     """An order as its seller sees it: lines, totals, buyer contact and address, payment state."""
     checkout, cur = order.checkout, order.currency
     if checkout.payment_method == PaymentMethod.COD:
-        payment = f"cash on delivery: collect {render.money(order.total, cur, lang)}"
+        # Translators: how the order is paid, shown after "Payment:"; {amount} is an amount of money.
+        payment = _("cash on delivery: collect {amount}").format(amount=render.money(order.total, cur, lang))
     elif checkout.paid_at is not None:
-        payment = f"paid by {PAYMENT_PAID_BY[checkout.payment_method]}"
+        payment = PAID_BY[checkout.payment_method]
     else:
-        payment = "not paid"
+        # Translators: how the order is paid, shown after "Payment:".
+        payment = _("not paid")
     if order.refund_status:
         payment += f" — {REFUND_STATUS[order.refund_status]}"
     lines = [f"• {render.item_name(line.title, line.variant_label)} [{escape(line.sku)}] — {line.quantity} × "
              f"{render.money(line.unit_price, cur, lang)}" for line in order.lines]
     parts = []
-    parts.append(f"\nItems: {render.money(order.items_total, cur, lang)} · Shipping "
-                 f"({escape(checkout.shipping_name)}): {render.money(order.shipping_fee, cur, lang)}")
-    parts.append(f"<b>Total: {render.money(order.total, cur, lang)}</b> · Payment: {payment}")
-    parts.append(f"\n<b>Buyer:</b> {render.contact_of(order)}")
-    parts.append(f"<b>Ship to:</b> {render.kept(order.address)}")
+    # Translators: {items} and {fee} are amounts of money, {shipping} the name of the shipping method.
+    parts.append("\n" + _("Items: {items} · Shipping ({shipping}): {fee}").format(
+        items=render.money(order.items_total, cur, lang), shipping=escape(checkout.shipping_name),
+        fee=render.money(order.shipping_fee, cur, lang)))
+    # Translators: {total} is an amount of money; {payment} how the order is paid ("paid by card", "not paid").
+    parts.append(_("<b>Total: {total}</b> · Payment: {payment}").format(
+        total=render.money(order.total, cur, lang), payment=payment))
+    # Translators: {contact} is the buyer's name and phone number.
+    parts.append("\n" + _("<b>Buyer:</b> {contact}").format(contact=render.contact_of(order)))
+    parts.append(_("<b>Ship to:</b> {address}").format(address=render.kept(order.address)))
     if order.tracking_number:
-        parts.append(f"<b>Tracking:</b> {escape(order.carrier or '')} {escape(order.tracking_number)}")
+        # Translators: {carrier} is the name of a delivery company, {number} its tracking number.
+        parts.append(_("<b>Tracking:</b> {carrier} {number}").format(
+            carrier=escape(order.carrier or ""), number=escape(order.tracking_number)))
     if order.cancel_reason:
-        parts.append(f"<b>Cancelled:</b> {escape(order.cancel_reason)}")
-    return fit_lines([f"🛎 <b>Order #{order.id}</b> — {order_status(order.status)}", ""], lines, parts)
+        # Translators: {reason} is the reason the seller gave, as they wrote it.
+        parts.append(_("<b>Cancelled:</b> {reason}").format(reason=escape(order.cancel_reason)))
+    # Translators: {status} is the order's state ("paid", "shipped").
+    heading = _("🛎 <b>Order #{number}</b> — {status}").format(number=order.id, status=order_status(order.status))
+    return fit_lines([heading, ""], lines, parts)
 
 
 def buyer_order_text(order: Order, data: dict[str, Any], lang: str | None = None) -> str:
     """What the buyer is told when their order moves."""
-    event, seller = data["event"], escape(order.seller.name)
+    event, seller, number = data["event"], escape(order.seller.name), order.id
     if event == OrderEventType.ACCEPTED:
-        text = f"👍 {seller} accepted your order #{order.id} and is preparing it."
+        # Translators: {seller} is the name of a shop.
+        text = _("👍 {seller} accepted your order #{number} and is preparing it.").format(seller=seller, number=number)
     elif event == OrderEventType.SHIPPED:
-        text = (f"🚚 Your order #{order.id} from {seller} is on its way: "
-                f"{escape(data.get('carrier') or '')} {escape(data.get('tracking_number') or '')}.")
+        # Translators: {seller} is the name of a shop, {carrier} of a delivery company, {tracking} a tracking number.
+        text = _("🚚 Your order #{number} from {seller} is on its way: {carrier} {tracking}.").format(
+            number=number, seller=seller, carrier=escape(data.get("carrier") or ""),
+            tracking=escape(data.get("tracking_number") or ""))
     elif event == OrderEventType.DELIVERED:
-        text = f"📬 Your order #{order.id} from {seller} was delivered. Enjoy!"
+        # Translators: {seller} is the name of a shop.
+        text = _("📬 Your order #{number} from {seller} was delivered. Enjoy!").format(number=number, seller=seller)
     elif event == OrderEventType.CANCELLED:
-        text = f"✖ {seller} cancelled your order #{order.id}: {escape(data.get('reason') or 'no reason given')}."
+        if data.get("reason"):
+            # Translators: {seller} is the name of a shop, {reason} the reason it gave, as written.
+            text = _("✖ {seller} cancelled your order #{number}: {reason}.").format(
+                seller=seller, number=number, reason=escape(data["reason"]))
+        else:
+            # Translators: {seller} is the name of a shop.
+            text = _("✖ {seller} cancelled your order #{number}: no reason given.").format(seller=seller,
+                                                                                           number=number)
         if data.get("refund_status") == RefundStatus.DUE:
-            text += f"\nYour payment of {render.money(order.total, order.currency, lang)} will be refunded."
+            # Translators: {amount} is an amount of money.
+            text += "\n" + _("Your payment of {amount} will be refunded.").format(
+                amount=render.money(order.total, order.currency, lang))
     else:
-        text = f"💸 The payment for order #{order.id} was refunded."
-    return text + "\nSee /orders for details."
+        text = _("💸 The payment for order #{number} was refunded.").format(number=number)
+    return text + "\n" + _("See /orders for details.")
 
 
 async def _seller_order(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
@@ -92,21 +134,27 @@ async def _buyer_order(session: AsyncSession, data: dict[str, Any]) -> Notice | 
     order = await load_order(session, data["order_id"])
     if order is None:
         return None
-    buyer = await get_user(session, order.buyer_id)
-    return Notice(buyer_order_text(order, data, buyer.language_code if buyer else None))
+    return Notice(buyer_order_text(order, data))
 
 
 async def _stock(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
     name = render.item_name(data["title"], data["label"])
-    if data["stock"] <= 0:
-        return Notice(f"❌ <b>Out of stock:</b> {name} [{escape(data['sku'])}]. Restock it in /my_products.")
-    return Notice(f"⚠️ <b>Low stock:</b> {name} [{escape(data['sku'])}] — {data['stock']} left.")
+    sku, stock = escape(data["sku"]), data["stock"]
+    if stock <= 0:
+        # Translators: {name} is a product (and its option), {sku} its stock-keeping code.
+        text = _("❌ <b>Out of stock:</b> {name} [{sku}]. Restock it in /my_products.")
+        return Notice(text.format(name=name, sku=sku))
+    # Translators: {name} is a product (and its option), {sku} its stock-keeping code, {count} the units left.
+    return Notice(ngettext("⚠️ <b>Low stock:</b> {name} [{sku}] — {count} left.",
+                           "⚠️ <b>Low stock:</b> {name} [{sku}] — {count} left.", stock)
+                  .format(name=name, sku=sku, count=stock))
 
 
 async def applicant(session: AsyncSession, user_id: int | None) -> str:
     """An applicant as operators see them: first name, @username."""
     owner = await get_user(session, user_id) if user_id else None
-    who = escape(owner.first_name) if owner else "someone"
+    # Translators: an applicant whose name is not known, in "From: someone, user 123".
+    who = escape(owner.first_name) if owner else _("someone")
     if owner and owner.username:
         who += f" (@{escape(owner.username)})"
     return who
@@ -116,8 +164,10 @@ async def _seller_application(session: AsyncSession, data: dict[str, Any]) -> No
     seller = await get_seller(session, data["seller_id"])
     if seller is None or seller.status != Approval.PENDING:
         return None
-    return Notice(f"📝 <b>Seller application</b>\nShop: <b>{escape(seller.name)}</b>\n"
-                  f"From: {await applicant(session, seller.owner_user_id)}, user {seller.owner_user_id}",
+    who = await applicant(session, seller.owner_user_id)
+    # Translators: {shop} is the shop's name, {applicant} a first name and @username, {user_id} a Telegram id.
+    return Notice(_("📝 <b>Seller application</b>\nShop: <b>{shop}</b>\nFrom: {applicant}, user {user_id}").format(
+                      shop=escape(seller.name), applicant=who, user_id=seller.owner_user_id),
                   keyboards.seller_application(seller.id))
 
 
@@ -126,51 +176,71 @@ async def _seller_decision(session: AsyncSession, data: dict[str, Any]) -> Notic
     if seller is None:
         return None
     if data["status"] == Approval.APPROVED:
-        return Notice(render.SELLER_WELCOME.format(name=escape(seller.name)), seller_commands=True)
-    return Notice(f"Sorry, your application for <b>{escape(seller.name)}</b> was not approved.")
+        return Notice(_(render.SELLER_WELCOME).format(name=escape(seller.name)), seller_commands=True)
+    # Translators: {shop} is the shop's name.
+    return Notice(_("Sorry, your application for <b>{shop}</b> was not approved.").format(shop=escape(seller.name)))
 
 
 async def _checkout_expired(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
     numbers = ", ".join(f"#{order_id}" for order_id in data["order_ids"])
-    return Notice(f"⌛ Order {numbers} wasn't paid in time, so the items were released. You can order again "
-                  "any time.")
+    # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller).
+    return Notice(_("⌛ Order {numbers} wasn't paid in time, so the items were released. You can order again "
+                    "any time.").format(numbers=numbers))
 
 
 async def _creator_application(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
     creator = await creators.get_creator(session, data["creator_id"])
     if creator is None or creator.status != Approval.PENDING:
         return None
-    return Notice(f"✨ <b>Creator application</b>\nFrom: {await applicant(session, creator.user_id)}, user "
-                  f"{creator.user_id}", keyboards.creator_application(creator.id))
+    who = await applicant(session, creator.user_id)
+    # Translators: {applicant} is a first name and @username, {user_id} a Telegram id.
+    return Notice(_("✨ <b>Creator application</b>\nFrom: {applicant}, user {user_id}").format(
+                      applicant=who, user_id=creator.user_id),
+                  keyboards.creator_application(creator.id))
 
 
 async def _creator_decision(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
     if data["status"] == Approval.APPROVED:
-        return Notice("✨ You're approved as a chatshop creator! Send /creator for your links.")
-    return Notice("Sorry, your creator application was not approved.")
+        return Notice(_("✨ You're approved as a chatshop creator! Send /creator for your links."))
+    return Notice(_("Sorry, your creator application was not approved."))
 
 
 def refund_due_line(due: RefundDue) -> str:
     """One payment to refund, as sellers and operators read it."""
-    orders = ", ".join(f"#{order_id}" for order_id in due.order_ids)
-    how = ("Telegram Stars go back automatically" if due.method == PaymentMethod.STARS
-           else f"refund it through the payment provider, charge <code>{escape(due.charge_id)}</code>")
-    return (f"💸 {render.money(due.amount, due.currency, None)} ({PAYMENT_METHOD[due.method]}) for order {orders}, "
-            f"which came after the checkout was {escape(due.checkout_status.replace('_', ' '))}: {how}.")
+    values = {
+        "amount": render.money(due.amount, due.currency, None),
+        "method": PAYMENT_METHOD[due.method],
+        "orders": ", ".join(f"#{order_id}" for order_id in due.order_ids),
+        "checkout": escape(CHECKOUT_WAS[due.checkout_status]),
+    }
+    if due.method == PaymentMethod.STARS:
+        # Translators: {amount} is an amount of money, {method} how it was paid ("⭐ Telegram Stars"), {orders}
+        # one or more order numbers ("#12, #13"), {checkout} where the checkout stood ("the checkout was expired").
+        text = _("💸 {amount} ({method}) for order {orders}, which came after {checkout}: Telegram Stars go back "
+                 "automatically.")
+    else:
+        # Translators: {amount} is an amount of money, {method} how it was paid ("💳 Card"), {orders} one or more
+        # order numbers ("#12, #13"), {checkout} where the checkout stood ("the checkout was expired"), {charge}
+        # the payment provider's id of the payment.
+        text = _("💸 {amount} ({method}) for order {orders}, which came after {checkout}: refund it through the "
+                 "payment provider, charge <code>{charge}</code>.")
+    return text.format(charge=escape(due.charge_id), **values)
 
 
 async def _refund_due(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
     due = await refund_due(session, data["payment_id"])
     if due is None:
         return None  # refunded already
-    return Notice("<b>Refund due</b>\n" + refund_due_line(due))
+    return Notice(_("<b>Refund due</b>") + "\n" + refund_due_line(due))
 
 
 async def _payment_refunded(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
     payment = await session.get(Payment, data["payment_id"])
     if payment is None:
         return None
-    return Notice(f"↩️ Your payment of {render.money(payment.amount, payment.currency, None)} has been refunded.")
+    # Translators: {amount} is an amount of money.
+    return Notice(_("↩️ Your payment of {amount} has been refunded.").format(
+        amount=render.money(payment.amount, payment.currency, None)))
 
 
 async def _webhook_failing(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
@@ -178,10 +248,14 @@ async def _webhook_failing(session: AsyncSession, data: dict[str, Any]) -> Notic
     seller = await get_seller(session, data["seller_id"])
     if row is None or seller is None:
         return None  # delivered meanwhile
-    error = escape((row.last_error or "no answer")[:200])
-    return Notice(f"⚠️ <b>Order webhook failing</b>: events for <b>{escape(seller.name)}</b> (shop {seller.id}) have "
-                  f"not been accepted for over an hour ({error}). They are kept and retried, in order; one given "
-                  f"up holds back the later ones until an operator sends <code>/replay_webhooks {seller.id}</code>.")
+    # Translators: what the seller's server answered, when it did not answer at all.
+    error = escape((row.last_error or _("no answer"))[:200])
+    # Translators: {shop} is the shop's name, {shop_id} its number, {error} what its server answered (technical,
+    # in English); "/replay_webhooks {shop_id}" is a command, keep it as it is.
+    return Notice(_("⚠️ <b>Order webhook failing</b>: events for <b>{shop}</b> (shop {shop_id}) have not been "
+                    "accepted for over an hour ({error}). They are kept and retried, in order; one given up holds "
+                    "back the later ones until an operator sends <code>/replay_webhooks {shop_id}</code>.")
+                  .format(shop=escape(seller.name), shop_id=seller.id, error=error))
 
 
 # The renderer of each chat notice the outbox delivers (Stars refunds are not messages).

@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 from handlers import render
 from handlers.common import reply
 from handlers.context import ShopContext
+from handlers.i18n import _
 from handlers.messages import error_text
 from store.errors import ShopError
 from store.services import payments
@@ -36,7 +37,8 @@ async def on_pre_checkout(update: Update, context: ShopContext) -> None:
     except Exception:
         # Telegram waits 10 s for an answer: say no at once rather than let the buyer hang.
         logger.exception("pre-checkout of user %s failed", query.from_user.id)
-        await query.answer(ok=False, error_message="Sorry, we couldn't check your order just now. Please try again.")
+        await query.answer(ok=False,
+                           error_message=_("Sorry, we couldn't check your order just now. Please try again."))
         return
     await query.answer(ok=True)
 
@@ -63,8 +65,8 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
     except ShopError as exc:
         logger.error("payment %s of user %s not matched: %s", payment.telegram_payment_charge_id, user_id,
                      exc.code)
-        await reply(update, "We received your payment but couldn't match it to an order. Our team will sort it "
-                            "out and refund you if needed.")
+        await reply(update, _("We received your payment but couldn't match it to an order. Our team will sort it "
+                              "out and refund you if needed."))
         return
     context.shop.wake_outbox()
     numbers = ", ".join(f"#{order_id}" for order_id in order_ids)
@@ -73,12 +75,14 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
     elif outcome.status == Applied.REFUND_DUE:
         logger.warning("payment %s for checkout %s is due for refund", payment.telegram_payment_charge_id,
                        outcome.checkout.id)
-        await reply(update, f"We received your payment, but order {numbers} could no longer be reserved. "
-                            "The payment will be refunded.")
+        # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller).
+        await reply(update, _("We received your payment, but order {numbers} could no longer be reserved. "
+                              "The payment will be refunded.").format(numbers=numbers))
     else:
-        amount = render.money(payment.total_amount, payment.currency, update.effective_user.language_code)
-        await reply(update, f"✅ <b>Payment of {amount} received — thank you!</b>\nOrder {numbers} is paid; the "
-                            "seller will prepare it. See /orders any time.")
+        amount = render.money(payment.total_amount, payment.currency)
+        # Translators: {amount} is an amount of money, {numbers} one or more order numbers ("#12" or "#12, #13").
+        await reply(update, _("✅ <b>Payment of {amount} received — thank you!</b>\nOrder {numbers} is paid; the "
+                              "seller will prepare it. See /orders any time.").format(amount=amount, numbers=numbers))
         if asked is not None:
             await _show_paid(update, asked, numbers)
 
@@ -86,7 +90,9 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
 async def _show_paid(update: Update, message_id: int, numbers: str) -> None:
     """The message that asked for the payment says it is paid, without its Pay / Cancel buttons."""
     try:
-        await update.get_bot().edit_message_text(f"✅ <b>Order {numbers} is paid.</b> See /orders any time.",
+        # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller).
+        text = _("✅ <b>Order {numbers} is paid.</b> See /orders any time.").format(numbers=numbers)
+        await update.get_bot().edit_message_text(text,
                                                  chat_id=update.effective_chat.id, message_id=message_id,
                                                  parse_mode=ParseMode.HTML)
     except TelegramError as exc:  # deleted by the shopper, or too old to edit: the reply above says it all

@@ -8,6 +8,7 @@ from html import escape
 from babel.dates import format_datetime
 
 from handlers.fit import fit_lines
+from handlers.i18n import N_, Labels, _, current, ngettext
 from handlers.messages import PAYMENT_METHOD, PAYMENT_STATUS, cart_adjustment, order_status
 from store.models import Order
 from store.money import format_money, locale_for
@@ -16,19 +17,16 @@ from store.services.catalog import ProductView, VariantView
 from store.services.checkout import CartAdjustment, Quote
 from store.services.checkout_flow import PaymentStep, Saved
 from store.services.fulfilment import SellerOrder
-from store.services.orders import OrderDetail, OrderSummary
-from store.states import ActorKind, PaymentMethod
+from store.services.orders import OPEN_FILTER, OrderDetail, OrderSummary
+from store.states import ActorKind, OrderStatus, PaymentMethod
 
 DESCRIPTION_MAX = 300
 # How much of a title and an option a line of a list (cart, checkout, orders) shows.
 ITEM_TITLE_MAX, ITEM_LABEL_MAX = 60, 30
 
-WELCOME = (
-    "👋 <b>Welcome to chatshop{name}!</b>\n\n"
-    "Just type what you are looking for (a typo is fine), e.g. <i>red hoodie</i> or <i>headphones</i>.\n"
-    "Or browse the categories, check your cart and follow your orders:"
-)
-HELP = (
+# The texts below are marked with N_ and translated where they are shown: _(render.HELP).
+# Translators: the commands (/cart, /orders, ...) are typed as they are: keep them in English.
+HELP = N_(
     "<b>How to shop here</b>\n"
     "• Type any words to search the catalog.\n"
     "• /cart shows your cart, /orders your orders.\n"
@@ -37,19 +35,66 @@ HELP = (
     "• /privacy: what we keep about you and who sees it (/mydata sends it, /forget erases it).\n"
     "• /start shows the menu."
 )
-SELLER_HELP = ("Your commands: /seller_orders — orders to fulfil, /add_product, /my_products — prices, stock, "
-               "pause or remove, /seller_settings — webhook, API key and whether buyers give a phone.")
-OPERATOR_HELP = ("<b>Operating the shop</b>\n• /seller_orders shows the open orders of every shop; you can act "
-                 "on any of them.\n• Seller and creator applications come here with Approve / Reject buttons.\n"
-                 "• <code>/replay_webhooks SHOP_ID</code> sends a shop's given-up order webhooks again, in order.\n"
-                 "• Creator payouts: <code>python -m bot payouts</code> on the server.")
-SELLER_WELCOME = "🎉 <b>{name}</b> is approved: you can sell on chatshop now!\n" + SELLER_HELP
-SORRY = "Sorry, something went wrong on our side. Please try again in a moment."
+# Translators: the commands (/seller_orders, /add_product, ...) are typed as they are: keep them in English.
+SELLER_HELP = N_("Your commands: /seller_orders — orders to fulfil, /add_product, /my_products — prices, stock, "
+                 "pause or remove, /seller_settings — webhook, API key and whether buyers give a phone.")
+# Translators: the commands and SHOP_ID are typed as they are: keep them in English.
+OPERATOR_HELP = N_("<b>Operating the shop</b>\n• /seller_orders shows the open orders of every shop; you can act "
+                   "on any of them.\n• Seller and creator applications come here with Approve / Reject buttons.\n"
+                   "• <code>/replay_webhooks SHOP_ID</code> sends a shop's given-up order webhooks again, in order.\n"
+                   "• Creator payouts: <code>python -m bot payouts</code> on the server.")
+# One text (SELLER_HELP's sentence repeated), so that _(SELLER_WELCOME).format(name=...) finds its translation.
+# Translators: {name} is the shop's name; the second line is the same as the seller's list of commands.
+SELLER_WELCOME = N_("🎉 <b>{name}</b> is approved: you can sell on chatshop now!\n"
+                    "Your commands: /seller_orders — orders to fulfil, /add_product, /my_products — prices, stock, "
+                    "pause or remove, /seller_settings — webhook, API key and whether buyers give a phone.")
+SORRY = N_("Sorry, something went wrong on our side. Please try again in a moment.")
+# The title of a seller's order list and what it says when empty, by filter (handlers/seller.py's state).
+ORDER_FILTER = Labels({
+    # Translators: which orders a seller's list shows, in "Orders (open, 3)"; so are the next nine.
+    OPEN_FILTER: N_("open"),
+    OrderStatus.PENDING_PAYMENT: N_("awaiting payment"),
+    OrderStatus.PLACED: N_("placed"),
+    OrderStatus.PAID: N_("paid"),
+    OrderStatus.ACCEPTED: N_("accepted"),
+    OrderStatus.SHIPPED: N_("shipped"),
+    OrderStatus.DELIVERED: N_("delivered"),
+    OrderStatus.CANCELLED: N_("cancelled"),
+    OrderStatus.REFUNDED: N_("refunded"),
+    OrderStatus.EXPIRED: N_("expired"),
+})
+NO_ORDERS = Labels({
+    OPEN_FILTER: N_("🛎 No open orders right now."),
+    OrderStatus.PENDING_PAYMENT: N_("🛎 No orders awaiting payment right now."),
+    # Translators: "placed": cash-on-delivery orders not yet accepted by the seller.
+    OrderStatus.PLACED: N_("🛎 No placed orders right now."),
+    OrderStatus.PAID: N_("🛎 No paid orders right now."),
+    OrderStatus.ACCEPTED: N_("🛎 No accepted orders right now."),
+    OrderStatus.SHIPPED: N_("🛎 No shipped orders right now."),
+    OrderStatus.DELIVERED: N_("🛎 No delivered orders right now."),
+    OrderStatus.CANCELLED: N_("🛎 No cancelled orders right now."),
+    OrderStatus.REFUNDED: N_("🛎 No refunded orders right now."),
+    OrderStatus.EXPIRED: N_("🛎 No expired orders right now."),
+})
+# How many results a search shows at most.
+SEARCH_BEST = 50
 
 
-def money(amount: int, currency: str, lang: str | None) -> str:
-    """A formatted amount."""
-    return format_money(amount, currency, lang)
+def welcome(name: str | None) -> str:
+    """The start menu's greeting, by first name when Telegram gives one."""
+    if name:
+        # Translators: {name} is the shopper's first name.
+        head = _("👋 <b>Welcome to chatshop, {name}!</b>").format(name=escape(name))
+    else:
+        head = _("👋 <b>Welcome to chatshop!</b>")
+    return head + "\n\n" + _(
+        "Just type what you are looking for (a typo is fine), e.g. <i>red hoodie</i> or <i>headphones</i>.\n"
+        "Or browse the categories, check your cart and follow your orders:")
+
+
+def money(amount: int, currency: str, lang: str | None = None) -> str:
+    """A formatted amount, in ``lang``'s way or the current language's."""
+    return format_money(amount, currency, lang or current())
 
 
 def item_name(title: str, label: str) -> str:
@@ -72,12 +117,14 @@ def short(text: str, most: int) -> str:
 
 def fee(amount: int, currency: str, lang: str | None) -> str:
     """A shipping fee: the amount, or "free"."""
-    return money(amount, currency, lang) if amount else "free"
+    # Translators: a shipping fee of nothing, e.g. on a button "Standard — free".
+    return money(amount, currency, lang) if amount else _("free")
 
 
 def kept(value: str | None) -> str:
     """A piece of a buyer's contact, escaped, or a note that it was erased."""
-    return escape(value) if value is not None else "<i>(erased)</i>"
+    # Translators: in place of a buyer's name, phone or address that was erased (their personal data).
+    return escape(value) if value is not None else _("<i>(erased)</i>")
 
 
 def contact_of(order: Order) -> str:
@@ -98,28 +145,35 @@ def short_middle(text: str, most: int) -> str:
 def stock_note(stock: int, low_stock: int) -> str:
     """How a stock level reads to a shopper (``low_stock``: the shop's low-stock threshold)."""
     if stock <= 0:
-        return "❌ Sold out"
+        return _("❌ Sold out")
     if stock <= low_stock:
-        return f"⚠️ Only {stock} left"
-    return "✅ In stock"
+        # Translators: {count} is how many of a product are left in stock.
+        return ngettext("⚠️ Only {count} left", "⚠️ Only {count} left", stock).format(count=stock)
+    return _("✅ In stock")
 
 
 def price_range(product: ProductView, currency: str, lang: str | None) -> str:
     """"$19.99" or "from $19.99" when variants differ in price."""
     low = money(product.min_price, currency, lang)
-    return low if product.min_price == product.max_price else f"from {low}"
+    # Translators: the lowest price of a product whose options differ in price, e.g. "from $19.99".
+    return low if product.min_price == product.max_price else _("from {price}").format(price=low)
 
 
 def product_card(product: ProductView, selected: VariantView | None, currency: str, lang: str | None,
                  low_stock: int) -> str:
     """The text (or photo caption) of a product card."""
     lines = [f"<b>{escape(product.title)}</b>"]
-    byline = f"by {escape(product.seller_name)} · {escape(product.category_name)}"
+    seller, category = escape(product.seller_name), escape(product.category_name)
     if product.brand:
-        byline = f"{escape(product.brand)} · " + byline
-    lines.append(byline)
+        # Translators: {brand} is the product's brand, {seller} the shop selling it, {category} its category.
+        lines.append(_("{brand} · by {seller} · {category}").format(brand=escape(product.brand), seller=seller,
+                                                                      category=category))
+    else:
+        # Translators: {seller} is the shop selling the product, {category} its category.
+        lines.append(_("by {seller} · {category}").format(seller=seller, category=category))
     if selected is not None:
-        option = f"Option: <b>{escape(selected.label)}</b>\n" if selected.label else ""
+        # Translators: {option} is the chosen option of a product, e.g. "M / Black".
+        option = _("Option: <b>{option}</b>").format(option=escape(selected.label)) + "\n" if selected.label else ""
         lines.append(f"\n{option}<b>{money(selected.price, currency, lang)}</b> · "
                      f"{stock_note(selected.stock, low_stock)}")
     else:
@@ -130,58 +184,75 @@ def product_card(product: ProductView, selected: VariantView | None, currency: s
             text = text[: DESCRIPTION_MAX - 1].rstrip() + "…"
         lines.append(f"\n{escape(text)}")
     if product.has_options:
-        lines.append("\nChoose an option below, then tap <b>Add to cart</b>.")
+        lines.append("\n" + _("Choose an option below, then tap <b>Add to cart</b>."))
     return "\n".join(lines)
 
 
 def product_line(position: int, product: ProductView, currency: str, lang: str | None) -> str:
     """One numbered product in a result list."""
-    sold_out = " · sold out" if product.stock <= 0 else ""
-    return (f"{position}. <b>{escape(product.title)}</b> — {price_range(product, currency, lang)}"
-            f" · {escape(product.seller_name)}{sold_out}")
+    title, price, seller = escape(product.title), price_range(product, currency, lang), escape(product.seller_name)
+    if product.stock <= 0:
+        # Translators: a numbered line of a list of products: its title, price and seller, and that it is sold out.
+        return _("{position}. <b>{title}</b> — {price} · {seller} · sold out").format(
+            position=position, title=title, price=price, seller=seller)
+    return f"{position}. <b>{title}</b> — {price} · {seller}"
 
 
 def search_results(query: str, products: list[ProductView], start: int, total: int, currency: str,
                    lang: str | None) -> str:
     """A page of search results."""
-    found = f"{total} found" if total < 50 else "best 50 shown"
-    lines = [f"🔎 Results for “{escape(query)}” — {found}:\n"]
+    if total < SEARCH_BEST:
+        # Translators: {query} is what the shopper typed, {count} how many products it found.
+        head = ngettext("🔎 Results for “{query}” — {count} found:", "🔎 Results for “{query}” — {count} found:",
+                        total).format(query=escape(query), count=total)
+    else:
+        # Translators: {query} is what the shopper typed; only the {count} best matching products are shown.
+        head = ngettext("🔎 Results for “{query}” — best {count} shown:",
+                        "🔎 Results for “{query}” — best {count} shown:",
+                        SEARCH_BEST).format(query=escape(query), count=SEARCH_BEST)
+    lines = [head + "\n"]
     lines += [product_line(start + i + 1, p, currency, lang) for i, p in enumerate(products)]
-    lines.append("\nTap a product to see it.")
+    lines.append("\n" + _("Tap a product to see it."))
     return "\n".join(lines)
 
 
 def no_results(query: str, suggestions: tuple[str, ...]) -> str:
     """What a search that found nothing says, never silence."""
-    text = f"😕 Nothing found for “{escape(query)}”."
+    # Translators: {query} is what the shopper typed.
+    text = _("😕 Nothing found for “{query}”.").format(query=escape(query))
     if suggestions:
-        text += "\nDid you mean: " + ", ".join(f"<i>{escape(s)}</i>" for s in suggestions) + "?"
-    return text + "\nTry other words, or browse a category:"
+        # Translators: {words} are searches that would find something, e.g. "<i>hoodie</i>, <i>hoodies</i>".
+        text += "\n" + _("Did you mean: {words}?").format(words=", ".join(f"<i>{escape(s)}</i>" for s in suggestions))
+    return text + "\n" + _("Try other words, or browse a category:")
 
 
 def category_page(name: str, products: list[ProductView], start: int, total: int, currency: str,
                   lang: str | None) -> str:
     """A page of a category."""
-    lines = [f"🗂 <b>{escape(name)}</b> — {total} products:\n"]
+    # Translators: {name} is a category of the catalog, {count} how many products it has.
+    lines = [ngettext("🗂 <b>{name}</b> — {count} product:", "🗂 <b>{name}</b> — {count} products:",
+                      total).format(name=escape(name), count=total) + "\n"]
     lines += [product_line(start + i + 1, p, currency, lang) for i, p in enumerate(products)]
     return "\n".join(lines)
 
 
 def _cart_line(number: int, line: CartLineView, lang: str | None, currency: str) -> str:
-    warning = ""
+    amounts = (f"{line.quantity} × {money(line.unit_price, currency, lang)} = "
+               f"<b>{money(line.total, currency, lang)}</b>")
     if not line.available or line.stock <= 0:
-        warning = " — ❌ no longer available"
+        # Translators: a line of the cart, "2 × $10.00 = $20.00", whose product is no longer sold.
+        amounts = _("{amounts} — ❌ no longer available").format(amounts=amounts)
     elif line.quantity > line.stock:
-        warning = f" — ⚠️ only {line.stock} left"
-    return (f"{number}. {item_name(line.title, line.label)}\n"
-            f"    {line.quantity} × {money(line.unit_price, currency, lang)} = "
-            f"<b>{money(line.total, currency, lang)}</b>{warning}")
+        # Translators: a line of the cart, "3 × $10.00 = $30.00", with more than the {count} left in stock.
+        amounts = ngettext("{amounts} — ⚠️ only {count} left", "{amounts} — ⚠️ only {count} left",
+                           line.stock).format(amounts=amounts, count=line.stock)
+    return f"{number}. {item_name(line.title, line.label)}\n    {amounts}"
 
 
 def cart(cart_view: CartView, currency: str, lang: str | None, note: str = "") -> str:
     """The cart: numbered lines grouped by seller, a subtotal per seller and the total."""
     if not cart_view.lines:
-        return (f"{escape(note)}\n\n" if note else "") + "🛒 Your cart is empty. Type what you are looking for."
+        return (f"{escape(note)}\n\n" if note else "") + _("🛒 Your cart is empty. Type what you are looking for.")
     parts: list[str] = []
     number = 0
     for seller, lines in cart_view.by_seller():
@@ -189,24 +260,30 @@ def cart(cart_view: CartView, currency: str, lang: str | None, note: str = "") -
         for line in lines:
             number += 1
             parts.append(_cart_line(number, line, lang, currency))
-        parts.append(f"    Subtotal: {money(sum(line.total for line in lines), currency, lang)}")
-    tail = [f"\nTotal: <b>{money(cart_view.total, currency, lang)}</b> (shipping is chosen at checkout)",
-            "Use − / + to change a quantity, ✕ to remove a line."]
+        # Translators: {amount} is what a cart's products from one seller cost together.
+        parts.append("    " + _("Subtotal: {amount}").format(amount=money(sum(line.total for line in lines), currency,
+                                                                          lang)))
+    # Translators: {total} is what the products in the cart cost together.
+    tail = ["\n" + _("Total: <b>{total}</b> (shipping is chosen at checkout)").format(
+                total=money(cart_view.total, currency, lang)),
+            # Translators: − + and ✕ are the cart's buttons.
+            _("Use − / + to change a quantity, ✕ to remove a line.")]
     if note:
         tail.append(f"\n<i>{escape(note)}</i>")
-    return fit_lines(["🛒 <b>Your cart</b>"], parts, tail)
+    return fit_lines([_("🛒 <b>Your cart</b>")], parts, tail)
 
 
 def review(cart_view: CartView, changes: tuple[CartAdjustment, ...], currency: str, lang: str | None) -> str:
     """Step 1 of checkout: what will be ordered, and what changed since the shopper last looked."""
     parts = []
     if changes:
-        parts.append("\n<b>Since you last looked:</b>")
+        parts.append("\n" + _("<b>Since you last looked:</b>"))
         parts += [f"• {escape(cart_adjustment(change))}" for change in changes]
     parts += _lines_by_seller(cart_view, currency, lang)
-    return fit_lines(["🧾 <b>Checkout — review</b>"], parts,
-                     [f"\nItems: <b>{money(cart_view.total, currency, lang)}</b>",
-                      "Continue to enter your contact details, or cancel to keep shopping."])
+    # Translators: {amount} is what the products cost together, before shipping.
+    items = _("Items: <b>{amount}</b>").format(amount=money(cart_view.total, currency, lang))
+    return fit_lines([_("🧾 <b>Checkout — review</b>")], parts,
+                     ["\n" + items, _("Continue to enter your contact details, or cancel to keep shopping.")])
 
 
 def _lines_by_seller(cart_view: CartView, currency: str, lang: str | None) -> list[str]:
@@ -218,15 +295,17 @@ def _lines_by_seller(cart_view: CartView, currency: str, lang: str | None) -> li
     return parts
 
 
-ASK_CONTACT = ("📇 <b>Checkout — contact</b>\nTap <b>Share my contact</b> below, or type your name and phone "
-               "number with the country code, e.g. <i>Ann Lee +1 202 555 0143</i>.\n/cancel to stop.")
-ASK_NAME = ("📇 <b>Checkout — contact</b>\nType the name to deliver to, or tap <b>Share my contact</b> below. "
-            "No phone number is needed for this order.\n/cancel to stop.")
+# Translators: "Share my contact" is a button; the name and number are an example to be typed like it.
+ASK_CONTACT = N_("📇 <b>Checkout — contact</b>\nTap <b>Share my contact</b> below, or type your name and phone "
+                 "number with the country code, e.g. <i>Ann Lee +1 202 555 0143</i>.\n/cancel to stop.")
+# Translators: "Share my contact" is a button.
+ASK_NAME = N_("📇 <b>Checkout — contact</b>\nType the name to deliver to, or tap <b>Share my contact</b> below. "
+              "No phone number is needed for this order.\n/cancel to stop.")
 
 
 def ask_contact(phone_needed: bool) -> str:
     """The contact step's question: a name and phone number, or only a name when no seller needs a phone."""
-    return ASK_CONTACT if phone_needed else ASK_NAME
+    return _(ASK_CONTACT if phone_needed else ASK_NAME)
 
 
 def person(name: str, phone: str | None) -> str:
@@ -234,42 +313,74 @@ def person(name: str, phone: str | None) -> str:
     return escape(name) + (f", {escape(phone)}" if phone else "")
 
 
-ASK_ADDRESS = ("🏠 <b>Checkout — shipping address</b>\nSend the full address: street and number, city, "
-               "postcode, country.")
-ASK_ADDRESS_AGAIN = "\nOr tap your last address below to use it again."
+ASK_ADDRESS = N_("🏠 <b>Checkout — shipping address</b>\nSend the full address: street and number, city, "
+                 "postcode, country.")
+# Translators: follows the question for a shipping address, on a line of its own (keep the line break first).
+ASK_ADDRESS_AGAIN = N_("\nOr tap your last address below to use it again.")
 
 
 def shipping_choice(sellers: int) -> str:
     """Step 3 of checkout: how to ship."""
-    text = "🚚 <b>Checkout — shipping</b>\nChoose how you'd like it delivered."
+    text = _("🚚 <b>Checkout — shipping</b>\nChoose how you'd like it delivered.")
     if sellers > 1:
-        text += f"\nYour cart comes from {sellers} sellers: each ships separately and charges the fee once."
+        # Translators: {count} is how many sellers the products in the cart come from (always more than one).
+        text += "\n" + ngettext(
+            "Your cart comes from {count} seller: each ships separately and charges the fee once.",
+            "Your cart comes from {count} sellers: each ships separately and charges the fee once.",
+            sellers).format(count=sellers)
     return text
 
 
 def payment_choice() -> str:
     """Step 4 of checkout: how to pay."""
-    return "💰 <b>Checkout — payment</b>\nHow would you like to pay?"
+    return _("💰 <b>Checkout — payment</b>\nHow would you like to pay?")
 
 
 def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lang: str | None) -> str:
     """Step 5 of checkout: everything, one last time."""
-    parts = [f"\nItems: {quote.items_total.format(lang)}"]
-    shipping = escape(details["shipping_name"])
+    parts = ["\n" + _items(quote.items_total.format(lang))]
+    shipping, amount = escape(details["shipping_name"]), quote.shipping_total.format(lang)
     if quote.sellers > 1:
-        shipping += f" × {quote.sellers} sellers"
-    parts.append(f"Shipping ({shipping}): {quote.shipping_total.format(lang)}")
-    parts.append(f"<b>Total: {quote.total.format(lang)}</b>")
-    parts.append(f"\nDeliver to: {person(details['name'], details['phone'])}")
+        # Translators: {name} is a way to ship (e.g. Standard), paid once to each of {count} sellers; {fee} in all.
+        parts.append(ngettext("Shipping ({name} × {count} seller): {fee}", "Shipping ({name} × {count} sellers): {fee}",
+                              quote.sellers).format(name=shipping, count=quote.sellers, fee=amount))
+    else:
+        parts.append(_shipping(shipping, amount))
+    parts.append(_total(quote.total.format(lang)))
+    parts.append("\n" + _deliver_to(person(details["name"], details["phone"])))
     parts.append(escape(details["address"]))
-    parts.append(f"Payment: {PAYMENT_METHOD[details['payment']]}")
-    return fit_lines(["✅ <b>Checkout — confirm your order</b>"], _lines_by_seller(cart_view, currency, lang), parts)
+    # Translators: {method} is how the order is paid, e.g. "💳 Card".
+    parts.append(_("Payment: {method}").format(method=PAYMENT_METHOD[details["payment"]]))
+    return fit_lines([_("✅ <b>Checkout — confirm your order</b>")], _lines_by_seller(cart_view, currency, lang),
+                     parts)
+
+
+def _items(amount: str) -> str:
+    # Translators: {amount} is what the products of an order cost together, before shipping.
+    return _("Items: {amount}").format(amount=amount)
+
+
+def _shipping(name: str, amount: str) -> str:
+    # Translators: {name} is a way to ship (e.g. Standard), {fee} what it costs.
+    return _("Shipping ({name}): {fee}").format(name=name, fee=amount)
+
+
+def _total(amount: str) -> str:
+    # Translators: {total} is what an order costs in all, shipping included.
+    return _("<b>Total: {total}</b>").format(total=amount)
+
+
+def _deliver_to(who: str) -> str:
+    # Translators: {person} is the name (and phone) an order goes to; the address follows on the next line.
+    return _("Deliver to: {person}").format(person=who)
 
 
 def _buy_now_item(item: CartView, currency: str, lang: str | None) -> str:
     line = item.lines[0]
-    return (f"⚡ <b>Buy now</b>: {item_name(line.title, line.label)} — <b>{money(line.unit_price, currency, lang)}</b>"
-            f"\nSold by {escape(short(line.seller_name, ITEM_TITLE_MAX))}. Your cart stays as it is.")
+    # Translators: {item} is a product (with its option), {price} its price, {seller} the shop selling it.
+    return _("⚡ <b>Buy now</b>: {item} — <b>{price}</b>\nSold by {seller}. Your cart stays as it is.").format(
+        item=item_name(line.title, line.label), price=money(line.unit_price, currency, lang),
+        seller=escape(short(line.seller_name, ITEM_TITLE_MAX)))
 
 
 def buy_now_contact(item: CartView, saved: Saved | None, phone_needed: bool, currency: str, lang: str | None) -> str:
@@ -277,37 +388,48 @@ def buy_now_contact(item: CartView, saved: Saved | None, phone_needed: bool, cur
     head = _buy_now_item(item, currency, lang)
     if saved is None:
         return f"{head}\n\n{ask_contact(phone_needed)}"
-    return (f"{head}\n\n📇 <b>Deliver to</b> {person(saved.name, saved.phone)}\n"
-            f"🏠 {escape(saved.address)}\n\nTap <b>Deliver there</b>, or type another "
-            + ("name and phone number (e.g. <i>Ann Lee +1 202 555 0143</i>)" if phone_needed
-               else "name (e.g. <i>Ann Lee</i>)") + " to send it elsewhere.")
+    if phone_needed:
+        # Translators: "Deliver there" is a button; the name and number are an example to be typed like it.
+        other = _("Tap <b>Deliver there</b>, or type another name and phone number "
+                  "(e.g. <i>Ann Lee +1 202 555 0143</i>) to send it elsewhere.")
+    else:
+        # Translators: "Deliver there" is a button; the name is an example.
+        other = _("Tap <b>Deliver there</b>, or type another name (e.g. <i>Ann Lee</i>) to send it elsewhere.")
+    # Translators: {person} is the name (and phone) of the last order's delivery.
+    deliver = _("📇 <b>Deliver to</b> {person}").format(person=person(saved.name, saved.phone))
+    return f"{head}\n\n{deliver}\n🏠 {escape(saved.address)}\n\n{other}"
 
 
 def buy_now_payment(step: PaymentStep, currency: str, lang: str | None) -> str:
     """Buy now's payment step: the item, where it goes, the shipping chosen and the total."""
     details, quote = step.details, step.quote
+    # Translators: {name} is the way to ship chosen (e.g. Standard), {fee} what it costs; the others are buttons.
+    shipping = _("🚚 {name}: {fee} (tap another below to change)").format(
+        name=escape(details["shipping_name"]), fee=fee(quote.shipping_total.amount, currency, lang))
     return (f"{_buy_now_item(step.cart, currency, lang)}\n\n"
             f"📇 {person(details['name'], details['phone'])}\n🏠 {escape(details['address'])}\n"
-            f"🚚 {escape(details['shipping_name'])}: {fee(quote.shipping_total.amount, currency, lang)} (tap "
-            f"another below to change)\n<b>Total: {quote.total.format(lang)}</b>\n\n💰 How would you like to pay?")
+            f"{shipping}\n{_total(quote.total.format(lang))}\n\n" + _("💰 How would you like to pay?"))
 
 
 def when(moment: datetime, lang: str | None) -> str:
     """A short date and time in the shopper's locale (UTC)."""
-    return format_datetime(moment, "short", tzinfo=moment.tzinfo, locale=locale_for(lang)) + " UTC"
+    return format_datetime(moment, "short", tzinfo=moment.tzinfo, locale=locale_for(lang or current())) + " UTC"
 
 
 def order_list(orders: list[OrderSummary], start: int, total: int, lang: str | None) -> str:
     """A page of the buyer's orders, newest first."""
     if not orders:
-        return "📦 You have no orders yet. Type what you are looking for to start shopping."
-    parts = [f"📦 <b>Your orders</b> ({total}):\n"]
+        return _("📦 You have no orders yet. Type what you are looking for to start shopping.")
+    # Translators: {count} is how many orders the shopper has.
+    parts = [_("📦 <b>Your orders</b> ({count}):").format(count=total) + "\n"]
     for order in orders:
-        status = order_status(order.status)
+        # Translators: a line of the shopper's orders: {count} products, costing {total}, and where the order stands.
+        summary = ngettext("{count} item · {total} · <b>{status}</b>", "{count} items · {total} · <b>{status}</b>",
+                           order.items).format(count=order.items, total=money(order.total, order.currency, lang),
+                                               status=order_status(order.status))
         parts.append(f"<b>#{order.id}</b> · {when(order.created_at, lang)} · {escape(order.seller_name)}\n"
-                     f"    {order.items} item{'s' if order.items != 1 else ''} · "
-                     f"{money(order.total, order.currency, lang)} · <b>{status}</b>")
-    parts.append("\nTap an order for its details.")
+                     f"    {summary}")
+    parts.append("\n" + _("Tap an order for its details."))
     return "\n".join(parts)
 
 
@@ -315,58 +437,78 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
     """One order: lines, totals, delivery, payment and status history."""
     order, checkout = detail.order, detail.checkout
     cur = order.currency
-    head = [f"📦 <b>Order #{order.id}</b> from {escape(order.seller.name)}",
-            f"Status: <b>{order_status(order.status)}</b>\n"]
+    # Translators: {number} is the order's number, {seller} the shop it was ordered from.
+    head = [_("📦 <b>Order #{number}</b> from {seller}").format(number=order.id, seller=escape(order.seller.name)),
+            # Translators: {status} is where the order stands, e.g. "shipped".
+            _("Status: <b>{status}</b>").format(status=order_status(order.status)) + "\n"]
     lines = [f"• {item_name(line.title, line.variant_label)} — {line.quantity} × "
              f"{money(line.unit_price, cur, lang)} = {money(line.line_total, cur, lang)}" for line in order.lines]
-    parts = [f"\nItems: {money(order.items_total, cur, lang)}"]
-    parts.append(f"Shipping ({escape(checkout.shipping_name)}): {money(order.shipping_fee, cur, lang)}")
-    parts.append(f"<b>Total: {money(order.total, cur, lang)}</b>")
+    parts = ["\n" + _items(money(order.items_total, cur, lang))]
+    parts.append(_shipping(escape(checkout.shipping_name), money(order.shipping_fee, cur, lang)))
+    parts.append(_total(money(order.total, cur, lang)))
     if order.tracking_number:
-        parts.append(f"Tracking: {escape(order.carrier or '')} {escape(order.tracking_number)}")
-    parts.append(f"\nDeliver to: {contact_of(order)}")
+        # Translators: {carrier} is who delivers the parcel (may be empty), {number} its tracking number.
+        parts.append(_("Tracking: {carrier} {number}").format(carrier=escape(order.carrier or ""),
+                                                              number=escape(order.tracking_number)))
+    parts.append("\n" + _deliver_to(contact_of(order)))
     parts.append(kept(order.address))
-    payment = PAYMENT_METHOD[checkout.payment_method]
+    method = PAYMENT_METHOD[checkout.payment_method]
     if detail.payment is not None:
-        state = PAYMENT_STATUS[detail.payment.status]
-        payment += f" — {money(detail.payment.amount, detail.payment.currency, lang)} {state}"
+        # Translators: {method} is how the order is paid (e.g. "💳 Card"), {amount} the payment and {state}
+        # where it stands: "paid", "to be refunded" or "refunded".
+        parts.append(_("Payment: {method} — {amount} {state}").format(
+            method=method, amount=money(detail.payment.amount, detail.payment.currency, lang),
+            state=PAYMENT_STATUS[detail.payment.status]))
     elif checkout.payment_method == PaymentMethod.COD:
-        payment += " — pay the courier"
+        # Translators: {method} is "💵 Cash on delivery".
+        parts.append(_("Payment: {method} — pay the courier").format(method=method))
     else:
-        payment += " — not paid yet"
-    parts.append(f"Payment: {payment}")
-    parts.append("\n<b>History</b>")
+        # Translators: {method} is how the order is to be paid, e.g. "💳 Card".
+        parts.append(_("Payment: {method} — not paid yet").format(method=method))
+    parts.append("\n" + _("<b>History</b>"))
     parts += [f"• {when(e.created_at, lang)}: {order_status(e.to_status)}"
               + (f" — {escape(e.note)}" if e.note and e.actor_kind != ActorKind.SYSTEM else "") for e in order.events]
     if order.cancel_reason:
-        parts.append(f"Reason: {escape(order.cancel_reason)}")
+        # Translators: {reason} is why the order was cancelled, as the seller or the shop wrote it.
+        parts.append(_("Reason: {reason}").format(reason=escape(order.cancel_reason)))
     return fit_lines(head, lines, parts)
 
 
 def seller_orders(orders: list[SellerOrder], total: int, state: str, currency: str) -> str:
     """A page of a seller's orders."""
     if not orders:
-        return f"🛎 No {state} orders right now."
-    parts = [f"🛎 <b>Orders</b> ({state}, {total}):\n"]
-    parts += [f"<b>#{o.id}</b> · {escape(o.buyer_name)} · {o.items} item{'s' if o.items != 1 else ''} · "
-              f"{money(o.total, o.currency, None)} · <b>{order_status(o.status)}</b>" for o in orders]
-    parts.append("\nTap an order to act on it.")
+        return NO_ORDERS[state] if state in NO_ORDERS else _("🛎 No orders right now.")
+    # Translators: {state} is which orders the list shows (e.g. "open"), {count} how many there are.
+    parts = [_("🛎 <b>Orders</b> ({state}, {count}):").format(state=ORDER_FILTER.get(state, escape(state)),
+                                                              count=total) + "\n"]
+    # Translators: a line of a seller's orders: its number, the buyer, {count} products, costing {total},
+    # and where the order stands.
+    parts += [ngettext("<b>#{number}</b> · {buyer} · {count} item · {total} · <b>{status}</b>",
+                       "<b>#{number}</b> · {buyer} · {count} items · {total} · <b>{status}</b>",
+                       o.items).format(number=o.id, buyer=escape(o.buyer_name), count=o.items,
+                                       total=money(o.total, o.currency, None), status=order_status(o.status))
+              for o in orders]
+    parts.append("\n" + _("Tap an order to act on it."))
     return "\n".join(parts)
 
 
 def creator_home(code: str, showcase_url: str) -> str:
     """What an approved creator sees on /creator."""
-    return (f"✨ <b>You're a chatshop creator</b> — code <code>{escape(code)}</code>\n\n"
-            "• On any product card, tap <b>🔗 Share link</b> for your link to it, or <b>☆ Add to showcase</b>.\n"
-            f"• Your showcase: {escape(showcase_url)}\n"
-            "• In any chat, type <code>@</code> and this bot's name with a few words to share products inline.\n"
-            "• /earnings shows your clicks, sales and commission.")
+    # Translators: {code} is the creator's code, {url} the link to their showcase; "Share link" and
+    # "Add to showcase" are buttons; /earnings is a command, typed as it is.
+    return _("✨ <b>You're a chatshop creator</b> — code <code>{code}</code>\n\n"
+             "• On any product card, tap <b>🔗 Share link</b> for your link to it, or <b>☆ Add to showcase</b>.\n"
+             "• Your showcase: {url}\n"
+             "• In any chat, type <code>@</code> and this bot's name with a few words to share products inline.\n"
+             "• /earnings shows your clicks, sales and commission.").format(code=escape(code),
+                                                                            url=escape(showcase_url))
 
 
 def showcase(name: str, products: list[ProductView], start: int, total: int, currency: str,
              lang: str | None) -> str:
     """A page of a creator's showcase."""
-    lines = [f"⭐ <b>{escape(name)}'s picks</b> ({total}):\n"]
+    # Translators: {name} is a creator's name, {count} how many products their showcase has.
+    lines = [_("⭐ <b>{name}'s picks</b> ({count}):").format(name=escape(name), count=total) + "\n"]
     lines += [product_line(start + i + 1, p, currency, lang) for i, p in enumerate(products)]
-    lines.append("\nTap a product to see it.")
+    lines.append("\n" + _("Tap a product to see it."))
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from handlers import keyboards, render
 from handlers.callbacks import fit_text
 from handlers.common import answer, button_handler, edit, lang, reply
 from handlers.context import ShopContext
+from handlers.i18n import _
 from store.errors import ErrorCode, Expired
 from store.search import normalize
 from store.services.catalog import list_categories
@@ -22,12 +23,12 @@ QUERY_MAX_CHARS = 200
 async def search(update: Update, context: ShopContext, text: str) -> None:
     """Answer a typed query with the first page of results, or suggestions and categories."""
     if len(text) > QUERY_MAX_CHARS:
-        await reply(update, "That's a long message! Please search with a few words, e.g. <i>red hoodie</i>.")
+        await reply(update, _("That's a long message! Please search with a few words, e.g. <i>red hoodie</i>."))
         return
     # The query travels in the paging buttons, so it is cut to fit their 64 bytes.
     query = fit_text(normalize(text), keyboards.SEARCH_QUERY_BYTES)
     if not query:
-        await reply(update, "Type a few letters or words of what you're looking for, e.g. <i>headphones</i>.")
+        await reply(update, _("Type a few letters or words of what you're looking for, e.g. <i>headphones</i>."))
         return
     async with context.shop.db.read() as session:
         result = await context.shop.search.search(session, query)

@@ -20,6 +20,7 @@ from handlers.common import answer, button_handler, edit, ensure_user, message_h
 from handlers.context import ShopContext
 from handlers.fit import fit, fit_lines
 from handlers.flows import Flow, OnStep
+from handlers.i18n import N_, Labels, _, ngettext
 from handlers.messages import APPROVAL, order_status, refusal
 from handlers.notifications import refund_due_line, seller_order_text
 from store.errors import ErrorCode, Expired, InvalidInput, NotAllowed, ShopError
@@ -34,14 +35,22 @@ from store.states import Approval, SellerAction
 logger = logging.getLogger(__name__)
 
 ORDERS_PAGE = 5
-NOT_A_SELLER = refusal(ErrorCode.NOT_A_SELLER, {})
 # What the seller is asked when an action needs details first.
-ASK_DETAILS = {
-    SellerAction.SHIP: "🚚 Order #{order_id}: send the carrier and tracking number, e.g. "
-                       "<i>UPS 1Z999AA10123456784</i>. /cancel to stop.",
-    SellerAction.CANCEL: "✖ Order #{order_id}: why is it cancelled? The buyer will see your reason. "
-                         "/cancel to keep the order.",
-}
+ASK_DETAILS = Labels({
+    # Translators: {order_id} is an order number; keep the example carrier and tracking number as they are.
+    SellerAction.SHIP: N_("🚚 Order #{order_id}: send the carrier and tracking number, e.g. "
+                          "<i>UPS 1Z999AA10123456784</i>. /cancel to stop."),
+    # Translators: {order_id} is an order number.
+    SellerAction.CANCEL: N_("✖ Order #{order_id}: why is it cancelled? The buyer will see your reason. "
+                            "/cancel to keep the order."),
+})
+# What the operator's application message says once decided.
+DECIDED = Labels({
+    # Translators: {name} is the shop's name, {operator} the first name of the operator who decided.
+    Approval.APPROVED: N_("📝 Seller application <b>{name}</b>: <b>approved</b> by {operator}."),
+    # Translators: {name} is the shop's name, {operator} the first name of the operator who decided.
+    Approval.REJECTED: N_("📝 Seller application <b>{name}</b>: <b>rejected</b> by {operator}."),
+})
 
 def actor(update: Update, context: ShopContext) -> Actor:
     """The person behind the update as an order actor (operator or seller)."""
@@ -57,12 +66,15 @@ async def on_sell(update: Update, context: ShopContext) -> None:
         await ensure_user(session, update)
         shop = await seller_flow.begin_shop(session, update.effective_user.id)
     if shop is not None and shop.status == Approval.APPROVED:
-        await reply(update, f"You already sell here as <b>{escape(shop.name)}</b>. {render.SELLER_HELP}")
+        # Translators: {name} is the shop's name; {commands} is the list of seller commands, translated apart.
+        await reply(update, _("You already sell here as <b>{name}</b>. {commands}")
+                    .format(name=escape(shop.name), commands=_(render.SELLER_HELP)))
     elif shop is not None:
-        await reply(update, f"Your application for <b>{escape(shop.name)}</b> is waiting for an operator.")
+        await reply(update, _("Your application for <b>{name}</b> is waiting for an operator.")
+                    .format(name=escape(shop.name)))
     else:
-        await reply(update, "🏪 <b>Open a shop</b>\nWhat is your shop called? New orders will arrive in this "
-                            "chat.\n/cancel to stop.")
+        await reply(update, _("🏪 <b>Open a shop</b>\nWhat is your shop called? New orders will arrive in this "
+                              "chat.\n/cancel to stop."))
 
 
 async def on_shop_name(update: Update, context: ShopContext, step: Step, text: str) -> None:
@@ -73,8 +85,8 @@ async def on_shop_name(update: Update, context: ShopContext, step: Step, text: s
                                                   options.operator_ids, context.shop.clock(),
                                                   options.default_commission_bp)
     context.shop.wake_outbox()
-    await reply(update, f"Thanks! <b>{escape(shop.name)}</b> is waiting for an operator's approval; "
-                        "you'll hear from us here.")
+    await reply(update, _("Thanks! <b>{name}</b> is waiting for an operator's approval; you'll hear from us here.")
+                .format(name=escape(shop.name)))
 
 
 @button_handler
@@ -86,8 +98,8 @@ async def on_decide(update: Update, context: ShopContext, pressed: cb.DecideSell
                                     context.shop.options.operator_ids, context.shop.clock())
     context.shop.wake_outbox()
     await answer(query, f"{shop.name}: {APPROVAL[shop.status]}.")
-    await edit(query, f"📝 Seller application <b>{escape(shop.name)}</b>: <b>{APPROVAL[shop.status]}</b> by "
-                      f"{escape(update.effective_user.first_name)}.")
+    await edit(query, DECIDED[shop.status].format(name=escape(shop.name),
+                                                  operator=escape(update.effective_user.first_name)))
 
 
 # --- orders ------------------------------------------------------------------------------------
@@ -122,7 +134,7 @@ async def _show_orders(update: Update, context: ShopContext, state: str, page: i
     text = render.seller_orders(orders, total, state, context.shop.options.currency)
     if refunds:
         # However many are due, the page's own list stays whole: the refunds are what gets cut.
-        text = fit_lines(["<b>Refunds due</b>"], [f"• {refund_due_line(due)}" for due in refunds], ["", text])
+        text = fit_lines([_("<b>Refunds due</b>")], [f"• {refund_due_line(due)}" for due in refunds], ["", text])
     markup = keyboards.seller_orders(orders, min(page, pages - 1), pages, state)
     await show(update, text, markup)
 
@@ -173,7 +185,8 @@ async def on_action(update: Update, context: ShopContext, pressed: cb.SellerOrde
         await reply(update, ASK_DETAILS[action].format(order_id=order_id))
         return
     shop.wake_outbox()
-    await answer(query, f"Order #{order.id}: {order_status(order.status)}.")
+    # Translators: {number} is the order number, {status} where it stands now (e.g. "accepted"); a short alert.
+    await answer(query, _("Order #{number}: {status}.").format(number=order.id, status=order_status(order.status)))
     await _redraw(update, context, order_id)
 
 
@@ -219,7 +232,7 @@ async def _own_shop(update: Update, context: ShopContext) -> Seller | None:
     async with context.shop.db.read() as session:
         shop = await sellers.seller_of_user(session, update.effective_user.id)
     if shop is None:
-        await reply(update, NOT_A_SELLER)
+        await reply(update, refusal(ErrorCode.NOT_A_SELLER, {}))
     return shop
 
 
@@ -228,15 +241,23 @@ async def on_settings(update: Update, context: ShopContext) -> None:
     shop = await _own_shop(update, context)
     if shop is None:
         return
-    webhook = f"<code>{escape(shop.webhook_url)}</code>" if shop.webhook_url else "not set"
-    key = "issued (shown once when created)" if shop.api_key_hash else "none"
-    phone = "asked (for your courier)" if shop.buyer_phone else "not asked"
-    await reply(update, f"⚙️ <b>{escape(shop.name)}</b> (seller id {shop.id})\nOrder webhook: {webhook}\n"
-                        f"API key: {key}\nBuyers' phone number: {phone}\n\n"
-                        "/webhook URL — send order events to URL (signed)\n"
-                        "/webhook off — stop sending them\n/api_key — issue a new API key (the old one stops "
-                        "working)\n/buyer_phone on | off — ask buyers for a phone number, or not (only collect "
-                        "it if your courier needs it)")
+    # Translators: the order webhook of /seller_settings when the shop has none.
+    webhook = f"<code>{escape(shop.webhook_url)}</code>" if shop.webhook_url else _("not set")
+    # Translators: the API key of /seller_settings (one was issued / none was).
+    key = _("issued (shown once when created)") if shop.api_key_hash else _("none")
+    # Translators: whether buyers of /seller_settings' shop are asked for a phone number.
+    phone = _("asked (for your courier)") if shop.buyer_phone else _("not asked")
+    # Translators: {name} is the shop's name, {id} its number; {webhook}, {key} and {phone} are translated apart
+    # ("not set", "none", "asked (for your courier)"...).
+    settings = _("⚙️ <b>{name}</b> (seller id {id})\nOrder webhook: {webhook}\nAPI key: {key}\n"
+                 "Buyers' phone number: {phone}").format(name=escape(shop.name), id=shop.id, webhook=webhook,
+                                                         key=key, phone=phone)
+    # Translators: keep the commands and their words "URL", "off", "on" as they are: they are typed as written.
+    commands = _("/webhook URL — send order events to URL (signed)\n"
+                 "/webhook off — stop sending them\n/api_key — issue a new API key (the old one stops "
+                 "working)\n/buyer_phone on | off — ask buyers for a phone number, or not (only collect "
+                 "it if your courier needs it)")
+    await reply(update, f"{settings}\n\n{commands}")
 
 
 async def on_buyer_phone(update: Update, context: ShopContext) -> None:
@@ -246,14 +267,15 @@ async def on_buyer_phone(update: Update, context: ShopContext) -> None:
         return
     choice = context.args[0].lower() if context.args else ""
     if choice not in ("on", "off"):
-        await reply(update, "Send <code>/buyer_phone on</code> to ask buyers for a phone number (your courier "
-                            "calls them), or <code>/buyer_phone off</code> to ask only for a name and address.")
+        # Translators: keep the commands in <code> as they are.
+        await reply(update, _("Send <code>/buyer_phone on</code> to ask buyers for a phone number (your courier "
+                              "calls them), or <code>/buyer_phone off</code> to ask only for a name and address."))
         return
     async with context.shop.db.transaction() as session:
         await sellers.set_buyer_phone(session, shop.id, choice == "on")
-    await reply(update, "📱 Buyers are asked for a phone number from now on." if choice == "on" else
-                "📱 Buyers are no longer asked for a phone number (unless another shop in the same checkout "
-                "needs one).")
+    await reply(update, _("📱 Buyers are asked for a phone number from now on.") if choice == "on" else
+                _("📱 Buyers are no longer asked for a phone number (unless another shop in the same checkout "
+                  "needs one)."))
 
 
 async def on_webhook(update: Update, context: ShopContext) -> None:
@@ -262,7 +284,8 @@ async def on_webhook(update: Update, context: ShopContext) -> None:
     if shop is None:
         return
     if not context.args:
-        await reply(update, "Send <code>/webhook https://your.host/path</code>, or <code>/webhook off</code>.")
+        # Translators: keep the commands in <code> as they are.
+        await reply(update, _("Send <code>/webhook https://your.host/path</code>, or <code>/webhook off</code>."))
         return
     url = None if context.args[0].lower() == "off" else context.args[0]
     try:
@@ -272,10 +295,12 @@ async def on_webhook(update: Update, context: ShopContext) -> None:
         await say_refusal(update, exc)
         return
     if secret is None:
-        await reply(update, "Order webhook removed.")
+        await reply(update, _("Order webhook removed."))
     else:
-        await reply(update, f"Order events will be POSTed to <code>{escape(url)}</code>, signed per Standard "
-                            f"Webhooks with this secret (shown only now):\n<code>{secret}</code>")
+        # Translators: {url} is the seller's web address; "Standard Webhooks" is the name of a specification.
+        await reply(update, _("Order events will be POSTed to <code>{url}</code>, signed per Standard Webhooks with "
+                              "this secret (shown only now):\n<code>{secret}</code>").format(url=escape(url),
+                                                                                          secret=secret))
 
 
 async def on_api_key(update: Update, context: ShopContext) -> None:
@@ -285,18 +310,19 @@ async def on_api_key(update: Update, context: ShopContext) -> None:
         return
     async with context.shop.db.transaction() as session:
         key = await sellers.issue_api_key(session, shop.id)
-    await reply(update, f"🔑 Your new API key (shown only now; any older key stops working):\n<code>{key}</code>\n"
-                        "Use it as <code>Authorization: Bearer KEY</code> on the HTTP API.")
+    # Translators: keep "Authorization: Bearer KEY" as it is: it is an HTTP header.
+    await reply(update, _("🔑 Your new API key (shown only now; any older key stops working):\n<code>{key}</code>\n"
+                          "Use it as <code>Authorization: Bearer KEY</code> on the HTTP API.").format(key=key))
 
 
 
-# What each of the seller's steps takes.
+# What each of the seller's steps takes (the hints are translated when said: handlers/flows.py).
 FLOW = Flow(
     name="seller",
     steps={
-        SellerStep.SHOP_NAME: OnStep(text=on_shop_name, hint="Please type your shop's name."),
-        SellerStep.SHIP_DETAILS: OnStep(text=on_details, hint="Please type the carrier and tracking number."),
-        SellerStep.CANCEL_REASON: OnStep(text=on_details, hint="Please type why the order is cancelled."),
+        SellerStep.SHOP_NAME: OnStep(text=on_shop_name, hint=N_("Please type your shop's name.")),
+        SellerStep.SHIP_DETAILS: OnStep(text=on_details, hint=N_("Please type the carrier and tracking number.")),
+        SellerStep.CANCEL_REASON: OnStep(text=on_details, hint=N_("Please type why the order is cancelled.")),
     },
 )
 
@@ -307,10 +333,19 @@ async def on_replay_webhooks(update: Update, context: ShopContext) -> None:
         await reply(update, refusal(ErrorCode.ONLY_OPERATORS, {}))
         return
     if len(context.args or ()) != 1 or not context.args[0].isascii() or not context.args[0].isdigit():
-        await reply(update, "Send <code>/replay_webhooks SHOP_ID</code>: the shop number the failure notice names.")
+        # Translators: keep the command in <code> as it is.
+        await reply(update, _("Send <code>/replay_webhooks SHOP_ID</code>: the shop number the failure notice "
+                              "names."))
         return
     async with context.shop.db.transaction() as session:
         count = await outbox.replay_dead(session, int(context.args[0]), context.shop.clock())
     context.shop.wake_outbox()
-    await reply(update, f"{count} order event{'s' if count != 1 else ''} of shop {context.args[0]} will be sent "
-                        "again, in order." if count else f"Shop {context.args[0]} has no given-up webhook events.")
+    shop_id = context.args[0]
+    if count:
+        # Translators: {count} is a number of webhook events, {shop} a shop's number.
+        await reply(update, ngettext("{count} order event of shop {shop} will be sent again, in order.",
+                                     "{count} order events of shop {shop} will be sent again, in order.",
+                                     count).format(count=count, shop=shop_id))
+    else:
+        # Translators: {shop} is a shop's number.
+        await reply(update, _("Shop {shop} has no given-up webhook events.").format(shop=shop_id))

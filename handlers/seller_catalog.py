@@ -17,6 +17,7 @@ from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, lang, message_handler, reply, show
 from handlers.context import ShopContext
 from handlers.flows import SKIP, Flow, OnStep
+from handlers.i18n import N_, Labels, _, ngettext
 from handlers.messages import PRODUCT_STATUS
 from store.errors import ErrorCode, NotAllowed
 from store.models import Seller
@@ -29,11 +30,12 @@ from store.services.users import Step, clear_step
 from store.states import ProductStatus
 
 PRODUCTS_PAGE = 8
-ASK_PHOTO = "Send a photo (as a picture), or /skip."
+ASK_PHOTO = N_("Send a photo (as a picture), or /skip.")
 # The step a variant's edit button asks for.
 EDIT_FIELD = {cb.VariantField.PRICE: ProductStep.EDIT_PRICE, cb.VariantField.STOCK: ProductStep.EDIT_STOCK}
-STATUS_DONE = {ProductStatus.ACTIVE: "On sale again.", ProductStatus.PAUSED: "Paused.",
-               ProductStatus.REMOVED: "Removed."}
+# Translators: short alerts after a product's Resume, Pause or Remove button.
+STATUS_DONE = Labels({ProductStatus.ACTIVE: N_("On sale again."), ProductStatus.PAUSED: N_("Paused."),
+                      ProductStatus.REMOVED: N_("Removed.")})
 
 
 async def _shop(context: ShopContext, user_id: int) -> Seller:
@@ -50,10 +52,15 @@ def _product_admin(product: ProductView, currency: str, language: str | None) ->
     state = PRODUCT_STATUS[product.status]
     lines = [f"🏷 <b>{escape(product.title)}</b> — {state}", f"{escape(product.category_name)}"]
     for variant in product.variants:
-        label = escape(variant.label) if variant.label else "Price"
-        lines.append(f"• {label} [{escape(variant.sku)}]: {render.money(variant.price, currency, language)} · "
-                     f"stock {variant.stock}")
-    lines.append(f"Creator commission: {percent(product.commission_bp)}")
+        # Translators: what a product's only variant (one without options) is called in its seller's list.
+        label = escape(variant.label) if variant.label else _("Price")
+        # Translators: a variant in its seller's list: {label} its option (e.g. "M / Black"), {sku} its stock code,
+        # {price} its price, {stock} how many are in stock (a figure, like a label: "stock: 10").
+        lines.append(_("• {label} [{sku}]: {price} · stock {stock}").format(
+            label=label, sku=escape(variant.sku), price=render.money(variant.price, currency, language),
+            stock=variant.stock))
+    # Translators: {percent} is a percentage, e.g. "12.5%".
+    lines.append(_("Creator commission: {percent}").format(percent=percent(product.commission_bp)))
     if product.description:
         lines.append(f"\n{escape(product.description[:300])}")
     return "\n".join(lines)
@@ -73,7 +80,8 @@ async def on_add_product(update: Update, context: ShopContext) -> None:
     await _shop(context, update.effective_user.id)
     async with context.shop.db.transaction() as session:
         await flow.begin(session, update.effective_user.id)
-    await reply(update, "➕ <b>New product</b> (1/5)\nWhat is its title? e.g. <i>Linen Shirt</i>\n/cancel to stop.")
+    await reply(update, _("➕ <b>New product</b> (1/5)\nWhat is its title? e.g. <i>Linen Shirt</i>\n"
+                          "/cancel to stop."))
 
 
 def sellers_only(answer_step: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
@@ -97,7 +105,7 @@ async def on_title(update: Update, context: ShopContext, shop: Seller, text: str
     """The new product's title: ask for a description."""
     async with context.shop.db.transaction() as session:
         await flow.submit_title(session, update.effective_user.id, text)
-    await reply(update, "(2/5) A short description for shoppers? Send it, or /skip.")
+    await reply(update, _("(2/5) A short description for shoppers? Send it, or /skip."))
 
 
 @sellers_only
@@ -106,12 +114,12 @@ async def on_description(update: Update, context: ShopContext, shop: Seller, tex
     async with context.shop.db.transaction() as session:
         choices = await flow.submit_description(session, update.effective_user.id,
                                                 None if text.strip() == SKIP else text)
-    await reply(update, "(3/5) Which category?", keyboards.categories_to_file(choices))
+    await reply(update, _("(3/5) Which category?"), keyboards.categories_to_file(choices))
 
 
 async def on_text_at_category(update: Update, context: ShopContext, step: Step, text: str) -> None:
     """Typing where a category button is wanted."""
-    await reply(update, "Please pick a category with the buttons above.")
+    await reply(update, _("Please pick a category with the buttons above."))
 
 
 @button_handler
@@ -121,8 +129,9 @@ async def on_category(update: Update, context: ShopContext, pressed: cb.FileNewP
     async with context.shop.db.transaction() as session:
         name = await flow.choose_category(session, update.effective_user.id, pressed.category_id)
     await answer(query)
-    await edit(query, f"(3/5) Category: <b>{escape(name)}</b> ✓")
-    await reply(update, "(4/5) Send a photo of the product (as a picture), or /skip.")
+    # Translators: {name} is the category picked.
+    await edit(query, _("(3/5) Category: <b>{name}</b> ✓").format(name=escape(name)))
+    await reply(update, _("(4/5) Send a photo of the product (as a picture), or /skip."))
 
 
 @sellers_only
@@ -135,7 +144,7 @@ async def on_photo(update: Update, context: ShopContext, shop: Seller, photo: tu
 async def on_text_at_photo(update: Update, context: ShopContext, shop: Seller, text: str) -> None:
     """/skip (no photo), or a reminder that a picture is wanted."""
     if text.strip() != SKIP:
-        await reply(update, ASK_PHOTO)
+        await reply(update, _(ASK_PHOTO))
         return
     await _take_photo(update, context, None)
 
@@ -143,8 +152,10 @@ async def on_text_at_photo(update: Update, context: ShopContext, shop: Seller, t
 async def _take_photo(update: Update, context: ShopContext, file_id: str | None) -> None:
     async with context.shop.db.transaction() as session:
         await flow.submit_photo(session, update.effective_user.id, file_id)
-    await reply(update, "(5/5) Now the variants, one message each: <i>option; price; stock</i>, e.g.\n"
-                        "<code>M / Black; 19.99; 10</code>\nFor a product without options: <code>19.99; 10</code>")
+    # Translators: keep the examples in <code> as they are (the seller types them so; the decimal point is a dot).
+    await reply(update, _("(5/5) Now the variants, one message each: <i>option; price; stock</i>, e.g.\n"
+                          "<code>M / Black; 19.99; 10</code>\nFor a product without options: "
+                          "<code>19.99; 10</code>"))
 
 
 @sellers_only
@@ -153,13 +164,18 @@ async def on_variant(update: Update, context: ShopContext, shop: Seller, text: s
     currency = context.shop.options.currency
     async with context.shop.db.transaction() as session:
         variants = await flow.add_variant(session, update.effective_user.id, text, currency)
-    listed = "\n".join(f"• {escape(v.label) or '(single)'} — {render.money(v.price, currency, None)} · stock {v.stock}"
-                       for v in variants)
-    await reply(update, f"Variants so far:\n{listed}\n\nSend another, or publish.", keyboards.variants_done())
+    # Translators: a variant typed so far: {label} its option (or "(single)"), {price} its price, {stock} how many
+    # are in stock (a figure, like a label: "stock: 10").
+    listed = "\n".join(_("• {label} — {price} · stock {stock}").format(
+        label=escape(v.label) or _("(single)"), price=render.money(v.price, currency, None), stock=v.stock)
+        for v in variants)
+    # Translators: {variants} is the list of variants typed so far, one a line.
+    await reply(update, _("Variants so far:\n{variants}\n\nSend another, or publish.").format(variants=listed),
+                keyboards.variants_done())
 
 
 @button_handler
-async def on_done(update: Update, context: ShopContext, _: cb.PublishNewProduct) -> None:
+async def on_done(update: Update, context: ShopContext, _pressed: cb.PublishNewProduct) -> None:
     """Publish the new product with the variants typed so far."""
     query = update.callback_query
     user_id = update.effective_user.id
@@ -167,8 +183,8 @@ async def on_done(update: Update, context: ShopContext, _: cb.PublishNewProduct)
     async with context.shop.db.transaction() as session:
         product = await flow.publish(session, user_id, shop.id)
     context.shop.db.after_commit(context.shop.search.mark_stale)
-    await answer(query, "Published!")
-    await edit(query, f"✅ <b>{escape(product.title)}</b> is on sale now and shows up in search.")
+    await answer(query, _("Published!"))
+    await edit(query, _("✅ <b>{title}</b> is on sale now and shows up in search.").format(title=escape(product.title)))
     await reply(update, _product_admin(product, context.shop.options.currency, lang(update)),
                 keyboards.manage_product(product))
 
@@ -194,8 +210,11 @@ async def _show_products(update: Update, context: ShopContext, page: int) -> Non
     async with context.shop.db.read() as session:
         products, total = await catalog.seller_products(session, shop.id, page * PRODUCTS_PAGE, PRODUCTS_PAGE)
     pages = max(1, -(-total // PRODUCTS_PAGE))
-    text = (f"🏷 <b>{escape(shop.name)}</b>: {total} products. Tap one to edit it." if total
-            else "You have no products yet: /add_product")
+    # Translators: {shop} is the seller's shop name, {count} the number of its products.
+    text = (ngettext("🏷 <b>{shop}</b>: {count} product. Tap one to edit it.",
+                     "🏷 <b>{shop}</b>: {count} products. Tap one to edit it.", total)
+            .format(shop=escape(shop.name), count=total) if total
+            else _("You have no products yet: /add_product"))
     markup = keyboards.my_products(products, min(page, pages - 1), pages)
     await show(update, text, markup)
 
@@ -228,26 +247,30 @@ async def on_manage_variant(update: Update, context: ShopContext, pressed: cb.Ed
     variant = product.variant(pressed.variant_id)
     name = render.item_name(product.title, variant.label)
     if pressed.field == cb.VariantField.PRICE:
-        await reply(update, f"New price for {name}? Now "
-                            f"{render.money(variant.price, context.shop.options.currency, lang(update))}. "
-                            "e.g. <i>24.99</i>")
+        # Translators: {name} is the product (and its option), {price} its price now; keep the example as it is.
+        await reply(update, _("New price for {name}? Now {price}. e.g. <i>24.99</i>").format(
+            name=name, price=render.money(variant.price, context.shop.options.currency, lang(update))))
     else:
-        await reply(update, f"How many of {name} are in stock now? Now {variant.stock}.")
+        # Translators: {name} is the product (and its option), {stock} how many are in stock now (a figure).
+        await reply(update, _("How many of {name} are in stock now? Now {stock}.").format(name=name,
+                                                                                        stock=variant.stock))
 
 
 @button_handler
 async def on_manage_commission(update: Update, context: ShopContext, pressed: cb.EditCommission) -> None:
     """Ask for the creator commission of a product, as a percentage."""
     product = await _ask_edit(update, context, ProductStep.EDIT_COMMISSION, pressed.product_id)
-    await reply(update, f"Creators who sell <b>{escape(product.title)}</b> earn {percent(product.commission_bp)} "
-                        "of each sale now. Send the new percentage, e.g. <i>12.5</i> (0 to 50).")
+    # Translators: {title} is the product, {percent} a percentage, e.g. "12.5%"; keep the example as it is.
+    await reply(update, _("Creators who sell <b>{title}</b> earn {percent} of each sale now. Send the new "
+                          "percentage, e.g. <i>12.5</i> (0 to 50).").format(title=escape(product.title),
+                                                                            percent=percent(product.commission_bp)))
 
 
 @button_handler
 async def on_manage_description(update: Update, context: ShopContext, pressed: cb.EditDescription) -> None:
     """Ask for a new description."""
     product = await _ask_edit(update, context, ProductStep.EDIT_DESCRIPTION, pressed.product_id)
-    await reply(update, f"Send the new description of <b>{escape(product.title)}</b>.")
+    await reply(update, _("Send the new description of <b>{title}</b>.").format(title=escape(product.title)))
 
 
 @sellers_only
@@ -257,7 +280,7 @@ async def on_edit(update: Update, context: ShopContext, shop: Seller, text: str)
     async with context.shop.db.transaction() as session:
         product = await flow.submit_edit(session, update.effective_user.id, shop.id, text, currency)
     context.shop.db.after_commit(context.shop.search.mark_stale)
-    await reply(update, "Saved ✓\n\n" + _product_admin(product, currency, lang(update)),
+    await reply(update, "\n\n".join([_("Saved ✓"), _product_admin(product, currency, lang(update))]),
                 keyboards.manage_product(product))
 
 
@@ -271,13 +294,13 @@ async def on_status(update: Update, context: ShopContext, pressed: cb.SetProduct
     query = update.callback_query
     await answer(query, STATUS_DONE[pressed.status])
     if pressed.status == ProductStatus.REMOVED:
-        await edit(query, f"🗑 <b>{escape(product.title)}</b> was removed from the shop.")
+        await edit(query, _("🗑 <b>{title}</b> was removed from the shop.").format(title=escape(product.title)))
     else:
         await edit(query, _product_admin(product, context.shop.options.currency, lang(update)),
                    keyboards.manage_product(product))
 
 
-# What each step of adding or editing a product takes.
+# What each step of adding or editing a product takes (the hints are translated when said: handlers/flows.py).
 FLOW = Flow(
     name="catalog",
     steps={

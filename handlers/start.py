@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import Update
 
 from handlers import callbacks as cb
 from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, lang, reply, show
 from handlers.context import ShopContext
+from handlers.i18n import _
 from store.errors import ErrorCode, NotFound
 from store.services import sellers
 from store.services.cart import cart_count
@@ -25,26 +24,25 @@ async def on_start(update: Update, context: ShopContext) -> None:
     async with context.shop.db.read() as session:
         count = await cart_count(session, update.effective_user.id)
     name = update.effective_user.first_name
-    note = ""
+    text = render.welcome(name)
     if context.args and context.args[0] != SHOP_START:
-        note = "That link isn't valid any more, so here is the shop's front page.\n\n"
-    text = note + render.WELCOME.format(name=f", {escape(name)}" if name else "")
+        text = _("That link isn't valid any more, so here is the shop's front page.") + "\n\n" + text
     await reply(update, text, keyboards.main_menu(count))
 
 
 async def on_help(update: Update, context: ShopContext) -> None:
     """Explain how to shop, and to sellers and operators what they can do too."""
-    parts = [render.HELP]
+    parts = [_(render.HELP)]
     async with context.shop.db.read() as session:
         if await sellers.seller_of_user(session, update.effective_user.id) is not None:
-            parts.append(render.SELLER_HELP)
+            parts.append(_(render.SELLER_HELP))
     if update.effective_user.id in context.shop.options.operator_ids:
-        parts.append(render.OPERATOR_HELP)
+        parts.append(_(render.OPERATOR_HELP))
     await reply(update, "\n\n".join(parts))
 
 
 @button_handler
-async def on_menu(update: Update, context: ShopContext, _: cb.Menu) -> None:
+async def on_menu(update: Update, context: ShopContext, _pressed: cb.Menu) -> None:
     """Show the menu again (from a button)."""
     await answer(update.callback_query)
     await on_start(update, context)
@@ -54,12 +52,12 @@ async def show_categories(update: Update, context: ShopContext) -> None:
     """List the categories that have products on sale."""
     async with context.shop.db.read() as session:
         items = await list_categories(session)
-    text = "🗂 <b>Categories</b>\nPick one to browse:" if items else "The catalog is empty for now."
+    text = _("🗂 <b>Categories</b>\nPick one to browse:") if items else _("The catalog is empty for now.")
     await show(update, text, keyboards.categories(items))
 
 
 @button_handler
-async def on_categories(update: Update, context: ShopContext, _: cb.Categories) -> None:
+async def on_categories(update: Update, context: ShopContext, _pressed: cb.Categories) -> None:
     """Show the categories (from a button)."""
     await answer(update.callback_query)
     await show_categories(update, context)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 
 from store.errors import ErrorCode, InvalidInput
 
@@ -82,7 +82,7 @@ def digits(currency: str) -> int:
 def format_money(amount: int, currency: str, language_code: str | None = None) -> str:
     """Format ``amount`` minor units of ``currency`` for the given language ("$19.99", "19,99 €")."""
     if currency == STARS:
-        return f"⭐ {amount:,}"
+        return f"⭐ {format_decimal(amount, locale=locale_for(language_code))}"
     places = digits(currency)
     value = Decimal(amount).scaleb(-places)
     locale = locale_for(language_code)
