@@ -19,7 +19,7 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.import_catalog import import_catalog
 from bot.payouts import payouts
 from bot.runtime import BotRuntime
-from bot.startup import StartupError, check_bot_api, check_http_port, prepare_store
+from bot.startup import StartupError, check_bot_api, check_http_port, check_translations, prepare_store
 from bot.worker import run_worker
 
 logger = logging.getLogger("bot")
@@ -68,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(import_catalog(settings, args.file, seller_id=args.seller, dry_run=args.dry_run))
     if command == "payouts":
         return asyncio.run(payouts(settings, until=args.until, mark_paid=args.mark_paid))
-    if command == "worker":
-        return asyncio.run(run_worker(settings))
     try:
+        check_translations()
+        if command == "worker":
+            return asyncio.run(run_worker(settings))
         check_http_port(settings)
         asyncio.run(check_bot_api(settings))
     except StartupError as exc:

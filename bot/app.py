@@ -31,6 +31,7 @@ from handlers import (
     creator,
     earnings,
     inline,
+    language,
     orders,
     payments,
     privacy,
@@ -44,6 +45,7 @@ from handlers.common import answer, button_handler, expired
 from handlers.context import ShopContext, attach, trace
 from handlers.errors import on_error
 from handlers.flows import StepRouter
+from handlers.i18n import _
 from store.db import Database
 from store.models import utcnow
 from store.services.search import CatalogSearch
@@ -84,6 +86,7 @@ BUTTONS: dict[type[cb.Button], Callable] = {
     cb.SetProductStatus: seller_catalog.on_status,
     cb.EditCommission: seller_catalog.on_manage_commission,
     cb.ForgetMe: privacy.on_forget_answer,
+    cb.ChooseLanguage: language.on_choose_language,
 }
 
 
@@ -116,7 +119,7 @@ async def on_unknown_button(update: Update, context: ShopContext) -> None:
 
 
 @button_handler
-async def on_noop(update: Update, context: ShopContext, _: cb.Noop) -> None:
+async def on_noop(update: Update, context: ShopContext, _pressed: cb.Noop) -> None:
     """A button that only shows information (a page number)."""
     await answer(update.callback_query)
 
@@ -133,6 +136,7 @@ COMMANDS: dict[str, Callable] = {
     "privacy": privacy.on_privacy,
     "mydata": privacy.on_mydata,
     "forget": privacy.on_forget,
+    "language": language.on_language,
     "creator_sales": earnings.on_creator_sales,
     "seller_orders": seller.on_seller_orders,
     "replay_webhooks": seller.on_replay_webhooks,
@@ -154,7 +158,9 @@ PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 async def on_group_message(update: Update, context: ShopContext) -> None:
     """A command in a group: the shop works in a private chat."""
     link = f"https://t.me/{context.bot.username}"
-    await update.effective_message.reply_text(f"I work in a private chat, so your cart and orders stay yours: {link}")
+    # Translators: {link} is the bot's address (https://t.me/...).
+    text = _("I work in a private chat, so your cart and orders stay yours: {link}").format(link=link)
+    await update.effective_message.reply_text(text)
 
 
 def traced(callback: Callable) -> Callable:

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.observability import record_update
+from handlers import i18n
 from handlers.context import CURRENT_TRACE, SHOP_KEY, UpdateTrace
 from store.shop import Shop
 
@@ -36,12 +37,25 @@ class ShopApplication(Application):
         trace = UpdateTrace(outcome="unhandled", may_retry=may_retry)
         token = CURRENT_TRACE.set(trace)
         try:
-            with self.shop.db.applying(update.update_id, owner):
+            with self.shop.db.applying(update.update_id, owner), i18n.speaking(self.language(update)):
                 await self.process_update(update)
         finally:
             CURRENT_TRACE.reset(token)
             record_update(update, trace.handler, trace.outcome, time.perf_counter() - started, waited)
         return trace.outcome
+
+    @property
+    def languages(self) -> dict[int, str | None]:
+        """The languages chosen by the people whose updates this process holds (the inbox reads them)."""
+        return self.shop.languages
+
+    def language(self, update: Update) -> str:
+        """The language to answer ``update`` in: its person's choice (read by the inbox when it claimed the
+        update), else their Telegram app's language."""
+        user = update.effective_user
+        if user is None:
+            return i18n.SOURCE
+        return i18n.language_of(self.shop.languages.get(user.id), user.language_code)
 
     def count_duplicate(self, update: Update) -> None:
         """Count a second delivery of an update already in the inbox (it is not handled again)."""

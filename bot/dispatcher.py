@@ -31,13 +31,14 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.application import ShopApplication
 from bot.observability import INBOX_IN_HAND, update_kind
 from store.db import Database
 from store.models import utcnow
-from store.services import inbox
+from store.services import inbox, users
 from store.services.inbox import Finished, Held, Incoming, Taken
 from store.states import InboxState
 
@@ -234,6 +235,7 @@ class Dispatcher:
                 new, claimed = await inbox.exchange(
                     session, self.owner, utcnow(), self.lease, finished=finished, released=release,
                     emptied=() if final else emptied, incoming=() if final else [entry.item for entry in received])
+                chosen = await self._chosen_languages(session, claimed)
         except BaseException as exc:
             # Nothing of it is committed: keep the records for the next try, fail the receivers.
             self._finished[:0] = finished
@@ -242,6 +244,7 @@ class Dispatcher:
                 if not entry.done.done():
                     entry.done.set_exception(exc if isinstance(exc, Exception) else NotTakingUpdates())
             raise
+        self.application.languages.update(chosen)
         parsed = {entry.item.update_id: entry.update for entry in received}
         for entry in received:
             if not entry.done.done():  # (a receiver that gave up, e.g. a poller stopped mid-batch)
@@ -270,10 +273,17 @@ class Dispatcher:
             self._drop(lost)
         async with self.db.transaction() as session:
             taken = await inbox.take_over(session, self.owner, utcnow(), self.lease)
+            chosen = await self._chosen_languages(session, taken)
+        self.application.languages.update(chosen)
         if len({item.lane for item in taken}) >= inbox.TAKE_OVER_LANES:
             self._next_sweep = 0.0  # more to take: sweep again at once
             self._wake.set()
         self._take(taken, {})
+
+    async def _chosen_languages(self, session: AsyncSession, taken: Sequence[Taken]) -> dict[int, str | None]:
+        """The chosen language of the people whose lanes were just taken, read in the claim's transaction."""
+        lanes = {item.lane for item in taken if item.lane is not None} - self.application.languages.keys()
+        return await users.chosen_languages(session, lanes) if lanes else {}
 
     def _drop(self, ids: set[int]) -> None:
         """Forget queued updates another process now holds (one running finishes; its write is refused)."""
@@ -288,6 +298,7 @@ class Dispatcher:
                 self._lanes[key] = kept
             else:
                 del self._lanes[key]
+                self.application.languages.pop(key, None)
                 with contextlib.suppress(ValueError):
                     self._ready.remove(key)
 
@@ -362,6 +373,7 @@ class Dispatcher:
             self._lanes.pop(key, None)
             if job.taken.lane is not None:
                 self._emptied.add(job.taken.lane)
+                self.application.languages.pop(job.taken.lane, None)
         self._wake.set()
         self._start_more()
 

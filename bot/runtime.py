@@ -18,19 +18,20 @@ import signal
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from telegram import BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import ExtBot
 
 from bot.application import ShopApplication
-from bot.commands import OPERATOR_COMMANDS, SHOPPER_COMMANDS
 from bot.config import Settings
 from bot.dispatcher import Dispatcher
 from bot.jobs import schedule_jobs
 from bot.polling import Poller
 from bot.web import WebServer, init_web_app
 from bot.worker import OutboxWorker, rate_limited_bot
+from handlers import i18n
+from handlers.menus import show_menu, show_menus
 from store.models import utcnow
+from store.services.users import recipient_language
 
 logger = logging.getLogger(__name__)
 
@@ -121,12 +122,10 @@ class BotRuntime:
     async def _show_commands(self) -> None:
         """Command menus are a convenience: a refusal is logged, never fatal."""
         bot = self.application.bot
-        try:
-            await bot.set_my_commands(SHOPPER_COMMANDS)
-        except TelegramError as exc:
-            logger.warning("could not set the command menu: %s", exc)
-        for operator_id in self.settings.operators:
-            try:
-                await bot.set_my_commands(OPERATOR_COMMANDS, scope=BotCommandScopeChat(operator_id))
-            except TelegramError as exc:  # an operator who never opened the bot has no chat yet
-                logger.warning("could not show operator commands to %s: %s", operator_id, exc)
+        await show_menus(bot)
+        operators = sorted(self.settings.operators)
+        async with self.application.shop.db.read() as session:
+            languages = [await recipient_language(session, operator_id) for operator_id in operators]
+        for operator_id, language in zip(operators, languages):
+            with i18n.speaking(i18n.language_of(*language)):
+                await show_menu(bot, operator_id, operator=True)

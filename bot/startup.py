@@ -15,6 +15,7 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.config import Settings
 from bot.request import AiohttpRequest
+from handlers import i18n
 from store.db import Database
 from store.demo import load_demo_catalog
 from store.migrate import pending, upgrade
@@ -95,3 +96,11 @@ def check_http_port(settings: Settings) -> None:
     except OSError as exc:
         raise StartupError(f"setting HTTP_PORT: cannot listen on {settings.http_host}:{settings.http_port} "
                            f"({exc.strerror or exc})") from None
+
+
+def check_translations() -> None:
+    """Make sure every language's catalog is compiled from its latest translations."""
+    try:
+        i18n.check_catalogs()
+    except i18n.CatalogError as exc:
+        raise StartupError(str(exc)) from None

@@ -27,16 +27,16 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from standardwebhooks.webhooks import Webhook
-from telegram import BotCommandScopeChat
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 from yarl import URL
 
-from bot.commands import SELLER_COMMANDS
 from bot.config import Settings
 from bot.observability import OUTBOX_DELIVERED, OUTBOX_FAILURES, OUTBOX_GIVEN_UP
 from bot.request import AiohttpRequest, outside_transactions
+from handlers import i18n
 from handlers.fit import TEXT_LIMIT, fit, plain_text
+from handlers.menus import show_menu
 from handlers.notifications import render_notice
 from store.db import Database
 from store.errors import InvalidInput
@@ -44,7 +44,7 @@ from store.models import utcnow
 from store.services import outbox, personal_data
 from store.services.fulfilment import complete_stars_refund
 from store.services.sellers import get_seller, webhook_failing
-from store.services.users import mark_blocked
+from store.services.users import mark_blocked, recipient_language
 from store.services.webhook_targets import Network, check_target, is_public
 from store.states import AccessChannel, Notice, OutboxChannel, OutboxStatus
 
@@ -216,7 +216,9 @@ class OutboxWorker:
 
     async def _send_message(self, delivery: outbox.Delivery) -> None:
         async with self.db.transaction() as session:
-            notice = await render_notice(session, delivery.template, delivery.payload)
+            language = i18n.language_of(*await recipient_language(session, delivery.chat_id))
+            with i18n.speaking(language):
+                notice = await render_notice(session, delivery.template, delivery.payload)
         if notice is None:
             await self._sent(delivery)  # what it was about is gone: nothing to say
             return
@@ -245,7 +247,8 @@ class OutboxWorker:
             return
         await self._sent(delivery)
         if notice.seller_commands:
-            await self._show_seller_commands(delivery.chat_id)
+            with i18n.speaking(language):
+                await show_menu(self.bot, delivery.chat_id, seller=True)
 
     async def _refused(self, delivery: outbox.Delivery, exc: TelegramError) -> None:
         """A Bot API call failed: wait as told (RetryAfter), give up on a bad request, retry the rest."""
@@ -255,12 +258,6 @@ class OutboxWorker:
             await self._failed(delivery, f"BadRequest: {exc.message}", give_up=True)
         else:
             await self._failed(delivery, f"{type(exc).__name__}: {exc}")
-
-    async def _show_seller_commands(self, chat_id: int) -> None:
-        try:
-            await self.bot.set_my_commands(SELLER_COMMANDS, scope=BotCommandScopeChat(chat_id))
-        except TelegramError as exc:
-            logger.warning("could not show seller commands in chat %s: %s", chat_id, exc)
 
     async def _blocked(self, chat_id: int) -> None:
         async with self.db.transaction() as session:

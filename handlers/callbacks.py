@@ -424,3 +424,13 @@ class ForgetMe(Button, prefix="fg"):
     """/forget's answer: erase the person's data, or keep it."""
 
     erase: bool
+
+
+# --- language ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChooseLanguage(Button, prefix="lg"):
+    """/language's answer: one of the languages the bot speaks, or "" for the Telegram app's language."""
+
+    language: str

@@ -87,6 +87,8 @@ class User(Base):
     first_name: Mapped[str] = mapped_column(String(128), default="")
     username: Mapped[str | None] = mapped_column(String(64))
     language_code: Mapped[str | None] = mapped_column(String(16))
+    # The language they chose with /language (handlers.i18n.LANGUAGES); else language_code decides.
+    language: Mapped[str | None] = mapped_column(String(8))
     contact_name: Mapped[str | None] = mapped_column(String(128))
     phone: Mapped[str | None] = mapped_column(String(32))
     last_address: Mapped[str | None] = mapped_column(Text)

@@ -66,6 +66,9 @@ class Shop:
     clock: Callable[[], datetime] = utcnow
     # Called after a change that wrote to the outbox, so an in-process worker delivers at once.
     outbox_waker: Callable[[], None] | None = None
+    # The language chosen with /language by each person whose updates this process holds: read when the
+    # inbox claims their lane, changed by /language, dropped when the lane is handed back.
+    languages: dict[int, str | None] = field(default_factory=dict)
 
     def wake_outbox(self) -> None:
         """Ask the outbox worker of this process (if any) to look, once what was written is committed."""

@@ -31,6 +31,8 @@ from typing import Any
 
 import aiosqlite
 
+# Ids per statement when many rows are named (SQLite allows 32,766 parameters in one).
+IDS_PER_STATEMENT = 1000
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another process's write lock
 _ON_THREAD = ("PRAGMA", "VACUUM")
 

@@ -102,6 +102,7 @@ class RecordingApplication:
         self.bot = None
         self.applied: list[int] = []
         self.duplicates = 0
+        self.languages: dict[int, str | None] = {}
 
     async def apply(self, update, owner: str, *, waited: float = 0.0, may_retry: bool = False) -> str:  # type: ignore[no-untyped-def]
         self.applied.append(update.update_id)

@@ -11,6 +11,7 @@ import random
 import pytest
 from sqlalchemy import select
 
+from handlers import render
 from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, fit_lines, plain_text, visible_length
 from handlers.render import ITEM_LABEL_MAX, item_name
 from store.models import Click, Creator, Product, Seller, Variant
@@ -23,9 +24,16 @@ from store.services.sellers import NAME_MAX as SHOP_NAME_MAX
 from .conftest import BotRunner
 from .factories import make_category, make_product, make_user
 from .fakebot import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, parse_html
+from .journeys import said, said_n
+from .test_e2e_languages import APP_CODES
 
 SHOPPER, SELLER_CHAT, CREATOR = 1001, 3001, 5001
 SENDS = ("sendMessage", "sendPhoto", "editMessageText", "editMessageCaption")
+PLACED = ("🎉 <b>Thank you! Your order {numbers} is placed.</b>\nPay {total} in cash on delivery.\n"
+          "You'll get a message here at every step. See /orders any time.")
+EARNINGS_NOTE = ("<i>Commission is pending until the order is delivered and the return window has passed; then it "
+                 "is approved (the figure includes what was paid out already). Cancelled or refunded orders reverse "
+                 "it.</i>")
 
 
 def longest(text: str, size: int) -> str:
@@ -33,7 +41,10 @@ def longest(text: str, size: int) -> str:
     return (text * (size // len(text) + 1))[:size]
 
 
-async def test_the_longest_catalog_the_validators_allow_fits_every_message(fake, store_url, clock):
+@pytest.mark.parametrize("language", sorted(APP_CODES))
+async def test_the_longest_catalog_the_validators_allow_fits_every_message_in_each_language(
+        fake, store_url, clock, language):
+    """In every language, since a translation may be longer than the English."""
     async with BotRunner(fake, store_url, clock) as runner:
         async with runner.db.transaction() as session:
             seller = Seller(name=longest("Zanzibar <Traders> & Sons 😀 ", SHOP_NAME_MAX), kind="retailer",
@@ -52,6 +63,7 @@ async def test_the_longest_catalog_the_validators_allow_fits_every_message(fake,
                 variant.sku = longest(f"SKU-{i:02d}-", SKU_MAX).upper()
                 variant_ids.append(variant.id)
             await make_user(session, SHOPPER)
+            (await make_user(session, SELLER_CHAT, "Zed")).language_code = APP_CODES[language]
             # Every line came through one creator's links, so her /earnings lists them all.
             await make_user(session, CREATOR, "Cleo")
             creator = Creator(user_id=CREATOR, code="CLEO2026", status="approved")
@@ -64,41 +76,45 @@ async def test_the_longest_catalog_the_validators_allow_fits_every_message(fake,
                 await cart_service.add_to_cart(session, SHOPPER, variant_id, MAX_QUANTITY, creator_id=creator.id)
             first = min(products)
 
-        ann = fake.user(SHOPPER, "Ann")
+        placed = said(language, PLACED, numbers="#", total="").split("#")[0]  # "Thank you! Your order "
+        ann = fake.user(SHOPPER, "Ann", language_code=APP_CODES[language])
         await ann.send("zanzibar lamp")  # search
         await ann.press_data(f"p:{first}")  # the card, a photo with a caption
         await ann.send("/cart")
-        await ann.press("Checkout")
-        await ann.press("Continue")
+        await ann.press(said(language, "✅ Checkout"))
+        await ann.press(said(language, "Continue ›"))
         await ann.send(longest("Ann-Marie Lee & <Co> ", NAME_MAX - 16) + " +1 202 555 0143")
         await ann.send(longest("Flat 2, 1 Main Street & <Yard> 😀\n", ADDRESS_MAX))
         await ann.press("Standard delivery")
-        await ann.press("Cash on delivery")
-        await ann.press("Place order")
-        assert any("is placed" in (text or "") for text in ann.reply_texts)
+        await ann.press(said(language, "💵 Cash on delivery"))
+        await ann.press(said(language, "✅ Place order"))
+        assert any(placed in (text or "") for text in ann.reply_texts)
         await ann.send("/orders")
         await ann.press("#")  # the order's detail
         notice = await fake.until(lambda: next((call for call in fake.find_calls("sendMessage", chat_id=SELLER_CHAT)
-                                                if "Order #" in call.params["text"]), None), timeout=10)
+                                                if "#" in call.params["text"]), None), timeout=10)
 
         # Buy now of the same card: every screen, another shipping method chosen on the way.
         await ann.press_data(f"p:{first}")
-        await ann.press("Buy now")
-        await ann.press("Deliver there")
+        await ann.press(said(language, "⚡ Buy now"))
+        await ann.press(said(language, "✅ Deliver there"))
         await ann.press("Express delivery")
-        await ann.press("Cash on delivery")
-        await ann.press("Place order")
-        assert "is placed" in ann.last_text
-        cleo = fake.user(CREATOR, "Cleo")
+        await ann.press(said(language, "💵 Cash on delivery"))
+        await ann.press(said(language, "✅ Place order"))
+        assert placed in ann.last_text
+        cleo = fake.user(CREATOR, "Cleo", language_code=APP_CODES[language])
         await cleo.send("/earnings")
-        assert "Top products" in cleo.last_text and "… and 16 more links" in cleo.last_text
-        assert "return window" in cleo.last_text  # the note at the end is not cut off
+        assert said(language, "🏆 <b>Top products</b>") in cleo.last_text
+        assert said_n(language, "… and {count} more link", "… and {count} more links", 16) in cleo.last_text
+        assert said(language, EARNINGS_NOTE) in cleo.last_text  # the note at the end is not cut off
 
     # What must be seen is there, the long lists cut with "… and N more".
-    confirm = next(call for call in fake.calls if "confirm your order" in (call.params.get("text") or ""))
-    assert "Total: $2,475,000,000,004.99" in confirm.params["text"] and "Flat 2" in confirm.params["text"]
+    heading = said(language, "✅ <b>Checkout — confirm your order</b>")
+    confirm = next(call for call in fake.calls if heading in plain_text(call.params.get("text") or ""))
+    total = said(language, "<b>Total: {total}</b>", total=render.money(247_500_000_000_499, "USD", language))
+    assert total in plain_text(confirm.params["text"]) and "Flat 2" in confirm.params["text"]
     assert "Zanzibar lamp 24" in confirm.params["text"]  # titles shortened, all 25 lines fit
-    assert "Ship to:" in notice.params["text"] and "Total:" in notice.params["text"]
+    assert said(language, "<b>Ship to:</b> {address}", address="") in plain_text(notice.params["text"])
 
     sent = [call for call in fake.calls if call.method in SENDS]
     assert sent and all(call.ok for call in sent), [call.summary() for call in sent if not call.ok]

@@ -33,6 +33,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import InboxUpdate
+from store.sqlite import IDS_PER_STATEMENT
 from store.states import UNFINISHED, InboxState
 
 # Telegram keeps an undelivered update for at most 24 hours; a week of ids is plenty.
@@ -40,8 +41,6 @@ KEEP_FOR = timedelta(days=7)
 # An update that was next in line in its lane each time this many processes died will kill the next one
 # too (a poison update): give up on it. Updates queued behind it are not counted.
 MAX_ATTEMPTS = 5
-# Ids per statement when many rows are named (SQLite allows 32,766 parameters in one).
-CHUNK = 1000
 # Lanes one sweep takes over at most (each an advisory lock on PostgreSQL, whose lock table is shared).
 TAKE_OVER_LANES = 200
 # Namespace of the advisory locks taken per lane on PostgreSQL ("inbx").
@@ -279,8 +278,8 @@ async def renew(session: AsyncSession, owner: str, now: datetime, lease: timedel
     await _lock_lanes(session, [item.lane for item in held])
     ids = sorted(item.update_id for item in held)
     renewed: set[int] = set()
-    for start in range(0, len(ids), CHUNK):
-        result = await session.execute(update(INBOX).where(INBOX.c.update_id.in_(ids[start:start + CHUNK]),
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        result = await session.execute(update(INBOX).where(INBOX.c.update_id.in_(ids[start:start + IDS_PER_STATEMENT]),
                                                            INBOX.c.owner == owner, INBOX.c.state.in_(_HELD))
                                        .values(lease_until=now + lease).returning(INBOX.c.update_id))
         renewed.update(result.scalars())
@@ -297,9 +296,9 @@ async def release(session: AsyncSession, owner: str, held: Sequence[Held]) -> in
 async def _release(session: AsyncSession, owner: str, ids: Sequence[int]) -> int:
     ids = sorted(ids)
     released = 0
-    for start in range(0, len(ids), CHUNK):
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
         result = await session.execute(
-            update(INBOX).where(INBOX.c.update_id.in_(ids[start:start + CHUNK]), INBOX.c.owner == owner,
+            update(INBOX).where(INBOX.c.update_id.in_(ids[start:start + IDS_PER_STATEMENT]), INBOX.c.owner == owner,
                                 INBOX.c.state == InboxState.CLAIMED)
             .values(state=InboxState.PENDING, owner=None, lease_until=None))
         released += result.rowcount

@@ -106,7 +106,8 @@ async def export(session: AsyncSession, user_id: int, now: datetime) -> dict[str
     document: dict[str, Any] = {"exported_at": now.isoformat(), "telegram_user_id": user_id}
     if user is not None:
         document["profile"] = {"first_name": user.first_name, "username": user.username,
-                               "language": user.language_code, "first_seen": _when(user.created_at),
+                               "telegram_app_language": user.language_code, "chosen_language": user.language,
+                               "first_seen": _when(user.created_at),
                                "blocked_the_bot_at": _when(user.blocked_at),
                                "forget_requested_at": _when(user.forget_requested_at)}
         document["saved_details"] = {"name": user.contact_name, "phone": user.phone, "address": user.last_address}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,8 +11,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import ErrorCode, Expired
-from store.models import User, UserStep, utcnow
+from store.models import Seller, User, UserStep, utcnow
 from store.rules import STEP_EXPIRY
+from store.sqlite import IDS_PER_STATEMENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,35 @@ async def touch_user(
         # They are writing to us again, so they have unblocked the bot.
         user.blocked_at = None
     return user
+
+
+async def choose_language(session: AsyncSession, user_id: int, language: str | None) -> None:
+    """Record the language a person chose (None: their Telegram app's language decides again)."""
+    user = await session.get(User, user_id)
+    if user is not None:
+        user.language = language
+
+
+async def chosen_languages(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str | None]:
+    """The language each of these people chose, None for those who did not (or are not known yet)."""
+    ids = sorted(set(user_ids))
+    chosen: dict[int, str | None] = dict.fromkeys(ids)
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        part = ids[start:start + IDS_PER_STATEMENT]
+        rows = await session.execute(select(User.id, User.language)
+                                     .where(User.id.in_(part), User.language.is_not(None)))
+        chosen.update({row.id: row.language for row in rows})
+    return chosen
+
+
+async def recipient_language(session: AsyncSession, chat_id: int) -> tuple[str | None, str | None]:
+    """The chosen language and Telegram language code of whoever reads ``chat_id``: the person of a private
+    chat, else the owner of the shop whose notices go to that chat (None, None when neither is known)."""
+    user = await session.get(User, chat_id)
+    if user is None:
+        user = (await session.execute(select(User).join(Seller, Seller.owner_user_id == User.id)
+                                      .where(Seller.notify_chat_id == chat_id).limit(1))).scalar_one_or_none()
+    return (user.language, user.language_code) if user is not None else (None, None)
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User | None:
