@@ -349,7 +349,7 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.PHOTO_URL_INVALID: lambda data: ngettext("A photo is an http(s) URL of at most {max} character.",
                                                        "A photo is an http(s) URL of at most {max} characters.",
                                                        data["max"]).format(**data),
-    # Translators: keep the example number (12.5) as the language writes a number.
+    # Translators: write the example number (12.5) as your language does (12.5 and 12,5 are both understood).
     ErrorCode.COMMISSION_UNREADABLE: N_("Send the creator commission as a percentage, e.g. 12.5"),
     ErrorCode.COMMISSION_OUT_OF_RANGE: N_("A commission is 0 to 50 %, with at most two decimals."),
     # Translators: the format of a variant (option; price; stock) and its example stay as they are.

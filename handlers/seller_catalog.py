@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from html import escape
 
+from babel.numbers import format_percent
 from telegram import PhotoSize, Update
 
 from handlers import callbacks as cb
@@ -17,10 +19,11 @@ from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, lang, message_handler, reply, show
 from handlers.context import ShopContext
 from handlers.flows import SKIP, Flow, OnStep
-from handlers.i18n import N_, Labels, _, ngettext
+from handlers.i18n import N_, Labels, _, current, ngettext
 from handlers.messages import PRODUCT_STATUS
 from store.errors import ErrorCode, NotAllowed
 from store.models import Seller
+from store.money import locale_for
 from store.services import catalog_flow as flow
 from store.services import seller_catalog as catalog
 from store.services.catalog import ProductView
@@ -67,8 +70,8 @@ def _product_admin(product: ProductView, currency: str, language: str | None) ->
 
 
 def percent(basis_points: int) -> str:
-    """Basis points as a percentage: 1250 -> "12.5%"."""
-    return f"{basis_points / 100:g}%"
+    """Basis points as a percentage, the language's way: 1250 -> "12.5%" ("12,5%" in Spanish)."""
+    return format_percent(Decimal(basis_points).scaleb(-4), "#,##0.##%", locale=locale_for(current()))
 
 
 # --- adding a product --------------------------------------------------------------------------
@@ -260,7 +263,8 @@ async def on_manage_variant(update: Update, context: ShopContext, pressed: cb.Ed
 async def on_manage_commission(update: Update, context: ShopContext, pressed: cb.EditCommission) -> None:
     """Ask for the creator commission of a product, as a percentage."""
     product = await _ask_edit(update, context, ProductStep.EDIT_COMMISSION, pressed.product_id)
-    # Translators: {title} is the product, {percent} a percentage, e.g. "12.5%"; keep the example as it is.
+    # Translators: {title} is the product, {percent} a percentage, e.g. "12.5%"; write the example number as
+    # your language does (12.5 and 12,5 are both understood).
     await reply(update, _("Creators who sell <b>{title}</b> earn {percent} of each sale now. Send the new "
                           "percentage, e.g. <i>12.5</i> (0 to 50).").format(title=escape(product.title),
                                                                             percent=percent(product.commission_bp)))
