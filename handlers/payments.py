@@ -8,13 +8,13 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from handlers import render
+from handlers import i18n, render
 from handlers.common import reply
 from handlers.context import ShopContext
 from handlers.i18n import _
 from handlers.messages import error_text
 from store.errors import ShopError
-from store.services import payments
+from store.services import payments, users
 from store.services.inbox import AlreadyApplied
 from store.services.payments import Applied
 
@@ -30,6 +30,11 @@ async def on_pre_checkout(update: Update, context: ShopContext) -> None:
                                         query.total_amount, context.shop.clock())
     except ShopError as exc:
         logger.info("pre-checkout refused for user %s: %s", query.from_user.id, exc.code)
+        # A pre-checkout query is handled out of the person's lane, so the inbox did not read their chosen
+        # language with it: read it for the refusal.
+        async with context.shop.db.read() as session:
+            chosen = (await users.chosen_languages(session, [query.from_user.id]))[query.from_user.id]
+        i18n.use(i18n.language_of(chosen, query.from_user.language_code))
         await query.answer(ok=False, error_message=error_text(exc))
         return
     except AlreadyApplied:

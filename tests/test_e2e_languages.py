@@ -18,6 +18,8 @@ from babel.messages.pofile import read_po
 from sqlalchemy import select
 
 from handlers import i18n
+from handlers.messages import refusal
+from store.errors import ErrorCode
 from store.models import Order, Seller, User
 
 from .conftest import BotRunner, eventually
@@ -226,3 +228,31 @@ def test_telegram_language_codes_choose_our_languages():
     assert i18n.language_of(None, "de") == i18n.language_of(None, None) == i18n.language_of(None, "") == "en"
     assert i18n.language_of("id", "ru") == "id"  # the choice wins
     assert i18n.language_of("xx", "ru") == "ru"  # a choice we no longer speak: the app's language
+
+
+async def test_a_refused_payment_is_explained_in_the_language_the_shopper_chose(fake, store_url, clock):
+    # A pre-checkout query is handled out of the person's lane: the refusal still reads their choice.
+    async with BotRunner(fake, store_url, clock, stars_enabled=True, checkout_expiry_minutes=30) as runner:
+        cy = fake.user(1003, "Cy", language_code="en")
+        await cy.send("/language")
+        await cy.press("Español")
+        await cy.send("smart watch")
+        await cy.press("Smart Watch S2")
+        await cy.press(said("es", "➕ Add to cart"))
+        await cy.press(said("es", "🛒 Cart ({count})", count=1))
+        await cy.press(said("es", "✅ Checkout"))
+        await cy.press(said("es", "Continue ›"))
+        await cy.tap(said("es", "📱 Share my contact"))
+        await cy.send("5 Rue de Rivoli, 75001 Paris")
+        await cy.press("Pick up")
+        await cy.press(said("es", "⭐ Telegram Stars"))
+        await cy.press(said("es", "✅ Place order"))
+        assert fake.find_calls("sendInvoice", chat_id=1003)
+
+        clock.advance(minutes=31)
+        await runner.application.job_queue.get_jobs_by_name("expire-unpaid")[0].run(runner.application)
+        answer = await cy.pre_checkout()
+        with i18n.speaking("es"):
+            refused = refusal(ErrorCode.NOT_AWAITING_PAYMENT, {})
+        assert refused != "This order is no longer awaiting payment."
+        assert answer["ok"] is False and answer["error_message"] == refused
