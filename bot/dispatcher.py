@@ -31,14 +31,13 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.application import ShopApplication
 from bot.observability import INBOX_IN_HAND, update_kind
 from store.db import Database
 from store.models import utcnow
-from store.services import inbox, users
+from store.services import inbox
 from store.services.inbox import Finished, Held, Incoming, Taken
 from store.states import InboxState
 
@@ -235,7 +234,6 @@ class Dispatcher:
                 new, claimed = await inbox.exchange(
                     session, self.owner, utcnow(), self.lease, finished=finished, released=release,
                     emptied=() if final else emptied, incoming=() if final else [entry.item for entry in received])
-                chosen = await self._chosen_languages(session, claimed)
         except BaseException as exc:
             # Nothing of it is committed: keep the records for the next try, fail the receivers.
             self._finished[:0] = finished
@@ -244,7 +242,7 @@ class Dispatcher:
                 if not entry.done.done():
                     entry.done.set_exception(exc if isinstance(exc, Exception) else NotTakingUpdates())
             raise
-        self.application.languages.update(chosen)
+        self._read_languages(claimed)
         parsed = {entry.item.update_id: entry.update for entry in received}
         for entry in received:
             if not entry.done.done():  # (a receiver that gave up, e.g. a poller stopped mid-batch)
@@ -273,17 +271,19 @@ class Dispatcher:
             self._drop(lost)
         async with self.db.transaction() as session:
             taken = await inbox.take_over(session, self.owner, utcnow(), self.lease)
-            chosen = await self._chosen_languages(session, taken)
-        self.application.languages.update(chosen)
+        self._read_languages(taken)
         if len({item.lane for item in taken}) >= inbox.TAKE_OVER_LANES:
             self._next_sweep = 0.0  # more to take: sweep again at once
             self._wake.set()
         self._take(taken, {})
 
-    async def _chosen_languages(self, session: AsyncSession, taken: Sequence[Taken]) -> dict[int, str | None]:
-        """The chosen language of the people whose lanes were just taken, read in the claim's transaction."""
-        lanes = {item.lane for item in taken if item.lane is not None} - self.application.languages.keys()
-        return await users.chosen_languages(session, lanes) if lanes else {}
+    def _read_languages(self, taken: Sequence[Taken]) -> None:
+        """Keep the chosen language of the people whose lanes were just taken (read with the claim); a lane
+        in hand keeps what /language set meanwhile."""
+        languages = self.application.languages
+        for item in taken:
+            if item.lane is not None and item.lane not in languages:
+                languages[item.lane] = item.language
 
     def _drop(self, ids: set[int]) -> None:
         """Forget queued updates another process now holds (one running finishes; its write is refused)."""

@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import InboxUpdate
+from store.models import InboxUpdate, User
 from store.sqlite import IDS_PER_STATEMENT
 from store.states import UNFINISHED, InboxState
 
@@ -51,8 +51,10 @@ LOCK_LANES = text("SELECT pg_advisory_xact_lock(:space, key) FROM unnest(CAST(:k
 INBOX = InboxUpdate.__table__
 _OTHER = INBOX.alias("other")
 _HELD = (InboxState.CLAIMED, InboxState.APPLIED)
+# The language the lane's person chose (/language), read with the claim so handling it needs no query.
+_CHOSEN_LANGUAGE = select(User.language).where(User.id == INBOX.c.lane).scalar_subquery().label("language")
 _TAKEN_COLUMNS = (INBOX.c.update_id, INBOX.c.lane, INBOX.c.priority, INBOX.c.kind, INBOX.c.state,
-                  INBOX.c.attempts, INBOX.c.received_at)
+                  INBOX.c.attempts, INBOX.c.received_at, _CHOSEN_LANGUAGE)
 
 
 class AlreadyApplied(Exception):
@@ -103,11 +105,12 @@ class Taken:
     attempts: int
     received_at: datetime
     payload: str | None = None
+    language: str | None = None  # the language the lane's person chose, if any
 
 
 def _taken(rows: Iterable, with_payload: bool = False) -> list[Taken]:
     return [Taken(row.update_id, row.lane, row.priority, row.kind, InboxState(row.state), row.attempts,
-                  row.received_at, row.payload if with_payload else None) for row in rows]
+                  row.received_at, row.payload if with_payload else None, row.language) for row in rows]
 
 
 async def _lock_lanes(session: AsyncSession, lanes: Iterable[int | None]) -> None:
