@@ -176,7 +176,8 @@ async def _seller_decision(session: AsyncSession, data: dict[str, Any]) -> Notic
     if seller is None:
         return None
     if data["status"] == Approval.APPROVED:
-        return Notice(_(render.SELLER_WELCOME).format(name=escape(seller.name)), seller_commands=True)
+        return Notice(_(render.SELLER_WELCOME).format(name=escape(seller.name)) + "\n" + _(render.SELLER_HELP),
+                      seller_commands=True)
     # Translators: {shop} is the shop's name.
     return Notice(_("Sorry, your application for <b>{shop}</b> was not approved.").format(shop=escape(seller.name)))
 

@@ -43,11 +43,8 @@ OPERATOR_HELP = N_("<b>Operating the shop</b>\n• /seller_orders shows the open
                    "on any of them.\n• Seller and creator applications come here with Approve / Reject buttons.\n"
                    "• <code>/replay_webhooks SHOP_ID</code> sends a shop's given-up order webhooks again, in order.\n"
                    "• Creator payouts: <code>python -m bot payouts</code> on the server.")
-# One text (SELLER_HELP's sentence repeated), so that _(SELLER_WELCOME).format(name=...) finds its translation.
-# Translators: {name} is the shop's name; the second line is the same as the seller's list of commands.
-SELLER_WELCOME = N_("🎉 <b>{name}</b> is approved: you can sell on chatshop now!\n"
-                    "Your commands: /seller_orders — orders to fulfil, /add_product, /my_products — prices, stock, "
-                    "pause or remove, /seller_settings — webhook, API key and whether buyers give a phone.")
+# Translators: {name} is the shop's name; the seller's list of commands follows on the next line.
+SELLER_WELCOME = N_("🎉 <b>{name}</b> is approved: you can sell on chatshop now!")
 SORRY = N_("Sorry, something went wrong on our side. Please try again in a moment.")
 # The title of a seller's order list and what it says when empty, by filter (handlers/seller.py's state).
 ORDER_FILTER = Labels({
