@@ -15,9 +15,9 @@ from telegram import Contact, InlineKeyboardMarkup, LabeledPrice, ReplyKeyboardR
 
 from handlers import callbacks as cb
 from handlers import keyboards, messages, render
-from handlers.callbacks import fit_text
 from handlers.common import answer, button_handler, chat_of, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
+from handlers.fit import INVOICE_DESCRIPTION_MAX, INVOICE_LABEL_MAX, INVOICE_TITLE_MAX
 from handlers.flows import Flow, OnStep
 from handlers.i18n import N_, _, ngettext
 from store.errors import Changed, ErrorCode, OutOfStock
@@ -209,13 +209,31 @@ async def on_place(update: Update, context: ShopContext, pressed: cb.PlaceOrder)
     await send_invoice(update, context, checkout, [o.id for o in placed.orders])
 
 
+def _invoice_title(checkout_id: int) -> str:
+    """The invoice's title; the brand and the number alone when the language's words would not fit (a title
+    is never cut inside its number)."""
+    # Translators: the invoice's title, at most 32 characters with the number; {number} is a checkout number.
+    title = _("chatshop checkout #{number}").format(number=checkout_id)
+    return title if len(title) <= INVOICE_TITLE_MAX else f"chatshop #{checkout_id}"
+
+
+def _orders_label(order_ids: list[int]) -> str:
+    """The invoice's one price line for a Stars payment: its orders, as many numbers as fit whole."""
+    for shown in range(len(order_ids), 0, -1):
+        numbers = ", ".join(f"#{i}" for i in order_ids[:shown]) + (", …" if shown < len(order_ids) else "")
+        # Translators: a line of the invoice, at most 32 characters; {numbers} is one or more order numbers
+        # ("#12" or "#12, #13").
+        label = _("Order {numbers}").format(numbers=numbers)
+        if len(label) <= INVOICE_LABEL_MAX:
+            return label
+    return f"#{order_ids[0]}"
+
+
 async def send_invoice(update: Update, context: ShopContext, checkout: Checkout, order_ids: list[int]) -> None:
     """Send the Telegram invoice for an unpaid checkout (card through the provider, or Stars)."""
     numbers = ", ".join(f"#{i}" for i in order_ids)
     if checkout.invoice_currency == STARS:
-        # Translators: a line of the invoice, at most 32 characters; {numbers} is one or more order numbers
-        # ("#12" or "#12, #13").
-        prices = [LabeledPrice(fit_text(_("Order {numbers}").format(numbers=numbers), 32), checkout.invoice_amount)]
+        prices = [LabeledPrice(_orders_label(order_ids), checkout.invoice_amount)]
         token = None
     else:
         # Translators: a line of the invoice (the price of the items), at most 32 characters.
@@ -227,13 +245,13 @@ async def send_invoice(update: Update, context: ShopContext, checkout: Checkout,
     count = len(order_ids)
     await update.get_bot().send_invoice(
         chat_of(update),
-        # Translators: the invoice's title, at most 32 characters (cut beyond); {number} is a checkout number.
-        title=fit_text(_("chatshop checkout #{number}").format(number=checkout.id), 32),
+        title=_invoice_title(checkout.id),
         # Translators: the invoice's description, at most 255 characters (cut beyond); {numbers} is the list of
         # the order numbers ("#12, #13"), {shipping} the name of the shipping method.
-        description=fit_text(ngettext("{count} order ({numbers}), delivered by {shipping}.",
-                                      "{count} orders ({numbers}), delivered by {shipping}.", count)
-                             .format(count=count, numbers=numbers, shipping=checkout.shipping_name), 255),
+        description=render.short(ngettext("{count} order ({numbers}), delivered by {shipping}.",
+                                          "{count} orders ({numbers}), delivered by {shipping}.", count)
+                                 .format(count=count, numbers=numbers, shipping=checkout.shipping_name),
+                                 INVOICE_DESCRIPTION_MAX),
         payload=invoice_payload(checkout.id),
         provider_token=token,
         currency=checkout.invoice_currency,

@@ -16,6 +16,8 @@ from handlers.i18n import ngettext
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+# Telegram's limits on an invoice: its title, its description, each of its price lines.
+INVOICE_TITLE_MAX, INVOICE_DESCRIPTION_MAX, INVOICE_LABEL_MAX = 32, 255, 32
 MORE = "…"
 
 # A line that is an item of a list ("• Tee (M)", "3. Tee (M)"), not a heading or a subtotal.
