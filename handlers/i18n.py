@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
+from babel.messages.pofile import read_po
 from babel.support import Translations
 
 SOURCE = "en"
@@ -41,6 +42,7 @@ LOCALES = Path(__file__).parent / "locales"
 DOMAIN = "messages"
 
 K = TypeVar("K")
+COMPILE = f"run ./scripts/setup (or pybabel compile -d handlers/locales -D {DOMAIN})"
 _CURRENT: ContextVar[str] = ContextVar("language", default=SOURCE)
 
 
@@ -104,15 +106,26 @@ def N_(message: str) -> str:
 
 
 def check_catalogs() -> None:
-    """Refuse to run with a language whose compiled catalog is missing or older than its ``.po`` file."""
+    """Refuse to run with a language whose compiled catalog is missing or says other than its ``.po`` file
+    (compared by content: an install or a copy does not keep the files' times)."""
     for language in LANGUAGES:
         if language == SOURCE:
             continue
         folder = LOCALES / language / "LC_MESSAGES"
-        po, mo = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
-        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-            raise CatalogError(f"the {LANGUAGES[language]} catalog is not compiled: run ./scripts/setup "
-                               f"(or pybabel compile -d handlers/locales -D {DOMAIN})")
+        compiled = translations(language)
+        if not (folder / f"{DOMAIN}.mo").exists() or not isinstance(compiled, Translations):
+            raise CatalogError(f"the {LANGUAGES[language]} catalog is not compiled: {COMPILE}")
+        with open(folder / f"{DOMAIN}.po", "rb") as file:
+            written = read_po(file)
+        for message in written:
+            if not message.id or message.fuzzy or not message.string:
+                continue
+            if isinstance(message.id, tuple):
+                said = tuple(compiled._catalog.get((message.id[0], form)) for form in range(len(message.string)))
+            else:
+                said = compiled._catalog.get(message.id)
+            if said != message.string:
+                raise CatalogError(f"the {LANGUAGES[language]} catalog was compiled before its last edit: {COMPILE}")
 
 
 class Labels(Mapping[K, str]):
