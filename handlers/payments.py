@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Update, User
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
@@ -21,6 +21,19 @@ from store.services.payments import Applied
 logger = logging.getLogger(__name__)
 
 
+async def _speak_their_language(context: ShopContext, person: User) -> None:
+    """A pre-checkout query is handled out of the person's lane, so the inbox did not read their chosen
+    language with it: read it for the refusal (their app's language if the store cannot say)."""
+    chosen = context.shop.languages.get(person.id)
+    if chosen is None:
+        try:
+            async with context.shop.db.read() as session:
+                chosen = (await users.chosen_languages(session, [person.id]))[person.id]
+        except Exception:  # the store is failing: the refusal must still go within Telegram's 10 s
+            logger.warning("could not read the language of user %s; answering in their app's", person.id)
+    i18n.use(i18n.language_of(chosen, person.language_code))
+
+
 async def on_pre_checkout(update: Update, context: ShopContext) -> None:
     """Check the checkout is still open, unchanged and reserved before Telegram charges the buyer."""
     query = update.pre_checkout_query
@@ -30,11 +43,7 @@ async def on_pre_checkout(update: Update, context: ShopContext) -> None:
                                         query.total_amount, context.shop.clock())
     except ShopError as exc:
         logger.info("pre-checkout refused for user %s: %s", query.from_user.id, exc.code)
-        # A pre-checkout query is handled out of the person's lane, so the inbox did not read their chosen
-        # language with it: read it for the refusal.
-        async with context.shop.db.read() as session:
-            chosen = (await users.chosen_languages(session, [query.from_user.id]))[query.from_user.id]
-        i18n.use(i18n.language_of(chosen, query.from_user.language_code))
+        await _speak_their_language(context, query.from_user)
         await query.answer(ok=False, error_message=error_text(exc))
         return
     except AlreadyApplied:
@@ -42,6 +51,7 @@ async def on_pre_checkout(update: Update, context: ShopContext) -> None:
     except Exception:
         # Telegram waits 10 s for an answer: say no at once rather than let the buyer hang.
         logger.exception("pre-checkout of user %s failed", query.from_user.id)
+        await _speak_their_language(context, query.from_user)
         await query.answer(ok=False,
                            error_message=_("Sorry, we couldn't check your order just now. Please try again."))
         return
