@@ -33,6 +33,7 @@ HELP = N_(
     "• On a product, ⚡ <b>Buy now</b> orders just that item; your cart is left as it is.\n"
     "• /cancel leaves a checkout (your cart is kept).\n"
     "• /privacy: what we keep about you and who sees it (/mydata sends it, /forget erases it).\n"
+    "• /language: the language I speak with you.\n"
     "• /start shows the menu."
 )
 # Translators: the commands (/seller_orders, /add_product, ...) are typed as they are: keep them in English.

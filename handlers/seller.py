@@ -97,7 +97,8 @@ async def on_decide(update: Update, context: ShopContext, pressed: cb.DecideSell
         shop = await sellers.decide(session, pressed.seller_id, pressed.approve, update.effective_user.id,
                                     context.shop.options.operator_ids, context.shop.clock())
     context.shop.wake_outbox()
-    await answer(query, f"{shop.name}: {APPROVAL[shop.status]}.")
+    # Translators: {shop} is the shop's name, {status} "approved" or "rejected"; a short alert.
+    await answer(query, _("Shop {shop}: {status}.").format(shop=shop.name, status=APPROVAL[shop.status]))
     await edit(query, DECIDED[shop.status].format(name=escape(shop.name),
                                                   operator=escape(update.effective_user.first_name)))
 
