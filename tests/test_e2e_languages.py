@@ -64,8 +64,8 @@ def english_sentences(language: str) -> set[str]:
             continue
         for english in (message.id if isinstance(message.id, tuple) else (message.id,)):
             with i18n.speaking(language):
-                translated = (i18n.ngettext(*message.id, 2) if isinstance(message.id, tuple)
-                              else i18n._(english))
+                translated = " ".join(i18n.ngettext(*message.id, count) for count in (1, 2, 5, 21)) \
+                    if isinstance(message.id, tuple) else i18n._(english)
             for piece in re.split(r"\{[a-z_]+\}|<[^>]+>|\n", english):
                 piece = piece.strip(" .,:;!?()—–-•·«»\"“”'")
                 words = re.findall(r"[A-Za-z]{2,}", piece)

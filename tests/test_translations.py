@@ -7,7 +7,9 @@ translation fails here, naming the text and the language.
 
 from __future__ import annotations
 
+import gettext
 import re
+import shutil
 from collections import Counter
 from functools import cache
 from pathlib import Path
@@ -19,7 +21,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from handlers import i18n
+from handlers import checkout, fit, i18n
 from handlers import menus as commands
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,18 +86,31 @@ def test_every_text_the_code_says_is_translated(language):
     assert fuzzy == [], f"{len(fuzzy)} {language} translations are marked fuzzy (to be checked)"
 
 
+def forms_only_for_one(kept: Catalog) -> set[int]:
+    """The plural forms of a language that are used for the count 1 alone (there "one item" may say "one"
+    in words and leave the number out)."""
+    form_of = gettext.c2py(kept.plural_expr)
+    counts: dict[int, set[int]] = {}
+    for count in range(0, 2_000):
+        counts.setdefault(form_of(count), set()).add(count)
+    return {form for form, used in counts.items() if used == {1}}
+
+
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_translations_keep_the_placeholders_and_tags(language):
-    wrong = []
-    for message in catalog(language):
+    kept, wrong = catalog(language), []
+    only_one = forms_only_for_one(kept)
+    for message in kept:
         if not message.id or not message.string:
             continue
         if isinstance(message.id, tuple):
             singular, plural = message.id
-            for form in message.string:
-                # A form may leave the count out ("one item" as a word), never add or rename a placeholder.
-                allowed = placeholders(plural) | placeholders(singular)
-                if not placeholders(form) <= allowed or tags(form) != tags(plural):
+            for index, form in enumerate(message.string):
+                # Every form says every placeholder, but a form for the count 1 alone may leave the count out.
+                needed = placeholders(plural) | placeholders(singular)
+                if index in only_one:
+                    needed &= placeholders(form)
+                if placeholders(form) != needed or tags(form) != tags(plural):
                     wrong.append((message.id, form))
         elif placeholders(message.string) != placeholders(message.id) or tags(message.string) != tags(message.id):
             wrong.append((message.id, message.string))
@@ -130,3 +145,46 @@ def test_button_labels_stay_short(language):
             if len(shown) > max(len(english) * 1.6, len(english) + 10):
                 long.append((key(message), form))
     assert long == []
+
+
+@pytest.mark.parametrize("language", sorted(i18n.LANGUAGES))
+def test_an_invoice_fits_telegrams_limits_in_every_language_and_never_cuts_a_number(language):
+    with i18n.speaking(language):
+        for checkout_id in (7, 10_000, 10**17):
+            title = checkout._invoice_title(checkout_id)
+            assert len(title) <= fit.INVOICE_TITLE_MAX and re.search(rf"#{checkout_id}(?!\d)", title)
+        for orders in ([12], [10_000, 10_001], [10_000, 10_001, 10_002, 10_003, 10_004]):
+            label = checkout._orders_label(orders)
+            assert len(label) <= fit.INVOICE_LABEL_MAX and f"#{orders[0]}" in label
+            shown = re.findall(r"#(\d+)", label)
+            assert [int(number) for number in shown] == orders[:len(shown)]  # whole numbers, in order
+            assert len(shown) == len(orders) or label.endswith("…")
+
+
+def test_a_catalog_compiled_before_its_last_edit_is_refused_and_one_copied_later_is_not(tmp_path, monkeypatch):
+    copy = tmp_path / "locales"
+    shutil.copytree(i18n.LOCALES, copy)
+    monkeypatch.setattr(i18n, "LOCALES", copy)
+    i18n.translations.cache_clear()
+    try:
+        # Copied without the files' times (the .po is now the newer file): still the same content, accepted.
+        for po in copy.glob("*/LC_MESSAGES/*.po"):
+            po.touch()
+        i18n.check_catalogs()
+
+        # A translation edited and not compiled: refused, naming the command.
+        po = copy / "es" / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+        po.write_text(po.read_text().replace('msgstr "Tu carrito"', 'msgstr "Tu cesta"', 1))
+        assert 'msgstr "Tu cesta"' in po.read_text()
+        with pytest.raises(i18n.CatalogError, match="compiled before its last edit.*scripts/setup"):
+            i18n.check_catalogs()
+
+        # A language with no compiled catalog at all: refused.
+        po.write_text(po.read_text().replace('msgstr "Tu cesta"', 'msgstr "Tu carrito"', 1))
+        (copy / "ru" / "LC_MESSAGES" / f"{i18n.DOMAIN}.mo").unlink()
+        i18n.translations.cache_clear()
+        with pytest.raises(i18n.CatalogError, match="not compiled"):
+            i18n.check_catalogs()
+    finally:
+        monkeypatch.undo()
+        i18n.translations.cache_clear()
