@@ -248,7 +248,7 @@ class OutboxWorker:
         await self._sent(delivery)
         if notice.seller_commands:
             with i18n.speaking(language):
-                await show_menu(self.bot, delivery.chat_id, seller=True)
+                await show_menu(self.bot, delivery.chat_id, seller=True, operator=delivery.chat_id in self.operators)
 
     async def _refused(self, delivery: outbox.Delivery, exc: TelegramError) -> None:
         """A Bot API call failed: wait as told (RetryAfter), give up on a bad request, retry the rest."""

@@ -9,7 +9,7 @@ import json
 from sqlalchemy import func, select
 
 from bot.dispatcher import Dispatcher
-from store.models import InboxUpdate, Order
+from store.models import InboxUpdate, Order, User
 from store.states import InboxState as State
 
 from .conftest import BotRunner
@@ -103,9 +103,11 @@ class RecordingApplication:
         self.applied: list[int] = []
         self.duplicates = 0
         self.languages: dict[int, str | None] = {}
+        self.languages_seen: list[str | None] = []  # the person's chosen language each update was applied with
 
     async def apply(self, update, owner: str, *, waited: float = 0.0, may_retry: bool = False) -> str:  # type: ignore[no-untyped-def]
         self.applied.append(update.update_id)
+        self.languages_seen.append(self.languages.get(update.effective_user.id, "not read"))
         return "ok"
 
     def count_duplicate(self, update) -> None:  # type: ignore[no-untyped-def]
@@ -143,3 +145,24 @@ async def test_a_receiver_that_gives_up_while_its_batch_is_stored_loses_nothing(
     async with db.read() as session:
         states = (await session.scalars(select(InboxUpdate.state).order_by(InboxUpdate.update_id))).all()
     assert states == [State.DONE] * 3
+
+
+async def test_the_persons_chosen_language_comes_with_the_claim_and_goes_with_the_lane(db):
+    """The inbox reads each person's /language choice when it claims their lane, and forgets it once the
+    lane is handed back (another process may hold it next and change it)."""
+    async with db.transaction() as session:
+        session.add_all([User(id=7, first_name="Ann", language="ru"), User(id=8, first_name="Bob")])
+    application = RecordingApplication()
+    dispatcher = Dispatcher(db, application)  # type: ignore[arg-type]
+    await dispatcher.start()
+    try:
+        await dispatcher.receive([text_update(1, 7), text_update(2, 8), text_update(3, 9)])
+        for _ in range(200):
+            if len(application.applied) == 3 and not dispatcher.busy():
+                break
+            await asyncio.sleep(0.01)
+        seen = dict(zip(application.applied, application.languages_seen))
+        assert seen == {1: "ru", 2: None, 3: None}  # chosen; not chosen; not known yet
+        assert application.languages == {}  # every lane was handed back
+    finally:
+        await dispatcher.stop()
