@@ -166,7 +166,7 @@ async def on_variant(update: Update, context: ShopContext, shop: Seller, text: s
     """One variant typed: list them so far, with Publish."""
     currency = context.shop.options.currency
     async with context.shop.db.transaction() as session:
-        variants = await flow.add_variant(session, update.effective_user.id, text, currency)
+        variants = await flow.add_variant(session, update.effective_user.id, text, currency, lang(update))
     # Translators: a variant typed so far: {label} its option (or "(single)"), {price} its price, {stock} how many
     # are in stock (a figure, like a label: "stock: 10").
     listed = "\n".join(_("• {label} — {price} · stock {stock}").format(
@@ -282,7 +282,7 @@ async def on_edit(update: Update, context: ShopContext, shop: Seller, text: str)
     """The new value of the field being edited."""
     currency = context.shop.options.currency
     async with context.shop.db.transaction() as session:
-        product = await flow.submit_edit(session, update.effective_user.id, shop.id, text, currency)
+        product = await flow.submit_edit(session, update.effective_user.id, shop.id, text, currency, lang(update))
     context.shop.db.after_commit(context.shop.search.mark_stale)
     await reply(update, "\n\n".join([_("Saved ✓"), _product_admin(product, currency, lang(update))]),
                 keyboards.manage_product(product))

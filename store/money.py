@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency, format_decimal, get_currency_precision
+from babel.numbers import NumberFormatError, format_currency, format_decimal, get_currency_precision, parse_decimal
 
 from store.errors import ErrorCode, InvalidInput
 
@@ -98,16 +98,28 @@ def to_stars(value: Money, stars_per_unit: int) -> Money:
     return Money(max(1, -(-value.amount * stars_per_unit // scale)), STARS)
 
 
-def parse_money(text: str, currency: str) -> int:
+def _number_in(text: str, language_code: str) -> Decimal | None:
+    """``text`` as a number written the language's way, with its grouping in place; None if it is not."""
+    try:
+        return parse_decimal(text.strip(), locale=locale_for(language_code), strict=True)
+    except NumberFormatError:
+        return None
+
+
+def parse_money(text: str, currency: str, language_code: str | None = None) -> int:
     """Parse a typed price such as "19.99" into minor units; refuse (:class:`InvalidInput`) anything else.
 
-    More decimals than the currency has, zero or negative amounts are refused.
+    A number written ``language_code``'s way is read so ("150.000" is 150000 in Indonesian, "1.234,50" is
+    1234.50 in Spanish, "1,234.50" in English); else a dot or a comma is the decimal point ("19,99"). More
+    decimals than the currency has, zero or negative amounts are refused.
     """
-    cleaned = text.strip().replace(" ", "").replace(",", ".")
-    try:
-        value = Decimal(cleaned)
-    except ArithmeticError:
-        raise InvalidInput(ErrorCode.PRICE_NOT_A_NUMBER) from None
+    value = _number_in(text, language_code) if language_code else None
+    if value is None:
+        cleaned = text.strip().replace(" ", "").replace(",", ".")
+        try:
+            value = Decimal(cleaned)
+        except ArithmeticError:
+            raise InvalidInput(ErrorCode.PRICE_NOT_A_NUMBER) from None
     if not value.is_finite() or value <= 0:
         raise InvalidInput(ErrorCode.PRICE_NOT_POSITIVE)
     minor = value.scaleb(digits(currency))

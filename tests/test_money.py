@@ -110,3 +110,24 @@ async def test_a_store_from_before_keeps_what_its_prices_meant(store_url, curren
                 assert (await session.get(CatalogState, 1)).minor_digits == digits(currency)
     finally:
         await database.dispose()
+
+
+@pytest.mark.parametrize(("typed", "language", "minor"), [
+    ("150.000", "id", 15_000_000),   # Indonesian groups thousands with a dot: Rp150.000 is 150,000
+    ("1.234,50", "es", 123_450),
+    ("1 234,50", "ru", 123_450),     # a plain space where Russian writes a narrow one
+    ("1,234.50", "en", 123_450),
+    ("19.99", "id", 1_999),          # not grouped as the language groups: a dot is the decimal point
+    ("19,99", "en", 1_999),
+    ("1.5", "pt_BR", 150),
+    ("19.99", None, 1_999),
+])
+def test_a_price_is_read_the_way_the_sellers_language_writes_numbers(typed, language, minor):
+    assert parse_money(typed, "USD", language) == minor
+
+
+def test_a_price_that_is_no_number_in_any_way_is_refused_politely():
+    for typed, language in (("12,34,56", "en"), ("abc", "ru"), ("1.2.3", "es")):
+        with pytest.raises(InvalidInput) as refused:
+            parse_money(typed, "USD", language)
+        assert refused.value.code in (ErrorCode.PRICE_NOT_A_NUMBER, ErrorCode.PRICE_DECIMALS)

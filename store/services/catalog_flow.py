@@ -74,10 +74,12 @@ async def submit_photo(session: AsyncSession, user_id: int, file_id: str | None)
     await set_step(session, user_id, ProductStep.VARIANTS, {**step.data, "photo": file_id})
 
 
-async def add_variant(session: AsyncSession, user_id: int, text: str, currency: str) -> list[catalog.VariantInput]:
-    """One typed variant ("M / Black; 19.99; 10"); returns the variants so far."""
+async def add_variant(session: AsyncSession, user_id: int, text: str, currency: str,
+                      language_code: str | None = None) -> list[catalog.VariantInput]:
+    """One typed variant ("M / Black; 19.99; 10", the price as the seller's language writes it); returns the
+    variants so far."""
     step = await at_step(session, user_id, ProductStep.VARIANTS, over=ErrorCode.ADD_PRODUCT_STEP_OVER)
-    variant = catalog.parse_variant(text, currency)
+    variant = catalog.parse_variant(text, currency, language_code)
     variants = [*step.data.get("variants", []), [variant.label, variant.price, variant.stock]]
     if len(variants) > catalog.VARIANTS_MAX:
         raise InvalidInput(ErrorCode.VARIANT_COUNT, max=catalog.VARIANTS_MAX)
@@ -110,13 +112,15 @@ async def ask_edit(session: AsyncSession, user_id: int, seller_id: int, step: Pr
     return product
 
 
-async def submit_edit(session: AsyncSession, user_id: int, seller_id: int, text: str, currency: str) -> ProductView:
-    """The new value for the field being edited: saved, and the dialogue ends."""
+async def submit_edit(session: AsyncSession, user_id: int, seller_id: int, text: str, currency: str,
+                      language_code: str | None = None) -> ProductView:
+    """The new value for the field being edited (a price as the seller's language writes it): saved, and the
+    dialogue ends."""
     step: Step = await at_step(session, user_id, *EDIT_STEPS, over=ErrorCode.EDIT_STEP_OVER)
     product_id = step.data["product_id"]
     if step.name == ProductStep.EDIT_PRICE:
         product = await catalog.update_variant(session, seller_id, product_id, step.data["variant_id"],
-                                               price=catalog.parse_price(text, currency))
+                                               price=catalog.parse_price(text, currency, language_code))
     elif step.name == ProductStep.EDIT_STOCK:
         product = await catalog.update_variant(session, seller_id, product_id, step.data["variant_id"],
                                                stock=catalog.parse_stock(text))

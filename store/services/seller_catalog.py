@@ -75,9 +75,9 @@ def parse_stock(text: str) -> int:
     return int(text)
 
 
-def parse_price(text: str, currency: str) -> int:
-    """Validate a price typed in major units ("19.99") and return minor units."""
-    price = parse_money(text, currency)
+def parse_price(text: str, currency: str, language_code: str | None = None) -> int:
+    """Validate a price typed in major units ("19.99", or the seller's language's way) and return minor units."""
+    price = parse_money(text, currency, language_code)
     if price > PRICE_MAX:
         raise InvalidInput(ErrorCode.PRICE_TOO_HIGH)
     return price
@@ -104,14 +104,15 @@ def parse_commission(text: str) -> int:
     return int(basis_points)
 
 
-def parse_variant(text: str, currency: str) -> VariantInput:
-    """Parse a typed variant "label; price; stock" (the label may be left out for a single variant)."""
+def parse_variant(text: str, currency: str, language_code: str | None = None) -> VariantInput:
+    """Parse a typed variant "label; price; stock" (the label may be left out for a single variant); the price
+    as :func:`parse_price` reads it."""
     parts = [part.strip() for part in text.split(";")]
     if len(parts) == 2:
         parts.insert(0, "")
     if len(parts) != 3:
         raise InvalidInput(ErrorCode.VARIANT_FORMAT)
-    return VariantInput(clean_label(parts[0]), parse_price(parts[1], currency), parse_stock(parts[2]))
+    return VariantInput(clean_label(parts[0]), parse_price(parts[1], currency, language_code), parse_stock(parts[2]))
 
 
 async def _changed(session: AsyncSession, seller_id: int | None, product_id: int) -> ProductView:
