@@ -16,7 +16,7 @@ from handlers.i18n import N_, Labels, _
 from handlers.messages import APPROVAL
 from handlers.notifications import applicant
 from handlers.product import send_card
-from handlers.start import on_start
+from handlers.start import on_start, show_start
 from store.errors import ErrorCode, NotAllowed, NotFound
 from store.services import creators, links
 from store.services.users import get_user
@@ -118,7 +118,7 @@ async def on_deep_link(update: Update, context: ShopContext) -> None:
         who = await creators.card_viewer(session, user_id, landing.product.id) if landing and landing.product else None
     if landing is None:
         logger.info("deep link %r of user %s names nothing valid", context.args[0][:64], user_id)
-        await on_start(update, context)
+        await show_start(update, context)  # (the person was recorded above)
         return
     if landing.product is not None:
         await send_card(update, context, landing.product, who)

@@ -6,7 +6,7 @@ from telegram import Update
 
 from handlers import callbacks as cb
 from handlers import keyboards, render
-from handlers.common import answer, button_handler, edit, lang, reply, show
+from handlers.common import answer, button_handler, edit, ensure_user, lang, reply, show
 from handlers.context import ShopContext
 from handlers.i18n import _
 from store.errors import ErrorCode, NotFound
@@ -20,6 +20,14 @@ SHOP_START = "shop"
 
 
 async def on_start(update: Update, context: ShopContext) -> None:
+    """/start: the person is recorded (a first contact: notices to them are then written in their app's
+    language), and greeted with the menu."""
+    async with context.shop.db.transaction() as session:
+        await ensure_user(session, update)
+    await show_start(update, context)
+
+
+async def show_start(update: Update, context: ShopContext) -> None:
     """Greet with the menu: search hint, categories, cart, orders."""
     async with context.shop.db.read() as session:
         count = await cart_count(session, update.effective_user.id)
@@ -45,7 +53,7 @@ async def on_help(update: Update, context: ShopContext) -> None:
 async def on_menu(update: Update, context: ShopContext, _pressed: cb.Menu) -> None:
     """Show the menu again (from a button)."""
     await answer(update.callback_query)
-    await on_start(update, context)
+    await show_start(update, context)
 
 
 async def show_categories(update: Update, context: ShopContext) -> None:

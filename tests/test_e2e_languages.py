@@ -20,7 +20,7 @@ from sqlalchemy import select
 from handlers import i18n
 from handlers.messages import refusal
 from store.errors import ErrorCode
-from store.models import Order, Seller, User
+from store.models import Order, Product, Seller, User, Variant
 
 from .conftest import BotRunner, eventually
 from .journeys import said, said_n
@@ -256,3 +256,30 @@ async def test_a_refused_payment_is_explained_in_the_language_the_shopper_chose(
             refused = refusal(ErrorCode.NOT_AWAITING_PAYMENT, {})
         assert refused != "This order is no longer awaiting payment."
         assert answer["ok"] is False and answer["error_message"] == refused
+
+
+async def test_a_seller_opens_a_shop_and_prices_a_product_the_way_their_language_writes_numbers(
+        fake, store_url, clock):
+    # An Indonesian seller writes Rp150.000 for a hundred and fifty thousand: that is the price kept.
+    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR)) as runner:
+        operator = fake.user(OPERATOR, "Olga", language_code="id")
+        await operator.send("/start")
+        budi = fake.user(3001, "Budi", language_code="id")
+        await budi.send("/sell")
+        await budi.send("Toko Batik Budi")
+        await fake.wait_for("sendMessage", lambda call: call.params.get("chat_id") == OPERATOR
+                            and "Toko Batik Budi" in call.params.get("text", ""), timeout=10)
+        await operator.press(said("id", "✅ Approve"))
+        await fake.wait_for("setMyCommands", lambda call: "3001" in str(call.params.get("scope")), timeout=10)
+        await budi.send("/add_product")
+        await budi.send("Kemeja Batik")
+        await budi.send("Batik tulis, katun.")
+        await budi.press("Clothing")
+        await budi.send("/skip")
+        await budi.send("M; 150.000; 3")
+        await budi.press(said("id", "✅ Done: publish the product"))
+        async with runner.db.read() as session:
+            price = await session.scalar(select(Variant.price).join(Product, Product.id == Variant.product_id)
+                                         .where(Product.title == "Kemeja Batik"))
+        assert price == 15_000_000  # 150,000.00 in the shop's currency, not 150.00
+        assert said("id", "Kemeja Batik") in " ".join(text or "" for text in budi.texts)
