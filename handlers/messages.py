@@ -27,6 +27,7 @@ from store.services.orders import OPEN_FILTER
 from store.states import (
     Approval,
     CartAction,
+    CheckoutStatus,
     OrderStatus,
     PaymentMethod,
     PaymentStatus,
@@ -70,6 +71,21 @@ PAYMENT_STATUS = Labels({
     PaymentStatus.REFUND_DUE: N_("to be refunded"),
     # Translators: a payment's status.
     PaymentStatus.REFUNDED: N_("refunded"),
+})
+# How an order was paid, in the seller's view of it.
+PAID_BY = Labels({
+    PaymentMethod.CARD: N_("paid by card"),
+    PaymentMethod.STARS: N_("paid by telegram stars"),
+    PaymentMethod.COD: N_("paid in cash"),
+})
+# Where a checkout stood when a payment came that could not be applied ("... which came after the checkout was
+# expired").
+CHECKOUT_WAS = Labels({
+    CheckoutStatus.PENDING_PAYMENT: N_("the checkout was pending payment"),
+    CheckoutStatus.PLACED: N_("the checkout was placed"),
+    CheckoutStatus.PAID: N_("the checkout was paid"),
+    CheckoutStatus.EXPIRED: N_("the checkout was expired"),
+    CheckoutStatus.CANCELLED: N_("the checkout was cancelled"),
 })
 REFUND_STATUS = Labels({RefundStatus.DUE: N_("refund due"), RefundStatus.DONE: N_("refunded")})
 APPROVAL = Labels({

@@ -16,32 +16,16 @@ from telegram import InlineKeyboardMarkup
 
 from handlers import keyboards, render
 from handlers.fit import fit_lines
-from handlers.i18n import N_, Labels, _, ngettext
-from handlers.messages import PAYMENT_METHOD, REFUND_STATUS, order_status
+from handlers.i18n import _, ngettext
+from handlers.messages import CHECKOUT_WAS, PAID_BY, PAYMENT_METHOD, REFUND_STATUS, order_status
 from store.models import Order, Payment
 from store.services import creators, outbox
 from store.services.events import load_order
 from store.services.fulfilment import RefundDue, refund_due
 from store.services.sellers import get_seller
 from store.services.users import get_user
-from store.states import Approval, CheckoutStatus, OrderEventType, PaymentMethod, RefundStatus
+from store.states import Approval, OrderEventType, PaymentMethod, RefundStatus
 from store.states import Notice as NoticeKind
-
-# How an order was paid, in the seller's view of it.
-PAID_BY = Labels({
-    PaymentMethod.CARD: N_("paid by card"),
-    PaymentMethod.STARS: N_("paid by telegram stars"),
-    PaymentMethod.COD: N_("paid in cash"),
-})
-# Where a checkout stood when a payment came that could not be applied ("... which came after the checkout was
-# expired").
-CHECKOUT_WAS = Labels({
-    CheckoutStatus.PENDING_PAYMENT: N_("the checkout was pending payment"),
-    CheckoutStatus.PLACED: N_("the checkout was placed"),
-    CheckoutStatus.PAID: N_("the checkout was paid"),
-    CheckoutStatus.EXPIRED: N_("the checkout was expired"),
-    CheckoutStatus.CANCELLED: N_("the checkout was cancelled"),
-})
 
 
 @dataclass(frozen=True, slots=True)
