@@ -155,6 +155,10 @@ async def test_forget_erases_now_what_it_can_and_the_rest_when_the_order_ends(fa
         await operator.press("Ship")
         await operator.send("DHL JD014600003")
         await operator.press("Delivered")
+        # Her notices (accepted, shipped, delivered: a second apart in her chat) are all in before she goes on,
+        # so that what she reads next is the bot's answer to her.
+        await fake.wait_for("sendMessage", lambda call: call.params.get("chat_id") == ANN
+                            and "was delivered" in call.params.get("text", ""), timeout=15)
         await add_to_cart(ann, "wireless earbuds", "Wireless Earbuds")
         await place_order(ann, ANN_ADDRESS)
         still_open = await last_order(runner, ANN)
