@@ -31,9 +31,11 @@ from sqlalchemy.types import TypeDecorator
 
 from store.states import (
     Approval,
+    CodeStatus,
     CommissionStatus,
     InboxState,
     OutboxStatus,
+    ProductKind,
     ProductStatus,
     SellerKind,
 )
@@ -157,6 +159,8 @@ class Product(Base):
     brand: Mapped[str | None] = mapped_column(String(80))
     description: Mapped[str] = mapped_column(Text, default="")
     photo: Mapped[str | None] = mapped_column(String(512))
+    # Physical (shipped) or digital (delivered in the chat, paid in Stars): ProductKind.
+    kind: Mapped[str] = mapped_column(String(16), default=ProductKind.PHYSICAL, server_default=ProductKind.PHYSICAL)
     status: Mapped[str] = mapped_column(String(16), default=ProductStatus.ACTIVE)
     # Creator commission in basis points (1/100 of a percent); None: the seller's default.
     commission_bp: Mapped[int | None] = mapped_column(Integer)
@@ -191,8 +195,31 @@ class Variant(Base):
     price: Mapped[int] = mapped_column(BigInteger)
     stock: Mapped[int] = mapped_column(Integer, default=0)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # A digital variant's delivery (Delivery; None for a physical one). For a file, ``content`` is its Telegram
+    # file id (or an https URL) and ``content_type`` "document" or "photo"; for a text, the text or link
+    # itself; a pool of codes is its own table, and its stock the codes left. Shown to buyers only, once paid.
+    delivery: Mapped[str | None] = mapped_column(String(8))
+    content: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(16))
 
     product: Mapped[Product] = relationship(back_populates="variants", lazy="raise")
+
+
+class DigitalCode(Base):
+    """One code of a digital variant's pool: sold once, to one order line, never twice."""
+
+    __tablename__ = "digital_codes"
+    __table_args__ = (
+        UniqueConstraint("variant_id", "code", name="uq_digital_codes_variant_code"),
+        Index("ix_digital_codes_variant_status", "variant_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
+    code: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12), default=CodeStatus.FREE)
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CartLine(Base):
@@ -278,6 +305,8 @@ class Order(Base):
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
     buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(24))
+    # Every line of an order is of this kind (a cart of both is two checkouts): ProductKind.
+    kind: Mapped[str] = mapped_column(String(16), default=ProductKind.PHYSICAL, server_default=ProductKind.PHYSICAL)
     currency: Mapped[str] = mapped_column(String(3))
     items_total: Mapped[int] = mapped_column(BigInteger)
     shipping_fee: Mapped[int] = mapped_column(BigInteger)

@@ -44,6 +44,11 @@ class Money:
             raise ValueError(f"cannot add {other.currency} to {self.currency}")
         return Money(self.amount + other.amount, self.currency)
 
+    def __sub__(self, other: Money) -> Money:
+        if not isinstance(other, Money):
+            return NotImplemented
+        return self + Money(-other.amount, other.currency)
+
     def __mul__(self, times: int) -> Money:
         if not isinstance(times, int) or isinstance(times, bool):
             return NotImplemented

@@ -22,7 +22,7 @@ class ShopOptions:
 
     currency: str = "USD"
     provider_token: str | None = None
-    stars_enabled: bool = False
+    stars_enabled: bool = True  # digital goods are sold (paid in Telegram Stars)
     stars_per_unit: int = STARS_PER_UNIT
     cash_on_delivery: bool = True
     checkout_expiry: timedelta = CHECKOUT_EXPIRY
@@ -38,12 +38,11 @@ class ShopOptions:
 
     @property
     def payment_methods(self) -> tuple[PaymentMethod, ...]:
-        """The payment methods offered at checkout, in display order."""
+        """How physical goods may be paid, in display order (never Stars: Telegram allows them for digital
+        goods only, which are paid in nothing else)."""
         methods = []
         if self.provider_token:
             methods.append(PaymentMethod.CARD)
-        if self.stars_enabled:
-            methods.append(PaymentMethod.STARS)
         if self.cash_on_delivery:
             methods.append(PaymentMethod.COD)
         return tuple(methods)
@@ -53,7 +52,8 @@ class ShopOptions:
         """The checkout rules of the store derived from these options."""
         return CheckoutRules(currency=self.currency, expiry=self.checkout_expiry,
                              stars_per_unit=self.stars_per_unit, phone_region=self.phone_region,
-                             low_stock_threshold=self.low_stock_threshold)
+                             low_stock_threshold=self.low_stock_threshold, payment_methods=self.payment_methods,
+                             digital_sold=self.stars_enabled)
 
 
 @dataclass(slots=True)

@@ -104,6 +104,30 @@ class SellerKind(StrEnum):
     RETAILER = "retailer"
 
 
+class ProductKind(StrEnum):
+    """What a product is, which decides how it reaches the buyer and how it may be paid (Telegram's rules)."""
+
+    PHYSICAL = "physical"  # shipped: address and shipping step; paid by card (a provider) or cash on delivery
+    DIGITAL = "digital"  # delivered in the chat after payment; paid in Telegram Stars only
+
+
+class Delivery(StrEnum):
+    """How a digital variant reaches its buyer (set by its seller)."""
+
+    FILE = "file"  # a document or photo the seller sent the bot (its Telegram file id), or a file's https URL
+    CODE = "code"  # one code from the variant's pool per unit (license keys, gift codes)
+    TEXT = "text"  # a link or text, the same for every buyer
+
+
+class CodeStatus(StrEnum):
+    """A code of a digital variant's pool."""
+
+    FREE = "free"  # in the pool: counted in the variant's stock
+    RESERVED = "reserved"  # held for an order awaiting payment
+    SOLD = "sold"  # paid for: the buyer's (shown to them alone)
+    SPENT = "spent"  # refunded after it was shown: never sold again
+
+
 class ProductStatus(StrEnum):
     """Whether shoppers can find and buy a product."""
 
@@ -160,7 +184,8 @@ class Notice(StrEnum):
 
     SELLER_ORDER = "seller_order"  # a new order for the seller's chat
     BUYER_ORDER = "buyer_order"  # an order's news for its buyer
-    SELLER_STOCK = "seller_stock"  # a variant low or out of stock
+    SELLER_STOCK = "seller_stock"  # a variant low or out of stock (codes, for a pool of codes)
+    DIGITAL_GOODS = "digital_goods"  # a paid digital order's files, codes or links, for its buyer
     CHECKOUT_EXPIRED = "checkout_expired"
     SELLER_APPLICATION = "seller_application"  # for the operators
     SELLER_DECISION = "seller_decision"

@@ -20,7 +20,7 @@ from store.services.invoices import invoice_payload
 from store.services.orders import get_order_for_buyer, list_orders
 from store.states import PaymentMethod
 
-from .factories import make_category, make_product, make_seller, make_user
+from .factories import make_category, make_digital, make_product, make_seller, make_user
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 RULES = co.CheckoutRules(currency="USD", expiry=timedelta(minutes=30), stars_per_unit=50)
@@ -242,14 +242,17 @@ async def test_unpaid_checkouts_expire_and_release_stock(db, shop):
 
 async def test_a_late_payment_without_stock_is_marked_refund_due(db, shop):
     async with db.transaction() as session:
-        await cart_service.add_to_cart(session, 1, shop["tee_m"], 5)
-    placed = await place(db, 1, payment=PaymentMethod.STARS)
+        seller = await session.scalar(select(Seller).where(Seller.name == "Tee Shop"))
+        gift = await make_digital(session, seller, await make_category(session, "Gift cards"), "Gift Card", 1999,
+                                  codes=[f"G{n}" for n in range(5)])
+        await cart_service.add_to_cart(session, 1, gift.id, 5)
+    placed = await place(db, 1)  # digital goods: paid in Stars whatever the physical goods' way to pay
     assert placed.checkout.invoice_currency == "XTR"
-    assert placed.checkout.invoice_amount == -(-(5 * 1999 + 499) * 50 // 100)
+    assert placed.checkout.invoice_amount == -(-(5 * 1999) * 50 // 100)
     async with db.transaction() as session:
         await unpaid.expire_checkouts(session, NOW + timedelta(hours=1))
     async with db.transaction() as session:
-        await cart_service.add_to_cart(session, 2, shop["tee_m"], 5)
+        await cart_service.add_to_cart(session, 2, gift.id, 5)
     await place(db, 2)
 
     async with db.transaction() as session:
@@ -258,7 +261,7 @@ async def test_a_late_payment_without_stock_is_marked_refund_due(db, shop):
                                           provider_charge_id=None, now=NOW + timedelta(hours=2),
                                           operators=frozenset({9001}))
     assert outcome.status == "refund_due"
-    assert await stock_of(db, shop["tee_m"]) == 0
+    assert await stock_of(db, gift.id) == 0
     async with db.transaction() as session:
         payment = await session.scalar(select(Payment))
         assert payment.status == "refund_due"

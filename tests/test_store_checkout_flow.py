@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from handlers.messages import error_text
 from store.db import Database
 from store.errors import Changed, ErrorCode, Expired, InvalidInput
-from store.models import Checkout, User, Variant, utcnow
+from store.models import Checkout, Seller, User, Variant, utcnow
 from store.services import cart as cart_service
 from store.services import checkout as co
 from store.services import checkout_flow as flow
@@ -20,10 +20,10 @@ from store.services.contact import one_line
 from store.services.users import Step, get_step
 from store.states import CartAction, PaymentMethod
 
-from .factories import make_category, make_product, make_seller, make_user
+from .factories import make_category, make_digital, make_product, make_seller, make_user
 
 RULES = co.CheckoutRules(currency="USD", expiry=timedelta(minutes=30), stars_per_unit=50)
-OFFERED = (PaymentMethod.CARD, PaymentMethod.STARS, PaymentMethod.COD)
+OFFERED = (PaymentMethod.CARD, PaymentMethod.COD)
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ async def walk_to_confirm(db, method: str = PaymentMethod.COD) -> flow.Confirmat
     """Answer every step up to the confirmation."""
     async with db.transaction() as session:
         await flow.begin(session, 1)
-        await flow.to_contact(session, 1)
+        await flow.to_contact(session, 1, RULES)
         await flow.submit_contact(session, 1, "Ann Lee +1 202 555 0143", "US", "Ann")
         await flow.submit_address(session, 1, "1 Main Street, Springfield 12345", "USD")
         await flow.choose_shipping(session, 1, "standard", "USD")
@@ -112,18 +112,49 @@ async def test_an_older_confirmation_button_is_refused_without_losing_the_step(d
 
 async def test_stars_are_refused_above_what_one_invoice_may_ask(db, shop):
     async with db.transaction() as session:
-        await cart_service.add_to_cart(session, 1, shop["lamp"], 9)  # 9 x 299.99 = 2,699.91 -> 134,996 stars
+        seller = await session.scalar(select(Seller))
+        course = await make_digital(session, seller, await make_category(session, "Courses"), "Design Course",
+                                    29_999, text="https://example.org/course")
+        await cart_service.add_to_cart(session, 1, course.id, 9)  # 9 x 299.99 = 2,699.91 -> 134,996 stars
+    # Beside the mug, the course is a second payment in Stars: over what one Stars invoice may ask.
     with pytest.raises(InvalidInput) as refused:
-        await walk_to_confirm(db, PaymentMethod.STARS)
+        await walk_to_confirm(db, PaymentMethod.CARD)
     assert "up to 10,000 ⭐" in error_text(refused.value)
     async with db.transaction() as session:
-        assert (await get_step(session, 1)).name == CheckoutStep.PAYMENT  # the shopper can pick another way
+        assert (await get_step(session, 1)).name == CheckoutStep.PAYMENT  # the shopper can change the cart
+    # Alone, it is refused at once, before any step.
+    async with db.transaction() as session:
+        await cart_service.change_line(session, 1, (await cart_service.get_cart(session, 1)).lines[0].id,
+                                       CartAction.REMOVE)
+        await flow.begin(session, 1)
+    with pytest.raises(InvalidInput):
+        async with db.transaction() as session:
+            await flow.to_contact(session, 1, RULES)
+
+
+async def test_digital_goods_alone_go_from_the_review_to_their_confirmation(db, shop):
+    async with db.transaction() as session:
+        seller = await session.scalar(select(Seller))
+        ebook = await make_digital(session, seller, await make_category(session, "Books"), "E-book", 500,
+                                   file="file-1")
+        await cart_service.change_line(session, 1, (await cart_service.get_cart(session, 1)).lines[0].id,
+                                       CartAction.REMOVE)
+        await cart_service.add_to_cart(session, 1, ebook.id, 1)
+        await flow.begin(session, 1)
+    async with db.transaction() as session:
+        shown = await flow.to_contact(session, 1, RULES)
+    assert isinstance(shown, flow.Confirmation)
+    assert (shown.details["payment"], shown.details["stars"], shown.details["address"]) == ("stars", 250, None)
+    async with db.transaction() as session:
+        placed = await flow.confirm(session, 1, shown.quote.total.amount, RULES, utcnow())
+    assert (placed.checkout.invoice_currency, placed.checkout.invoice_amount) == ("XTR", 250)
+    assert placed.orders[0].address is None and placed.orders[0].kind == "digital"
 
 
 async def test_only_the_shoppers_own_shared_contact_is_accepted(db, shop):
     async with db.transaction() as session:
         await flow.begin(session, 1)
-        await flow.to_contact(session, 1)
+        await flow.to_contact(session, 1, RULES)
     for owner in (None, 2):
         with pytest.raises(InvalidInput):
             async with db.transaction() as session:
@@ -137,7 +168,7 @@ async def test_an_anonymous_number_shared_by_telegram_is_accepted_but_not_when_t
     """+888 numbers (Fragment) are in no numbering plan: Telegram's own share vouches for them."""
     async with db.transaction() as session:
         await flow.begin(session, 1)
-        await flow.to_contact(session, 1)
+        await flow.to_contact(session, 1, RULES)
     with pytest.raises(InvalidInput):
         async with db.transaction() as session:
             await flow.submit_contact(session, 1, "Ann +888 0123 4567", "US", "Ann")
@@ -161,10 +192,10 @@ async def test_a_step_read_earlier_is_checked_again_when_moving_on(db, shop):
         async with db.read() as session:
             assert (await get_step(session, 1)).name == CheckoutStep.REVIEW
         async with other.transaction() as elsewhere:
-            await flow.to_contact(elsewhere, 1)
+            await flow.to_contact(elsewhere, 1, RULES)
         with pytest.raises(Expired):
             async with db.transaction() as session:
-                await flow.to_contact(session, 1)
+                await flow.to_contact(session, 1, RULES)
     finally:
         await other.dispose()
     async with db.read() as session:
@@ -176,7 +207,7 @@ async def test_the_saved_address_button_keeps_its_line_breaks(db, shop):
     async with db.transaction() as session:
         await session.execute(update(User).where(User.id == 1).values(last_address=saved))
         await flow.begin(session, 1)
-        await flow.to_contact(session, 1)
+        await flow.to_contact(session, 1, RULES)
         _, _, offered = await flow.submit_contact(session, 1, "Ann Lee +1 202 555 0143", "US", "Ann")
         # The reply-keyboard button shows it on one line, and sends that line when tapped.
         address = (await flow.submit_address(session, 1, one_line(offered), "USD")).address

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from store.errors import ErrorCode, Expired, NotFound, ShopError
 from store.models import CartLine, Product, Seller, Variant
-from store.states import CartAction, ProductStatus
+from store.states import CartAction, ProductKind, ProductStatus
 
 # Three buttons per line must fit in one inline keyboard (Telegram allows about 100).
 MAX_LINES = 25
@@ -35,6 +35,12 @@ class CartLineView:
     available: bool
     creator_id: int | None = None
     commission_bp: int = 0
+    kind: str = ProductKind.PHYSICAL
+
+    @property
+    def digital(self) -> bool:
+        """Whether the line is a digital product (paid in Stars, delivered in the chat)."""
+        return self.kind == ProductKind.DIGITAL
 
     @property
     def total(self) -> int:
@@ -58,6 +64,15 @@ class CartView:
         """Number of units in the cart."""
         return sum(line.quantity for line in self.lines)
 
+    def of_kind(self, kind: ProductKind) -> CartView:
+        """The lines of one kind: a cart of both kinds is paid as two checkouts."""
+        return CartView(tuple(line for line in self.lines if line.kind == kind))
+
+    @property
+    def kinds(self) -> tuple[ProductKind, ...]:
+        """The kinds of product in the cart, physical first."""
+        return tuple(kind for kind in ProductKind if any(line.kind == kind for line in self.lines))
+
     def by_seller(self) -> list[tuple[str, list[CartLineView]]]:
         """Lines grouped per seller, sellers in the order of their first line."""
         groups: dict[int, tuple[str, list[CartLineView]]] = {}
@@ -79,7 +94,7 @@ class CartChange:
 _ITEM_COLUMNS = (Variant.id.label("variant_id"), Variant.product_id, Product.seller_id,
                  Seller.name.label("seller_name"), Product.title, Variant.label, Variant.sku,
                  Variant.price.label("unit_price"), Variant.stock, Product.status, Product.commission_bp,
-                 Seller.commission_bp.label("seller_commission_bp"))
+                 Seller.commission_bp.label("seller_commission_bp"), Product.kind)
 # One joined query for a cart's lines with today's price, stock and seller (instead of one per table).
 _LINE_COLUMNS = (CartLine.id, CartLine.seen_price, CartLine.quantity, CartLine.creator_id, *_ITEM_COLUMNS)
 
@@ -102,7 +117,7 @@ def _line_view(row, *, line_id: int, seen_price: int, quantity: int,  # type: ig
         seller_name=row.seller_name, title=row.title, label=row.label, sku=row.sku, unit_price=row.unit_price,
         seen_price=seen_price, quantity=quantity, stock=row.stock,
         available=row.status == ProductStatus.ACTIVE,
-        creator_id=creator_id, commission_bp=commission,
+        creator_id=creator_id, commission_bp=commission, kind=row.kind,
     )
 
 
@@ -138,8 +153,9 @@ async def cart_count(session: AsyncSession, user_id: int) -> int:
 
 
 async def add_to_cart(session: AsyncSession, user_id: int, variant_id: int, quantity: int = 1, *,
-                      creator_id: int | None = None) -> CartChange:
-    """Put ``quantity`` units of a variant in the user's cart, within the stock on hand.
+                      creator_id: int | None = None, digital_sold: bool = True) -> CartChange:
+    """Put ``quantity`` units of a variant in the user's cart, within the stock on hand (a digital product
+    only where digital goods are sold: ``digital_sold``, the shop takes Telegram Stars).
 
     ``creator_id`` is the creator the shopper's last link click attributes the
     line to; a later attributed add moves the line to the newer creator.
@@ -151,6 +167,8 @@ async def add_to_cart(session: AsyncSession, user_id: int, variant_id: int, quan
     )
     if variant is None or variant.product.status != ProductStatus.ACTIVE:
         raise NotFound(ErrorCode.PRODUCT_GONE)
+    if variant.product.kind == ProductKind.DIGITAL and not digital_sold:
+        raise ShopError(ErrorCode.DIGITAL_NOT_SOLD)
     line = await session.scalar(
         select(CartLine).where(CartLine.user_id == user_id, CartLine.variant_id == variant_id)
     )

@@ -1,7 +1,11 @@
 """Checkout: review the cart, price it, and place one order per seller with the stock reserved.
 
 One checkout pays for the whole cart and is split into one order per seller;
-each seller's order is charged the chosen shipping fee once. Stock is reserved
+each seller's order is charged the chosen shipping fee once. Telegram's rules
+decide how goods are paid: physical goods by card (a payment provider) or cash
+on delivery, digital goods in Telegram Stars only, so a cart holding both is
+placed as two checkouts, one per payment, each with its own orders and expiry
+(digital orders ship nothing and need no address). Stock is reserved
 when the orders are created; paying is :mod:`store.services.payments`, an
 unpaid checkout's end (expiry, the buyer calling it off) is
 :mod:`store.services.unpaid`, the typed contact details are
@@ -18,15 +22,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from store.errors import Changed, ErrorCode, Expired, OutOfStock
+from store.errors import Changed, ErrorCode, Expired, OutOfStock, ShopError
 from store.models import CartLine, Checkout, Order, OrderEvent, OrderLine, ShippingMethod, User
-from store.money import Money, to_stars
+from store.money import STARS, Money, to_stars
 from store.rules import LOW_STOCK_THRESHOLD, STARS_INVOICE_MAX, STARS_PER_UNIT
+from store.services import digital
 from store.services.cart import CartView, clear_cart, get_cart
 from store.services.creators import record_commissions
 from store.services.events import announce, announce_stock
 from store.services.orders import reserve_stock
-from store.states import ActorKind, CheckoutStatus, OrderEventType, OrderStatus, PaymentMethod
+from store.states import ActorKind, CheckoutStatus, OrderEventType, OrderStatus, PaymentMethod, ProductKind
+
+# How physical goods may be paid (Telegram allows Stars for digital goods only).
+PHYSICAL_METHODS = (PaymentMethod.CARD, PaymentMethod.COD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +46,10 @@ class CheckoutRules:
     stars_per_unit: int = STARS_PER_UNIT
     phone_region: str = "US"
     low_stock_threshold: int = LOW_STOCK_THRESHOLD
+    # How physical goods may be paid here (card, cash on delivery), and whether digital goods are sold (the
+    # shop takes Telegram Stars).
+    payment_methods: tuple[str, ...] = PHYSICAL_METHODS
+    digital_sold: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,20 +90,42 @@ class Review:
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """What a checkout will cost with a given shipping method."""
+    """What a checkout will cost with a given shipping method (``sellers``: those who ship, each charged the
+    fee once); ``digital`` is the part of the items paid in Stars, ``stars`` that part in Stars."""
 
     items_total: Money
     shipping_total: Money
     total: Money
     sellers: int
+    digital: Money
+    stars: int = 0
+
+    @property
+    def physical_total(self) -> Money:
+        """What the physical goods cost with their shipping: the card or cash payment."""
+        return self.total - self.digital
+
+    @property
+    def two_payments(self) -> bool:
+        """Whether the order is paid twice: physical goods one way, digital goods in Stars."""
+        return bool(self.digital.amount) and self.physical_total.amount > 0
 
 
 @dataclass(frozen=True, slots=True)
 class Placed:
-    """A placed checkout and its orders."""
+    """Placed checkouts (two for a cart of physical and digital goods, physical first) and their orders."""
 
-    checkout: Checkout
+    checkouts: tuple[Checkout, ...]
     orders: tuple[Order, ...]
+
+    @property
+    def checkout(self) -> Checkout:
+        """The first checkout (the only one, unless the cart held both kinds of goods)."""
+        return self.checkouts[0]
+
+    def orders_of(self, checkout: Checkout) -> list[Order]:
+        """The orders one of the checkouts pays for."""
+        return [order for order in self.orders if order.checkout_id == checkout.id]
 
 
 # --- review and quote -------------------------------------------------------------------
@@ -137,12 +171,26 @@ async def get_shipping(session: AsyncSession, code: str) -> ShippingOption:
     return ShippingOption(method.code, method.name, method.fee)
 
 
-def quote(cart: CartView, shipping: ShippingOption, currency: str) -> Quote:
-    """Price a cart in the shop's currency: items, plus the shipping fee once per seller."""
-    sellers = len({line.seller_id for line in cart.lines})
+def quote(cart: CartView, shipping: ShippingOption | None, currency: str,
+          stars_per_unit: int = STARS_PER_UNIT) -> Quote:
+    """Price a cart in the shop's currency: items, plus the shipping fee once per seller of physical goods
+    (``shipping`` None: nothing to ship); the digital goods' part in Stars too."""
+    sellers = len({line.seller_id for line in cart.lines if not line.digital})
     items = Money(cart.total, currency)
-    shipping_total = Money(shipping.fee, currency) * sellers
-    return Quote(items, shipping_total, items + shipping_total, sellers)
+    shipping_total = Money(shipping.fee if shipping is not None else 0, currency) * sellers
+    digital_part = Money(cart.of_kind(ProductKind.DIGITAL).total, currency)
+    stars = to_stars(digital_part, stars_per_unit).amount if digital_part.amount else 0
+    return Quote(items, shipping_total, items + shipping_total, sellers, digital_part, stars)
+
+
+def check_sold(cart: CartView, rules: CheckoutRules) -> None:
+    """Refuse goods this shop cannot take payment for: digital goods without Stars, physical goods
+    with neither a card provider nor cash on delivery."""
+    kinds = cart.kinds
+    if ProductKind.DIGITAL in kinds and not rules.digital_sold:
+        raise ShopError(ErrorCode.DIGITAL_NOT_SOLD)
+    if ProductKind.PHYSICAL in kinds and not rules.payment_methods:
+        raise ShopError(ErrorCode.PHYSICAL_NOT_SOLD)
 
 
 # --- placing orders -----------------------------------------------------------------------
@@ -152,33 +200,39 @@ async def place_order(
     session: AsyncSession,
     user_id: int,
     *,
-    contact_name: str,
+    contact_name: str | None,
     phone: str | None,
-    address: str,
-    shipping_code: str,
-    payment_method: PaymentMethod | str,
+    address: str | None,
+    shipping_code: str | None,
+    payment_method: PaymentMethod | str | None,
     expected_total: int,
     rules: CheckoutRules,
     now: datetime,
     buy_now: CartView | None = None,
 ) -> Placed:
-    """Turn the user's cart (or ``buy_now``, a Buy now's one item) into one checkout with one order per
-    seller, reserving stock; the cart is emptied, unless a Buy now was ordered instead.
+    """Turn the user's cart (or ``buy_now``, a Buy now's one item) into checkouts with one order per
+    seller, reserving stock (and a pool's codes); the cart is emptied, unless a Buy now was ordered instead.
 
-    ``expected_total`` is the total the shopper confirmed; if prices changed
-    since, nothing is placed and :class:`Expired` asks for a new review.
+    Physical goods are one checkout paid by ``payment_method`` (card or cash on delivery), shipped with
+    ``shipping_code`` to the contact and address; digital goods another, paid in Stars, with no contact
+    kept. ``expected_total`` is the total the shopper confirmed; if prices changed since, nothing is placed
+    and :class:`Expired` asks for a new review.
     """
-    if payment_method not in tuple(PaymentMethod):
-        raise Expired(ErrorCode.PAYMENT_NOT_OFFERED)
     cart = buy_now if buy_now is not None else await get_cart(session, user_id)
     if not cart.lines:
         raise Expired(ErrorCode.NOTHING_TO_ORDER)
     if any(not line.available for line in cart.lines):
         raise Expired(ErrorCode.PRODUCT_GONE if buy_now is not None else ErrorCode.CART_ITEM_UNAVAILABLE)
-    shipping = await get_shipping(session, shipping_code)
-    priced = quote(cart, shipping, rules.currency)
+    check_sold(cart, rules)
+    physical, digital_goods = cart.of_kind(ProductKind.PHYSICAL), cart.of_kind(ProductKind.DIGITAL)
+    if physical.lines and (payment_method not in PHYSICAL_METHODS or not (contact_name and address)):
+        raise Expired(ErrorCode.PAYMENT_NOT_OFFERED)
+    shipping = await get_shipping(session, shipping_code or "") if physical.lines else None
+    priced = quote(cart, shipping, rules.currency, rules.stars_per_unit)
     if priced.total.amount != expected_total:
         raise Changed(ErrorCode.PRICES_CHANGED)
+    if priced.stars > STARS_INVOICE_MAX:
+        raise Changed(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
 
     wanted: dict[int, int] = {}
     for line in cart.lines:
@@ -188,32 +242,60 @@ async def place_order(
         lines = [(line.title, line.label, short[line.variant_id]) for line in cart.lines if line.variant_id in short]
         raise OutOfStock(ErrorCode.OUT_OF_STOCK, short, lines=lines, buy_now=buy_now is not None)
 
-    cod = payment_method == PaymentMethod.COD
+    checkouts: list[tuple[Checkout, list[Order]]] = []
+    if physical.lines:
+        checkouts.append(await _place(session, user_id, physical, PaymentMethod(payment_method), shipping,
+                                      (contact_name, phone, address), rules, now))
+        user = await session.get(User, user_id)
+        if user is not None:
+            user.contact_name, user.last_address = contact_name, address
+            if phone is not None:  # an order that needed no phone keeps the one saved before
+                user.phone = phone
+    if digital_goods.lines:
+        placed = await _place(session, user_id, digital_goods, PaymentMethod.STARS, None, (None, None, None), rules,
+                              now)
+        await digital.reserve_codes(session, [order.id for order in placed[1]])
+        checkouts.append(placed)
+    if buy_now is None:
+        await clear_cart(session, user_id)
+    await session.flush()
+    for checkout, orders in checkouts:
+        for order in orders:
+            if checkout.payment_method == PaymentMethod.COD:
+                await record_commissions(session, order.id, now)
+            await announce(session, order.id, OrderEventType.CREATED, now)
+    await announce_stock(session, list(wanted), rules.low_stock_threshold, f"checkout-{checkouts[0][0].id}", now)
+    return Placed(tuple(checkout for checkout, _orders in checkouts),
+                  tuple(order for _checkout, orders in checkouts for order in orders))
+
+
+async def _place(session: AsyncSession, user_id: int, cart: CartView, method: PaymentMethod,
+                 shipping: ShippingOption | None, contact: tuple[str | None, str | None, str | None],
+                 rules: CheckoutRules, now: datetime) -> tuple[Checkout, list[Order]]:
+    """One checkout of goods of one kind, paid one way, with an order per seller (stock already taken)."""
+    priced = quote(cart, shipping, rules.currency, rules.stars_per_unit)
+    cod = method == PaymentMethod.COD
     status = OrderStatus.PLACED if cod else OrderStatus.PENDING_PAYMENT
-    if payment_method == PaymentMethod.STARS:
-        invoice = to_stars(priced.total, rules.stars_per_unit)
-        if invoice.amount > STARS_INVOICE_MAX:
-            raise Changed(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
-    else:
-        invoice = priced.total
+    invoice = Money(priced.stars, STARS) if method == PaymentMethod.STARS else priced.total
+    kind = ProductKind.PHYSICAL if shipping is not None else ProductKind.DIGITAL
     checkout = Checkout(
         user_id=user_id, status=CheckoutStatus.PLACED if cod else CheckoutStatus.PENDING_PAYMENT,
-        payment_method=payment_method, currency=rules.currency,
+        payment_method=method, currency=rules.currency,
         items_total=priced.items_total.amount, shipping_total=priced.shipping_total.amount,
         total=priced.total.amount,
         invoice_currency=invoice.currency, invoice_amount=invoice.amount,
-        shipping_code=shipping.code, shipping_name=shipping.name,
+        shipping_code=shipping.code if shipping else "", shipping_name=shipping.name if shipping else "",
         expires_at=None if cod else now + rules.expiry, created_at=now,
     )
     session.add(checkout)
     await session.flush()
-
+    contact_name, phone, address = contact
     orders: list[Order] = []
     for _seller_name, lines in cart.by_seller():
         items = Money(sum(line.total for line in lines), rules.currency)
-        fee = Money(shipping.fee, rules.currency)
+        fee = Money(shipping.fee if shipping else 0, rules.currency)
         order = Order(
-            checkout_id=checkout.id, seller_id=lines[0].seller_id, buyer_id=user_id, status=status,
+            checkout_id=checkout.id, seller_id=lines[0].seller_id, buyer_id=user_id, status=status, kind=kind,
             currency=rules.currency, items_total=items.amount, shipping_fee=fee.amount,
             total=(items + fee).amount, contact_name=contact_name, phone=phone, address=address,
             created_at=now, updated_at=now,
@@ -230,20 +312,8 @@ async def place_order(
         orders.append(order)
     session.add_all(OrderEvent(order_id=o.id, from_status=None, to_status=status, actor_kind=ActorKind.BUYER,
                                actor_id=user_id, created_at=now) for o in orders)
-    user = await session.get(User, user_id)
-    if user is not None:
-        user.contact_name, user.last_address = contact_name, address
-        if phone is not None:  # an order that needed no phone keeps the one saved before
-            user.phone = phone
-    if buy_now is None:
-        await clear_cart(session, user_id)
     await session.flush()
-    for order in orders:
-        if cod:
-            await record_commissions(session, order.id, now)
-        await announce(session, order.id, OrderEventType.CREATED, now)
-    await announce_stock(session, list(wanted), rules.low_stock_threshold, f"checkout-{checkout.id}", now)
-    return Placed(checkout, tuple(orders))
+    return checkout, orders
 
 
 def stars_amount(total: Money, rules: CheckoutRules) -> int:

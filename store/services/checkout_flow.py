@@ -4,7 +4,11 @@ Review -> contact -> address -> shipping -> payment -> confirm. Buy now
 orders one unit of one variant instead of the cart (which it leaves as it
 was): it starts at the contact step, where the saved contact and address are
 one choice, and comes to the payment step with the cheapest shipping chosen
-(changeable there).
+(changeable there). Digital goods ship nothing and are paid in Stars: an
+order of digital goods alone goes from the review (or Buy now) straight to
+the confirmation, asking no contact, address, shipping or way to pay; with
+physical goods beside them, the steps are those of the physical goods, and
+the confirmation shows the two payments.
 
 Each call checks that the shopper is at the step it answers and advances
 it in the same transaction, with the step row locked, so a doubled press, an
@@ -30,7 +34,7 @@ from store.services import checkout as co
 from store.services.cart import CartView, get_cart, one_item
 from store.services.contact import clean_address, clean_name, one_line, parse_contact, parse_name, shared_phone
 from store.services.users import at_step, get_user, set_step
-from store.states import PaymentMethod
+from store.states import PaymentMethod, ProductKind
 
 
 class CheckoutStep(StrEnum):
@@ -60,12 +64,23 @@ class Saved:
 
 
 @dataclass(frozen=True, slots=True)
+class Confirmation:
+    """Everything the confirm step shows."""
+
+    cart: CartView
+    quote: co.Quote
+    details: dict
+
+
+@dataclass(frozen=True, slots=True)
 class BuyNow:
-    """A Buy now begun: the one item, and the details it can go to in one tap."""
+    """A Buy now begun: the one item, and the details it can go to in one tap (a digital item: its
+    ``confirmation`` at once, nothing to ask)."""
 
     item: CartView
     saved: Saved | None
     phone_needed: bool
+    confirmation: Confirmation | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,16 +116,7 @@ class AddressTaken:
     payment: PaymentStep | None
 
 
-@dataclass(frozen=True, slots=True)
-class Confirmation:
-    """Everything the confirm step shows."""
-
-    cart: CartView
-    quote: co.Quote
-    details: dict
-
-
-def fingerprint(cart: CartView, shipping_code: str, payment_method: str) -> str:
+def fingerprint(cart: CartView, shipping_code: str | None, payment_method: str) -> str:
     """What the shopper confirms: every line's variant, quantity and price, shipping and payment."""
     lines = sorted((line.variant_id, line.quantity, line.unit_price) for line in cart.lines)
     raw = json.dumps([lines, shipping_code, payment_method])
@@ -147,13 +153,33 @@ def _phone(data: dict) -> bool:
     return data.get(PHONE_NEEDED, True)
 
 
-async def begin_buy_now(session: AsyncSession, user_id: int, variant_id: int, creator_id: int | None) -> BuyNow:
-    """Start a checkout of one unit of a variant, at the contact step; the cart is left as it is."""
+async def _confirm_digital(session: AsyncSession, user_id: int, data: dict, cart: CartView,
+                           rules: co.CheckoutRules) -> Confirmation:
+    """Digital goods alone: nothing to ask, on to the confirmation of a payment in Stars."""
+    quote = co.quote(cart, None, rules.currency, rules.stars_per_unit)
+    if quote.stars > STARS_INVOICE_MAX:
+        raise InvalidInput(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
+    details = {**data, "name": None, "phone": None, "address": None, "shipping": None, "shipping_name": "",
+               "payment": PaymentMethod.STARS, "total": quote.total.amount, "stars": quote.stars,
+               "fingerprint": fingerprint(cart, None, PaymentMethod.STARS)}
+    await set_step(session, user_id, CheckoutStep.CONFIRM, details)
+    return Confirmation(cart, quote, details)
+
+
+async def begin_buy_now(session: AsyncSession, user_id: int, variant_id: int, creator_id: int | None,
+                        rules: co.CheckoutRules) -> BuyNow:
+    """Start a checkout of one unit of a variant, at the contact step (a digital item: at its confirmation);
+    the cart is left as it is."""
     item = await one_item(session, variant_id, creator_id)
     if not item.lines or not item.lines[0].available:
         raise NotFound(ErrorCode.PRODUCT_GONE)
     if item.lines[0].stock <= 0:
         raise ShopError(ErrorCode.OPTION_SOLD_OUT)
+    co.check_sold(item, rules)
+    if item.lines[0].digital:
+        return BuyNow(item, None, False, await _confirm_digital(session, user_id, {ITEM: variant_id,
+                                                                                   CREATOR: creator_id},
+                                                                item, rules))
     needed = await phone_needed(session, item)
     await set_step(session, user_id, CheckoutStep.CONTACT,
                    {ITEM: variant_id, CREATOR: creator_id, PHONE_NEEDED: needed})
@@ -194,10 +220,15 @@ async def begin(session: AsyncSession, user_id: int) -> co.Review:
     return review
 
 
-async def to_contact(session: AsyncSession, user_id: int) -> ContactStep:
-    """Review accepted: ask for contact details (the phone only if a seller needs it), offering the last ones."""
+async def to_contact(session: AsyncSession, user_id: int, rules: co.CheckoutRules) -> ContactStep | Confirmation:
+    """Review accepted: ask for contact details (the phone only if a seller needs it), offering the last ones;
+    for digital goods alone, their confirmation."""
     await at_step(session, user_id, CheckoutStep.REVIEW, over=ErrorCode.STEP_OVER)
-    needed = await phone_needed(session, await get_cart(session, user_id))
+    cart = await get_cart(session, user_id)
+    co.check_sold(cart, rules)
+    if cart.kinds == (ProductKind.DIGITAL,):
+        return await _confirm_digital(session, user_id, {}, cart, rules)
+    needed = await phone_needed(session, cart.of_kind(ProductKind.PHYSICAL))
     await set_step(session, user_id, CheckoutStep.CONTACT, {PHONE_NEEDED: needed})
     user = await get_user(session, user_id)
     if user is None or not user.contact_name:
@@ -246,8 +277,8 @@ async def submit_address(session: AsyncSession, user_id: int, text: str, currenc
         return AddressTaken(address, payment.quote.sellers, payment.options, payment)
     await set_step(session, user_id, CheckoutStep.SHIPPING, data)
     cart = await get_cart(session, user_id)
-    return AddressTaken(address, len({line.seller_id for line in cart.lines}), await co.shipping_options(session),
-                        None)
+    return AddressTaken(address, len({line.seller_id for line in cart.lines if not line.digital}),
+                        await co.shipping_options(session), None)
 
 
 async def choose_shipping(session: AsyncSession, user_id: int, code: str, currency: str) -> PaymentStep:
@@ -270,10 +301,11 @@ async def choose_payment(session: AsyncSession, user_id: int, method: str, offer
     if not cart.lines:
         await session.execute(delete(UserStep).where(UserStep.user_id == user_id))
         raise Expired(ErrorCode.PRODUCT_GONE if is_buy_now(step.data) else ErrorCode.CART_EMPTY)
-    quote = co.quote(cart, await co.get_shipping(session, step.data["shipping"]), rules.currency)
-    if method == PaymentMethod.STARS and co.stars_amount(quote.total, rules) > STARS_INVOICE_MAX:
+    quote = co.quote(cart, await co.get_shipping(session, step.data["shipping"]), rules.currency,
+                     rules.stars_per_unit)
+    if quote.stars > STARS_INVOICE_MAX:
         raise InvalidInput(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
-    details = {**step.data, "payment": method, "total": quote.total.amount,
+    details = {**step.data, "payment": method, "total": quote.total.amount, "stars": quote.stars,
                "fingerprint": fingerprint(cart, step.data["shipping"], method)}
     await set_step(session, user_id, CheckoutStep.CONFIRM, details)
     return Confirmation(cart, quote, details)

@@ -18,7 +18,16 @@ from sqlalchemy.orm import selectinload
 from store.models import Checkout, Order, Payment, Product, Seller, Variant
 from store.services import outbox
 from store.services.orders import allowed_actions
-from store.states import Notice, OrderEventType, OrderStatus, OutboxChannel, PaymentMethod, PaymentState
+from store.states import (
+    Delivery,
+    Notice,
+    OrderEventType,
+    OrderStatus,
+    OutboxChannel,
+    PaymentMethod,
+    PaymentState,
+    ProductKind,
+)
 
 # Events the buyer hears about in their chat (they see payment and placing as they happen).
 BUYER_EVENTS = frozenset({OrderEventType.ACCEPTED, OrderEventType.SHIPPED, OrderEventType.DELIVERED,
@@ -41,6 +50,8 @@ def order_payload(order: Order, payment: Payment | None) -> dict[str, Any]:
         "checkout_id": order.checkout_id,
         "seller_id": order.seller_id,
         "status": order.status,
+        # "physical" (shipped) or "digital" (its goods sent in the buyer's chat when paid; no buyer contact).
+        "kind": order.kind,
         # What the seller may do with the order now (POST /api/v1/orders/{id}/{action}).
         "actions": list(allowed_actions(order)),
         "currency": order.currency,
@@ -88,7 +99,8 @@ async def announce(session: AsyncSession, order_id: int, event: OrderEventType, 
         await outbox.enqueue(session, key=f"order-{order.id}-{event}-seller", channel=OutboxChannel.TELEGRAM,
                              template=Notice.SELLER_ORDER, payload={"order_id": order.id},
                              chat_id=seller.notify_chat_id, seller_id=seller.id, now=now)
-    if event in BUYER_EVENTS:
+    # A digital order is delivered by sending its goods: that message is the buyer's news.
+    if event in BUYER_EVENTS and not (event == OrderEventType.DELIVERED and order.kind == ProductKind.DIGITAL):
         await outbox.enqueue(session, key=f"order-{order.id}-{event}-buyer", channel=OutboxChannel.TELEGRAM,
                              template=Notice.BUYER_ORDER,
                              payload={"order_id": order.id, "event": event, "carrier": order.carrier,
@@ -114,5 +126,6 @@ async def announce_stock(session: AsyncSession, variant_ids: list[int], threshol
                              channel=OutboxChannel.TELEGRAM,
                              template=Notice.SELLER_STOCK,
                              payload={"variant_id": variant.id, "title": title, "label": variant.label,
-                                      "sku": variant.sku, "stock": variant.stock},
+                                      "sku": variant.sku, "stock": variant.stock,
+                                      "codes": variant.delivery == Delivery.CODE},
                              chat_id=chat_id, seller_id=seller_id, now=now)

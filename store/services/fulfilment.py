@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from store.errors import ErrorCode, Expired, InvalidInput, NotAllowed, NotFound
 from store.models import Checkout, Order, Payment, Seller
-from store.services import outbox
+from store.services import digital, outbox
 from store.services.creators import reverse_commissions
 from store.services.events import announce
 from store.services.orders import ACTION_RESULTS, allowed_actions, release_stock, transition
@@ -31,6 +31,7 @@ from store.states import (
     OutboxChannel,
     PaymentMethod,
     PaymentStatus,
+    ProductKind,
     RefundStatus,
     SellerAction,
 )
@@ -132,6 +133,20 @@ async def deliver(session: AsyncSession, order_id: int, actor: Actor, now: datet
     return order
 
 
+async def goods_delivered(session: AsyncSession, order_id: int, now: datetime) -> None:
+    """A digital order's goods reached its buyer's chat: the order is delivered (once; an order cancelled
+    meanwhile stays as it is)."""
+    order = await session.scalar(select(Order).where(Order.id == order_id)
+                                 .with_for_update().execution_options(populate_existing=True))
+    if order is None or order.status != OrderStatus.PAID:
+        return
+    await transition(session, order, OrderStatus.DELIVERED, actor_kind=ActorKind.SYSTEM, note="sent in the chat",
+                     now=now)
+    order.delivered_at = now
+    await session.flush()
+    await announce(session, order.id, OrderEventType.DELIVERED, now)
+
+
 def clean_reason(reason: str) -> str:
     """Validate a cancel reason: 3 to 300 characters."""
     reason = " ".join(reason.split())
@@ -151,7 +166,8 @@ async def cancel(session: AsyncSession, order_id: int, actor: Actor, reason: str
     reason = clean_reason(reason)
     order = await order_for_action(session, order_id, actor, SellerAction.CANCEL)
     was_paid = order.checkout.paid_at is not None
-    await release_stock(session, order)
+    shown = order.kind == ProductKind.DIGITAL and await digital.withhold_goods(session, order, now)
+    await release_stock(session, order, shown=shown)
     await transition(session, order, OrderStatus.CANCELLED, note=reason, now=now, **_actor_fields(actor))
     order.cancel_reason = reason
     await reverse_commissions(session, order.id, now)

@@ -6,6 +6,9 @@ States move forward only::
     placed (cash on delivery) -> accepted -> ...
     exits: cancelled, refunded, expired
 
+A digital order is delivered when its goods are sent, right after payment
+(``pending_payment -> paid -> delivered``), and can be cancelled (refunded) after.
+
 Every change goes through :func:`transition`, which refuses a move the table
 does not allow and records who made it and when.
 """
@@ -21,7 +24,8 @@ from sqlalchemy.orm import selectinload
 
 from store.errors import ErrorCode, Expired, NotFound
 from store.models import Checkout, Order, OrderEvent, OrderLine, Payment, Variant, utcnow
-from store.states import ActorKind, OrderStatus, SellerAction
+from store.services import digital
+from store.states import ActorKind, OrderStatus, ProductKind, SellerAction
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PENDING_PAYMENT: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED, OrderStatus.EXPIRED}),
@@ -35,6 +39,13 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.CANCELLED: frozenset(),
     OrderStatus.REFUNDED: frozenset(),
 }
+# A digital order ships nothing: it is delivered when its goods are sent in the chat, as soon as it is paid,
+# and its seller may still cancel it then, refunding the Stars.
+DIGITAL_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    **TRANSITIONS,
+    OrderStatus.PAID: frozenset({OrderStatus.DELIVERED, OrderStatus.CANCELLED}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.CANCELLED, OrderStatus.REFUNDED}),
+}
 
 
 # What each thing a seller may do makes of an order.
@@ -46,6 +57,8 @@ ACTION_RESULTS: dict[SellerAction, OrderStatus] = {
 }
 # A seller cancels only orders they were told about (paid, or cash on delivery) and have not shipped.
 SELLER_CANCELLABLE = frozenset({OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.ACCEPTED})
+# A digital order has nothing to fulfil (its goods are sent when paid): its seller may only cancel it, refunding it.
+DIGITAL_CANCELLABLE = frozenset({OrderStatus.PAID, OrderStatus.DELIVERED})
 # The orders a seller still has work on.
 OPEN_STATES = (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.ACCEPTED, OrderStatus.SHIPPED)
 
@@ -69,14 +82,17 @@ def allowed_actions(order: Order) -> tuple[SellerAction, ...]:
 
     The one rule the chat's buttons, the chat's steps and the HTTP API all ask.
     """
+    if order.kind == ProductKind.DIGITAL:
+        return (SellerAction.CANCEL,) if order.status in DIGITAL_CANCELLABLE else ()
     return tuple(action for action, result in ACTION_RESULTS.items()
-                 if can_move(order.status, result)
+                 if can_move(order.status, result, order.kind)
                  and (action != SellerAction.CANCEL or order.status in SELLER_CANCELLABLE))
 
 
-def can_move(from_status: str, to_status: str) -> bool:
-    """Whether the state rules allow going from one status to another."""
-    return to_status in TRANSITIONS.get(from_status, frozenset())  # type: ignore[call-overload]
+def can_move(from_status: str, to_status: str, kind: str = ProductKind.PHYSICAL) -> bool:
+    """Whether the state rules of an order of this kind allow going from one status to another."""
+    table = DIGITAL_TRANSITIONS if kind == ProductKind.DIGITAL else TRANSITIONS
+    return to_status in table.get(from_status, frozenset())  # type: ignore[call-overload]
 
 
 async def transition(
@@ -90,7 +106,7 @@ async def transition(
     now: datetime | None = None,
 ) -> None:
     """Move ``order`` to ``to_status`` if the rules allow it, and record the event."""
-    if not can_move(order.status, to_status):
+    if not can_move(order.status, to_status, order.kind):
         raise Expired(ErrorCode.TRANSITION_REFUSED, order_id=order.id, status=order.status, to=to_status)
     session.add(OrderEvent(order_id=order.id, from_status=order.status, to_status=to_status,
                            actor_kind=actor_kind, actor_id=actor_id, note=note, created_at=now or utcnow()))
@@ -119,9 +135,13 @@ async def reserve_stock(session: AsyncSession, wanted: dict[int, int]) -> dict[i
     return short
 
 
-async def release_stock(session: AsyncSession, order: Order) -> None:
-    """Put an order's units back in stock (on cancel or expiry); lines must be loaded."""
+async def release_stock(session: AsyncSession, order: Order, *, shown: bool = False) -> None:
+    """Put an order's units back in stock (on cancel or expiry); lines must be loaded. Codes of a digital
+    order go back to their pool unless its buyer was ``shown`` them (:func:`digital.release_codes`)."""
+    pools = await digital.release_codes(session, order, shown=shown) if order.kind == ProductKind.DIGITAL else set()
     for line in sorted(order.lines, key=lambda line: line.variant_id):
+        if line.variant_id in pools:
+            continue
         await session.execute(
             update(Variant).where(Variant.id == line.variant_id).values(stock=Variant.stock + line.quantity)
         )

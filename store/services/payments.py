@@ -16,10 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import ErrorCode, Expired, NotFound, OutOfStock
-from store.models import Checkout, Payment
+from store.models import Checkout, Order, Payment
 from store.money import STARS
 from store.rules import PAYMENT_GRACE
-from store.services import outbox
+from store.services import digital, outbox
 from store.services.checkout import checkout_for_update
 from store.services.creators import record_commissions
 from store.services.events import announce
@@ -34,6 +34,7 @@ from store.states import (
     OutboxChannel,
     PaymentMethod,
     PaymentStatus,
+    ProductKind,
 )
 
 
@@ -130,7 +131,18 @@ async def record_payment(
     for order in checkout.orders:
         await record_commissions(session, order.id, now)
         await announce(session, order.id, OrderEventType.PAID, now)
+        if order.kind == ProductKind.DIGITAL:
+            await _hand_over(session, order, now)
     return PaymentOutcome(Applied.PAID, checkout)
+
+
+async def _hand_over(session: AsyncSession, order: Order, now: datetime) -> None:
+    """A digital order is paid: its codes are its buyer's, and its goods go to their chat through the outbox
+    (once per order, whatever a redelivered payment does; the order is delivered once they are sent)."""
+    await digital.sell_codes(session, order.id)
+    await outbox.enqueue(session, key=digital.goods_key(order.id), channel=OutboxChannel.TELEGRAM,
+                         template=Notice.DIGITAL_GOODS, payload={"order_id": order.id}, chat_id=order.buyer_id,
+                         now=now)
 
 
 async def _refund_due(session: AsyncSession, checkout: Checkout, payment: Payment, operators: frozenset[int],
@@ -169,6 +181,7 @@ async def _can_apply(session: AsyncSession, checkout: Checkout, currency: str, a
         async with session.begin_nested():
             if short := await reserve_stock(session, wanted):
                 raise OutOfStock(ErrorCode.OUT_OF_STOCK, short, lines=[])
+            await digital.reserve_codes(session, [order.id for order in checkout.orders])
     except OutOfStock:
         return False
     return True

@@ -42,7 +42,7 @@ from store.models import (
     UserStep,
     Variant,
 )
-from store.states import AccessChannel, OrderEventType, OrderStatus, OutboxChannel
+from store.states import AccessChannel, OrderEventType, OrderStatus, OutboxChannel, ProductKind
 
 # An order is over for its buyer's contact once it is in one of these states.
 ENDED = (OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.EXPIRED)
@@ -67,7 +67,9 @@ async def record_access(session: AsyncSession, order_ids: Iterable[int], channel
     ids = sorted(set(order_ids))
     if not ids:
         return 0
-    query = select(Order.id, Order.buyer_id, Order.seller_id).where(Order.id.in_(ids))
+    # A digital order holds no name, phone or address: giving it gives none.
+    query = select(Order.id, Order.buyer_id, Order.seller_id).where(Order.id.in_(ids),
+                                                                   Order.kind == ProductKind.PHYSICAL)
     if not erased_too:
         query = query.where(Order.erased_at.is_(None))
     given = (await session.execute(query)).all()

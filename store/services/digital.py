@@ -1,0 +1,265 @@
+"""Digital goods: what a digital variant delivers, its pool of codes, and handing the goods to their buyer.
+
+A code is sold once: the codes of a pool are taken for an order line when the
+order is placed (the variant's stock, which counts the free codes, is taken by
+the same checkout, so there is always one to take), become the buyer's when
+the payment is in, and go back to the pool when the order ends unpaid, or is
+refunded before the buyer was shown them; a code shown and then refunded is
+spent, never sold again. Codes, files and texts are shown to their buyer
+alone: no listing, notice, webhook or log carries them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.errors import ErrorCode, Expired, InvalidInput, NotFound, OutOfStock
+from store.models import DigitalCode, Order, OrderLine, OutboxMessage, Product, Variant
+from store.states import CodeStatus, Delivery, OrderStatus, OutboxStatus, ProductKind
+
+# Codes one upload may add (a message, a file, a CSV cell, an API call); a bigger pool is several uploads.
+CODES_PER_UPLOAD = 1000
+CODE_MAX = 200  # the column's size
+# A link or text delivered as it is: one Telegram message, with room for the words around it.
+TEXT_MAX = 3000
+FILE_URL_MAX = 512
+# What a bot may send by file id (Telegram's limit for bots is 50 MB; a photo 10 MB).
+FILE_MAX_BYTES = 50 * 1024 * 1024
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+DOCUMENT, PHOTO = "document", "photo"
+
+
+def clean_kind(text: str) -> ProductKind:
+    """A product kind as written ("physical" or "digital")."""
+    try:
+        return ProductKind(text.strip().lower())
+    except ValueError:
+        raise InvalidInput(ErrorCode.KIND_UNKNOWN) from None
+
+
+def clean_delivery(text: str) -> Delivery:
+    """A digital variant's delivery as written ("file", "code" or "text")."""
+    try:
+        return Delivery(text.strip().lower())
+    except ValueError:
+        raise InvalidInput(ErrorCode.DELIVERY_UNKNOWN) from None
+
+
+def clean_text(text: str) -> str:
+    """A link or text revealed after payment: not empty, at most TEXT_MAX characters."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput(ErrorCode.CONTENT_NEEDED)
+    if len(text) > TEXT_MAX:
+        raise InvalidInput(ErrorCode.CONTENT_TOO_LONG, max=TEXT_MAX)
+    return text
+
+
+def clean_file_url(text: str) -> str:
+    """A file given by address (the catalog file, the HTTP API): an https URL Telegram fetches."""
+    text = text.strip()
+    parts = urlsplit(text)
+    if parts.scheme != "https" or not parts.netloc or len(text) > FILE_URL_MAX or any(c.isspace() for c in text):
+        raise InvalidInput(ErrorCode.FILE_URL_INVALID, max=FILE_URL_MAX)
+    return text
+
+
+def check_file_size(size: int | None, content_type: str) -> None:
+    """A file the seller sent the bot: within what a bot may send on."""
+    most = PHOTO_MAX_BYTES if content_type == PHOTO else FILE_MAX_BYTES
+    if size is not None and size > most:
+        raise InvalidInput(ErrorCode.FILE_TOO_BIG, mb=most // (1024 * 1024))
+
+
+def clean_codes(text: str) -> list[str]:
+    """The codes of a pasted or uploaded list: one per line (or separated by commas or semicolons), trimmed,
+    each once, in the order given; at most CODES_PER_UPLOAD."""
+    codes: dict[str, None] = {}
+    for part in re.split(r"[\r\n,;]+", text):
+        code = " ".join(part.split())
+        if not code:
+            continue
+        if len(code) > CODE_MAX:
+            raise InvalidInput(ErrorCode.CODE_TOO_LONG, max=CODE_MAX)
+        if any(unicodedata.category(char) in ("Cc", "Cf") for char in code):
+            raise InvalidInput(ErrorCode.CODE_UNPRINTABLE)
+        codes[code] = None
+    if not codes:
+        raise InvalidInput(ErrorCode.CODES_NONE)
+    if len(codes) > CODES_PER_UPLOAD:
+        raise InvalidInput(ErrorCode.CODES_TOO_MANY, max=CODES_PER_UPLOAD, given=len(codes))
+    return list(codes)
+
+
+@dataclass(frozen=True, slots=True)
+class CodesAdded:
+    """What adding codes to a pool did: how many were new, how many it had already, how many are free now."""
+
+    added: int
+    known: int
+    available: int
+
+
+async def add_codes(session: AsyncSession, variant_id: int, codes: list[str]) -> CodesAdded:
+    """Add cleaned codes to a variant's pool (a code it has had before, sold or not, is not added again);
+    its stock grows by the codes added. The variant must deliver codes."""
+    variant = await session.scalar(select(Variant).where(Variant.id == variant_id)
+                                   .with_for_update().execution_options(populate_existing=True))
+    if variant is None:
+        raise NotFound(ErrorCode.OPTION_GONE)
+    if variant.delivery != Delivery.CODE:
+        raise InvalidInput(ErrorCode.NOT_A_CODE_POOL)
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    added = 0
+    for start in range(0, len(codes), 200):
+        result = await session.execute(
+            insert(DigitalCode).values([{"variant_id": variant_id, "code": code, "status": CodeStatus.FREE}
+                                        for code in codes[start:start + 200]])
+            .on_conflict_do_nothing(index_elements=["variant_id", "code"]))
+        added += result.rowcount
+    variant.stock += added
+    await session.flush()
+    return CodesAdded(added, len(codes) - added, variant.stock)
+
+
+async def _code_lines(session: AsyncSession, order_ids: list[int]) -> list[tuple[int, int, int]]:
+    """(order line id, variant id, quantity) of the lines of these orders that deliver codes."""
+    rows = await session.execute(
+        select(OrderLine.id, OrderLine.variant_id, OrderLine.quantity)
+        .join(Variant, Variant.id == OrderLine.variant_id)
+        .where(OrderLine.order_id.in_(order_ids), Variant.delivery == Delivery.CODE)
+        .order_by(OrderLine.variant_id, OrderLine.id))
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+async def reserve_codes(session: AsyncSession, order_ids: list[int]) -> None:
+    """Take a free code per unit for the code lines of orders just placed (their stock already taken)."""
+    for line_id, variant_id, quantity in await _code_lines(session, order_ids):
+        free = (select(DigitalCode.id).where(DigitalCode.variant_id == variant_id,
+                                             DigitalCode.status == CodeStatus.FREE)
+                .order_by(DigitalCode.id).limit(quantity))
+        if session.bind.dialect.name == "postgresql":
+            free = free.with_for_update(skip_locked=True)
+        ids = list(await session.scalars(free))
+        if len(ids) < quantity:  # the stock said there were: a pool edited by hand, refuse rather than oversell
+            raise OutOfStock(ErrorCode.OUT_OF_STOCK, {variant_id: len(ids)}, lines=[])
+        await session.execute(update(DigitalCode).where(DigitalCode.id.in_(ids))
+                              .values(status=CodeStatus.RESERVED, order_line_id=line_id))
+
+
+async def sell_codes(session: AsyncSession, order_id: int) -> None:
+    """The order is paid: its reserved codes are its buyer's."""
+    lines = select(OrderLine.id).where(OrderLine.order_id == order_id)
+    await session.execute(update(DigitalCode).where(DigitalCode.order_line_id.in_(lines),
+                                                    DigitalCode.status == CodeStatus.RESERVED)
+                          .values(status=CodeStatus.SOLD))
+
+
+async def release_codes(session: AsyncSession, order: Order, *, shown: bool) -> set[int]:
+    """An order ended (unpaid, cancelled, refunded): its codes go back to the pool, and the variants' stock
+    with them, unless the buyer was ``shown`` them (then they are spent). Returns the code variants (their
+    stock is settled here, not by the caller)."""
+    variants: set[int] = set()
+    for line in sorted(order.lines, key=lambda line: line.variant_id):
+        codes = list(await session.scalars(select(DigitalCode).where(DigitalCode.order_line_id == line.id)))
+        if not codes:
+            continue
+        variants.add(line.variant_id)
+        if shown:
+            for code in codes:
+                code.status = CodeStatus.SPENT
+            continue
+        for code in codes:
+            code.status, code.order_line_id = CodeStatus.FREE, None
+        await session.execute(update(Variant).where(Variant.id == line.variant_id)
+                              .values(stock=Variant.stock + len(codes)))
+    await session.flush()
+    return variants
+
+
+def goods_key(order_id: int) -> str:
+    """The outbox key of a digital order's delivery: one per order, whatever repeats its payment."""
+    return f"goods-{order_id}"
+
+
+async def withhold_goods(session: AsyncSession, order: Order, now: datetime) -> bool:
+    """A digital order is being cancelled: whether its buyer may have seen its goods (delivered, or being sent
+    right now). If not, its delivery is called off, so what it held can go back on sale."""
+    if order.status == OrderStatus.DELIVERED:
+        return True
+    row = await session.scalar(select(OutboxMessage).where(OutboxMessage.key == goods_key(order.id))
+                               .with_for_update().execution_options(populate_existing=True))
+    if row is None:
+        return False
+    if row.status == OutboxStatus.SENT or (row.claimed_until is not None and row.claimed_until > now):
+        return True
+    if row.status == OutboxStatus.PENDING:
+        row.status, row.last_error = OutboxStatus.DEAD, "the order was cancelled before its goods were sent"
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Goods:
+    """What one line of a paid digital order gives its buyer."""
+
+    title: str
+    label: str
+    delivery: str
+    content: str | None  # the file id or URL, or the text
+    content_type: str | None
+    codes: tuple[str, ...]
+
+
+# The states of a digital order whose buyer has its goods (paid; delivered once they were sent).
+HOLDS_GOODS = (OrderStatus.PAID, OrderStatus.DELIVERED)
+
+
+async def goods_of(session: AsyncSession, order_id: int) -> list[Goods]:
+    """The files, codes and texts a paid digital order delivers, line by line (read when delivered, so a seller
+    who replaced a file since gives the new one); none once it is cancelled."""
+    if await session.scalar(select(Order.status).where(Order.id == order_id)) not in HOLDS_GOODS:
+        return []
+    rows = (await session.execute(
+        select(OrderLine.id, OrderLine.title, OrderLine.variant_label, Variant.delivery, Variant.content,
+               Variant.content_type)
+        .join(Variant, Variant.id == OrderLine.variant_id)
+        .where(OrderLine.order_id == order_id).order_by(OrderLine.id))).all()
+    codes: dict[int, list[str]] = {}
+    for line_id, code in await session.execute(
+            select(DigitalCode.order_line_id, DigitalCode.code)
+            .where(DigitalCode.order_line_id.in_([row.id for row in rows]),
+                   DigitalCode.status == CodeStatus.SOLD)
+            .order_by(DigitalCode.id)):
+        codes.setdefault(line_id, []).append(code)
+    return [Goods(row.title, row.variant_label, row.delivery, None if row.delivery == Delivery.CODE else row.content,
+                  row.content_type, tuple(codes.get(row.id, ()))) for row in rows if row.delivery]
+
+
+async def buyer_goods(session: AsyncSession, buyer_id: int, order_id: int) -> list[Goods]:
+    """A buyer's paid digital order's goods, to send again (Get it again)."""
+    order = await session.get(Order, order_id)
+    if order is None or order.buyer_id != buyer_id:
+        raise NotFound(ErrorCode.NOT_YOUR_ORDER)
+    if order.kind != ProductKind.DIGITAL or order.status not in HOLDS_GOODS:
+        raise Expired(ErrorCode.NOTHING_TO_SEND_AGAIN)
+    return await goods_of(session, order_id)
+
+
+async def codes_left(session: AsyncSession, variant_id: int) -> int:
+    """How many codes of a pool are free."""
+    return await session.scalar(select(func.count(DigitalCode.id)).where(
+        DigitalCode.variant_id == variant_id, DigitalCode.status == CodeStatus.FREE)) or 0
+
+
+async def is_digital(session: AsyncSession, product_id: int) -> bool:
+    """Whether a product is digital."""
+    return await session.scalar(select(Product.kind).where(Product.id == product_id)) == ProductKind.DIGITAL
