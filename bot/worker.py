@@ -37,12 +37,12 @@ from bot.request import AiohttpRequest, outside_transactions
 from handlers import i18n
 from handlers.fit import TEXT_LIMIT, fit, plain_text
 from handlers.menus import show_menu
-from handlers.notifications import render_notice
+from handlers.notifications import render_notice, send_rest
 from store.db import Database
 from store.errors import InvalidInput
 from store.models import utcnow
 from store.services import outbox, personal_data
-from store.services.fulfilment import complete_stars_refund
+from store.services.fulfilment import complete_stars_refund, goods_delivered
 from store.services.sellers import get_seller, webhook_failing
 from store.services.users import mark_blocked, recipient_language
 from store.services.webhook_targets import Network, check_target, is_public
@@ -169,6 +169,8 @@ class OutboxWorker:
         async with self.db.transaction() as session:
             await outbox.mark_sent(session, delivery.id, self.clock())
             await _record_contact_given(session, delivery, self.clock())
+            if delivery.template == Notice.DIGITAL_GOODS:
+                await goods_delivered(session, delivery.payload["order_id"], self.clock())
         self.delivered += 1
         OUTBOX_DELIVERED.labels(delivery.channel).inc()
 
@@ -236,6 +238,8 @@ class OutboxWorker:
                 markup = None if any(word in reason for word in ("button", "keyboard", "markup")) else notice.markup
                 await self.bot.send_message(delivery.chat_id, plain_text(notice.text), parse_mode=None,
                                             reply_markup=markup, disable_web_page_preview=True)
+            # The rest of a long notice, and its files (a retry sends the whole notice again: at least once).
+            await send_rest(self.bot, delivery.chat_id, notice)
             # Stamped once sent: the send may have queued in the rate limiter for a while.
             self._chat_ready[delivery.chat_id] = time.monotonic() + CHAT_INTERVAL
         except Forbidden as exc:

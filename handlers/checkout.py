@@ -62,8 +62,11 @@ async def on_buy_now(update: Update, context: ShopContext, pressed: cb.BuyNow) -
     async with shop.db.transaction() as session:
         await ensure_user(session, update)
         creator_id = await attributed_creator(session, user_id, shop.clock(), shop.options.attribution_window)
-        begun = await flow.begin_buy_now(session, user_id, pressed.variant_id, creator_id)
+        begun = await flow.begin_buy_now(session, user_id, pressed.variant_id, creator_id, shop.options.rules)
     await answer(query)
+    if begun.confirmation is not None:  # a digital item: nothing to ask, its confirmation at once
+        await reply(update, *_confirmation(update, context, begun.confirmation))
+        return
     text = render.buy_now_contact(begun.item, begun.saved, begun.phone_needed, shop.options.currency, lang(update))
     # Saved details are one inline tap; a new shopper gets Telegram's Share-contact button.
     await reply(update, text, keyboards.use_saved() if begun.saved else keyboards.ask_contact(None))
@@ -92,8 +95,11 @@ async def on_continue(update: Update, context: ShopContext, _pressed: cb.Continu
     """After the review: ask for contact details."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
-        ask = await flow.to_contact(session, update.effective_user.id)
+        ask = await flow.to_contact(session, update.effective_user.id, context.shop.options.rules)
     await answer(query)
+    if isinstance(ask, flow.Confirmation):  # digital goods alone: nothing to ask
+        await edit(query, *_confirmation(update, context, ask))
+        return
     await edit(query, _("🧾 Review done."))
     await reply(update, render.ask_contact(ask.phone_needed), keyboards.ask_contact(ask.saved))
 
@@ -157,8 +163,13 @@ async def on_payment(update: Update, context: ShopContext, pressed: cb.ChoosePay
         shown = await flow.choose_payment(session, update.effective_user.id, pressed.method, options.payment_methods,
                                           options.rules)
     await answer(query)
-    await edit(query, render.confirm(shown.cart, shown.quote, shown.details, options.currency, lang(update)),
-               keyboards.confirm(shown.quote.total.amount, shown.details["fingerprint"]))
+    await edit(query, *_confirmation(update, context, shown))
+
+
+def _confirmation(update: Update, context: ShopContext, shown: flow.Confirmation) -> tuple[str, InlineKeyboardMarkup]:
+    """The confirm step: its text and keyboard."""
+    return (render.confirm(shown.cart, shown.quote, shown.details, context.shop.options.currency, lang(update)),
+            keyboards.confirm(shown.quote.total.amount, shown.details["fingerprint"]))
 
 
 @button_handler
@@ -188,25 +199,43 @@ async def on_place(update: Update, context: ShopContext, pressed: cb.PlaceOrder)
         return
     shop.wake_outbox()
     await answer(query, _("Order placed!"))
-    checkout = placed.checkout
-    numbers = ", ".join(f"#{order.id}" for order in placed.orders)
-    language = lang(update)
+    # Each payment has its message (the first in place of the confirmation) and, unless paid in cash, its invoice.
+    for position, checkout in enumerate(placed.checkouts):
+        order_ids = [order.id for order in placed.orders_of(checkout)]
+        text, markup = _placed(update, context, checkout, order_ids)
+        if position == 0:
+            await edit(query, text, markup)
+        else:
+            await reply(update, text, markup)
+        if checkout.payment_method != PaymentMethod.COD:
+            await send_invoice(update, context, checkout, order_ids)
+
+
+def _placed(update: Update, context: ShopContext, checkout: Checkout,
+            order_ids: list[int]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """What a placed checkout's message says: how it is paid, and the buttons of an unpaid one."""
+    numbers = ", ".join(f"#{order_id}" for order_id in order_ids)
     if checkout.payment_method == PaymentMethod.COD:
         # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller), {total} an
         # amount of money.
-        await edit(query, _("🎉 <b>Thank you! Your order {numbers} is placed.</b>\n"
-                            "Pay {total} in cash on delivery.\n"
-                            "You'll get a message here at every step. See /orders any time.")
-                   .format(numbers=numbers, total=render.money(checkout.total, checkout.currency, language)))
-        return
-    minutes = int(shop.options.checkout_expiry.total_seconds() // 60)
-    # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller).
-    text = ngettext("🧾 <b>Order {numbers} is reserved for you.</b>\nPay with the invoice below within "
-                    "{minutes} minute; after that the items are released.",
-                    "🧾 <b>Order {numbers} is reserved for you.</b>\nPay with the invoice below within "
-                    "{minutes} minutes; after that the items are released.", minutes)
-    await edit(query, text.format(numbers=numbers, minutes=minutes), keyboards.awaiting_payment(checkout.id))
-    await send_invoice(update, context, checkout, [o.id for o in placed.orders])
+        return (_("🎉 <b>Thank you! Your order {numbers} is placed.</b>\n"
+                  "Pay {total} in cash on delivery.\n"
+                  "You'll get a message here at every step. See /orders any time.")
+                .format(numbers=numbers, total=render.money(checkout.total, checkout.currency, lang(update))), None)
+    minutes = int(context.shop.options.checkout_expiry.total_seconds() // 60)
+    if checkout.payment_method == PaymentMethod.STARS:
+        # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller).
+        text = ngettext("⚡ <b>Order {numbers} is reserved for you.</b>\nPay in Telegram Stars with the invoice "
+                        "below within {minutes} minute; the goods are sent here as soon as you pay.",
+                        "⚡ <b>Order {numbers} is reserved for you.</b>\nPay in Telegram Stars with the invoice "
+                        "below within {minutes} minutes; the goods are sent here as soon as you pay.", minutes)
+    else:
+        # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller).
+        text = ngettext("🧾 <b>Order {numbers} is reserved for you.</b>\nPay with the invoice below within "
+                        "{minutes} minute; after that the items are released.",
+                        "🧾 <b>Order {numbers} is reserved for you.</b>\nPay with the invoice below within "
+                        "{minutes} minutes; after that the items are released.", minutes)
+    return text.format(numbers=numbers, minutes=minutes), keyboards.awaiting_payment(checkout.id)
 
 
 def _invoice_title(checkout_id: int) -> str:
@@ -243,14 +272,21 @@ async def send_invoice(update: Update, context: ShopContext, checkout: Checkout,
             prices.append(LabeledPrice(_("Shipping"), checkout.shipping_total))
         token = context.shop.options.provider_token
     count = len(order_ids)
+    if checkout.shipping_code:
+        # Translators: the invoice's description, at most 255 characters (cut beyond); {numbers} is the list of
+        # the order numbers ("#12, #13"), {shipping} the name of the shipping method.
+        description = ngettext("{count} order ({numbers}), delivered by {shipping}.",
+                               "{count} orders ({numbers}), delivered by {shipping}.", count)
+    else:
+        # Translators: the invoice's description, at most 255 characters (cut beyond); {numbers} is the list of
+        # the order numbers ("#12, #13").
+        description = ngettext("{count} order ({numbers}) of digital goods, sent to this chat as soon as you pay.",
+                               "{count} orders ({numbers}) of digital goods, sent to this chat as soon as you pay.",
+                               count)
     await update.get_bot().send_invoice(
         chat_of(update),
         title=_invoice_title(checkout.id),
-        # Translators: the invoice's description, at most 255 characters (cut beyond); {numbers} is the list of
-        # the order numbers ("#12, #13"), {shipping} the name of the shipping method.
-        description=render.short(ngettext("{count} order ({numbers}), delivered by {shipping}.",
-                                          "{count} orders ({numbers}), delivered by {shipping}.", count)
-                                 .format(count=count, numbers=numbers, shipping=checkout.shipping_name),
+        description=render.short(description.format(count=count, numbers=numbers, shipping=checkout.shipping_name),
                                  INVOICE_DESCRIPTION_MAX),
         payload=invoice_payload(checkout.id),
         provider_token=token,

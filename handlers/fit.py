@@ -95,6 +95,18 @@ def _prefix(text: str, room: int) -> str:
     return text
 
 
+def pages(blocks: list[str], limit: int = TEXT_LIMIT) -> list[str]:
+    """Blocks of HTML (each short enough alone) gathered into as few messages as fit ``limit``, one block
+    never split across two, in order (a block too long alone is cut, :func:`fit`)."""
+    messages: list[str] = []
+    for block in blocks:
+        if messages and visible_length(messages[-1] + "\n" + block) <= limit:
+            messages[-1] += "\n" + block
+        else:
+            messages.append(fit(block, limit))
+    return messages
+
+
 def fit_lines(head: list[str], lines: list[str], tail: list[str], limit: int = TEXT_LIMIT) -> str:
     """``head``, ``lines`` and ``tail`` joined by line breaks; when that is too long, as many of ``lines``
     as fit and "… and N more", so the head and the tail (a total, an address) are always shown."""

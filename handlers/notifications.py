@@ -12,29 +12,86 @@ from html import escape
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.constants import ParseMode
 
 from handlers import keyboards, render
-from handlers.fit import fit_lines
+from handlers.fit import CAPTION_LIMIT, fit, fit_lines, pages
 from handlers.i18n import _, ngettext
 from handlers.messages import CHECKOUT_WAS, PAID_BY, PAYMENT_METHOD, REFUND_STATUS, order_status
 from store.models import Order, Payment
-from store.services import creators, outbox
+from store.services import creators, digital, outbox
+from store.services.digital import DOCUMENT, PHOTO, Goods
 from store.services.events import load_order
 from store.services.fulfilment import RefundDue, refund_due
 from store.services.sellers import get_seller
 from store.services.users import get_user
-from store.states import Approval, OrderEventType, PaymentMethod, RefundStatus
+from store.states import Approval, Delivery, OrderEventType, PaymentMethod, ProductKind, RefundStatus
 from store.states import Notice as NoticeKind
 
 
 @dataclass(frozen=True, slots=True)
+class SentFile:
+    """A file to send: a document or a photo, by Telegram file id or https URL, with its caption."""
+
+    content_type: str
+    file: str
+    caption: str
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
-    """A rendered chat message; ``seller_commands`` asks to show the seller commands in that chat."""
+    """A rendered chat message; ``seller_commands`` asks to show the seller commands in that chat. A long
+    notice goes on in ``more`` messages; ``files`` follow it."""
 
     text: str
     markup: InlineKeyboardMarkup | None = None
     seller_commands: bool = False
+    more: tuple[str, ...] = ()
+    files: tuple[SentFile, ...] = ()
+
+
+def goods_notice(order_id: int, goods: list[Goods]) -> Notice | None:
+    """A paid digital order's goods for its buyer: codes to copy, links and texts as the seller wrote them, then
+    the files (None: nothing left to give, the order was cancelled before it went out)."""
+    blocks: list[str] = []
+    files: list[SentFile] = []
+    for item in goods:
+        name = render.item_name(item.title, item.label)
+        if item.delivery == Delivery.CODE and item.codes:
+            # Translators: {name} is a product (with its option); the codes follow, one per line.
+            blocks.append("\n" + ngettext("🔑 <b>{name}</b> — your code:", "🔑 <b>{name}</b> — your codes:",
+                                          len(item.codes)).format(name=name))
+            blocks += [f"<code>{escape(code)}</code>" for code in item.codes]
+        elif item.delivery == Delivery.TEXT and item.content:
+            blocks += ["\n" + f"🔗 <b>{name}</b>", escape(item.content)]
+        elif item.delivery == Delivery.FILE and item.content:
+            files.append(SentFile(item.content_type or DOCUMENT, item.content, name))
+            # Translators: {name} is a product (with its option), sent as a file in the next message.
+            blocks.append("\n" + _("📎 <b>{name}</b> — the file follows.").format(name=name))
+    if not blocks:
+        return None
+    # Translators: {number} is an order number; the order's codes, links and files follow.
+    head = _("⚡ <b>Your order #{number}</b> — thank you! Here is what you bought; /orders keeps it for you.").format(
+        number=order_id)
+    texts = pages([head, *blocks])
+    return Notice(texts[0], more=tuple(texts[1:]), files=tuple(files))
+
+
+async def send_rest(bot: Bot, chat_id: int, notice: Notice) -> None:
+    """After a notice's first message: its further messages, then its files."""
+    for text in notice.more:
+        await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, disable_web_page_preview=True)
+    for sent in notice.files:
+        caption = fit(sent.caption, CAPTION_LIMIT)
+        if sent.content_type == PHOTO:
+            await bot.send_photo(chat_id, sent.file, caption=caption, parse_mode=ParseMode.HTML)
+        else:
+            await bot.send_document(chat_id, sent.file, caption=caption, parse_mode=ParseMode.HTML)
+
+
+async def _goods(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
+    return goods_notice(data["order_id"], await digital.goods_of(session, data["order_id"]))
 
 
 def seller_order_text(order: Order, lang: str | None = None) -> str:
@@ -53,16 +110,20 @@ def seller_order_text(order: Order, lang: str | None = None) -> str:
     lines = [f"• {render.item_name(line.title, line.variant_label)} [{escape(line.sku)}] — {line.quantity} × "
              f"{render.money(line.unit_price, cur, lang)}" for line in order.lines]
     parts = []
-    # Translators: {items} and {fee} are amounts of money, {shipping} the name of the shipping method.
-    parts.append("\n" + _("Items: {items} · Shipping ({shipping}): {fee}").format(
-        items=render.money(order.items_total, cur, lang), shipping=escape(checkout.shipping_name),
-        fee=render.money(order.shipping_fee, cur, lang)))
+    if order.kind == ProductKind.PHYSICAL:
+        # Translators: {items} and {fee} are amounts of money, {shipping} the name of the shipping method.
+        parts.append("\n" + _("Items: {items} · Shipping ({shipping}): {fee}").format(
+            items=render.money(order.items_total, cur, lang), shipping=escape(checkout.shipping_name),
+            fee=render.money(order.shipping_fee, cur, lang)))
     # Translators: {total} is an amount of money; {payment} how the order is paid ("paid by card", "not paid").
-    parts.append(_("<b>Total: {total}</b> · Payment: {payment}").format(
+    parts.append(("" if parts else "\n") + _("<b>Total: {total}</b> · Payment: {payment}").format(
         total=render.money(order.total, cur, lang), payment=payment))
-    # Translators: {contact} is the buyer's name and phone number.
-    parts.append("\n" + _("<b>Buyer:</b> {contact}").format(contact=render.contact_of(order)))
-    parts.append(_("<b>Ship to:</b> {address}").format(address=render.kept(order.address)))
+    if order.kind == ProductKind.DIGITAL:
+        parts.append(_("⚡ Digital goods: sent to the buyer in the chat as soon as they paid. Nothing to ship."))
+    else:
+        # Translators: {contact} is the buyer's name and phone number.
+        parts.append("\n" + _("<b>Buyer:</b> {contact}").format(contact=render.contact_of(order)))
+        parts.append(_("<b>Ship to:</b> {address}").format(address=render.kept(order.address)))
     if order.tracking_number:
         # Translators: {carrier} is the name of a delivery company, {number} its tracking number.
         parts.append(_("<b>Tracking:</b> {carrier} {number}").format(
@@ -124,6 +185,16 @@ async def _buyer_order(session: AsyncSession, data: dict[str, Any]) -> Notice | 
 async def _stock(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
     name = render.item_name(data["title"], data["label"])
     sku, stock = escape(data["sku"]), data["stock"]
+    if data.get("codes"):  # a pool of codes: its stock is the codes left, refilled by adding codes
+        if stock <= 0:
+            # Translators: {name} is a product (and its option), {sku} its stock-keeping code.
+            text = _("❌ <b>Out of codes:</b> {name} [{sku}]. Add codes in /my_products.")
+            return Notice(text.format(name=name, sku=sku))
+        # Translators: {name} is a product (and its option), {sku} its stock-keeping code, {count} the codes left.
+        return Notice(ngettext("⚠️ <b>Low on codes:</b> {name} [{sku}] — {count} code left. Add codes in "
+                               "/my_products.",
+                               "⚠️ <b>Low on codes:</b> {name} [{sku}] — {count} codes left. Add codes in "
+                               "/my_products.", stock).format(name=name, sku=sku, count=stock))
     if stock <= 0:
         # Translators: {name} is a product (and its option), {sku} its stock-keeping code.
         text = _("❌ <b>Out of stock:</b> {name} [{sku}]. Restock it in /my_products.")
@@ -256,6 +327,7 @@ RENDERERS: dict[NoticeKind, Callable[[AsyncSession, dict[str, Any]], Awaitable[N
     NoticeKind.REFUND_DUE: _refund_due,
     NoticeKind.PAYMENT_REFUNDED: _payment_refunded,
     NoticeKind.WEBHOOK_FAILING: _webhook_failing,
+    NoticeKind.DIGITAL_GOODS: _goods,
 }
 
 

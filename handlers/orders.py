@@ -6,11 +6,13 @@ from telegram import InlineKeyboardMarkup, Update
 
 from handlers import callbacks as cb
 from handlers import keyboards, render
-from handlers.common import answer, button_handler, edit, lang, reply
+from handlers.common import answer, button_handler, chat_of, edit, lang, reply
 from handlers.context import ShopContext
+from handlers.notifications import goods_notice, send_rest
 from store.errors import ErrorCode, Expired
+from store.services import digital
 from store.services.orders import get_order_for_buyer, list_orders
-from store.states import CheckoutStatus
+from store.states import CheckoutStatus, ProductKind
 
 PAGE_SIZE = 5
 
@@ -48,4 +50,20 @@ async def on_order(update: Update, context: ShopContext, pressed: cb.ShowOrder) 
         detail = await get_order_for_buyer(session, update.effective_user.id, pressed.order_id)
     await answer(query)
     unpaid = detail.checkout.id if detail.checkout.status == CheckoutStatus.PENDING_PAYMENT else None
-    await edit(query, render.order_detail(detail, lang(update)), keyboards.order_detail(pressed.page, unpaid))
+    order = detail.order
+    goods = order.id if order.kind == ProductKind.DIGITAL and order.status in digital.HOLDS_GOODS else None
+    await edit(query, render.order_detail(detail, lang(update)), keyboards.order_detail(pressed.page, unpaid, goods))
+
+
+@button_handler
+async def on_get_again(update: Update, context: ShopContext, pressed: cb.GetAgain) -> None:
+    """A paid digital order's files, codes or links, sent again to its buyer."""
+    query = update.callback_query
+    async with context.shop.db.read() as session:
+        goods = await digital.buyer_goods(session, update.effective_user.id, pressed.order_id)
+    await answer(query)
+    notice = goods_notice(pressed.order_id, goods)
+    if notice is None:
+        raise Expired(ErrorCode.NOTHING_TO_SEND_AGAIN)
+    await reply(update, notice.text)
+    await send_rest(update.get_bot(), chat_of(update), notice)

@@ -17,6 +17,7 @@ from store.errors import ShopError
 from store.services import payments, users
 from store.services.inbox import AlreadyApplied
 from store.services.payments import Applied
+from store.states import ProductKind
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +78,13 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
             )
             order_ids = [order.id for order in outcome.checkout.orders]
             asked = outcome.checkout.pay_message_id
+            digital = any(order.kind == ProductKind.DIGITAL for order in outcome.checkout.orders)
     except ShopError as exc:
         logger.error("payment %s of user %s not matched: %s", payment.telegram_payment_charge_id, user_id,
                      exc.code)
         await reply(update, _("We received your payment but couldn't match it to an order. Our team will sort it "
                               "out and refund you if needed."))
         return
-    context.shop.wake_outbox()
     numbers = ", ".join(f"#{order_id}" for order_id in order_ids)
     if outcome.status == Applied.DUPLICATE:
         logger.info("payment %s seen again; nothing to do", payment.telegram_payment_charge_id)
@@ -95,11 +96,20 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
                               "The payment will be refunded.").format(numbers=numbers))
     else:
         amount = render.money(payment.total_amount, payment.currency)
-        # Translators: {amount} is an amount of money, {numbers} one or more order numbers ("#12" or "#12, #13").
-        await reply(update, _("✅ <b>Payment of {amount} received — thank you!</b>\nOrder {numbers} is paid; the "
-                              "seller will prepare it. See /orders any time.").format(amount=amount, numbers=numbers))
+        if digital:
+            # Translators: {amount} is an amount of Telegram Stars ("⭐ 250"), {numbers} one or more order numbers.
+            text = _("✅ <b>Payment of {amount} received — thank you!</b>\nOrder {numbers} is paid; your goods "
+                     "follow in a moment.")
+        else:
+            # Translators: {amount} is an amount of money, {numbers} one or more order numbers ("#12" or "#12, #13").
+            text = _("✅ <b>Payment of {amount} received — thank you!</b>\nOrder {numbers} is paid; the "
+                     "seller will prepare it. See /orders any time.")
+        await reply(update, text.format(amount=amount, numbers=numbers))
         if asked is not None:
             await _show_paid(update, asked, numbers)
+    # The notices (a digital order's goods among them) go once the buyer has read that the payment is in
+    # (had the reply failed, the worker still finds them on its next look).
+    context.shop.wake_outbox()
 
 
 async def _show_paid(update: Update, message_id: int, numbers: str) -> None:

@@ -11,14 +11,14 @@ from handlers.fit import fit_lines
 from handlers.i18n import N_, Labels, _, current, ngettext
 from handlers.messages import PAYMENT_METHOD, PAYMENT_STATUS, cart_adjustment, order_status
 from store.models import Order
-from store.money import format_money, locale_for
+from store.money import STARS, format_money, locale_for
 from store.services.cart import CartLineView, CartView
 from store.services.catalog import ProductView, VariantView
 from store.services.checkout import CartAdjustment, Quote
 from store.services.checkout_flow import PaymentStep, Saved
 from store.services.fulfilment import SellerOrder
 from store.services.orders import OPEN_FILTER, OrderDetail, OrderSummary
-from store.states import ActorKind, OrderStatus, PaymentMethod
+from store.states import ActorKind, OrderStatus, PaymentMethod, ProductKind
 
 DESCRIPTION_MAX = 300
 # How much of a title and an option a line of a list (cart, checkout, orders) shows.
@@ -176,6 +176,8 @@ def product_card(product: ProductView, selected: VariantView | None, currency: s
                      f"{stock_note(selected.stock, low_stock)}")
     else:
         lines.append(f"\n<b>{price_range(product, currency, lang)}</b> · {stock_note(product.stock, low_stock)}")
+    if product.kind == ProductKind.DIGITAL:
+        lines.append(_("⚡ Digital: paid in Telegram Stars, sent to this chat as soon as you pay."))
     if product.description:
         text = product.description
         if len(text) > DESCRIPTION_MAX:
@@ -280,15 +282,24 @@ def review(cart_view: CartView, changes: tuple[CartAdjustment, ...], currency: s
     parts += _lines_by_seller(cart_view, currency, lang)
     # Translators: {amount} is what the products cost together, before shipping.
     items = _("Items: <b>{amount}</b>").format(amount=money(cart_view.total, currency, lang))
-    return fit_lines([_("🧾 <b>Checkout — review</b>")], parts,
-                     ["\n" + items, _("Continue to enter your contact details, or cancel to keep shopping.")])
+    kinds = cart_view.kinds
+    if kinds == (ProductKind.DIGITAL,):
+        after = [_("Digital goods are paid in Telegram Stars and sent to this chat as soon as you pay."),
+                 _("Continue to confirm, or cancel to keep shopping.")]
+    elif ProductKind.DIGITAL in kinds:
+        after = [_("<b>Two payments:</b> the digital goods (⚡) in Telegram Stars, sent to this chat as soon as you "
+                   "pay; the rest by card or cash on delivery. Pay them in either order."),
+                 _("Continue to enter your contact details, or cancel to keep shopping.")]
+    else:
+        after = [_("Continue to enter your contact details, or cancel to keep shopping.")]
+    return fit_lines([_("🧾 <b>Checkout — review</b>")], parts, ["\n" + items, *after])
 
 
 def _lines_by_seller(cart_view: CartView, currency: str, lang: str | None) -> list[str]:
     parts = []
     for seller, lines in cart_view.by_seller():
         parts.append(f"\n<b>{escape(seller)}</b>")
-        parts += [f"• {item_name(line.title, line.label)} — {line.quantity} × "
+        parts += [f"{'⚡' if line.digital else '•'} {item_name(line.title, line.label)} — {line.quantity} × "
                   f"{money(line.unit_price, currency, lang)}" for line in lines]
     return parts
 
@@ -335,8 +346,17 @@ def payment_choice() -> str:
 
 
 def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lang: str | None) -> str:
-    """Step 5 of checkout: everything, one last time."""
-    parts = ["\n" + _items(quote.items_total.format(lang))]
+    """Step 5 of checkout: everything, one last time (digital goods: their payment in Stars)."""
+    title = [_("✅ <b>Checkout — confirm your order</b>")]
+    lines = _lines_by_seller(cart_view, currency, lang)
+    stars = money(details.get("stars", 0), STARS, lang)
+    if details["payment"] == PaymentMethod.STARS:  # digital goods alone
+        return fit_lines(title, lines, [
+            "\n" + _total(quote.total.format(lang)),
+            # Translators: {stars} is an amount of Telegram Stars ("⭐ 250").
+            _("Payment: {stars} in Telegram Stars. The goods are sent to this chat as soon as you pay.").format(
+                stars=stars)])
+    parts = ["\n" + _items((quote.items_total - quote.digital).format(lang))]
     shipping, amount = escape(details["shipping_name"]), quote.shipping_total.format(lang)
     if quote.sellers > 1:
         # Translators: {name} is a way to ship (e.g. Standard), paid once to each of {count} sellers; {fee} in all.
@@ -344,13 +364,17 @@ def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lan
                               quote.sellers).format(name=shipping, count=quote.sellers, fee=amount))
     else:
         parts.append(_shipping(shipping, amount))
-    parts.append(_total(quote.total.format(lang)))
+    parts.append(_total(quote.physical_total.format(lang)))
     parts.append("\n" + _deliver_to(person(details["name"], details["phone"])))
     parts.append(escape(details["address"]))
     # Translators: {method} is how the order is paid, e.g. "💳 Card".
     parts.append(_("Payment: {method}").format(method=PAYMENT_METHOD[details["payment"]]))
-    return fit_lines([_("✅ <b>Checkout — confirm your order</b>")], _lines_by_seller(cart_view, currency, lang),
-                     parts)
+    if quote.two_payments:
+        # Translators: {amount} is what the digital goods cost, {stars} the same in Telegram Stars ("⭐ 250").
+        parts.append("\n" + _("<b>Second payment</b>, digital goods (⚡): {amount} = <b>{stars}</b> in Telegram "
+                              "Stars, sent to this chat as soon as you pay.").format(
+            amount=quote.digital.format(lang), stars=stars))
+    return fit_lines(title, lines, parts)
 
 
 def _items(amount: str) -> str:
@@ -441,15 +465,20 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
             _("Status: <b>{status}</b>").format(status=order_status(order.status)) + "\n"]
     lines = [f"• {item_name(line.title, line.variant_label)} — {line.quantity} × "
              f"{money(line.unit_price, cur, lang)} = {money(line.line_total, cur, lang)}" for line in order.lines]
-    parts = ["\n" + _items(money(order.items_total, cur, lang))]
-    parts.append(_shipping(escape(checkout.shipping_name), money(order.shipping_fee, cur, lang)))
-    parts.append(_total(money(order.total, cur, lang)))
-    if order.tracking_number:
-        # Translators: {carrier} is who delivers the parcel (may be empty), {number} its tracking number.
-        parts.append(_("Tracking: {carrier} {number}").format(carrier=escape(order.carrier or ""),
-                                                              number=escape(order.tracking_number)))
-    parts.append("\n" + _deliver_to(contact_of(order)))
-    parts.append(kept(order.address))
+    if order.kind == ProductKind.DIGITAL:
+        # Translators: "Get it again" names the button below the order: use the same words as there.
+        parts = ["\n" + _total(money(order.total, cur, lang)),
+                 _("⚡ Digital goods, sent to this chat once paid: tap <b>Get it again</b> to have them once more.")]
+    else:
+        parts = ["\n" + _items(money(order.items_total, cur, lang)),
+                 _shipping(escape(checkout.shipping_name), money(order.shipping_fee, cur, lang)),
+                 _total(money(order.total, cur, lang))]
+        if order.tracking_number:
+            # Translators: {carrier} is who delivers the parcel (may be empty), {number} its tracking number.
+            parts.append(_("Tracking: {carrier} {number}").format(carrier=escape(order.carrier or ""),
+                                                                  number=escape(order.tracking_number)))
+        parts.append("\n" + _deliver_to(contact_of(order)))
+        parts.append(kept(order.address))
     method = PAYMENT_METHOD[checkout.payment_method]
     if detail.payment is not None:
         # Translators: {method} is how the order is paid (e.g. "💳 Card"), {amount} the payment and {state}

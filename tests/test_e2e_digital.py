@@ -1,0 +1,157 @@
+"""A shopper buys digital goods through the real bot: paid in Telegram Stars, delivered in the chat at
+once, again on request; a cart of both kinds is paid twice; Stars are never offered for physical goods."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from store.models import Checkout, DigitalCode, Order
+
+from .conftest import BotRunner, eventually
+from .journeys import add_to_cart
+from .test_e2e_sellers import sent_to
+
+ANN, BOB = 2001, 2002
+
+
+def invoices_to(fake, chat_id: int) -> list[dict]:
+    return [call.params for call in fake.find_calls("sendInvoice", chat_id=chat_id)]
+
+
+async def order_states(runner: BotRunner) -> list[tuple[str, str]]:
+    async with runner.db.read() as session:
+        return [tuple(row) for row in await session.execute(select(Order.kind, Order.status).order_by(Order.id))]
+
+
+async def test_a_gift_card_bought_with_buy_now_arrives_at_once_and_again_on_request(fake, bot):
+    ann = fake.user(ANN, "Ann")
+    await ann.send("gift card")
+    await ann.press("Chatshop Gift Card")
+    await ann.press("$25")
+    await ann.press("Buy now")
+
+    # Nothing to ask: no contact, address or shipping; straight to the confirmation, paid in Stars.
+    assert "confirm your order" in ann.last_text and "⭐ 1,250 in Telegram Stars" in ann.last_text
+    assert "Deliver to" not in ann.last_text and "Shipping" not in ann.last_text
+    await ann.press("Place order")
+    assert any("Pay in Telegram Stars" in (text or "") for text in ann.reply_texts)
+    [invoice] = invoices_to(fake, ANN)
+    assert (invoice["currency"], [p["amount"] for p in invoice["prices"]]) == ("XTR", [1250])
+    assert "digital goods" in invoice["description"] and not invoice.get("provider_token")
+
+    assert (await ann.pre_checkout())["ok"] is True
+    payment = await ann.pay(charge_id="stars-1")
+    assert any("your goods follow" in (text or "") for text in ann.reply_texts)
+    # The code comes through the outbox, to be copied with a tap; then the order is delivered.
+    delivered = await fake.wait_for("sendMessage", sent_to(ANN, "DEMO-25-0001"), timeout=10)
+    assert "<code>DEMO-25-0001</code>" in delivered.params["text"]
+    await eventually(lambda: _delivered(bot))
+
+    # Telegram delivers the payment again: nothing new, no second code.
+    before = len(ann.messages)
+    await fake.resend(payment)
+    assert len(ann.messages) == before
+
+    # Later, from /orders: Get it again sends the same code.
+    await ann.send("/orders")
+    await ann.press(ann.buttons()[0])
+    assert "Digital goods" in ann.last_text and "Ship" not in ann.last_text
+    await ann.press("Get it again")
+    assert "DEMO-25-0001" in ann.last_text and "DEMO-25-0002" not in ann.last_text
+
+    # Only to the buyer: Bob pressing the same button gets a refusal, and no code.
+    bob = fake.user(BOB, "Bob")
+    await bob.send("/start")
+    await bob.press_data(_get_again_data(ann), message=bob.last_message)
+    assert "isn't one of yours" in bob.last_answer["text"]
+    assert not any("DEMO-25" in (text or "") for text in bob.texts)
+    async with bot.db.read() as session:
+        pool = dict((await session.execute(select(DigitalCode.code, DigitalCode.status)
+                                            .where(DigitalCode.code.like("DEMO-25-%")))).all())
+    assert pool["DEMO-25-0001"] == "sold" and list(pool.values()).count("free") == 19
+
+
+def _get_again_data(user) -> str:  # type: ignore[no-untyped-def]
+    """The Get it again button's data, as the buyer's chat holds it."""
+    for message in reversed(user.messages):
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if "Get it again" in button["text"]:
+                    return button["callback_data"]
+    raise AssertionError("no Get it again button")
+
+
+async def _delivered(runner: BotRunner) -> bool:
+    return await order_states(runner) == [("digital", "delivered")]
+
+
+async def test_a_cart_of_both_kinds_is_paid_twice_and_stars_are_never_offered_for_the_hoodie(
+        fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock, payment_provider_token="284685063:TEST:provider") as runner:
+        cy = fake.user(2003, "Cy")
+        await add_to_cart(cy, "pride prejudice ebook", "Pride and Prejudice — e-book (PDF)")
+        await add_to_cart(cy, "pullover hoodie", "Pullover Hoodie", "M / Grey")
+        await cy.press("🛒 Cart (2)")
+        await cy.press("Checkout")
+        assert "Two payments" in cy.last_text
+        await cy.press("Continue")
+        await cy.tap("Share my contact")
+        await cy.send("5 Rue de Rivoli, 75001 Paris")
+        await cy.press("Standard delivery")
+        # The hoodie is paid by card or cash: Telegram Stars are not offered for it.
+        assert cy.buttons() and not any("Stars" in label for label in cy.buttons())
+        await cy.press("Cash on delivery")
+        text = cy.last_text
+        assert "Cash on delivery" in text and "Second payment" in text and "⭐ 150" in text
+        await cy.press("Place order")
+
+        # Two payments: the hoodie's order placed (cash), the e-book's reserved with a Stars invoice.
+        assert any("Pay $" in (t or "") and "in cash on delivery" in (t or "") for t in cy.reply_texts)
+        assert any("Pay in Telegram Stars" in (t or "") for t in cy.reply_texts)
+        [invoice] = invoices_to(fake, 2003)
+        assert invoice["currency"] == "XTR" and invoice["prices"][0]["amount"] == 150
+        async with runner.db.read() as session:
+            checkouts = (await session.execute(select(Checkout.payment_method, Checkout.status, Checkout.expires_at)
+                                               .order_by(Checkout.id))).all()
+        assert [(m, s) for m, s, _ in checkouts] == [("cod", "placed"), ("stars", "pending_payment")]
+        assert checkouts[0][2] is None and checkouts[1][2] is not None  # each its own expiry
+
+        await cy.pay(charge_id="stars-ebook")
+        # The e-book goes out as a document, by the address the shop gave.
+        document = await fake.wait_for("sendDocument", lambda call: call.params.get("chat_id") in (2003, "2003"),
+                                       timeout=10)
+        assert document.params["document"].endswith("pride-and-prejudice.pdf")
+        assert "Pride and Prejudice" in document.params["caption"]
+        await eventually(lambda: _states_are(runner, [("physical", "placed"), ("digital", "delivered")]))
+        async with runner.db.read() as session:
+            ebook = await session.scalar(select(Order).where(Order.kind == "digital"))
+        assert (ebook.contact_name, ebook.phone, ebook.address) == (None, None, None)
+
+
+async def _states_are(runner: BotRunner, expected: list[tuple[str, str]]) -> bool:
+    return await order_states(runner) == expected
+
+
+async def test_without_stars_digital_goods_are_not_sold(fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock, stars_enabled=False) as runner:
+        dee = fake.user(2004, "Dee")
+        await dee.send("watercolour class")
+        await dee.press("Online Watercolour Class for Beginners")
+        await dee.press("Add to cart")
+        assert "can't be bought in this shop" in dee.last_answer["text"]
+        await dee.press("Buy now")
+        assert "can't be bought in this shop" in dee.last_answer["text"]
+        assert await order_states(runner) == []
+
+
+async def test_a_class_link_is_revealed_only_after_payment(fake, bot):
+    eve = fake.user(2005, "Eve")
+    await eve.send("watercolour class")
+    await eve.press("Online Watercolour Class for Beginners")
+    card = eve.last_message.get("caption") or eve.last_text or ""
+    assert "Digital: paid in Telegram Stars" in card and "meet.jit.si" not in card
+    await eve.press("Buy now")
+    await eve.press("Place order")
+    assert not any("meet.jit.si" in (text or "") for text in eve.texts)
+    await eve.pay(charge_id="stars-class")
+    await fake.wait_for("sendMessage", sent_to(2005, "https://meet.jit.si/chatshop-watercolour"), timeout=10)
