@@ -33,7 +33,7 @@ from store.errors import ShopError
 from store.models import utcnow
 from store.services.users import Step, clear_step, get_step
 
-# (update, context, step, what was sent: the text, the contact or the photo)
+# (update, context, step, what was sent: the text, the contact, the photo or the document)
 StepAnswer = Callable[[Update, ShopContext, Step, object], Awaitable[None]]
 ButtonCallback = Callable[[Update, ShopContext], Awaitable[None]]
 
@@ -45,6 +45,7 @@ class OnStep:
     text: StepAnswer | None = None  # None: typed text is a search
     contact: StepAnswer | None = None
     photo: StepAnswer | None = None
+    document: StepAnswer | None = None  # a file sent as a file (📎 → File)
     buttons: Mapping[type[cb.Button], ButtonCallback] = field(default_factory=dict)
     hint: str | None = None  # said when something else arrives (a sticker, a voice note); marked with N_
 
@@ -135,6 +136,8 @@ class StepRouter:
             await _answer(on.contact, update, context, step, message.contact)
         elif message.photo and on is not None and on.photo is not None:
             await _answer(on.photo, update, context, step, message.photo)
+        elif message.document is not None and on is not None and on.document is not None:
+            await _answer(on.document, update, context, step, message.document)
         elif on is not None:
             # Anything else at a step (a photo at the address, a sticker, a voice note): what the step wants.
             await reply(update, _(on.hint or TEXT_ONLY))

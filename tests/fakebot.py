@@ -1769,6 +1769,39 @@ class FakeUser:
             contact["last_name"] = last_name
         return await self._push({"message": self._message(contact=contact)}, wait=wait)
 
+    async def send_media(
+        self,
+        kind: str,
+        data: bytes = b"",
+        *,
+        filename: str | None = None,
+        mime_type: str | None = None,
+        size: int | None = None,
+        caption: str | None = None,
+        wait: bool = True,
+    ) -> JSONDict:
+        """Send a file message of `kind` ("document", "photo", "video", "sticker", ...). The fake keeps the bytes,
+        so getFile and the file URL serve them; `size` replaces the file_size the message reports."""
+        self._begin()
+        stored = self.fake._new_file(kind, data=data, filename=filename, mime_type=mime_type)
+        fields = self.fake._media_fields(kind, stored)
+        if size is not None:
+            for item in fields[kind] if isinstance(fields[kind], list) else [fields[kind]]:
+                item["file_size"] = size
+        if caption is not None:
+            fields["caption"] = caption
+        return await self._push({"message": self._message(**fields)}, wait=wait)
+
+    async def send_document(
+        self, data: bytes, filename: str = "file.pdf", mime_type: str = "application/pdf", **options: Any
+    ) -> JSONDict:
+        """Send a file as a file (📎 → File); see `send_media` for the options."""
+        return await self.send_media("document", data, filename=filename, mime_type=mime_type, **options)
+
+    async def send_photo(self, data: bytes = b"\xff\xd8\xff\xe0 picture", **options: Any) -> JSONDict:
+        """Send a picture (Telegram gives it in several sizes); see `send_media` for the options."""
+        return await self.send_media("photo", data, mime_type="image/jpeg", **options)
+
     async def tap(self, label: str, *, wait: bool = True) -> JSONDict:
         """Tap a reply-keyboard button (exact label, else substring): sends its text, or the contact."""
         markup = self.chat.reply_keyboard

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from store.models import CatalogState, Category, Product, Seller, Variant
-from store.states import ProductStatus
+from store.states import ProductKind, ProductStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,7 @@ class VariantView:
     label: str
     price: int
     stock: int
+    delivery: str | None = None  # a digital variant's Delivery (its stock, for codes, is the codes left)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class ProductView:
     category_name: str
     variants: tuple[VariantView, ...]
     commission_bp: int = 0  # creator commission: the product's own rate, else its seller's default
+    kind: str = ProductKind.PHYSICAL
 
     @property
     def min_price(self) -> int:
@@ -97,8 +99,9 @@ def to_view(product: Product) -> ProductView:
         seller_name=product.seller.name,
         category_id=product.category_id,
         category_name=product.category.name,
-        variants=tuple(VariantView(v.id, v.sku, v.label, v.price, v.stock) for v in product.variants),
+        variants=tuple(VariantView(v.id, v.sku, v.label, v.price, v.stock, v.delivery) for v in product.variants),
         commission_bp=product.commission_bp if product.commission_bp is not None else product.seller.commission_bp,
+        kind=product.kind,
     )
 
 
