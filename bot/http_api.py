@@ -14,19 +14,30 @@ sentence a person reads.
     POST /api/v1/orders/{id}/ship       {"carrier": "UPS", "tracking_number": "1Z999AA10123456784"}
     POST /api/v1/orders/{id}/deliver
     POST /api/v1/orders/{id}/cancel     {"reason": "out of stock at the warehouse"}
+    POST /api/v1/catalog?dry_run=false  a CSV file (Content-Type: text/csv), imported as by
+                                        ``python -m bot import-catalog`` (store.services.catalog_import)
+    POST /api/v1/variants/{sku}/codes   {"codes": ["AAAA-1111", ...]}, or text/plain with one code a line
+
+Codes and the contents of digital goods are never answered back, nor logged:
+an answer counts them.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
-from handlers.messages import error_text
+from handlers.messages import error_text, refusal
 from store.errors import ErrorCode, Expired, NotAllowed, NotFound, ShopError
-from store.services import fulfilment, personal_data, sellers
+from store.services import catalog_import, digital, fulfilment, personal_data, sellers
+from store.services.catalog_import import ImportReport
 from store.services.events import load_order, order_document
 from store.services.fulfilment import Actor
 from store.services.orders import OPEN_FILTER, filter_statuses
@@ -38,6 +49,13 @@ logger = logging.getLogger(__name__)
 SHOP = web.AppKey("shop", Shop)
 ACTOR = web.RequestKey("actor", Actor)
 MAX_BODY = 16 * 1024
+# A catalog file: about 10,000 rows, imported in a few seconds; a bigger catalog is sent in parts (rows are
+# matched by SKU, so the parts add up).
+MAX_CATALOG_BYTES = 2 * 1024 * 1024
+# One upload of codes: CODES_PER_UPLOAD of them, even long ones, in JSON.
+MAX_CODES_BYTES = 512 * 1024
+# What separates codes in a list (digital.clean_codes), so it cannot be part of one code.
+CODE_SEPARATORS = re.compile(r"[\r\n,;]")
 ACTIONS = [str(action) for action in SellerAction]
 # The HTTP status and the error kind of each kind of refusal from the store (the most specific first).
 REFUSALS: tuple[tuple[type[ShopError], int, str], ...] = (
@@ -204,3 +222,118 @@ async def act(request: web.Request) -> web.Response:
     shop.wake_outbox()
     logger.info("seller %s: order %s %s over HTTP", actor.seller_id, order_id, action.value)
     return web.json_response((await _orders_json(shop, [order_id], actor))[0])
+
+
+# --- the catalog ---------------------------------------------------------------------------------
+
+
+async def _read_capped(request: web.Request, most: int, message: str) -> bytes:
+    """The raw body, refused with 413 and ``message`` past ``most`` bytes (read as it comes, not held whole)."""
+    if request.content_length is not None and request.content_length > most:
+        raise ApiError(413, "too_large", "body_too_large", message)
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > most:
+            raise ApiError(413, "too_large", "body_too_large", message)
+    return bytes(body)
+
+
+def _size(size: int) -> str:
+    """A size in bytes as a person reads it: "2 MB", "512 KB"."""
+    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
+
+
+def _text(raw: bytes, what: str) -> str:
+    """A body as UTF-8 text (a byte-order mark dropped), without control characters but tabs and line breaks."""
+    try:
+        body = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad_request", "body_invalid", f"The {what} must be UTF-8 text.") from None
+    if any(ord(ch) < 32 and ch not in "\t\r\n" for ch in body):
+        raise ApiError(400, "bad_request", "body_invalid", f"The {what} holds control characters.")
+    return body
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    """A true/false query parameter, false when absent."""
+    raw = request.query.get(name, "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise invalid("flag_invalid", f"{name} must be true or false.")
+    return raw in ("true", "1")
+
+
+def _report_json(report: ImportReport) -> dict[str, Any]:
+    """An import's report as the API answers it: each reason a row was refused, never a code or a content."""
+    return {
+        "seller_id": report.seller_id, "dry_run": report.dry_run, "rows": report.rows,
+        "created_products": report.created_products, "created_variants": report.created_variants,
+        "updated_variants": report.updated_variants, "unchanged": report.unchanged,
+        "codes_added": report.codes_added, "codes_already_in_pool": report.codes_already_in_pool,
+        "new_categories": report.new_categories, "rejected_rows": len(report.rejected),
+        "rejected": [{"line": row.line, "sku": row.sku, "column": problem.column, "code": problem.code,
+                      "reason": refusal(problem.code, problem.data)}
+                     for row in report.rejected for problem in row.problems],
+    }
+
+
+@routes.post("/api/v1/catalog")
+async def import_catalog(request: web.Request) -> web.Response:
+    """Create or update the seller's catalog from a CSV file; answer the import's report."""
+    shop, actor = request.app[SHOP], request[ACTOR]
+    dry_run = _flag(request, "dry_run")
+    if request.content_type != "text/csv":
+        raise ApiError(415, "unsupported_media_type", "content_type_unsupported",
+                       "Send the catalog as a CSV file, with Content-Type: text/csv.")
+    raw = await _read_capped(request, MAX_CATALOG_BYTES, (
+        f"The catalog file is larger than {_size(MAX_CATALOG_BYTES)}: send it in several files "
+        "(rows are matched by SKU, so the parts add up)."))
+    try:
+        # Read whole before anything is written, so that a file that is not CSV changes nothing.
+        rows = list(catalog_import.read_csv(io.StringIO(_text(raw, "catalog file"), newline="")))
+    except csv.Error as exc:
+        raise ApiError(400, "bad_request", "body_invalid", f"The catalog file is not valid CSV ({exc}).") from None
+    async with shop.db.sessions() as session:
+        report = await catalog_import.import_rows(session, actor.seller_id, rows, currency=shop.options.currency,
+                                                  dry_run=dry_run)
+    return web.json_response(_report_json(report))
+
+
+async def _codes(request: web.Request) -> list[str]:
+    """The codes a request sends, cleaned as every upload of codes is (trimmed, each once, capped)."""
+    too_large = (f"The body is larger than {_size(MAX_CODES_BYTES)}: send at most "
+                 f"{digital.CODES_PER_UPLOAD} codes a request.")
+    if request.content_type == "application/json":
+        raw = await _read_capped(request, MAX_CODES_BYTES, too_large)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            body = None
+        codes = body.get("codes") if isinstance(body, dict) else None
+        if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
+            raise ApiError(400, "bad_request", "body_invalid",
+                           'The body must be a JSON object {"codes": ["...", ...]}: a list of strings.')
+        if any(CODE_SEPARATORS.search(code) or any(ord(ch) < 32 and ch != "\t" for ch in code) or not _utf8(code)
+               for code in codes):
+            raise invalid("code_invalid", "A code is one line of text, without commas or semicolons.")
+        text = "\n".join(codes)
+    elif request.content_type == "text/plain":
+        text = _text(await _read_capped(request, MAX_CODES_BYTES, too_large), "list of codes")
+    else:
+        raise ApiError(415, "unsupported_media_type", "content_type_unsupported",
+                       'Send {"codes": [...]} as application/json, or one code a line as text/plain.')
+    return digital.clean_codes(text)
+
+
+@routes.post("/api/v1/variants/{sku}/codes")
+async def add_codes(request: web.Request) -> web.Response:
+    """Add codes to the pool of one of the seller's variants; answer how many were new and how many are free."""
+    shop, actor = request.app[SHOP], request[ACTOR]
+    codes = await _codes(request)
+    async with shop.db.transaction() as session:
+        sku, added = await catalog_import.add_codes_to_sku(session, actor.seller_id, request.match_info["sku"],
+                                                           codes)
+    logger.info("seller %s: %d codes added to a pool over HTTP (%d already in it)", actor.seller_id, added.added,
+                added.known)
+    return web.json_response({"sku": sku, "added": added.added, "already_in_pool": added.known,
+                              "available": added.available})

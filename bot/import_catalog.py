@@ -5,6 +5,14 @@ Reads the file, shows progress on stderr, hands the rows to
 status: 0 when every row was imported, 1 when some were rejected (the others
 were still imported, unless it was a dry run), 2 when nothing could be done (no
 such file, a bad header, an unknown or unapproved seller).
+
+Columns (README.md, "Bulk catalog import", says more): ``sku``, ``title``,
+``price``, ``stock`` required; ``option``, ``category``, ``description``,
+``brand``, ``photo``, ``product`` optional; for digital goods ``kind``
+(physical, the default, or digital), ``delivery`` (file, code or text),
+``content`` (a file's https address, or the link or text) and ``codes`` (a
+pool's codes, separated by ``|`` or line breaks; the row's stock is then empty
+or 0). The report counts the codes added, never shows one.
 """
 
 from __future__ import annotations
@@ -46,6 +54,9 @@ def format_report(report: ImportReport, path: str) -> list[str]:
         f"  unchanged:          {report.unchanged}",
         f"  rejected:           {len(report.rejected)}",
     ]
+    if report.codes_added or report.codes_already_in_pool:
+        lines.append(f"  codes added:        {report.codes_added}")
+        lines.append(f"  codes skipped:      {report.codes_already_in_pool} (already in the pool)")
     if report.new_categories:
         lines.append(f"  new categories:     {', '.join(report.new_categories)}")
     if report.rejected:

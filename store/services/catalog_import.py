@@ -12,15 +12,24 @@ Unlike request services, the import owns its transactions: it commits every
 for long and memory stays flat. A dry run does the very same work in one
 transaction and rolls it back, so its report is exactly what an import would do
 (on SQLite that transaction holds the write lock meanwhile: seconds for 50,000 rows).
+
+A product is physical (the default) or digital (``kind``), and its kind never
+changes. A digital row names how its variant is delivered (``delivery``): a
+file given by an https address or a link or text (``content``), or codes
+(``codes``), added to the variant's pool, whose size is its stock. Codes the
+pool has had are not added again, so a re-import adds none. No report, refusal
+or log line ever holds a code, a file's address or a text.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import PurePosixPath
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -30,6 +39,7 @@ from sqlalchemy.orm import selectinload
 
 from store.errors import ErrorCode, InvalidInput, NotAllowed, NotFound
 from store.models import Category, Product, Seller, Variant
+from store.services import digital
 from store.services.catalog import touch_products
 from store.services.seller_catalog import (
     VARIANTS_MAX,
@@ -41,12 +51,13 @@ from store.services.seller_catalog import (
     parse_price,
     parse_stock,
 )
-from store.states import Approval, ProductStatus
+from store.states import Approval, Delivery, ProductKind, ProductStatus
 
 logger = logging.getLogger(__name__)
 
 REQUIRED_COLUMNS = ("sku", "title", "price", "stock")
-OPTIONAL_COLUMNS = ("option", "category", "description", "brand", "photo", "product")
+OPTIONAL_COLUMNS = ("option", "category", "description", "brand", "photo", "product", "kind", "delivery",
+                    "content", "codes")
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # Where a row's fields beyond the header's go (read_csv); never a valid column name.
 EXTRA_FIELDS = "(extra fields)"
@@ -56,7 +67,11 @@ BATCH_SIZE = 500
 # Column sizes of the store (models.py).
 BRAND_MAX, PHOTO_MAX, CATEGORY_MAX, PRODUCT_KEY_MAX = 80, 512, 64, 120
 # The product fields a row may set; rows of one product must agree on them.
-PRODUCT_FIELDS = ("title", "description", "category", "brand", "photo")
+PRODUCT_FIELDS = ("title", "description", "category", "brand", "photo", "kind")
+# What Telegram sends from an https address, by the address's extension: a photo, or a document (the Bot
+# API fetches a document from a URL only when it is a GIF, PDF or ZIP file).
+PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png")
+DOCUMENT_EXTENSIONS = (".pdf", ".zip", ".gif")
 
 
 class Problem(NamedTuple):
@@ -93,6 +108,8 @@ class ImportReport:
     unchanged: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     new_categories: list[str] = field(default_factory=list)
+    codes_added: int = 0  # to the pools of code deliveries
+    codes_already_in_pool: int = 0  # given again: a pool never takes a code twice
 
 
 @dataclass(slots=True)
@@ -106,12 +123,16 @@ class _Row:
     keyed_by_title: bool
     title: str
     price: int
-    stock: int
+    stock: int | None  # None: not given (a code delivery's stock is its codes)
     label: str
     category: str
     description: str
     brand: str
     photo: str
+    kind: str  # a ProductKind, or "" (an existing product's own, else physical)
+    delivery: str  # a Delivery, or "" (an existing variant's own)
+    content: str  # as written: checked once the delivery is known
+    codes: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -202,10 +223,25 @@ def _clean_price(text: str, currency: str) -> int:
     return parse_price(text, currency)  # a huge price ("1e30") is refused there, not overflowed
 
 
-def _clean_stock(text: str) -> int:
-    if not text.strip():
-        raise InvalidInput(ErrorCode.STOCK_MISSING)
-    return parse_stock(text)
+def _clean_stock(text: str) -> int | None:
+    # Whether an empty stock is allowed depends on the delivery, known once the variant is (_goods).
+    return parse_stock(text) if text.strip() else None
+
+
+def _clean_codes(text: str) -> tuple[str, ...]:
+    # In a cell, codes are separated by "|" or line breaks (or, as everywhere, commas and semicolons).
+    return tuple(digital.clean_codes(text.replace("|", "\n"))) if text.strip() else ()
+
+
+def _clean_file(text: str) -> tuple[str, str]:
+    """A file's https address and what Telegram sends it as (document or photo), from its extension."""
+    url = digital.clean_file_url(text)
+    extension = PurePosixPath(urlsplit(url).path).suffix.lower()
+    if extension in PHOTO_EXTENSIONS:
+        return url, digital.PHOTO
+    if extension in DOCUMENT_EXTENSIONS:
+        return url, digital.DOCUMENT
+    raise InvalidInput(ErrorCode.FILE_URL_TYPE)
 
 
 # Each column's validator, given the text and the shop currency: the chat editor's where it has one.
@@ -220,6 +256,10 @@ _CLEANERS: dict[str, Callable[[str, str], object]] = {
     "brand": lambda text, _: _clean_brand(text),
     "photo": lambda text, _: _clean_photo(text),
     "product": lambda text, _: _clean_product_key(text),
+    "kind": lambda text, _: digital.clean_kind(text) if text.strip() else "",
+    "delivery": lambda text, _: digital.clean_delivery(text) if text.strip() else "",
+    "content": lambda text, _: text.strip(),
+    "codes": lambda text, _: _clean_codes(text),
 }
 
 
@@ -246,7 +286,8 @@ def _validate(line: int, raw: dict[str, str], currency: str) -> _Row | Rejected:
     return _Row(line=line, raw_sku=raw_sku, sku=clean["sku"], key=key, keyed_by_title=not clean["product"],
                 title=clean["title"], price=clean["price"], stock=clean["stock"], label=clean["option"],
                 category=clean["category"], description=clean["description"], brand=clean["brand"],
-                photo=clean["photo"])
+                photo=clean["photo"], kind=clean["kind"], delivery=clean["delivery"], content=clean["content"],
+                codes=clean["codes"])
 
 
 async def _start(session: AsyncSession, seller_id: int, currency: str, dry_run: bool) -> _Run:
@@ -325,6 +366,67 @@ def _label_problem(title: str, siblings: list[Variant], label: str, sku: str, *,
     return None
 
 
+@dataclass(slots=True)
+class _Goods:
+    """What a row's variant is and delivers, once its product and variant are known."""
+
+    kind: str
+    delivery: str | None  # None for a physical variant
+    content: tuple[str, str | None] | None  # a new content and its type; None: none given (keep the variant's)
+
+
+def _goods(row: _Row, product: Product | None, variant: Variant | None, batch_kind: str) -> _Goods | list[Problem]:
+    """The row's kind and delivery checked against its product and variant, or every reason they are refused.
+
+    A product's kind never changes, nor does a variant's delivery: carts, orders and
+    a pool of codes (whose size is the variant's stock) depend on them.
+    """
+    problems: list[Problem] = []
+    if product is not None:
+        kind = product.kind
+        if row.kind and row.kind != kind:
+            return [Problem("kind", ErrorCode.KIND_CHANGE, {"title": product.title, "kind": kind})]
+    else:
+        kind = row.kind or batch_kind or ProductKind.PHYSICAL
+    if kind == ProductKind.PHYSICAL:
+        if row.delivery:
+            problems.append(Problem("delivery", ErrorCode.DELIVERY_OF_PHYSICAL, {}))
+        if row.content:
+            problems.append(Problem("content", ErrorCode.DELIVERY_OF_PHYSICAL, {}))
+        if row.codes:
+            problems.append(Problem("codes", ErrorCode.NOT_A_CODE_POOL, {}))
+        if row.stock is None:
+            problems.append(Problem("stock", ErrorCode.STOCK_MISSING, {}))
+        return problems or _Goods(kind, None, None)
+
+    current = variant.delivery if variant is not None else None
+    if variant is not None and row.delivery and row.delivery != current:
+        return [Problem("delivery", ErrorCode.DELIVERY_CHANGE, {"sku": row.sku})]
+    delivery = row.delivery or current
+    if not delivery:
+        return [Problem("delivery", ErrorCode.DELIVERY_NEEDED, {})]
+    content = None
+    if delivery == Delivery.CODE:
+        if row.content:
+            problems.append(Problem("content", ErrorCode.CONTENT_OF_CODES, {}))
+        if row.stock:  # empty or 0: the stock is the codes left
+            problems.append(Problem("stock", ErrorCode.CODE_STOCK_GIVEN, {}))
+    else:
+        if row.codes:
+            problems.append(Problem("codes", ErrorCode.NOT_A_CODE_POOL, {}))
+        if row.stock is None:
+            problems.append(Problem("stock", ErrorCode.STOCK_MISSING, {}))
+        if row.content:
+            try:
+                content = _clean_file(row.content) if delivery == Delivery.FILE else (
+                    digital.clean_text(row.content), None)
+            except InvalidInput as exc:
+                problems.append(Problem("content", exc.code, exc.data))
+        elif variant is None or not variant.content:
+            problems.append(Problem("content", ErrorCode.CONTENT_MISSING, {"delivery": delivery}))
+    return problems or _Goods(kind, delivery, content)
+
+
 async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int, dict[str, str]]]) -> None:
     """Validate, resolve and write one batch of rows (flushed, not committed)."""
     report = run.report
@@ -345,8 +447,15 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
         # settles on a generic plan made while the seller's tables were small (a
         # sequential scan): a first big import then slows down batch after batch.
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    # One import of a seller's catalog at a time (the HTTP API may be sent two files at once): without
+    # it, both could create the same new product, or the same SKU. NO KEY UPDATE lets orders referring
+    # to the seller be placed meanwhile. (SQLite has one writer at a time anyway.)
+    await session.execute(select(Seller.id).where(Seller.id == run.seller_id).with_for_update(key_share=True))
+    # The variants the batch updates are locked up front, in id order, as checkouts lock them, so
+    # that neither waits for the other in a cycle.
     existing = {v.sku: v for v in await session.scalars(
         select(Variant).where(Variant.seller_id == run.seller_id, Variant.sku.in_([r.sku for r in rows]))
+        .order_by(Variant.id).with_for_update(key_share=True)
         .options(selectinload(Variant.product).selectinload(Product.variants)))}
     # A product key names the product its known SKUs already belong to, wherever
     # in the batch they are; else, when it is the title, the seller's product so titled.
@@ -372,6 +481,14 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
     # to read back ids that nothing here needs.
     added: dict[Product, list[Variant]] = {}
     changed: set[Product] = set()
+    # Codes to add once every variant has an id: (variant's SKU, codes, product, whether the row
+    # is still to be counted: updated if codes were added, else unchanged).
+    codes: list[tuple[str, tuple[str, ...], Product, bool]] = []
+    # A new product's kind is the one any of its rows gives, whichever comes first.
+    batch_kinds: dict[str, str] = {}
+    for row in rows:
+        if row.kind:
+            batch_kinds.setdefault(row.key, row.kind)
 
     for row in rows:
         variant = existing.get(row.sku)
@@ -391,47 +508,82 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
                                                                   adding=True)
             if problem is None and len(siblings) >= VARIANTS_MAX:
                 problem = Problem("sku", ErrorCode.PRODUCT_VARIANTS_FULL, {"title": product.title, "max": VARIANTS_MAX})
-        problem = problem or _conflict(run, row)
-        if problem is not None:
-            report.rejected.append(Rejected(row.line, row.raw_sku, (problem,)))
+        goods = _goods(row, product, variant, batch_kinds.get(row.key, "")) if problem is None else [problem]
+        if isinstance(goods, _Goods) and (conflict := _conflict(run, row)) is not None:
+            goods = [conflict]
+        if not isinstance(goods, _Goods):
+            report.rejected.append(Rejected(row.line, row.raw_sku, tuple(goods)))
             continue
 
         if product is None:
             product = Product(seller_id=run.seller_id, title=row.title, description=row.description,
                               brand=row.brand or None, photo=row.photo or None, status=ProductStatus.ACTIVE,
+                              kind=goods.kind,
                               category_id=await _category_id(session, run, row.category or DEFAULT_CATEGORY))
             session.add(product)
             new_products[row.key] = product
             report.created_products += 1
         product_changed = await _apply_product_fields(session, run, product, row)
+        content, content_type = goods.content or (None, None)
         if variant is None:
             position = max((v.position for v in siblings), default=-1) + 1
-            added.setdefault(product, []).append(Variant(seller_id=run.seller_id, sku=row.sku, label=row.label,
-                                                         price=row.price, stock=row.stock, position=position))
+            # A pool of codes starts empty: its stock grows with the codes added to it.
+            stock = 0 if goods.delivery == Delivery.CODE else row.stock
+            added.setdefault(product, []).append(Variant(
+                seller_id=run.seller_id, sku=row.sku, label=row.label, price=row.price, stock=stock,
+                position=position, delivery=goods.delivery, content=content, content_type=content_type))
             report.created_variants += 1
             changed.add(product)
+            if row.codes:
+                codes.append((row.sku, row.codes, product, False))
             continue
-        variant_changed = (variant.price, variant.stock) != (row.price, row.stock) or (
-            row.label and row.label != variant.label)
+        stock = variant.stock if goods.delivery == Delivery.CODE else row.stock
+        variant_changed = (variant.price, variant.stock) != (row.price, stock) or (
+            row.label and row.label != variant.label) or (
+            goods.content is not None and (variant.content, variant.content_type) != goods.content)
         if variant_changed:
-            variant.price, variant.stock = row.price, row.stock
+            variant.price, variant.stock = row.price, stock
             variant.label = row.label or variant.label
+            if goods.content is not None:
+                variant.content, variant.content_type = goods.content
+        if row.codes:
+            codes.append((row.sku, row.codes, product, not (variant_changed or product_changed)))
         if variant_changed or product_changed:
             report.updated_variants += 1
             changed.add(product)
-        else:
+        elif not row.codes:
             report.unchanged += 1
 
     await session.flush()
     if added:
         await session.execute(insert(Variant), [
             {"product_id": product.id, "seller_id": v.seller_id, "sku": v.sku, "label": v.label, "price": v.price,
-             "stock": v.stock, "position": v.position}
+             "stock": v.stock, "position": v.position, "delivery": v.delivery, "content": v.content,
+             "content_type": v.content_type}
             for product, variants in added.items() for v in variants])
     for key, product in new_products.items():
         run.products[key] = product.id
+    if codes:
+        await _add_codes(session, run, codes, changed)
     if changed:
         await touch_products(session, sorted(p.id for p in changed))
+
+
+async def _add_codes(session: AsyncSession, run: _Run, codes: list[tuple[str, tuple[str, ...], Product, bool]],
+                     changed: set[Product]) -> None:
+    """Add the batch's codes to their pools, in variant id order (the order checkouts lock variants in)."""
+    report = run.report
+    ids = {sku: variant_id for sku, variant_id in await session.execute(select(Variant.sku, Variant.id).where(
+        Variant.seller_id == run.seller_id, Variant.sku.in_([sku for sku, *_ in codes])))}
+    for sku, given, product, to_count in sorted(codes, key=lambda entry: ids[entry[0]]):
+        result = await digital.add_codes(session, ids[sku], list(given))
+        report.codes_added += result.added
+        report.codes_already_in_pool += result.known
+        if to_count and result.added:
+            report.updated_variants += 1
+            changed.add(product)
+        elif to_count:
+            report.unchanged += 1
 
 
 async def import_rows(
@@ -464,13 +616,35 @@ async def import_rows(
             session.expunge_all()
             if progress is not None:
                 progress(len(batch))
+            # On SQLite a batch runs without giving the event loop away (store.sqlite): let the
+            # process's other tasks (the bot, the HTTP API) run between batches.
+            await asyncio.sleep(0)
     finally:
         # A dry run ends here, as does an import that failed half-way (its
         # earlier batches stay committed: re-running the file is safe).
         await session.rollback()
     report = run.report
     logger.info("catalog import for seller %d%s: %d rows, %d products and %d variants created, %d variants "
-                "updated, %d unchanged, %d rejected", seller_id, " (dry run)" if dry_run else "", report.rows,
-                report.created_products, report.created_variants, report.updated_variants, report.unchanged,
-                len(report.rejected))
+                "updated, %d unchanged, %d rejected, %d codes added", seller_id, " (dry run)" if dry_run else "",
+                report.rows, report.created_products, report.created_variants, report.updated_variants,
+                report.unchanged, len(report.rejected), report.codes_added)
     return report
+
+
+async def add_codes_to_sku(session: AsyncSession, seller_id: int, sku: str, codes: list[str]
+                           ) -> tuple[str, digital.CodesAdded]:
+    """Add cleaned codes to the pool of the seller's variant named by ``sku``; return the SKU as stored and
+    what was added. Raises NotFound for a SKU the seller does not have."""
+    try:
+        sku = clean_sku(sku)
+    except InvalidInput:
+        raise NotFound(ErrorCode.SKU_UNKNOWN, sku=sku[:64]) from None
+    found = (await session.execute(
+        select(Variant.id, Product.status, Product.title).join(Product, Product.id == Variant.product_id)
+        .where(Variant.seller_id == seller_id, Variant.sku == sku))).first()
+    if found is None:
+        raise NotFound(ErrorCode.SKU_UNKNOWN, sku=sku)
+    variant_id, status, title = found
+    if status == ProductStatus.REMOVED:
+        raise InvalidInput(ErrorCode.SKU_OF_REMOVED_PRODUCT, sku=sku, title=title)
+    return sku, await digital.add_codes(session, variant_id, codes)
