@@ -71,6 +71,7 @@ BUTTONS: dict[type[cb.Button], Callable] = {
     cb.ShowOrder: orders.on_order,
     cb.CancelUnpaid: checkout.on_cancel_unpaid,
     cb.PayAgain: checkout.on_pay_again,
+    cb.GetAgain: orders.on_get_again,
     cb.DecideCreator: creator.on_decide,
     cb.ShareLink: creator.on_share_link,
     cb.ToggleShowcase: creator.on_showcase_toggle,
@@ -85,6 +86,7 @@ BUTTONS: dict[type[cb.Button], Callable] = {
     cb.EditDescription: seller_catalog.on_manage_description,
     cb.SetProductStatus: seller_catalog.on_status,
     cb.EditCommission: seller_catalog.on_manage_commission,
+    cb.EditGoods: seller_catalog.on_manage_goods,
     cb.ForgetMe: privacy.on_forget_answer,
     cb.ChooseLanguage: language.on_choose_language,
 }

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any, ClassVar
 
-from store.states import CartAction, PaymentMethod, ProductStatus, SellerAction
+from store.states import CartAction, Delivery, PaymentMethod, ProductKind, ProductStatus, SellerAction
 
 MAX_BYTES = 64  # Telegram's limit on callback data
 SEP = ":"
@@ -239,6 +239,13 @@ class PayAgain(Button, prefix="pa"):
     checkout_id: int
 
 
+@dataclass(frozen=True)
+class GetAgain(Button, prefix="ga"):
+    """Send a paid digital order's files, codes or links again (to its buyer)."""
+
+    order_id: int
+
+
 # --- the checkout (its steps: handlers/checkout.py's FLOW) ---------------------------------------------
 
 
@@ -434,3 +441,29 @@ class ChooseLanguage(Button, prefix="lg"):
     """/language's answer: one of the languages the bot speaks, or "" for the Telegram app's language."""
 
     language: str
+
+
+# --- a seller's digital goods --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChooseProductKind(Button, prefix="nk"):
+    """Whether the product being added is physical (shipped) or digital (delivered in the chat)."""
+
+    kind: ProductKind
+
+
+@dataclass(frozen=True)
+class ChooseDelivery(Button, prefix="nd"):
+    """How the digital product being added reaches its buyers: a file, codes, or a link or text."""
+
+    delivery: Delivery
+
+
+@dataclass(frozen=True)
+class EditGoods(Button, prefix="dg"):
+    """A digital variant's goods, by how it is delivered: add codes to its pool, replace its file, or change its
+    link or text."""
+
+    product_id: int
+    variant_id: int

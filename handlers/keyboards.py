@@ -18,7 +18,7 @@ from store.services.checkout import ShippingOption
 from store.services.contact import one_line
 from store.services.fulfilment import SellerOrder
 from store.services.orders import OrderSummary, allowed_actions
-from store.states import CartAction, PaymentMethod, ProductStatus
+from store.states import CartAction, Delivery, PaymentMethod, ProductKind, ProductStatus
 
 # The reply-keyboard buttons of the checkout: marked here, translated when shown (the checkout's flow
 # knows its cancel button in every language).
@@ -246,10 +246,13 @@ def order_list(orders: list[OrderSummary], page: int, pages: int) -> InlineKeybo
     return build([*rows, pager(page, pages, cb.OrdersPage)])
 
 
-def order_detail(page: int, checkout_id: int | None) -> InlineKeyboardMarkup:
-    """Back to the list, and a way to call off an unpaid order."""
+def order_detail(page: int, checkout_id: int | None, goods_of: int | None = None) -> InlineKeyboardMarkup:
+    """Back to the list, a way to call off an unpaid order, and a paid digital order's goods once more."""
     # Translators: a button (back to the list of orders), keep it short.
     rows = [[button(_("‹ My orders"), cb.OrdersPage(page))]]
+    if goods_of is not None:
+        # Translators: a button (send a digital order's files, codes or links again), keep it short.
+        rows.insert(0, [button(_("📥 Get it again"), cb.GetAgain(goods_of))])
     if checkout_id is not None:
         rows = awaiting_payment(checkout_id).inline_keyboard + tuple(rows)
     return build([list(row) for row in rows])
@@ -337,3 +340,58 @@ def manage_product(product: ProductView) -> InlineKeyboardMarkup:
     # Translators: a button (back to the seller's products), keep it short.
     rows.append([button(_("‹ My products"), cb.MyProductsPage(0))])
     return build(rows)
+
+
+def product_kinds() -> InlineKeyboardMarkup:
+    """Physical or digital, for a product being added."""
+    # Translators: a button (the new product is shipped to its buyers), keep it short.
+    return build([[button(_("📦 Physical"), cb.ChooseProductKind(ProductKind.PHYSICAL)),
+                   # Translators: a button (the new product is a file, codes or a link sent in the chat), keep it
+                   # short.
+                   button(_("⚡ Digital"), cb.ChooseProductKind(ProductKind.DIGITAL))]])
+
+
+def deliveries() -> InlineKeyboardMarkup:
+    """How a digital product being added reaches its buyers."""
+    # Translators: a button (buyers of a digital product get a file), keep it short.
+    return build([[button(_("📎 File"), cb.ChooseDelivery(Delivery.FILE)),
+                   # Translators: a button (buyers of a digital product get one code each: license keys, gift
+                   # codes), keep it short.
+                   button(_("🔑 Codes"), cb.ChooseDelivery(Delivery.CODE))],
+                  # Translators: a button (buyers of a digital product get a link or a text), keep it short.
+                  [button(_("🔗 Link or text"), cb.ChooseDelivery(Delivery.TEXT))]])
+
+
+def _goods_label(variant: VariantView) -> str:
+    """The button of a digital variant's goods: add codes, replace the file, change the link or text."""
+    if variant.delivery == Delivery.CODE:
+        if variant.label:
+            # Translators: a button (add codes to the option {option}, e.g. Standard), keep it short.
+            return _("🔑 {option}: add codes").format(option=variant.label)
+        # Translators: a button (add codes, e.g. license keys, to the product's pool), keep it short.
+        return _("🔑 Add codes")
+    if variant.delivery == Delivery.FILE:
+        if variant.label:
+            # Translators: a button (replace the file buyers of the option {option} get), keep it short.
+            return _("📎 {option}: replace file").format(option=variant.label)
+        # Translators: a button (replace the file buyers of the product get), keep it short.
+        return _("📎 Replace file")
+    if variant.label:
+        # Translators: a button (change the link or text buyers of the option {option} get), keep it short.
+        return _("🔗 {option}: change link or text").format(option=variant.label)
+    # Translators: a button (change the link or text buyers of the product get), keep it short.
+    return _("🔗 Change link or text")
+
+
+def manage_digital_product(product: ProductView) -> InlineKeyboardMarkup:
+    """A digital product's edit buttons: as :func:`manage_product`'s, with each variant's goods (its codes to add,
+    which are its stock, or its file, link or text)."""
+    shared = manage_product(product).inline_keyboard
+    rows: list[list[InlineKeyboardButton]] = []
+    for variant, (price, stock) in zip(product.variants, shared, strict=False):
+        goods = button(_goods_label(variant), cb.EditGoods(product.id, variant.id))
+        if variant.delivery == Delivery.CODE:
+            rows.append([price, goods])
+        else:
+            rows += [[price, stock]] + ([[goods]] if variant.delivery else [])
+    return build([*rows, *(list(row) for row in shared[len(product.variants):])])

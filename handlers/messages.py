@@ -28,9 +28,11 @@ from store.states import (
     Approval,
     CartAction,
     CheckoutStatus,
+    Delivery,
     OrderStatus,
     PaymentMethod,
     PaymentStatus,
+    ProductKind,
     ProductStatus,
     RefundStatus,
     SellerAction,
@@ -254,6 +256,24 @@ def _application_decided(data: dict[str, Any]) -> str:
     return _("That application was already {status}.").format(status=APPROVAL.get(data["status"], data["status"]))
 
 
+def _kind_change(data: dict[str, Any]) -> str:
+    if data["kind"] == ProductKind.DIGITAL:
+        # Translators: {title} is a product's title in quotes; "product key" is the catalog file's product column.
+        text = _("{title} is a digital product and can't become physical: import the physical one as a new "
+                 "product (new SKUs, and another title or product key)")
+    else:
+        # Translators: {title} is a product's title in quotes; "product key" is the catalog file's product column.
+        text = _("{title} is a physical product and can't become digital: import the digital one as a new "
+                 "product (new SKUs, and another title or product key)")
+    return text.format(title=repr(data["title"]))
+
+
+def _content_missing(data: dict[str, Any]) -> str:
+    if data["delivery"] == Delivery.FILE:
+        return _("a file delivery needs the file's https:// address")
+    return _("a text delivery needs the link or text the buyer gets")
+
+
 ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.BUTTON_EXPIRED: N_("This button has expired. Please open the menu again with /start."),
     ErrorCode.STEP_OVER: N_("This step of the checkout is over. Start again from the product or your /cart."),
@@ -309,9 +329,11 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.PAYMENT_NOT_OFFERED: N_("That payment option is not offered. Please choose another."),
     # Translators: {max} is a number of Telegram Stars (⭐).
     ErrorCode.STARS_LIMIT: lambda data: ngettext(
-        "Telegram Stars can pay up to {max} ⭐ at once: please choose another way to pay.",
-        "Telegram Stars can pay up to {max} ⭐ at once: please choose another way to pay.",
+        "Digital goods are paid in Telegram Stars, up to {max} ⭐ at once: please order fewer of them.",
+        "Digital goods are paid in Telegram Stars, up to {max} ⭐ at once: please order fewer of them.",
         data["max"]).format(max=_number(data["max"])),
+    ErrorCode.DIGITAL_NOT_SOLD: N_("Sorry, digital goods can't be bought in this shop at the moment."),
+    ErrorCode.PHYSICAL_NOT_SOLD: N_("Sorry, this shop can't take payment for goods that are shipped at the moment."),
     ErrorCode.PRICES_CHANGED: N_("Prices changed while you were checking out. Please review your order again."),
     ErrorCode.CONFIRMATION_OUTDATED: N_("That confirmation is out of date: use the newest one below."),
     ErrorCode.CART_CHANGED: N_("Your cart changed after you confirmed. Please check it with /cart and check out "
@@ -328,6 +350,7 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.INVOICE_AMOUNT_CHANGED: N_("The amount of this invoice no longer matches your order. Please check out "
                                          "again."),
     ErrorCode.PAYMENT_UNMATCHED: N_("We couldn't match this payment to an order. Please contact support."),
+    ErrorCode.NOTHING_TO_SEND_AGAIN: N_("This order has nothing to send: it isn't a paid order of digital goods."),
     ErrorCode.ORDER_UNKNOWN: N_("Order #{order_id} does not exist."),
     ErrorCode.ONLY_THE_SELLER: N_("Only this order's seller can do that."),
     ErrorCode.ONLY_THE_SELLER_SEES: N_("Only this order's seller can see it."),
@@ -378,6 +401,40 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.OPTION_NOT_IN_PRODUCT: N_("That option isn't part of this product any more."),
     ErrorCode.CATEGORY_GONE: N_("That category no longer exists."),
     ErrorCode.PRODUCT_STATE_UNKNOWN: N_("Unknown product state."),
+    ErrorCode.KIND_UNKNOWN: N_("the kind must be physical or digital"),
+    ErrorCode.DELIVERY_UNKNOWN: N_("the delivery must be file, code or text"),
+    ErrorCode.DELIVERY_NEEDED: N_("a digital product needs a delivery: file, code or text"),
+    ErrorCode.DELIVERY_OF_PHYSICAL: N_("only a digital product has a delivery"),
+    ErrorCode.CONTENT_NEEDED: N_("Please send what the buyer gets: the link or the text."),
+    ErrorCode.CONTENT_TOO_LONG: lambda data: ngettext("That is too long: {max} character at most.",
+                                                      "That is too long: {max} characters at most.",
+                                                      data["max"]).format(**data),
+    ErrorCode.FILE_URL_INVALID: N_("the file must be an https:// address"),
+    # Translators: {mb} is a size in megabytes.
+    ErrorCode.FILE_TOO_BIG: N_("That file is too big: a bot can send files up to {mb} MB."),
+    ErrorCode.CODES_NONE: N_("No codes found: send one code per line."),
+    ErrorCode.CODES_TOO_MANY: lambda data: ngettext(
+        "That is {given} codes: at most {max} per upload. Please send them in parts.",
+        "That is {given} codes: at most {max} per upload. Please send them in parts.",
+        data["max"]).format(given=_number(data["given"]), max=_number(data["max"])),
+    ErrorCode.CODE_TOO_LONG: lambda data: ngettext("A code is too long: {max} character at most.",
+                                                   "A code is too long: {max} characters at most.",
+                                                   data["max"]).format(**data),
+    ErrorCode.CODE_UNPRINTABLE: N_("A code holds a character that can't be shown (a control character): please "
+                                   "send the codes as plain text."),
+    ErrorCode.NOT_A_CODE_POOL: N_("This option is not sold as codes, so codes can't be added to it."),
+    ErrorCode.STOCK_IS_CODES: N_("The stock of this option is the number of codes left: add codes instead."),
+    ErrorCode.FILE_NEEDED: N_("Please send the file buyers get: a document, or a photo."),
+    ErrorCode.DELIVERY_MISMATCH: N_("This option isn't delivered that way: open the product again in /my_products."),
+    # Translators: keep the examples "Standard; 9.99" and "9.99" as they are (the seller types them so).
+    ErrorCode.CODE_VARIANT_FORMAT: N_("Please send option; price, e.g. Standard; 9.99 (or just 9.99 for a product "
+                                      "without options). There is no stock to type: it is the number of codes you "
+                                      "add."),
+    # Translators: {kb} is a size in kilobytes.
+    ErrorCode.CODES_FILE_TOO_BIG: N_("That file is too big: a list of codes can be {kb} KB at most. Please send it "
+                                     "in parts."),
+    ErrorCode.CODES_FILE_NOT_TEXT: N_("Please send the codes as a plain text file (.txt), one per line, or paste "
+                                      "them in a message."),
     # Translators: {columns} are the names of the required columns (not translated).
     ErrorCode.CSV_EMPTY: lambda data: _("The file is empty: a header row is required ({columns}, ...).").format(
         columns=", ".join(data["required"])),
@@ -413,6 +470,19 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     # Translators: {label} is an option label in quotes, {sku} a variant's SKU, {title} a product's title in quotes.
     ErrorCode.LABEL_TAKEN: lambda data: _("{label} is already the option of {sku} in {title}.").format(
         label=repr(data["label"]), sku=data["sku"], title=repr(data["title"])),
+    ErrorCode.KIND_CHANGE: _kind_change,
+    # Translators: {sku} is a variant's SKU; "delivery" is how a digital product reaches its buyer.
+    ErrorCode.DELIVERY_CHANGE: N_("{sku} already has another delivery, and a delivery can't change: give the new "
+                                  "one a new SKU"),
+    ErrorCode.CONTENT_MISSING: _content_missing,
+    # Translators: "codes" is the name of a column of the catalog file (not translated).
+    ErrorCode.CONTENT_OF_CODES: N_("a code delivery has no content: its codes go in the codes column"),
+    ErrorCode.CODE_STOCK_GIVEN: N_("leave it empty or 0: the stock of a code delivery is the number of codes left "
+                                   "in its pool"),
+    ErrorCode.FILE_URL_TYPE: N_("from an https:// address Telegram sends only PDF, ZIP and GIF files and JPEG or "
+                                "PNG photos: send any other file to the bot in the chat"),
+    # Translators: {sku} is a variant's SKU as the request gave it.
+    ErrorCode.SKU_UNKNOWN: N_("There is no SKU {sku} in this shop."),
     # Translators: {min} and {max} are numbers of characters; the form follows {max}.
     ErrorCode.SHOP_NAME_LENGTH: lambda data: ngettext("A shop name needs {min} to {max} character, with letters.",
                                                       "A shop name needs {min} to {max} characters, with letters.",

@@ -6,11 +6,12 @@ travel through the outbox worker running inside the bot.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from store.models import Order, OutboxMessage, Product, User
+from store.models import DataAccess, DigitalCode, Order, OutboxMessage, Product, Seller, User
 
 from .conftest import BotRunner, eventually
+from .factories import make_category, make_digital
 from .journeys import add_to_cart, place_order, product_stock
 
 OPERATOR, SELLER, SHOPPER = 9001, 3001, 1001
@@ -48,6 +49,7 @@ async def add_linen_shirt(seller) -> None:
     await seller.send("Breathable linen, relaxed fit.")
     await seller.press("Clothing")
     await seller.send("/skip")
+    await seller.press("Physical")
     await seller.send("M / White; 45.00; 3")
     await seller.send("L / White; 45; 2")
     await seller.press("Done")
@@ -234,37 +236,47 @@ async def test_seller_edits_prices_stock_and_pauses_and_search_follows(fake, sto
 
 
 async def test_a_stars_order_cancelled_by_the_seller_is_refunded_through_telegram(fake, store_url, clock):
-    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR), stars_enabled=True) as runner:
+    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR)) as runner:
         seller, _operator = await open_shop(fake, runner)
-        await add_linen_shirt(seller)
+        async with runner.db.transaction() as session:  # the shop sells license keys (digital: paid in Stars)
+            shop = await session.scalar(select(Seller).where(Seller.owner_user_id == SELLER))
+            shop.notify_chat_id = SELLER
+            await make_digital(session, shop, await make_category(session, "Software"), "Photo Editor Licence",
+                               2000, codes=["KEY-AAAA", "KEY-BBBB"])
         shopper = fake.user(SHOPPER, "Ann")
-        await shopper.send("linen shirt")
-        await shopper.press("Linen Summer Shirt")
-        await shopper.press("Add to cart")
-        await shopper.press("🛒 Cart")
-        await shopper.press("Checkout")
-        await shopper.press("Continue")
-        await shopper.tap("Share my contact")
-        await shopper.send("1 Main Street, Springfield 12345")
-        await shopper.press("Pick up")
-        await shopper.press("Telegram Stars")
+        since = fake.mark()
+        await shopper.send("photo editor licence")
+        await shopper.press("Photo Editor Licence")
+        await shopper.press("Buy now")
         await shopper.press("Place order")
         assert (await shopper.pre_checkout())["ok"] is True
         await shopper.pay(charge_id="stars-charge-1")
-        assert "received" in shopper.last_text
+        assert any("received" in (text or "") for text in shopper.reply_texts)
+        await fake.wait_for("sendMessage", sent_to(SHOPPER, "KEY-AAAA"), timeout=10)
+        # One code left in the pool: the seller is told, as for low stock.
+        await fake.wait_for("sendMessage", sent_to(SELLER, "Low on codes", "1 code left", "/my_products"), timeout=10,
+                            since=since)
 
-        # The seller sees a paid order and cancels it: Telegram refunds the Stars.
+        # The seller sees a paid digital order: nothing to fulfil, no key shown, and one button to cancel it.
         notice = await fake.wait_for("sendMessage", sent_to(SELLER, "Order #", "paid by telegram stars"), timeout=10)
-        assert "Linen Summer Shirt" in notice.result["text"]
+        assert "Photo Editor Licence" in notice.result["text"] and "KEY-" not in notice.result["text"]
+        assert seller.buttons(notice.result["message_id"]) == ["✖ Cancel"]
         await seller.press("Cancel")
-        await seller.send("Supplier let us down")
+        await seller.send("Key did not activate")
         refund = await fake.wait_for("refundStarPayment", timeout=10)
         assert refund.ok and refund.params["telegram_payment_charge_id"] == "stars-charge-1"
         await fake.wait_for("sendMessage", sent_to(SHOPPER, "was refunded"), timeout=10)
         async with runner.db.transaction() as session:
             order = await session.scalar(select(Order))
             assert (order.status, order.refund_status) == ("cancelled", "refunded")
-        assert await stock(runner, "M / White") == 3
+            # The key was shown to the buyer: it is spent, never sold again; the other is still for sale.
+            pool = dict((await session.execute(select(DigitalCode.code, DigitalCode.status)
+                                               .where(DigitalCode.code.like("KEY-%")))).all())
+        assert pool == {"KEY-AAAA": "spent", "KEY-BBBB": "free"}
+        # A digital order holds no contact: the seller's notice gave none, so none is recorded as given.
+        async with runner.db.read() as session:
+            assert (order.contact_name, order.phone, order.address) == (None, None, None)
+            assert await session.scalar(select(func.count(DataAccess.id))) == 0
 
 
 async def test_a_notice_telegram_refuses_arrives_as_plain_text_or_the_operators_hear_of_it(fake, store_url, clock):
