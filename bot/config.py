@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     telegram_api_base_url: str | None = None
     currency: str = "USD"
     payment_provider_token: str | None = None
-    stars_enabled: bool = False
+    stars_enabled: bool = True  # digital goods are sold, paid in Telegram Stars (Telegram's rule for them)
     stars_per_unit: int = Field(default=rules.STARS_PER_UNIT, gt=0, le=10_000)
     cash_on_delivery: bool = True
     checkout_expiry_minutes: int = Field(default=rules.CHECKOUT_EXPIRY // timedelta(minutes=1), ge=1, le=7 * 24 * 60)

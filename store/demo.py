@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import demo_data
 from store.models import Category, Product, Seller, Variant
+from store.services import digital
 from store.services.catalog import bump_catalog_version
-from store.states import Approval, ProductStatus
+from store.states import Approval, ProductKind, ProductStatus
 
 logger = logging.getLogger(__name__)
 
@@ -37,16 +38,21 @@ async def load_demo_catalog(session: AsyncSession) -> bool:
             brand=item.get("brand"),
             description=item.get("description", ""),
             photo=item.get("photo"),
+            kind=item.get("kind", ProductKind.PHYSICAL),
             status=ProductStatus.ACTIVE,
             catalog_version=version,
         )
         session.add(product)
         await session.flush()
-        session.add_all(
-            Variant(product_id=product.id, seller_id=seller.id, sku=v["sku"], label=v["label"],
-                    price=v["price"], stock=v["stock"], position=i)
-            for i, v in enumerate(item["variants"])
-        )
+        variants = [Variant(product_id=product.id, seller_id=seller.id, sku=v["sku"], label=v["label"],
+                            price=v["price"], stock=v.get("stock", 0), position=i, delivery=v.get("delivery"),
+                            content=v.get("content"), content_type=v.get("content_type"))
+                    for i, v in enumerate(item["variants"])]
+        session.add_all(variants)
+        await session.flush()
+        for variant, v in zip(variants, item["variants"], strict=True):
+            if "codes" in v:  # a pool of codes: its stock is the codes added
+                await digital.add_codes(session, variant.id, v["codes"])
     await session.flush()
     logger.info("demo catalog loaded: %d sellers, %d products", len(sellers), len(demo_data.PRODUCTS))
     return True

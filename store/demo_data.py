@@ -16,6 +16,7 @@ CATEGORIES = [
     "Beauty",
     "Sports & Outdoors",
     "Books & Stationery",
+    "Gift Cards & Classes",
 ]
 
 PRODUCTS = [
@@ -674,6 +675,50 @@ PRODUCTS = [
         "photo": None,
         "variants": [
             {"sku": "VB-HDR-2000", "label": "", "price": 4999, "stock": 8},
+        ],
+    },
+    # ------------------------------------------------------------------
+    # Digital goods: sent in the chat once paid in Telegram Stars
+    # ------------------------------------------------------------------
+    {
+        "seller": "platform",
+        "category": "Books & Stationery",
+        "kind": "digital",
+        "title": "Pride and Prejudice — e-book (PDF)",
+        "brand": "Jane Austen",
+        "description": "The complete novel, a public-domain edition to read on any device.",
+        "photo": "https://picsum.photos/seed/pride-and-prejudice/600/600",
+        "variants": [
+            {"sku": "CS-EBK-PAP", "label": "", "price": 299, "stock": 1000, "delivery": "file",
+             "content": "https://www.planetebook.com/free-ebooks/pride-and-prejudice.pdf", "content_type": "document"},
+        ],
+    },
+    {
+        "seller": "platform",
+        "category": "Gift Cards & Classes",
+        "kind": "digital",
+        "title": "Chatshop Gift Card",
+        "brand": "Chatshop",
+        "description": "A code to spend in any Chatshop shop, sent to your chat as soon as you pay.",
+        "photo": "https://picsum.photos/seed/chatshop-gift-card/600/600",
+        "variants": [
+            {"sku": f"CS-GFT-{value}", "label": f"${value}", "price": value * 100, "delivery": "code",
+             "codes": [f"DEMO-{value}-{n:04d}" for n in range(1, 21)]}
+            for value in (10, 25, 50)
+        ],
+    },
+    {
+        "seller": "platform",
+        "category": "Gift Cards & Classes",
+        "kind": "digital",
+        "title": "Online Watercolour Class for Beginners",
+        "brand": "Chatshop Studio",
+        "description": "Two hours live, Saturdays 10:00 UTC: washes, layers and a small landscape.",
+        "photo": "https://picsum.photos/seed/watercolour-class/600/600",
+        "variants": [
+            {"sku": "CS-CLS-WTR", "label": "", "price": 1500, "stock": 20, "delivery": "text",
+             "content": "Your seat is booked. Join on Saturday at 10:00 UTC: https://meet.jit.si/chatshop-watercolour "
+                        "— have paper, three colours and a round brush ready."},
         ],
     },
 ]

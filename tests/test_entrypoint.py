@@ -47,7 +47,8 @@ async def run_bot(tmp_path, *args: str, **settings: str) -> tuple[int, str]:
     ({"BOT_TOKEN": TOKEN, "DATABASE_URL": "mysql://db/shop"}, "chatshop: setting DATABASE_URL is invalid"),
     ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": "localhost:8081"},
      "chatshop: setting TELEGRAM_API_BASE_URL is invalid"),
-    ({"BOT_TOKEN": TOKEN, "CASH_ON_DELIVERY": "false"}, "chatshop: settings are inconsistent: no way to pay"),
+    ({"BOT_TOKEN": TOKEN, "CASH_ON_DELIVERY": "false", "STARS_ENABLED": "false"},
+     "chatshop: settings are inconsistent: no way to pay"),
 ])
 async def test_a_bad_setting_stops_start_up_with_one_line_naming_it(tmp_path, settings, expected):
     status, stderr = await run_bot(tmp_path, **settings)
