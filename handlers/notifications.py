@@ -119,7 +119,7 @@ def seller_order_text(order: Order, lang: str | None = None) -> str:
     parts.append(("" if parts else "\n") + _("<b>Total: {total}</b> · Payment: {payment}").format(
         total=render.money(order.total, cur, lang), payment=payment))
     if order.kind == ProductKind.DIGITAL:
-        parts.append(_("⚡ Digital goods: sent to the buyer in the chat as soon as they paid. Nothing to ship."))
+        parts.append(_("⚡ Digital goods: sent to the buyer in the chat as soon as they pay. Nothing to ship."))
     else:
         # Translators: {contact} is the buyer's name and phone number.
         parts.append("\n" + _("<b>Buyer:</b> {contact}").format(contact=render.contact_of(order)))

@@ -466,8 +466,8 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
     lines = [f"• {item_name(line.title, line.variant_label)} — {line.quantity} × "
              f"{money(line.unit_price, cur, lang)} = {money(line.line_total, cur, lang)}" for line in order.lines]
     if order.kind == ProductKind.DIGITAL:
-        # Translators: "Get it again" names the button below the order: use the same words as there.
         parts = ["\n" + _total(money(order.total, cur, lang)),
+                 # Translators: "Get it again" names the button below the order: use the same words as there.
                  _("⚡ Digital goods, sent to this chat once paid: tap <b>Get it again</b> to have them once more.")]
     else:
         parts = ["\n" + _items(money(order.items_total, cur, lang)),

@@ -212,7 +212,7 @@ def _ask_code_variants() -> str:
     """The variants step's question for a product sold as codes (no stock typed: it is the codes added)."""
     # Translators: keep the examples in <code> as they are (the seller types them so; the decimal point is a dot).
     return _("(6/6) Now the variants, one message each: <i>option; price</i>, e.g.\n"
-             "<code>Standard licence; 9.99</code>\nFor a product without options: <code>9.99</code>\n"
+             "<code>Standard license; 9.99</code>\nFor a product without options: <code>9.99</code>\n"
              "No stock to type: it is the number of codes left. You add the codes once the product is published.")
 
 
@@ -291,8 +291,8 @@ async def on_text_at_file(update: Update, context: ShopContext, shop: Seller, te
 async def _take_file(update: Update, context: ShopContext, file_id: str, size: int | None, content_type: str) -> None:
     async with context.shop.db.transaction() as session:
         await flow.submit_file(session, update.effective_user.id, file_id, size, content_type)
-    await reply(update, "\n\n".join([_("📎 Got the file ✓ Buyers get it in this chat once they have paid."),
-                                      _ask_variants()]))
+    got = _("📎 Got the file ✓ Buyers get it in their chat with the bot once they have paid.")
+    await reply(update, "\n\n".join([got, _ask_variants()]))
 
 
 @sellers_only
@@ -303,7 +303,7 @@ async def on_goods_text(update: Update, context: ShopContext, shop: Seller, text
         return
     async with context.shop.db.transaction() as session:
         await flow.submit_text(session, update.effective_user.id, text)
-    await reply(update, "\n\n".join([_("🔗 Got it ✓ Buyers see it in this chat once they have paid."),
+    await reply(update, "\n\n".join([_("🔗 Got it ✓ Buyers see it in their chat with the bot once they have paid."),
                                       _ask_variants()]))
 
 
@@ -465,8 +465,8 @@ async def on_manage_goods(update: Update, context: ShopContext, pressed: cb.Edit
                               "for their goods again get the new one.").format(name=name))
     else:
         # Translators: {name} is the product (and its option).
-        await reply(update, _("🔗 Send the new link or text of {name}. Buyers see it in this chat once they have "
-                              "paid.").format(name=name))
+        await reply(update, _("🔗 Send the new link or text of {name}. Buyers see it in their chat with the bot once "
+                              "they have paid.").format(name=name))
 
 
 @sellers_only

@@ -183,7 +183,7 @@ A-9,Sketch Guide 7,5,3,digital,text,{long},
         (8, "codes: This option is not sold as codes, so codes can't be added to it. stock: Stock is required. "
             "content: a text delivery needs the link or text the buyer gets"),
         (9, "kind: the kind must be physical or digital delivery: the delivery must be file, code or text"),
-        (10, "content: That is too long: 3000 characters at most."),
+        (10, "content: That link or text is too long: 3000 characters at most."),
     ]
     assert report.created_variants == 0 and (await counts(db))[:2] == (0, 0)
 
