@@ -65,6 +65,15 @@ async def pay(db, user_id: int, checkout: Checkout, charge: str, now: datetime =
                                              provider_charge_id=None, now=now)
 
 
+async def bought(db, variant_id: int, quantity: int) -> int:
+    """Ann buys ``quantity`` of a digital variant and pays in Stars; returns her order's id."""
+    async with db.transaction() as session:
+        await cart_service.add_to_cart(session, 1, variant_id, quantity)
+    placed = await place(db, 1)
+    await pay(db, 1, placed.checkout, "charge-1")
+    return placed.orders[0].id
+
+
 async def codes(db, variant_id: int) -> dict[str, str]:
     """Each code of the pool and where it stands."""
     async with db.transaction() as session:
@@ -228,11 +237,7 @@ async def test_a_payment_delivered_twice_hands_over_one_set_of_codes(db, shop):
 
 
 async def test_goods_sent_mark_the_order_delivered_and_get_it_again_is_the_buyers_alone(db, shop):
-    async with db.transaction() as session:
-        await cart_service.add_to_cart(session, 1, shop["ebook"], 1)
-    placed = await place(db, 1)
-    await pay(db, 1, placed.checkout, "charge-1")
-    order_id = placed.orders[0].id
+    order_id = await bought(db, shop["ebook"], 1)
     async with db.transaction() as session:
         await goods_delivered(session, order_id, NOW)
         await goods_delivered(session, order_id, NOW)  # a second delivery of the notice changes nothing
@@ -246,11 +251,7 @@ async def test_goods_sent_mark_the_order_delivered_and_get_it_again_is_the_buyer
 
 
 async def test_cancelled_before_its_codes_went_out_they_go_back_to_the_pool(db, shop):
-    async with db.transaction() as session:
-        await cart_service.add_to_cart(session, 1, shop["gift"], 2)
-    placed = await place(db, 1)
-    await pay(db, 1, placed.checkout, "charge-1")
-    order_id = placed.orders[0].id
+    order_id = await bought(db, shop["gift"], 2)
     seller = Actor(ActorKind.SELLER, user_id=SELLER_OWNER)
 
     async with db.transaction() as session:
@@ -267,11 +268,7 @@ async def test_cancelled_before_its_codes_went_out_they_go_back_to_the_pool(db, 
 
 
 async def test_refunded_after_its_codes_were_shown_they_are_spent_never_sold_again(db, shop):
-    async with db.transaction() as session:
-        await cart_service.add_to_cart(session, 1, shop["gift"], 2)
-    placed = await place(db, 1)
-    await pay(db, 1, placed.checkout, "charge-1")
-    order_id = placed.orders[0].id
+    order_id = await bought(db, shop["gift"], 2)
     async with db.transaction() as session:
         await goods_delivered(session, order_id, NOW)
         await cancel(session, order_id, Actor(ActorKind.SELLER, user_id=SELLER_OWNER), "did not work", NOW)
@@ -286,15 +283,12 @@ async def test_refunded_after_its_codes_were_shown_they_are_spent_never_sold_aga
 
 
 async def test_a_being_sent_delivery_counts_as_shown(db, shop):
-    async with db.transaction() as session:
-        await cart_service.add_to_cart(session, 1, shop["gift"], 1)
-    placed = await place(db, 1)
-    await pay(db, 1, placed.checkout, "charge-1")
+    order_id = await bought(db, shop["gift"], 1)
     async with db.transaction() as session:
         row = await session.scalar(select(OutboxMessage).where(OutboxMessage.template == "digital_goods"))
         row.claimed_until = NOW + timedelta(minutes=2)  # a worker is sending it right now
     async with db.transaction() as session:
-        await cancel(session, placed.orders[0].id, Actor(ActorKind.OPERATOR, user_id=9), "refund asked", NOW)
+        await cancel(session, order_id, Actor(ActorKind.OPERATOR, user_id=9), "refund asked", NOW)
     assert (await codes(db, shop["gift"]))["CODE-1"] == "spent"
 
 
