@@ -95,6 +95,9 @@ BUTTONS: dict[type[cb.Button], Callable] = {
 
 def shop_options(settings: Settings) -> ShopOptions:
     """The handler-facing options derived from the settings."""
+    if not (settings.payment_provider_token or settings.cash_on_delivery):
+        logger.warning("physical goods can't be paid for (no PAYMENT_PROVIDER_TOKEN, CASH_ON_DELIVERY=false): "
+                       "only digital goods are sold")
     return ShopOptions(
         currency=settings.currency,
         provider_token=settings.payment_provider_token,

@@ -42,7 +42,7 @@ from store.db import Database
 from store.errors import InvalidInput
 from store.models import utcnow
 from store.services import outbox, personal_data
-from store.services.fulfilment import complete_stars_refund, goods_delivered
+from store.services.fulfilment import complete_stars_refund
 from store.services.sellers import get_seller, webhook_failing
 from store.services.users import mark_blocked, recipient_language
 from store.services.webhook_targets import Network, check_target, is_public
@@ -169,8 +169,6 @@ class OutboxWorker:
         async with self.db.transaction() as session:
             await outbox.mark_sent(session, delivery.id, self.clock())
             await _record_contact_given(session, delivery, self.clock())
-            if delivery.template == Notice.DIGITAL_GOODS:
-                await goods_delivered(session, delivery.payload["order_id"], self.clock())
         self.delivered += 1
         OUTBOX_DELIVERED.labels(delivery.channel).inc()
 
@@ -220,7 +218,7 @@ class OutboxWorker:
         async with self.db.transaction() as session:
             language = i18n.language_of(*await recipient_language(session, delivery.chat_id))
             with i18n.speaking(language):
-                notice = await render_notice(session, delivery.template, delivery.payload)
+                notice = await render_notice(session, delivery.template, delivery.payload, self.clock())
         if notice is None:
             await self._sent(delivery)  # what it was about is gone: nothing to say
             return

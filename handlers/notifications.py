@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -19,11 +20,11 @@ from handlers import keyboards, render
 from handlers.fit import CAPTION_LIMIT, fit, fit_lines, pages
 from handlers.i18n import _, ngettext
 from handlers.messages import CHECKOUT_WAS, PAID_BY, PAYMENT_METHOD, REFUND_STATUS, order_status
-from store.models import Order, Payment
-from store.services import creators, digital, outbox
+from store.models import Order, Payment, utcnow
+from store.services import creators, outbox
 from store.services.digital import DOCUMENT, PHOTO, Goods
 from store.services.events import load_order
-from store.services.fulfilment import RefundDue, refund_due
+from store.services.fulfilment import RefundDue, goods_shown, refund_due
 from store.services.sellers import get_seller
 from store.services.users import get_user
 from store.states import Approval, Delivery, OrderEventType, PaymentMethod, ProductKind, RefundStatus
@@ -90,8 +91,6 @@ async def send_rest(bot: Bot, chat_id: int, notice: Notice) -> None:
             await bot.send_document(chat_id, sent.file, caption=caption, parse_mode=ParseMode.HTML)
 
 
-async def _goods(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
-    return goods_notice(data["order_id"], await digital.goods_of(session, data["order_id"]))
 
 
 def seller_order_text(order: Order, lang: str | None = None) -> str:
@@ -327,12 +326,18 @@ RENDERERS: dict[NoticeKind, Callable[[AsyncSession, dict[str, Any]], Awaitable[N
     NoticeKind.REFUND_DUE: _refund_due,
     NoticeKind.PAYMENT_REFUNDED: _payment_refunded,
     NoticeKind.WEBHOOK_FAILING: _webhook_failing,
-    NoticeKind.DIGITAL_GOODS: _goods,
 }
 
 
-async def render_notice(session: AsyncSession, template: str, data: dict[str, Any]) -> Notice | None:
-    """Render an outbox chat message, or None when what it was about no longer exists."""
+async def render_notice(session: AsyncSession, template: str, data: dict[str, Any],
+                        now: datetime | None = None) -> Notice | None:
+    """Render an outbox chat message, or None when what it was about no longer exists.
+
+    A digital order's goods are rendered to be sent at once: the order is delivered from then on (at
+    ``now``), so its codes count as shown, whatever becomes of the message.
+    """
+    if template == NoticeKind.DIGITAL_GOODS:
+        return goods_notice(data["order_id"], await goods_shown(session, data["order_id"], now or utcnow()))
     renderer = RENDERERS.get(template)  # type: ignore[call-overload]
     if renderer is None:
         raise ValueError(f"unknown notice template {template!r}")

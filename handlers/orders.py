@@ -10,9 +10,9 @@ from handlers.common import answer, button_handler, chat_of, edit, lang, reply
 from handlers.context import ShopContext
 from handlers.notifications import goods_notice, send_rest
 from store.errors import ErrorCode, Expired
-from store.services import digital
+from store.services import digital, fulfilment
 from store.services.orders import get_order_for_buyer, list_orders
-from store.states import CheckoutStatus, ProductKind
+from store.states import CheckoutStatus
 
 PAGE_SIZE = 5
 
@@ -50,8 +50,7 @@ async def on_order(update: Update, context: ShopContext, pressed: cb.ShowOrder) 
         detail = await get_order_for_buyer(session, update.effective_user.id, pressed.order_id)
     await answer(query)
     unpaid = detail.checkout.id if detail.checkout.status == CheckoutStatus.PENDING_PAYMENT else None
-    order = detail.order
-    goods = order.id if order.kind == ProductKind.DIGITAL and order.status in digital.HOLDS_GOODS else None
+    goods = detail.order.id if digital.holds_goods(detail.order) else None
     await edit(query, render.order_detail(detail, lang(update)), keyboards.order_detail(pressed.page, unpaid, goods))
 
 
@@ -59,8 +58,10 @@ async def on_order(update: Update, context: ShopContext, pressed: cb.ShowOrder) 
 async def on_get_again(update: Update, context: ShopContext, pressed: cb.GetAgain) -> None:
     """A paid digital order's files, codes or links, sent again to its buyer."""
     query = update.callback_query
-    async with context.shop.db.read() as session:
-        goods = await digital.buyer_goods(session, update.effective_user.id, pressed.order_id)
+    async with context.shop.db.transaction() as session:
+        goods = await fulfilment.goods_again(session, update.effective_user.id, pressed.order_id,
+                                             context.shop.clock())
+    context.shop.wake_outbox()  # sent for the first time: the seller's webhook hears it is delivered
     await answer(query)
     notice = goods_notice(pressed.order_id, goods)
     if notice is None:

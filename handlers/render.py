@@ -16,6 +16,7 @@ from store.services.cart import CartLineView, CartView
 from store.services.catalog import ProductView, VariantView
 from store.services.checkout import CartAdjustment, Quote
 from store.services.checkout_flow import PaymentStep, Saved
+from store.services.digital import holds_goods
 from store.services.fulfilment import SellerOrder
 from store.services.orders import OPEN_FILTER, OrderDetail, OrderSummary
 from store.states import ActorKind, OrderStatus, PaymentMethod, ProductKind
@@ -287,8 +288,8 @@ def review(cart_view: CartView, changes: tuple[CartAdjustment, ...], currency: s
         after = [_("Digital goods are paid in Telegram Stars and sent to this chat as soon as you pay."),
                  _("Continue to confirm, or cancel to keep shopping.")]
     elif ProductKind.DIGITAL in kinds:
-        after = [_("<b>Two payments:</b> the digital goods (⚡) in Telegram Stars, sent to this chat as soon as you "
-                   "pay; the rest by card or cash on delivery. Pay them in either order."),
+        after = [_("<b>Paid apart:</b> the digital goods (⚡) in Telegram Stars (a payment per shop), sent to this "
+                   "chat as soon as you pay; the rest by card or cash on delivery. Pay them in either order."),
                  _("Continue to enter your contact details, or cancel to keep shopping.")]
     else:
         after = [_("Continue to enter your contact details, or cancel to keep shopping.")]
@@ -349,13 +350,19 @@ def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lan
     """Step 5 of checkout: everything, one last time (digital goods: their payment in Stars)."""
     title = [_("✅ <b>Checkout — confirm your order</b>")]
     lines = _lines_by_seller(cart_view, currency, lang)
-    stars = money(details.get("stars", 0), STARS, lang)
+    stars, payments = money(quote.stars, STARS, lang), len(quote.stars_payments)
     if details["payment"] == PaymentMethod.STARS:  # digital goods alone
-        return fit_lines(title, lines, [
-            "\n" + _total(quote.total.format(lang)),
+        if payments > 1:
+            # Translators: {stars} is an amount of Telegram Stars ("⭐ 250"), {count} how many payments (2 or more).
+            paid = ngettext("Payment: {stars} in Telegram Stars, in {count} payments (one per shop). The goods are "
+                            "sent to this chat as soon as you pay.",
+                            "Payment: {stars} in Telegram Stars, in {count} payments (one per shop). The goods are "
+                            "sent to this chat as soon as you pay.", payments)
+        else:
             # Translators: {stars} is an amount of Telegram Stars ("⭐ 250").
-            _("Payment: {stars} in Telegram Stars. The goods are sent to this chat as soon as you pay.").format(
-                stars=stars)])
+            paid = _("Payment: {stars} in Telegram Stars. The goods are sent to this chat as soon as you pay.")
+        return fit_lines(title, lines, ["\n" + _total(quote.total.format(lang)),
+                                        paid.format(stars=stars, count=payments)])
     parts = ["\n" + _items((quote.items_total - quote.digital).format(lang))]
     shipping, amount = escape(details["shipping_name"]), quote.shipping_total.format(lang)
     if quote.sellers > 1:
@@ -369,7 +376,15 @@ def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lan
     parts.append(escape(details["address"]))
     # Translators: {method} is how the order is paid, e.g. "💳 Card".
     parts.append(_("Payment: {method}").format(method=PAYMENT_METHOD[details["payment"]]))
-    if quote.two_payments:
+    if quote.two_payments and payments > 1:
+        # Translators: {count} is how many more payments (2 or more), {amount} what the digital goods cost,
+        # {stars} the same in Telegram Stars ("⭐ 250").
+        more = ngettext("<b>{count} more payments</b>, one per shop, for the digital goods (⚡): {amount} = "
+                        "<b>{stars}</b> in Telegram Stars, sent to this chat as soon as you pay.",
+                        "<b>{count} more payments</b>, one per shop, for the digital goods (⚡): {amount} = "
+                        "<b>{stars}</b> in Telegram Stars, sent to this chat as soon as you pay.", payments)
+        parts.append("\n" + more.format(count=payments, amount=quote.digital.format(lang), stars=stars))
+    elif quote.two_payments:
         # Translators: {amount} is what the digital goods cost, {stars} the same in Telegram Stars ("⭐ 250").
         parts.append("\n" + _("<b>Second payment</b>, digital goods (⚡): {amount} = <b>{stars}</b> in Telegram "
                               "Stars, sent to this chat as soon as you pay.").format(
@@ -466,9 +481,11 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
     lines = [f"• {item_name(line.title, line.variant_label)} — {line.quantity} × "
              f"{money(line.unit_price, cur, lang)} = {money(line.line_total, cur, lang)}" for line in order.lines]
     if order.kind == ProductKind.DIGITAL:
-        parts = ["\n" + _total(money(order.total, cur, lang)),
-                 # Translators: "Get it again" names the button below the order: use the same words as there.
-                 _("⚡ Digital goods, sent to this chat once paid: tap <b>Get it again</b> to have them once more.")]
+        parts = ["\n" + _total(money(order.total, cur, lang))]
+        if holds_goods(order):
+            # Translators: "Get it again" names the button below the order: use the same words as there.
+            parts.append(_("⚡ Digital goods, sent to this chat once paid: tap <b>Get it again</b> to have them "
+                           "once more."))
     else:
         parts = ["\n" + _items(money(order.items_total, cur, lang)),
                  _shipping(escape(checkout.shipping_name), money(order.shipping_fee, cur, lang)),

@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from handlers.notifications import render_notice
 from store.errors import Expired, OutOfStock, ShopError
 from store.models import Checkout, DigitalCode, Order, OutboxMessage, Payment, Variant
 from store.services import cart as cart_service
 from store.services import checkout as co
 from store.services import digital, payments, unpaid
-from store.services.fulfilment import Actor, cancel, goods_delivered
+from store.services.fulfilment import Actor, cancel, goods_again, goods_shown
 from store.services.invoices import invoice_payload
 from store.services.orders import allowed_actions
 from store.states import ActorKind, PaymentMethod
@@ -125,7 +126,7 @@ async def test_stars_are_never_taken_for_physical_goods(db, shop):
 async def test_digital_goods_are_refused_where_the_shop_takes_no_stars(db, shop):
     async with db.transaction() as session:
         with pytest.raises(ShopError) as caught:
-            await cart_service.add_to_cart(session, 1, shop["gift"], 1, digital_sold=False)
+            await cart_service.add_to_cart(session, 1, shop["gift"], 1, sold=("physical",))
     assert caught.value.code == "digital_not_sold"
     async with db.transaction() as session:
         await cart_service.add_to_cart(session, 1, shop["gift"], 1)
@@ -236,18 +237,22 @@ async def test_a_payment_delivered_twice_hands_over_one_set_of_codes(db, shop):
     assert [item.codes for item in goods] == [("CODE-1",)]
 
 
-async def test_goods_sent_mark_the_order_delivered_and_get_it_again_is_the_buyers_alone(db, shop):
+async def test_goods_rendered_to_be_sent_mark_the_order_delivered_and_get_it_again_is_the_buyers_alone(db, shop):
     order_id = await bought(db, shop["ebook"], 1)
     async with db.transaction() as session:
-        await goods_delivered(session, order_id, NOW)
-        await goods_delivered(session, order_id, NOW)  # a second delivery of the notice changes nothing
+        notice = await render_notice(session, "digital_goods", {"order_id": order_id}, NOW)
+        again = await render_notice(session, "digital_goods", {"order_id": order_id}, NOW)  # a retry
+    assert notice.files[0].file == "file-ebook" and again == notice
     async with db.transaction() as session:
         order = await session.get(Order, order_id)
         assert (order.status, order.delivered_at) == ("delivered", NOW)
-        [item] = await digital.buyer_goods(session, 1, order_id)
+        events = list(await session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.like("order-%"))))
+        [item] = await goods_again(session, 1, order_id, NOW)
         assert (item.delivery, item.content, item.content_type) == ("file", "file-ebook", "document")
         with pytest.raises(ShopError):
-            await digital.buyer_goods(session, 2, order_id)
+            await goods_again(session, 2, order_id, NOW)
+    # Delivered once: the order's events are its creation and payment, then one delivery.
+    assert sum(key.endswith("-delivered") for key in events) <= 1
 
 
 async def test_cancelled_before_its_codes_went_out_they_go_back_to_the_pool(db, shop):
@@ -260,17 +265,18 @@ async def test_cancelled_before_its_codes_went_out_they_go_back_to_the_pool(db, 
     assert sorted((await codes(db, shop["gift"])).values()) == ["free"] * 5
     assert await stock_of(db, shop["gift"]) == 5
     async with db.transaction() as session:
-        delivery = await session.scalar(select(OutboxMessage).where(OutboxMessage.template == "digital_goods"))
+        # The delivery still waiting in the outbox sends nothing now (the codes are back on sale)...
+        assert await render_notice(session, "digital_goods", {"order_id": order_id}, NOW) is None
         refund = await session.scalar(select(OutboxMessage).where(OutboxMessage.template == "refund_stars"))
-        # The delivery is called off (it would show codes now back on sale), and the Stars go back.
-        assert delivery.status == "dead" and await digital.goods_of(session, order_id) == []
-    assert refund.payload["charge_id"] == "charge-1"
+        order = await session.get(Order, order_id)
+    # ... and the Stars go back at once: the order was its own payment.
+    assert refund.payload["charge_id"] == "charge-1" and order.status == "cancelled"
 
 
 async def test_refunded_after_its_codes_were_shown_they_are_spent_never_sold_again(db, shop):
     order_id = await bought(db, shop["gift"], 2)
     async with db.transaction() as session:
-        await goods_delivered(session, order_id, NOW)
+        await goods_shown(session, order_id, NOW)
         await cancel(session, order_id, Actor(ActorKind.SELLER, user_id=SELLER_OWNER), "did not work", NOW)
 
     pool = await codes(db, shop["gift"])
@@ -282,14 +288,33 @@ async def test_refunded_after_its_codes_were_shown_they_are_spent_never_sold_aga
         assert await session.scalar(select(OutboxMessage.id).where(OutboxMessage.template == "refund_stars"))
 
 
-async def test_a_being_sent_delivery_counts_as_shown(db, shop):
+async def test_codes_shown_with_get_it_again_before_the_outbox_sent_them_count_as_shown(db, shop):
     order_id = await bought(db, shop["gift"], 1)
-    async with db.transaction() as session:
-        row = await session.scalar(select(OutboxMessage).where(OutboxMessage.template == "digital_goods"))
-        row.claimed_until = NOW + timedelta(minutes=2)  # a worker is sending it right now
+    async with db.transaction() as session:  # the buyer asks from /orders while the outbox is behind
+        [item] = await goods_again(session, 1, order_id, NOW)
+    assert item.codes == ("CODE-1",)
     async with db.transaction() as session:
         await cancel(session, order_id, Actor(ActorKind.OPERATOR, user_id=9), "refund asked", NOW)
     assert (await codes(db, shop["gift"]))["CODE-1"] == "spent"
+
+
+async def test_digital_goods_of_two_shops_are_two_stars_payments_each_refunded_on_its_own(db, shop):
+    async with db.transaction() as session:
+        other = await make_seller(session, "Key Store")
+        other.owner_user_id = 501
+        keys = await make_digital(session, other, await make_category(session, "Keys"), "Antivirus Key", 700,
+                                  codes=["AV-1"])
+        await cart_service.add_to_cart(session, 1, shop["gift"], 1)
+        await cart_service.add_to_cart(session, 1, keys.id, 1)
+    placed = await place(db, 1)
+    assert [(c.payment_method, c.invoice_amount) for c in placed.checkouts] == [("stars", 500), ("stars", 350)]
+    for n, checkout in enumerate(placed.checkouts):
+        await pay(db, 1, checkout, f"charge-{n}")
+    async with db.transaction() as session:
+        await cancel(session, placed.orders[1].id, Actor(ActorKind.SELLER, user_id=501), "out of licences", NOW)
+        refunds = list(await session.scalars(select(OutboxMessage.payload)
+                                             .where(OutboxMessage.template == "refund_stars")))
+    assert [refund["charge_id"] for refund in refunds] == ["charge-1"]  # the key shop's payment alone
 
 
 async def test_only_digital_orders_have_nothing_but_cancel_for_their_seller(db, shop):

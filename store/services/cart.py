@@ -153,9 +153,10 @@ async def cart_count(session: AsyncSession, user_id: int) -> int:
 
 
 async def add_to_cart(session: AsyncSession, user_id: int, variant_id: int, quantity: int = 1, *,
-                      creator_id: int | None = None, digital_sold: bool = True) -> CartChange:
-    """Put ``quantity`` units of a variant in the user's cart, within the stock on hand (a digital product
-    only where digital goods are sold: ``digital_sold``, the shop takes Telegram Stars).
+                      creator_id: int | None = None, sold: tuple[str, ...] = tuple(ProductKind)) -> CartChange:
+    """Put ``quantity`` units of a variant in the user's cart, within the stock on hand, if the shop can take
+    payment for its kind of goods (``sold``: digital goods need Telegram Stars, physical ones a card provider
+    or cash on delivery).
 
     ``creator_id`` is the creator the shopper's last link click attributes the
     line to; a later attributed add moves the line to the newer creator.
@@ -167,8 +168,9 @@ async def add_to_cart(session: AsyncSession, user_id: int, variant_id: int, quan
     )
     if variant is None or variant.product.status != ProductStatus.ACTIVE:
         raise NotFound(ErrorCode.PRODUCT_GONE)
-    if variant.product.kind == ProductKind.DIGITAL and not digital_sold:
-        raise ShopError(ErrorCode.DIGITAL_NOT_SOLD)
+    if variant.product.kind not in sold:
+        raise ShopError(ErrorCode.DIGITAL_NOT_SOLD if variant.product.kind == ProductKind.DIGITAL
+                        else ErrorCode.PHYSICAL_NOT_SOLD)
     line = await session.scalar(
         select(CartLine).where(CartLine.user_id == user_id, CartLine.variant_id == variant_id)
     )

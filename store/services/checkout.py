@@ -5,7 +5,9 @@ each seller's order is charged the chosen shipping fee once. Telegram's rules
 decide how goods are paid: physical goods by card (a payment provider) or cash
 on delivery, digital goods in Telegram Stars only, so a cart holding both is
 placed as two checkouts, one per payment, each with its own orders and expiry
-(digital orders ship nothing and need no address). Stock is reserved
+(digital orders ship nothing and need no address). Digital goods are one Stars
+checkout per seller: Telegram refunds a Stars payment whole or not at all, so
+each seller's order must be its own payment for a cancel to refund it. Stock is reserved
 when the orders are created; paying is :mod:`store.services.payments`, an
 unpaid checkout's end (expiry, the buyer calling it off) is
 :mod:`store.services.unpaid`, the typed contact details are
@@ -91,14 +93,25 @@ class Review:
 @dataclass(frozen=True, slots=True)
 class Quote:
     """What a checkout will cost with a given shipping method (``sellers``: those who ship, each charged the
-    fee once); ``digital`` is the part of the items paid in Stars, ``stars`` that part in Stars."""
+    fee once); ``digital`` is the part of the items paid in Stars, ``stars_payments`` that part in Stars, one
+    payment per seller of digital goods."""
 
     items_total: Money
     shipping_total: Money
     total: Money
     sellers: int
     digital: Money
-    stars: int = 0
+    stars_payments: tuple[int, ...] = ()
+
+    @property
+    def stars(self) -> int:
+        """The digital goods in Stars, all payments together."""
+        return sum(self.stars_payments)
+
+    @property
+    def over_stars_limit(self) -> bool:
+        """Whether one of the Stars payments asks more than one invoice may."""
+        return any(stars > STARS_INVOICE_MAX for stars in self.stars_payments)
 
     @property
     def physical_total(self) -> Money:
@@ -178,9 +191,10 @@ def quote(cart: CartView, shipping: ShippingOption | None, currency: str,
     sellers = len({line.seller_id for line in cart.lines if not line.digital})
     items = Money(cart.total, currency)
     shipping_total = Money(shipping.fee if shipping is not None else 0, currency) * sellers
-    digital_part = Money(cart.of_kind(ProductKind.DIGITAL).total, currency)
-    stars = to_stars(digital_part, stars_per_unit).amount if digital_part.amount else 0
-    return Quote(items, shipping_total, items + shipping_total, sellers, digital_part, stars)
+    digital_goods = cart.of_kind(ProductKind.DIGITAL)
+    stars = tuple(to_stars(Money(sum(line.total for line in lines), currency), stars_per_unit).amount
+                  for _seller, lines in digital_goods.by_seller())
+    return Quote(items, shipping_total, items + shipping_total, sellers, Money(digital_goods.total, currency), stars)
 
 
 def check_sold(cart: CartView, rules: CheckoutRules) -> None:
@@ -231,7 +245,7 @@ async def place_order(
     priced = quote(cart, shipping, rules.currency, rules.stars_per_unit)
     if priced.total.amount != expected_total:
         raise Changed(ErrorCode.PRICES_CHANGED)
-    if priced.stars > STARS_INVOICE_MAX:
+    if priced.over_stars_limit:
         raise Changed(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
 
     wanted: dict[int, int] = {}
@@ -244,16 +258,16 @@ async def place_order(
 
     checkouts: list[tuple[Checkout, list[Order]]] = []
     if physical.lines:
-        checkouts.append(await _place(session, user_id, physical, PaymentMethod(payment_method), shipping,
-                                      (contact_name, phone, address), rules, now))
+        checkouts.append(await _place(session, user_id, physical, ProductKind.PHYSICAL, PaymentMethod(payment_method),
+                                      shipping, (contact_name, phone, address), rules, now))
         user = await session.get(User, user_id)
         if user is not None:
             user.contact_name, user.last_address = contact_name, address
             if phone is not None:  # an order that needed no phone keeps the one saved before
                 user.phone = phone
-    if digital_goods.lines:
-        placed = await _place(session, user_id, digital_goods, PaymentMethod.STARS, None, (None, None, None), rules,
-                              now)
+    for _seller, lines in digital_goods.by_seller():
+        placed = await _place(session, user_id, CartView(tuple(lines)), ProductKind.DIGITAL, PaymentMethod.STARS,
+                              None, (None, None, None), rules, now)
         await digital.reserve_codes(session, [order.id for order in placed[1]])
         checkouts.append(placed)
     if buy_now is None:
@@ -269,7 +283,7 @@ async def place_order(
                   tuple(order for _checkout, orders in checkouts for order in orders))
 
 
-async def _place(session: AsyncSession, user_id: int, cart: CartView, method: PaymentMethod,
+async def _place(session: AsyncSession, user_id: int, cart: CartView, kind: ProductKind, method: PaymentMethod,
                  shipping: ShippingOption | None, contact: tuple[str | None, str | None, str | None],
                  rules: CheckoutRules, now: datetime) -> tuple[Checkout, list[Order]]:
     """One checkout of goods of one kind, paid one way, with an order per seller (stock already taken)."""
@@ -277,7 +291,6 @@ async def _place(session: AsyncSession, user_id: int, cart: CartView, method: Pa
     cod = method == PaymentMethod.COD
     status = OrderStatus.PLACED if cod else OrderStatus.PENDING_PAYMENT
     invoice = Money(priced.stars, STARS) if method == PaymentMethod.STARS else priced.total
-    kind = ProductKind.PHYSICAL if shipping is not None else ProductKind.DIGITAL
     checkout = Checkout(
         user_id=user_id, status=CheckoutStatus.PLACED if cod else CheckoutStatus.PENDING_PAYMENT,
         payment_method=method, currency=rules.currency,
@@ -314,11 +327,6 @@ async def _place(session: AsyncSession, user_id: int, cart: CartView, method: Pa
                                actor_id=user_id, created_at=now) for o in orders)
     await session.flush()
     return checkout, orders
-
-
-def stars_amount(total: Money, rules: CheckoutRules) -> int:
-    """How many Stars an invoice for ``total`` asks."""
-    return to_stars(total, rules.stars_per_unit).amount
 
 
 async def checkout_for_update(session: AsyncSession, checkout_id: int) -> Checkout | None:

@@ -157,7 +157,7 @@ async def _confirm_digital(session: AsyncSession, user_id: int, data: dict, cart
                            rules: co.CheckoutRules) -> Confirmation:
     """Digital goods alone: nothing to ask, on to the confirmation of a payment in Stars."""
     quote = co.quote(cart, None, rules.currency, rules.stars_per_unit)
-    if quote.stars > STARS_INVOICE_MAX:
+    if quote.over_stars_limit:
         raise InvalidInput(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
     details = {**data, "name": None, "phone": None, "address": None, "shipping": None, "shipping_name": "",
                "payment": PaymentMethod.STARS, "total": quote.total.amount, "stars": quote.stars,
@@ -303,7 +303,7 @@ async def choose_payment(session: AsyncSession, user_id: int, method: str, offer
         raise Expired(ErrorCode.PRODUCT_GONE if is_buy_now(step.data) else ErrorCode.CART_EMPTY)
     quote = co.quote(cart, await co.get_shipping(session, step.data["shipping"]), rules.currency,
                      rules.stars_per_unit)
-    if quote.stars > STARS_INVOICE_MAX:
+    if quote.over_stars_limit:
         raise InvalidInput(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
     details = {**step.data, "payment": method, "total": quote.total.amount, "stars": quote.stars,
                "fingerprint": fingerprint(cart, step.data["shipping"], method)}

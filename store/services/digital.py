@@ -4,8 +4,10 @@ A code is sold once: the codes of a pool are taken for an order line when the
 order is placed (the variant's stock, which counts the free codes, is taken by
 the same checkout, so there is always one to take), become the buyer's when
 the payment is in, and go back to the pool when the order ends unpaid, or is
-refunded before the buyer was shown them; a code shown and then refunded is
-spent, never sold again. Codes, files and texts are shown to their buyer
+refunded before its goods were shown; a code shown and then refunded is spent,
+never sold again. The order is marked delivered before its goods are first
+sent (:func:`store.services.fulfilment.goods_shown`): a delivered order's
+codes count as shown, whether or not the message arrived. Codes, files and texts are shown to their buyer
 alone: no listing, notice, webhook or log carries them.
 """
 
@@ -14,17 +16,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.errors import ErrorCode, Expired, InvalidInput, NotFound, OutOfStock
-from store.models import DigitalCode, Order, OrderLine, OutboxMessage, Product, Variant
-from store.states import CodeStatus, Delivery, OrderStatus, OutboxStatus, ProductKind
+from store.errors import ErrorCode, InvalidInput, NotFound, OutOfStock
+from store.models import DigitalCode, Order, OrderLine, Variant
+from store.states import CodeStatus, Delivery, OrderStatus, ProductKind
 
 # Codes one upload may add (a message, a file, a CSV cell, an API call); a bigger pool is several uploads.
 CODES_PER_UPLOAD = 1000
@@ -55,11 +56,12 @@ def clean_delivery(text: str) -> Delivery:
 
 
 def clean_text(text: str) -> str:
-    """A link or text revealed after payment: not empty, at most TEXT_MAX characters."""
+    """A link or text revealed after payment: not empty, at most TEXT_MAX characters as Telegram counts them
+    (UTF-16 units: an emoji is two), so it is always sent whole."""
     text = text.strip()
     if not text:
         raise InvalidInput(ErrorCode.CONTENT_NEEDED)
-    if len(text) > TEXT_MAX:
+    if len(text.encode("utf-16-le")) // 2 > TEXT_MAX:
         raise InvalidInput(ErrorCode.CONTENT_TOO_LONG, max=TEXT_MAX)
     return text
 
@@ -164,47 +166,28 @@ async def sell_codes(session: AsyncSession, order_id: int) -> None:
                           .values(status=CodeStatus.SOLD))
 
 
-async def release_codes(session: AsyncSession, order: Order, *, shown: bool) -> set[int]:
-    """An order ended (unpaid, cancelled, refunded): its codes go back to the pool, and the variants' stock
-    with them, unless the buyer was ``shown`` them (then they are spent). Returns the code variants (their
-    stock is settled here, not by the caller)."""
-    variants: set[int] = set()
-    for line in sorted(order.lines, key=lambda line: line.variant_id):
-        codes = list(await session.scalars(select(DigitalCode).where(DigitalCode.order_line_id == line.id)))
-        if not codes:
-            continue
-        variants.add(line.variant_id)
+async def release_line_codes(session: AsyncSession, line: OrderLine, *, shown: bool) -> bool:
+    """An order line ended (unpaid, cancelled, refunded): its codes go back to the pool, and its variant's
+    stock with them, unless the buyer was ``shown`` them (then they are spent). False for a line that held
+    no codes (its stock is the caller's to put back)."""
+    codes = list(await session.scalars(select(DigitalCode).where(DigitalCode.order_line_id == line.id)))
+    if not codes:
+        return False
+    for code in codes:
         if shown:
-            for code in codes:
-                code.status = CodeStatus.SPENT
-            continue
-        for code in codes:
+            code.status = CodeStatus.SPENT
+        else:
             code.status, code.order_line_id = CodeStatus.FREE, None
+    if not shown:
         await session.execute(update(Variant).where(Variant.id == line.variant_id)
                               .values(stock=Variant.stock + len(codes)))
     await session.flush()
-    return variants
+    return True
 
 
 def goods_key(order_id: int) -> str:
     """The outbox key of a digital order's delivery: one per order, whatever repeats its payment."""
     return f"goods-{order_id}"
-
-
-async def withhold_goods(session: AsyncSession, order: Order, now: datetime) -> bool:
-    """A digital order is being cancelled: whether its buyer may have seen its goods (delivered, or being sent
-    right now). If not, its delivery is called off, so what it held can go back on sale."""
-    if order.status == OrderStatus.DELIVERED:
-        return True
-    row = await session.scalar(select(OutboxMessage).where(OutboxMessage.key == goods_key(order.id))
-                               .with_for_update().execution_options(populate_existing=True))
-    if row is None:
-        return False
-    if row.status == OutboxStatus.SENT or (row.claimed_until is not None and row.claimed_until > now):
-        return True
-    if row.status == OutboxStatus.PENDING:
-        row.status, row.last_error = OutboxStatus.DEAD, "the order was cancelled before its goods were sent"
-    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,22 +227,6 @@ async def goods_of(session: AsyncSession, order_id: int) -> list[Goods]:
                   row.content_type, tuple(codes.get(row.id, ()))) for row in rows if row.delivery]
 
 
-async def buyer_goods(session: AsyncSession, buyer_id: int, order_id: int) -> list[Goods]:
-    """A buyer's paid digital order's goods, to send again (Get it again)."""
-    order = await session.get(Order, order_id)
-    if order is None or order.buyer_id != buyer_id:
-        raise NotFound(ErrorCode.NOT_YOUR_ORDER)
-    if order.kind != ProductKind.DIGITAL or order.status not in HOLDS_GOODS:
-        raise Expired(ErrorCode.NOTHING_TO_SEND_AGAIN)
-    return await goods_of(session, order_id)
-
-
-async def codes_left(session: AsyncSession, variant_id: int) -> int:
-    """How many codes of a pool are free."""
-    return await session.scalar(select(func.count(DigitalCode.id)).where(
-        DigitalCode.variant_id == variant_id, DigitalCode.status == CodeStatus.FREE)) or 0
-
-
-async def is_digital(session: AsyncSession, product_id: int) -> bool:
-    """Whether a product is digital."""
-    return await session.scalar(select(Product.kind).where(Product.id == product_id)) == ProductKind.DIGITAL
+def holds_goods(order: Order) -> bool:
+    """Whether an order is a paid digital order, whose goods its buyer may have again."""
+    return order.kind == ProductKind.DIGITAL and order.status in HOLDS_GOODS

@@ -31,7 +31,6 @@ from store.states import (
     OutboxChannel,
     PaymentMethod,
     PaymentStatus,
-    ProductKind,
     RefundStatus,
     SellerAction,
 )
@@ -133,18 +132,31 @@ async def deliver(session: AsyncSession, order_id: int, actor: Actor, now: datet
     return order
 
 
-async def goods_delivered(session: AsyncSession, order_id: int, now: datetime) -> None:
-    """A digital order's goods reached its buyer's chat: the order is delivered (once; an order cancelled
-    meanwhile stays as it is)."""
+async def goods_shown(session: AsyncSession, order_id: int, now: datetime) -> list[digital.Goods]:
+    """A digital order's goods are about to be sent to its buyer: what they are (none once the order was
+    cancelled); a paid order becomes delivered first, in this transaction, so from now on its codes count
+    as shown (a cancel spends them rather than sell them again), whatever becomes of the message."""
     order = await session.scalar(select(Order).where(Order.id == order_id)
                                  .with_for_update().execution_options(populate_existing=True))
-    if order is None or order.status != OrderStatus.PAID:
-        return
-    await transition(session, order, OrderStatus.DELIVERED, actor_kind=ActorKind.SYSTEM, note="sent in the chat",
-                     now=now)
-    order.delivered_at = now
-    await session.flush()
-    await announce(session, order.id, OrderEventType.DELIVERED, now)
+    if order is None or not digital.holds_goods(order):
+        return []
+    if order.status == OrderStatus.PAID:
+        await transition(session, order, OrderStatus.DELIVERED, actor_kind=ActorKind.SYSTEM,
+                         note="sent in the chat", now=now)
+        order.delivered_at = now
+        await session.flush()
+        await announce(session, order.id, OrderEventType.DELIVERED, now)
+    return await digital.goods_of(session, order_id)
+
+
+async def goods_again(session: AsyncSession, buyer_id: int, order_id: int, now: datetime) -> list[digital.Goods]:
+    """Get it again: a buyer's paid digital order's goods, to send them once more (to the buyer alone)."""
+    order = await session.get(Order, order_id)
+    if order is None or order.buyer_id != buyer_id:
+        raise NotFound(ErrorCode.NOT_YOUR_ORDER)
+    if not digital.holds_goods(order):
+        raise Expired(ErrorCode.NOTHING_TO_SEND_AGAIN)
+    return await goods_shown(session, order_id, now)
 
 
 def clean_reason(reason: str) -> str:
@@ -166,8 +178,8 @@ async def cancel(session: AsyncSession, order_id: int, actor: Actor, reason: str
     reason = clean_reason(reason)
     order = await order_for_action(session, order_id, actor, SellerAction.CANCEL)
     was_paid = order.checkout.paid_at is not None
-    shown = order.kind == ProductKind.DIGITAL and await digital.withhold_goods(session, order, now)
-    await release_stock(session, order, shown=shown)
+    # A digital order is delivered as its goods are first sent: its codes were shown, they are spent.
+    await release_stock(session, order, shown=order.status == OrderStatus.DELIVERED)
     await transition(session, order, OrderStatus.CANCELLED, note=reason, now=now, **_actor_fields(actor))
     order.cancel_reason = reason
     await reverse_commissions(session, order.id, now)

@@ -137,10 +137,10 @@ async def reserve_stock(session: AsyncSession, wanted: dict[int, int]) -> dict[i
 
 async def release_stock(session: AsyncSession, order: Order, *, shown: bool = False) -> None:
     """Put an order's units back in stock (on cancel or expiry); lines must be loaded. Codes of a digital
-    order go back to their pool unless its buyer was ``shown`` them (:func:`digital.release_codes`)."""
-    pools = await digital.release_codes(session, order, shown=shown) if order.kind == ProductKind.DIGITAL else set()
+    order go back to their pool unless its buyer was ``shown`` them (:func:`digital.release_line_codes`)."""
+    # In variant order, as stock is taken (concurrent checkouts lock the rows in the same order).
     for line in sorted(order.lines, key=lambda line: line.variant_id):
-        if line.variant_id in pools:
+        if order.kind == ProductKind.DIGITAL and await digital.release_line_codes(session, line, shown=shown):
             continue
         await session.execute(
             update(Variant).where(Variant.id == line.variant_id).values(stock=Variant.stock + line.quantity)
