@@ -68,7 +68,7 @@ async def test_a_digital_product_keeps_what_each_variant_delivers(db, shop):
     ("physical", {"delivery": "file", "content": "f1", "content_type": "document"}, ErrorCode.DELIVERY_OF_PHYSICAL),
     ("software", {"delivery": "code"}, ErrorCode.KIND_UNKNOWN),
     ("digital", {"delivery": "email"}, ErrorCode.DELIVERY_UNKNOWN),
-    ("digital", {"delivery": "code", "stock": 10}, ErrorCode.STOCK_IS_CODES),
+    ("digital", {"delivery": "code", "stock": 10}, ErrorCode.CODE_STOCK_GIVEN),
     ("digital", {"delivery": "file", "content_type": "document"}, ErrorCode.FILE_NEEDED),
     ("digital", {"delivery": "file", "content": "f1", "content_type": "video"}, ErrorCode.FILE_NEEDED),
     ("digital", {"delivery": "file", "content": "not a file id", "content_type": "document"},

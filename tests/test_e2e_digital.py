@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from store.models import Checkout, DigitalCode, Order
+from store.models import Checkout, DigitalCode, Order, Seller
 
 from .conftest import BotRunner, eventually
+from .factories import make_category, make_digital
 from .journeys import add_to_cart
 from .test_e2e_sellers import sent_to
 
@@ -155,3 +156,29 @@ async def test_a_class_link_is_revealed_only_after_payment(fake, bot):
     assert not any("meet.jit.si" in (text or "") for text in eve.texts)
     await eve.pay(charge_id="stars-class")
     await fake.wait_for("sendMessage", sent_to(2005, "https://meet.jit.si/chatshop-watercolour"), timeout=10)
+
+
+async def test_digital_goods_of_two_shops_are_two_stars_invoices_each_delivered_when_paid(fake, bot):
+    async with bot.db.transaction() as session:  # a second shop selling license keys
+        keys = Seller(name="Key Corner", kind="retailer", status="approved", commission_bp=500)
+        session.add(keys)
+        await session.flush()
+        await make_digital(session, keys, await make_category(session, "Software"), "Antivirus Licence", 900,
+                           codes=["AV-KEY-1"])
+    fay = fake.user(2006, "Fay")
+    await add_to_cart(fay, "antivirus licence", "Antivirus Licence")
+    await add_to_cart(fay, "watercolour class", "Online Watercolour Class for Beginners")
+    await fay.press("🛒 Cart (2)")
+    await fay.press("Checkout")
+    await fay.press("Continue")
+    assert "in 2 payments (one per shop)" in fay.last_text and "⭐ 1,200" in fay.last_text
+    await fay.press("Place order")
+
+    # One invoice per shop: Telegram refunds a Stars payment whole, so each shop's order is paid on its own.
+    invoices = invoices_to(fake, 2006)
+    assert sorted(invoice["prices"][0]["amount"] for invoice in invoices) == [450, 750]
+    since = fake.mark()
+    for invoice_call in fake.find_calls("sendInvoice", chat_id=2006):
+        await fay.pay(invoice_call.result["message_id"])
+    await fake.wait_for("sendMessage", sent_to(2006, "AV-KEY-1"), timeout=10, since=since)
+    await fake.wait_for("sendMessage", sent_to(2006, "meet.jit.si"), timeout=10, since=since)

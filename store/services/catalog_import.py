@@ -381,41 +381,22 @@ def _goods(row: _Row, product: Product | None, variant: Variant | None, batch_ki
     A product's kind never changes, nor does a variant's delivery: carts, orders and
     a pool of codes (whose size is the variant's stock) depend on them.
     """
-    problems: list[Problem] = []
     if product is not None:
         kind = product.kind
         if row.kind and row.kind != kind:
             return [Problem("kind", ErrorCode.KIND_CHANGE, {"title": product.title, "kind": kind})]
     else:
         kind = row.kind or batch_kind or ProductKind.PHYSICAL
-    if kind == ProductKind.PHYSICAL:
-        if row.delivery:
-            problems.append(Problem("delivery", ErrorCode.DELIVERY_OF_PHYSICAL, {}))
-        if row.content:
-            problems.append(Problem("content", ErrorCode.DELIVERY_OF_PHYSICAL, {}))
-        if row.codes:
-            problems.append(Problem("codes", ErrorCode.NOT_A_CODE_POOL, {}))
-        if row.stock is None:
-            problems.append(Problem("stock", ErrorCode.STOCK_MISSING, {}))
-        return problems or _Goods(kind, None, None)
-
     current = variant.delivery if variant is not None else None
-    if variant is not None and row.delivery and row.delivery != current:
+    if kind == ProductKind.DIGITAL and current and row.delivery and row.delivery != current:
         return [Problem("delivery", ErrorCode.DELIVERY_CHANGE, {"sku": row.sku})]
-    delivery = row.delivery or current
-    if not delivery:
-        return [Problem("delivery", ErrorCode.DELIVERY_NEEDED, {})]
+    delivery = (row.delivery or current) if kind == ProductKind.DIGITAL else row.delivery
+    problems = [Problem(field, code, {}) for field, code in digital.delivery_problems(
+        kind, delivery, content=bool(row.content), codes=bool(row.codes), stock=row.stock)]
+    if kind == ProductKind.PHYSICAL or not delivery:
+        return problems or _Goods(kind, None, None)
     content = None
-    if delivery == Delivery.CODE:
-        if row.content:
-            problems.append(Problem("content", ErrorCode.CONTENT_OF_CODES, {}))
-        if row.stock:  # empty or 0: the stock is the codes left
-            problems.append(Problem("stock", ErrorCode.CODE_STOCK_GIVEN, {}))
-    else:
-        if row.codes:
-            problems.append(Problem("codes", ErrorCode.NOT_A_CODE_POOL, {}))
-        if row.stock is None:
-            problems.append(Problem("stock", ErrorCode.STOCK_MISSING, {}))
+    if delivery != Delivery.CODE:
         if row.content:
             try:
                 content = _clean_file(row.content) if delivery == Delivery.FILE else (

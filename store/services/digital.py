@@ -102,6 +102,34 @@ def clean_codes(text: str) -> list[str]:
     return list(codes)
 
 
+def delivery_problems(kind: str, delivery: str | None, *, content: bool, codes: bool,
+                      stock: int | None) -> list[tuple[str, ErrorCode]]:
+    """What is wrong with a variant's delivery for its product's ``kind``, field by field (the chat's catalog
+    editor, the catalog file and the HTTP API ask this one rule): a physical variant delivers nothing and has
+    a stock; a digital one has a delivery; a pool of codes takes codes, no content and no stock of its own
+    (its stock is the codes left); a file or text takes no codes and has a stock. ``content``, ``codes``:
+    whether they were given."""
+    problems: list[tuple[str, ErrorCode]] = []
+    if kind == ProductKind.PHYSICAL:
+        problems += [(field, code) for field, given, code in (
+            ("delivery", bool(delivery), ErrorCode.DELIVERY_OF_PHYSICAL),
+            ("content", content, ErrorCode.DELIVERY_OF_PHYSICAL),
+            ("codes", codes, ErrorCode.NOT_A_CODE_POOL)) if given]
+    elif not delivery:
+        return [("delivery", ErrorCode.DELIVERY_NEEDED)]
+    elif delivery == Delivery.CODE:
+        if content:
+            problems.append(("content", ErrorCode.CONTENT_OF_CODES))
+        if stock:
+            problems.append(("stock", ErrorCode.CODE_STOCK_GIVEN))
+        return problems
+    elif codes:
+        problems.append(("codes", ErrorCode.NOT_A_CODE_POOL))
+    if stock is None:
+        problems.append(("stock", ErrorCode.STOCK_MISSING))
+    return problems
+
+
 @dataclass(frozen=True, slots=True)
 class CodesAdded:
     """What adding codes to a pool did: how many were new, how many it had already, how many are free now."""

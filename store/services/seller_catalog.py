@@ -174,16 +174,12 @@ def codes_text(data: bytes) -> str:
 
 def _goods(kind: ProductKind, variant: VariantInput) -> tuple[str | None, str | None, str | None]:
     """What a new variant delivers (delivery, content, content type), checked against its product's kind."""
-    if kind == ProductKind.PHYSICAL:
-        if variant.delivery is not None:
-            raise InvalidInput(ErrorCode.DELIVERY_OF_PHYSICAL)
-        return None, None, None
-    if variant.delivery is None:
-        raise InvalidInput(ErrorCode.DELIVERY_NEEDED)
-    delivery = digital.clean_delivery(variant.delivery)
-    if delivery == Delivery.CODE:
-        if variant.stock:  # the stock of a pool is the codes added to it
-            raise InvalidInput(ErrorCode.STOCK_IS_CODES)
+    delivery = digital.clean_delivery(variant.delivery) if variant.delivery is not None else None
+    problems = digital.delivery_problems(kind, delivery, content=delivery != Delivery.CODE and bool(variant.content),
+                                         codes=False, stock=variant.stock)
+    if problems:
+        raise InvalidInput(problems[0][1])
+    if delivery is None or delivery == Delivery.CODE:
         return delivery, None, None
     if delivery == Delivery.FILE:
         return delivery, *clean_file(variant.content, variant.content_type)
