@@ -43,7 +43,7 @@ async def on_checkout(update: Update, context: ShopContext, _pressed: cb.StartCh
     query = update.callback_query
     async with context.shop.db.transaction() as session:
         await ensure_user(session, update)
-        review = await flow.begin(session, update.effective_user.id)
+        review = await flow.begin(session, update.effective_user.id, context.shop.options.rules)
     await answer(query)
     if not review.cart.lines:
         changes = "".join(f"{escape(messages.cart_adjustment(change))}\n" for change in review.changes)

@@ -83,7 +83,7 @@ async def on_add(update: Update, context: ShopContext, pressed: cb.AddToCart) ->
         await ensure_user(session, update)
         creator_id = await attributed_creator(session, user_id, shop.clock(), shop.options.attribution_window)
         change = await add_to_cart(session, user_id, variant_id, creator_id=creator_id,
-                                   sold=shop.options.kinds_sold)
+                                   sold=shop.options.rules.kinds_sold)
         line = next(line for line in change.cart.lines if line.variant_id == variant_id)
         product = await shop.search.product(session, line.product_id)
         who = await card_viewer(session, user_id, line.product_id)

@@ -13,7 +13,7 @@ from store.rules import CHECKOUT_EXPIRY, LOW_STOCK_THRESHOLD, STARS_PER_UNIT
 from store.services.checkout import CheckoutRules
 from store.services.search import CatalogSearch
 from store.services.webhook_targets import Network
-from store.states import PaymentMethod, ProductKind
+from store.states import PaymentMethod
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +46,6 @@ class ShopOptions:
         if self.cash_on_delivery:
             methods.append(PaymentMethod.COD)
         return tuple(methods)
-
-    @property
-    def kinds_sold(self) -> tuple[ProductKind, ...]:
-        """The kinds of goods the shop can take payment for."""
-        return tuple(kind for kind, sold in ((ProductKind.PHYSICAL, bool(self.payment_methods)),
-                                             (ProductKind.DIGITAL, self.stars_enabled)) if sold)
 
     @property
     def rules(self) -> CheckoutRules:

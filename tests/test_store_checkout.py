@@ -313,6 +313,9 @@ async def test_buyer_can_call_off_an_unpaid_checkout(db, shop):
             await unpaid.cancel_checkout(session, 2, placed.checkout.id, NOW)
     async with db.transaction() as session:
         await unpaid.cancel_checkout(session, 1, placed.checkout.id, NOW)
+        # The buyer is not sent "the seller cancelled your order": they did, and the message they pressed says so.
+        told = list(await session.scalars(select(OutboxMessage.key).where(OutboxMessage.chat_id == 1)))
+    assert not any(key.endswith("-cancelled-buyer") for key in told)
     assert await stock_of(db, shop["tee_m"]) == 5
     with pytest.raises(Expired):
         async with db.transaction() as session:

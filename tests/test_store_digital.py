@@ -14,6 +14,7 @@ from store.errors import Expired, OutOfStock, ShopError
 from store.models import Checkout, DigitalCode, Order, OutboxMessage, Payment, Variant
 from store.services import cart as cart_service
 from store.services import checkout as co
+from store.services import checkout_flow as flow
 from store.services import digital, payments, unpaid
 from store.services.fulfilment import Actor, cancel, goods_again, goods_shown
 from store.services.invoices import invoice_payload
@@ -330,7 +331,7 @@ async def test_only_digital_orders_have_nothing_but_cancel_for_their_seller(db, 
 
 
 def test_code_lists_are_trimmed_deduplicated_and_capped():
-    assert digital.clean_codes(" A-1 \n\nA-1\r\nB 2 , C-3;A-1\n") == ["A-1", "B 2", "C-3"]
+    assert digital.clean_codes(" A-1 \n\nA-1\r\nB 2 , C-3;A-1\nX  Y\n") == ["A-1", "B 2", "C-3", "X  Y"]
     with pytest.raises(ShopError) as caught:
         digital.clean_codes("\n".join(f"K{n}" for n in range(digital.CODES_PER_UPLOAD + 1)))
     assert caught.value.data == {"max": 1000, "given": 1001}
@@ -339,6 +340,10 @@ def test_code_lists_are_trimmed_deduplicated_and_capped():
     with pytest.raises(ShopError) as caught:
         digital.clean_codes("GOOD-1\nBAD\x00-2")
     assert caught.value.code == "code_unprintable"
+    with pytest.raises(ShopError):
+        digital.clean_codes("AB\tCD")  # a tab is no part of a key: refused, not turned into a space
+    with pytest.raises(ShopError):
+        digital.check_file_size(0, digital.DOCUMENT)  # an empty file is no file
 
 
 async def test_codes_added_again_are_not_added_twice(db, shop):
@@ -348,3 +353,14 @@ async def test_codes_added_again_are_not_added_twice(db, shop):
     async with db.transaction() as session:
         with pytest.raises(ShopError):
             await digital.add_codes(session, shop["ebook"], ["X"])
+
+
+async def test_a_review_drops_goods_the_shop_no_longer_takes_payment_for(db, shop):
+    async with db.transaction() as session:
+        await cart_service.add_to_cart(session, 1, shop["tee"], 1)
+        await cart_service.add_to_cart(session, 1, shop["gift"], 1)  # added while Stars were on
+    no_stars = co.CheckoutRules(currency="USD", expiry=timedelta(minutes=30), digital_sold=False)
+    async with db.transaction() as session:
+        review = await flow.begin(session, 1, no_stars)
+    assert [line.title for line in review.cart.lines] == ["Classic Tee"]
+    assert [(change.kind, change.title) for change in review.changes] == [("removed", "Gift Card")]

@@ -53,6 +53,12 @@ class CheckoutRules:
     payment_methods: tuple[str, ...] = PHYSICAL_METHODS
     digital_sold: bool = True
 
+    @property
+    def kinds_sold(self) -> tuple[ProductKind, ...]:
+        """The kinds of goods the shop can take payment for."""
+        return tuple(kind for kind, sold in ((ProductKind.PHYSICAL, bool(self.payment_methods)),
+                                             (ProductKind.DIGITAL, self.digital_sold)) if sold)
+
 
 @dataclass(frozen=True, slots=True)
 class ShippingOption:
@@ -144,14 +150,15 @@ class Placed:
 # --- review and quote -------------------------------------------------------------------
 
 
-async def review_cart(session: AsyncSession, user_id: int) -> Review:
-    """Bring the cart up to date with current prices and stock, and say what changed."""
+async def review_cart(session: AsyncSession, user_id: int, sold: tuple[str, ...] = tuple(ProductKind)) -> Review:
+    """Bring the cart up to date with current prices and stock, and say what changed (goods of a kind the
+    shop can no longer take payment for, ``sold``, are removed like goods no longer on sale)."""
     cart = await get_cart(session, user_id)
     changes: list[CartAdjustment] = []
     lines = {line.id: line for line in await session.scalars(select(CartLine).where(CartLine.user_id == user_id))}
     for view in cart.lines:
         row = lines[view.id]
-        if not view.available or view.stock <= 0:
+        if not view.available or view.stock <= 0 or view.kind not in sold:
             await session.delete(row)
             changes.append(CartAdjustment(Adjustment.REMOVED, view.title, view.label))
             continue

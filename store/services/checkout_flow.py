@@ -212,9 +212,10 @@ async def _to_payment(session: AsyncSession, user_id: int, data: dict, currency:
     return PaymentStep(cart, co.quote(cart, shipping, currency), options, data)
 
 
-async def begin(session: AsyncSession, user_id: int) -> co.Review:
-    """Start (or restart) checkout with a review of the cart at today's prices and stock."""
-    review = await co.review_cart(session, user_id)
+async def begin(session: AsyncSession, user_id: int, rules: co.CheckoutRules | None = None) -> co.Review:
+    """Start (or restart) checkout with a review of the cart at today's prices and stock (and, given the
+    shop's ``rules``, without goods it can't take payment for)."""
+    review = await co.review_cart(session, user_id, rules.kinds_sold if rules else tuple(ProductKind))
     if review.cart.lines:
         await set_step(session, user_id, CheckoutStep.REVIEW)
     return review

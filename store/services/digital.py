@@ -78,6 +78,8 @@ def clean_file_url(text: str) -> str:
 def check_file_size(size: int | None, content_type: str) -> None:
     """A file the seller sent the bot: within what a bot may send on."""
     most = PHOTO_MAX_BYTES if content_type == PHOTO else FILE_MAX_BYTES
+    if size == 0:
+        raise InvalidInput(ErrorCode.FILE_NEEDED)
     if size is not None and size > most:
         raise InvalidInput(ErrorCode.FILE_TOO_BIG, mb=most // (1024 * 1024))
 
@@ -87,7 +89,7 @@ def clean_codes(text: str) -> list[str]:
     each once, in the order given; at most CODES_PER_UPLOAD."""
     codes: dict[str, None] = {}
     for part in re.split(r"[\r\n,;]+", text):
-        code = " ".join(part.split())
+        code = part.strip()  # kept as given inside: a key with two spaces is not another key's
         if not code:
             continue
         if len(code) > CODE_MAX:

@@ -89,8 +89,10 @@ async def order_document(session: AsyncSession, order: Order) -> dict[str, Any]:
     return order_payload(order, payment)
 
 
-async def announce(session: AsyncSession, order_id: int, event: OrderEventType, now: datetime) -> None:
-    """Queue everything an order event must reach: seller chat, buyer chat, seller webhook."""
+async def announce(session: AsyncSession, order_id: int, event: OrderEventType, now: datetime, *,
+                   tell_buyer: bool = True) -> None:
+    """Queue everything an order event must reach: seller chat, buyer chat (not when the buyer made it:
+    ``tell_buyer`` False), seller webhook."""
     order = await load_order(session, order_id)
     seller: Seller = order.seller
     new_order = event == OrderEventType.PAID or (event == OrderEventType.CREATED
@@ -100,7 +102,8 @@ async def announce(session: AsyncSession, order_id: int, event: OrderEventType, 
                              template=Notice.SELLER_ORDER, payload={"order_id": order.id},
                              chat_id=seller.notify_chat_id, seller_id=seller.id, now=now)
     # A digital order is delivered by sending its goods: that message is the buyer's news.
-    if event in BUYER_EVENTS and not (event == OrderEventType.DELIVERED and order.kind == ProductKind.DIGITAL):
+    if tell_buyer and event in BUYER_EVENTS and not (event == OrderEventType.DELIVERED
+                                                     and order.kind == ProductKind.DIGITAL):
         await outbox.enqueue(session, key=f"order-{order.id}-{event}-buyer", channel=OutboxChannel.TELEGRAM,
                              template=Notice.BUYER_ORDER,
                              payload={"order_id": order.id, "event": event, "carrier": order.carrier,

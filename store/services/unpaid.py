@@ -73,6 +73,6 @@ async def cancel_checkout(session: AsyncSession, user_id: int, checkout_id: int,
                          note="cancelled before payment", now=now)
     checkout.status = CheckoutStatus.CANCELLED
     await session.flush()
-    for order in checkout.orders:
-        await announce(session, order.id, OrderEventType.CANCELLED, now)
+    for order in checkout.orders:  # the buyer sees it in the message they pressed: no notice of their own act
+        await announce(session, order.id, OrderEventType.CANCELLED, now, tell_buyer=False)
     return checkout
