@@ -20,8 +20,9 @@ from handlers.context import ShopContext
 from handlers.fit import INVOICE_DESCRIPTION_MAX, INVOICE_LABEL_MAX, INVOICE_TITLE_MAX
 from handlers.flows import Flow, OnStep
 from handlers.i18n import N_, _, ngettext
+from handlers.notifications import NOT_PAID_IN_TIME
 from store.errors import Changed, ErrorCode, OutOfStock
-from store.models import Checkout
+from store.models import Checkout, Order
 from store.money import STARS
 from store.services import checkout_flow as flow
 from store.services import unpaid
@@ -29,7 +30,7 @@ from store.services.checkout_flow import CheckoutStep
 from store.services.creators import attributed_creator
 from store.services.invoices import invoice_payload
 from store.services.users import Step
-from store.states import PaymentMethod
+from store.states import CheckoutStatus, PaymentMethod
 
 logger = logging.getLogger(__name__)
 
@@ -199,29 +200,45 @@ async def on_place(update: Update, context: ShopContext, pressed: cb.PlaceOrder)
         return
     shop.wake_outbox()
     await answer(query, _("Order placed!"))
-    # Each payment has its message (the first in place of the confirmation) and, unless paid in cash, its invoice.
-    for position, checkout in enumerate(placed.checkouts):
-        order_ids = [order.id for order in placed.orders_of(checkout)]
-        text, markup = _placed(update, context, checkout, order_ids)
-        if position == 0:
-            await edit(query, text, markup)
-        else:
-            await reply(update, text, markup)
+    # One message, in place of the confirmation, says how each payment stands; then each invoice.
+    await edit(query, *placed_message(update, context, [(c, placed.orders_of(c)) for c in placed.checkouts]))
+    for checkout in placed.checkouts:
         if checkout.payment_method != PaymentMethod.COD:
-            await send_invoice(update, context, checkout, order_ids)
+            await send_invoice(update, context, checkout, [order.id for order in placed.orders_of(checkout)])
 
 
-def _placed(update: Update, context: ShopContext, checkout: Checkout,
-            order_ids: list[int]) -> tuple[str, InlineKeyboardMarkup | None]:
-    """What a placed checkout's message says: how it is paid, and the buttons of an unpaid one."""
-    numbers = ", ".join(f"#{order_id}" for order_id in order_ids)
+def placed_message(update: Update, context: ShopContext,
+                   checkouts: list[tuple[Checkout, list[Order]]]) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The message of a Place order: each payment (a checkout and its orders) as it stands now (to pay, paid,
+    called off), with Pay and Cancel for those still awaited. Written when the orders are placed, and again
+    when one is paid or called off, from the store."""
+    blocks, unpaid = [], []
+    for checkout, orders in checkouts:
+        numbers = ", ".join(f"#{order.id}" for order in orders)
+        blocks.append(_placed(update, context, checkout, numbers))
+        if checkout.status == CheckoutStatus.PENDING_PAYMENT:
+            unpaid.append((checkout.id, numbers, checkout.payment_method == PaymentMethod.STARS))
+    return "\n\n".join(blocks), keyboards.awaiting_payments(unpaid, several=len(checkouts) > 1)
+
+
+def _placed(update: Update, context: ShopContext, checkout: Checkout, numbers: str) -> str:
+    """How one payment of a Place order stands."""
+    if checkout.status == CheckoutStatus.PAID:
+        # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller).
+        return _("✅ <b>Order {numbers} is paid.</b> See /orders any time.").format(numbers=numbers)
+    if checkout.status == CheckoutStatus.CANCELLED:
+        # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller).
+        return _("✖ Order {numbers} was cancelled before payment; the items are back on sale.").format(
+            numbers=numbers)
+    if checkout.status == CheckoutStatus.EXPIRED:
+        return _(NOT_PAID_IN_TIME).format(numbers=numbers)
     if checkout.payment_method == PaymentMethod.COD:
         # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller), {total} an
         # amount of money.
         return (_("🎉 <b>Thank you! Your order {numbers} is placed.</b>\n"
                   "Pay {total} in cash on delivery.\n"
                   "You'll get a message here at every step. See /orders any time.")
-                .format(numbers=numbers, total=render.money(checkout.total, checkout.currency, lang(update))), None)
+                .format(numbers=numbers, total=render.money(checkout.total, checkout.currency, lang(update))))
     minutes = int(context.shop.options.checkout_expiry.total_seconds() // 60)
     if checkout.payment_method == PaymentMethod.STARS:
         # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller).
@@ -235,7 +252,7 @@ def _placed(update: Update, context: ShopContext, checkout: Checkout,
                         "{minutes} minute; after that the items are released.",
                         "🧾 <b>Order {numbers} is reserved for you.</b>\nPay with the invoice below within "
                         "{minutes} minutes; after that the items are released.", minutes)
-    return text.format(numbers=numbers, minutes=minutes), keyboards.awaiting_payment(checkout.id)
+    return text.format(numbers=numbers, minutes=minutes)
 
 
 def _invoice_title(checkout_id: int) -> str:
@@ -332,10 +349,18 @@ async def on_leave(update: Update, context: ShopContext, _pressed: cb.LeaveCheck
 async def on_cancel_unpaid(update: Update, context: ShopContext, pressed: cb.CancelUnpaid) -> None:
     """Call off an order that is still awaiting payment; its items go back on sale."""
     query = update.callback_query
+    user_id = update.effective_user.id
     async with context.shop.db.transaction() as session:
-        await unpaid.cancel_checkout(session, update.effective_user.id, pressed.checkout_id, context.shop.clock())
+        checkout = await unpaid.cancel_checkout(session, user_id, pressed.checkout_id, context.shop.clock())
+        # Pressed under the message of its Place order: that message shows every payment of it again.
+        message_id = query.message.message_id if query.message else None
+        together = (await unpaid.placed_together(session, user_id, message_id)
+                    if message_id is not None and message_id == checkout.pay_message_id else [])
     context.shop.wake_outbox()
     await answer(query, _("Order cancelled."))
+    if together:
+        await edit(query, *placed_message(update, context, [(c, c.orders) for c in together]))
+        return
     await edit(query, _("✖ This order was cancelled before payment; the items are back on sale."))
 
 

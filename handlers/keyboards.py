@@ -234,10 +234,31 @@ def confirm(total: int, fingerprint: str) -> InlineKeyboardMarkup:
 
 def awaiting_payment(checkout_id: int) -> InlineKeyboardMarkup:
     """Under an unpaid order: the invoice again, or call it off."""
+    return build([_awaiting_row(checkout_id)])
+
+
+def _awaiting_row(checkout_id: int) -> list[InlineKeyboardButton]:
     # Translators: a button (pay an unpaid order), keep it short.
-    return build([[button(_("💳 Pay"), cb.PayAgain(checkout_id)),
-                   # Translators: a button (call off an unpaid order), keep it short.
-                   button(_("✖ Cancel this order"), cb.CancelUnpaid(checkout_id))]])
+    return [button(_("💳 Pay"), cb.PayAgain(checkout_id)),
+            # Translators: a button (call off an unpaid order), keep it short.
+            button(_("✖ Cancel this order"), cb.CancelUnpaid(checkout_id))]
+
+
+def awaiting_payments(unpaid: list[tuple[int, str, bool]], several: bool) -> InlineKeyboardMarkup | None:
+    """Under the message of a Place order: Pay and Cancel for each payment still awaited (checkout id, its
+    order numbers, whether in Stars), named by its orders when the message shows ``several`` payments; none
+    once all are paid or called off."""
+    if len(unpaid) == 1 and not several:
+        return awaiting_payment(unpaid[0][0])
+    rows = []
+    for checkout_id, numbers, stars in unpaid:
+        # Translators: a button paying one of several payments, keep it short; {numbers} is its order number(s).
+        pay = _("Pay {numbers}").format(numbers=numbers)
+        # Translators: a button calling off one of several payments, keep it short; {numbers} is its order number(s).
+        cancel = _("Cancel {numbers}").format(numbers=numbers)
+        rows.append([button(f"{'⭐' if stars else '💳'} {pay}", cb.PayAgain(checkout_id)),
+                     button(f"✖ {cancel}", cb.CancelUnpaid(checkout_id))])
+    return build(rows) if rows else None
 
 
 def order_list(orders: list[OrderSummary], page: int, pages: int) -> InlineKeyboardMarkup:

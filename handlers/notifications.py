@@ -18,7 +18,7 @@ from telegram.constants import ParseMode
 
 from handlers import keyboards, render
 from handlers.fit import CAPTION_LIMIT, fit, fit_lines, pages
-from handlers.i18n import _, ngettext
+from handlers.i18n import N_, _, ngettext
 from handlers.messages import CHECKOUT_WAS, PAID_BY, PAYMENT_METHOD, REFUND_STATUS, order_status
 from store.models import Order, Payment, utcnow
 from store.services import creators, outbox
@@ -236,11 +236,14 @@ async def _seller_decision(session: AsyncSession, data: dict[str, Any]) -> Notic
     return Notice(_("Sorry, your application for <b>{shop}</b> was not approved.").format(shop=escape(seller.name)))
 
 
+# Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller).
+NOT_PAID_IN_TIME = N_("⌛ Order {numbers} wasn't paid in time, so the items were released. You can order again "
+                      "any time.")
+
+
 async def _checkout_expired(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
     numbers = ", ".join(f"#{order_id}" for order_id in data["order_ids"])
-    # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller).
-    return Notice(_("⌛ Order {numbers} wasn't paid in time, so the items were released. You can order again "
-                    "any time.").format(numbers=numbers))
+    return Notice(_(NOT_PAID_IN_TIME).format(numbers=numbers))
 
 
 async def _creator_application(session: AsyncSession, data: dict[str, Any]) -> Notice | None:

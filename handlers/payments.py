@@ -9,12 +9,15 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from handlers import i18n, render
+from handlers.checkout import placed_message
 from handlers.common import reply
 from handlers.context import ShopContext
+from handlers.fit import fit
 from handlers.i18n import _
 from handlers.messages import error_text
 from store.errors import ShopError
-from store.services import payments, users
+from store.models import Checkout
+from store.services import payments, unpaid, users
 from store.services.inbox import AlreadyApplied
 from store.services.payments import Applied
 from store.states import ProductKind
@@ -79,6 +82,9 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
             order_ids = [order.id for order in outcome.checkout.orders]
             asked = outcome.checkout.pay_message_id
             digital = any(order.kind == ProductKind.DIGITAL for order in outcome.checkout.orders)
+            # The payments its Place order made, as they stand now: its message is written again from them.
+            together = (await unpaid.placed_together(session, user_id, asked)
+                        if outcome.status == Applied.PAID else [])
     except ShopError as exc:
         logger.error("payment %s of user %s not matched: %s", payment.telegram_payment_charge_id, user_id,
                      exc.code)
@@ -105,20 +111,19 @@ async def on_successful_payment(update: Update, context: ShopContext) -> None:
             text = _("✅ <b>Payment of {amount} received — thank you!</b>\nOrder {numbers} is paid; the "
                      "seller will prepare it. See /orders any time.")
         await reply(update, text.format(amount=amount, numbers=numbers))
-        if asked is not None:
-            await _show_paid(update, asked, numbers)
+        if together:
+            await _show_paid(update, context, asked, together)
     # The notices (a digital order's goods among them) go once the buyer has read that the payment is in
     # (had the reply failed, the worker still finds them on its next look).
     context.shop.wake_outbox()
 
 
-async def _show_paid(update: Update, message_id: int, numbers: str) -> None:
-    """The message that asked for the payment says it is paid, without its Pay / Cancel buttons."""
+async def _show_paid(update: Update, context: ShopContext, message_id: int, together: list[Checkout]) -> None:
+    """The message that asked for the payment says it is paid (and how the Place order's other payments stand,
+    with Pay / Cancel only for those still awaited)."""
+    text, markup = placed_message(update, context, [(checkout, checkout.orders) for checkout in together])
     try:
-        # Translators: {numbers} is one or more order numbers ("#12" or "#12, #13": one per seller).
-        text = _("✅ <b>Order {numbers} is paid.</b> See /orders any time.").format(numbers=numbers)
-        await update.get_bot().edit_message_text(text,
-                                                 chat_id=update.effective_chat.id, message_id=message_id,
-                                                 parse_mode=ParseMode.HTML)
+        await update.get_bot().edit_message_text(fit(text), chat_id=update.effective_chat.id, message_id=message_id,
+                                                 parse_mode=ParseMode.HTML, reply_markup=markup)
     except TelegramError as exc:  # deleted by the shopper, or too old to edit: the reply above says it all
         logger.info("payment message %s not updated: %s", message_id, exc)

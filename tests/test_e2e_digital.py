@@ -105,10 +105,13 @@ async def test_a_cart_of_both_kinds_is_paid_twice_and_stars_are_never_offered_fo
         text = cy.last_text
         assert "Cash on delivery" in text and "Second payment" in text and "⭐ 150" in text
         await cy.press("Place order")
+        placed = next(m for m in reversed(cy.messages) if "in cash on delivery" in (m.get("text") or ""))
 
-        # Two payments: the hoodie's order placed (cash), the e-book's reserved with a Stars invoice.
-        assert any("Pay $" in (t or "") and "in cash on delivery" in (t or "") for t in cy.reply_texts)
-        assert any("Pay in Telegram Stars" in (t or "") for t in cy.reply_texts)
+        # One message, two payments: the hoodie's order placed (cash), the e-book's reserved with a Stars invoice.
+        assert "Pay in Telegram Stars" in placed["text"]
+        async with runner.db.read() as session:
+            ebook_order = await session.scalar(select(Order.id).where(Order.kind == "digital"))
+        assert cy.buttons(placed) == [f"⭐ Pay #{ebook_order}", f"✖ Cancel #{ebook_order}"]
         [invoice] = invoices_to(fake, 2003)
         assert invoice["currency"] == "XTR" and invoice["prices"][0]["amount"] == 150
         async with runner.db.read() as session:
@@ -118,6 +121,9 @@ async def test_a_cart_of_both_kinds_is_paid_twice_and_stars_are_never_offered_fo
         assert checkouts[0][2] is None and checkouts[1][2] is not None  # each its own expiry
 
         await cy.pay(charge_id="stars-ebook")
+        # The message now says the e-book is paid, the hoodie still to pay in cash, and offers no button.
+        placed = cy._resolve(placed["message_id"])
+        assert "is paid" in placed["text"] and "in cash on delivery" in placed["text"] and not cy.buttons(placed)
         # The e-book goes out as a document, by the address the shop gave.
         document = await fake.wait_for("sendDocument", lambda call: call.params.get("chat_id") in (2003, "2003"),
                                        timeout=10)
@@ -182,3 +188,39 @@ async def test_digital_goods_of_two_shops_are_two_stars_invoices_each_delivered_
         await fay.pay(invoice_call.result["message_id"])
     await fake.wait_for("sendMessage", sent_to(2006, "AV-KEY-1"), timeout=10, since=since)
     await fake.wait_for("sendMessage", sent_to(2006, "meet.jit.si"), timeout=10, since=since)
+
+
+async def test_two_payments_to_make_show_in_one_message_that_follows_each_of_them(fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock, payment_provider_token="284685063:TEST:provider") as runner:
+        gus = fake.user(2007, "Gus")
+        await add_to_cart(gus, "gift card", "Chatshop Gift Card")
+        await add_to_cart(gus, "wireless mouse", "Wireless Mouse")
+        await gus.press("🛒 Cart (2)")
+        await gus.press("Checkout")
+        await gus.press("Continue")
+        await gus.tap("Share my contact")
+        await gus.send("7 Quay Street, Dublin D02 XY45")
+        await gus.press("Standard delivery")
+        await gus.press("Card")
+        await gus.press("Place order")
+        async with runner.db.read() as session:
+            mouse, card = (await session.scalars(select(Order.id).order_by(Order.id))).all()
+        placed = next(m for m in reversed(gus.messages) if "reserved for you" in (m.get("text") or ""))
+        # Each payment has its own buttons, named by its order.
+        assert gus.buttons(placed) == [f"💳 Pay #{mouse}", f"✖ Cancel #{mouse}", f"⭐ Pay #{card}",
+                                       f"✖ Cancel #{card}"]
+        assert len(invoices_to(fake, 2007)) == 2
+
+        # The gift card is paid in Stars: the message says so and keeps the mouse's buttons only.
+        stars_invoice = next(c for c in fake.find_calls("sendInvoice", chat_id=2007) if c.params["currency"] == "XTR")
+        await gus.pay(stars_invoice.result["message_id"])
+        placed = gus._resolve(placed["message_id"])
+        assert f"Order #{card} is paid" in placed["text"]
+        assert gus.buttons(placed) == [f"💳 Pay #{mouse}", f"✖ Cancel #{mouse}"]
+
+        # Gus calls the mouse off from the same message: it says so, with no button left.
+        await gus.press(f"✖ Cancel #{mouse}", message=placed)
+        placed = gus._resolve(placed["message_id"])
+        assert f"Order #{mouse} was cancelled before payment" in placed["text"] and not gus.buttons(placed)
+        assert await order_states(runner) == [("physical", "cancelled"), ("digital", "delivered")] or \
+            await order_states(runner) == [("physical", "cancelled"), ("digital", "paid")]

@@ -338,7 +338,8 @@ async def confirm(session: AsyncSession, user_id: int, shown_total: int, rules: 
         shipping_code=data["shipping"], payment_method=data["payment"], expected_total=data["total"],
         rules=rules, now=now, buy_now=cart if buy_now else None,
     )
-    placed.checkout.pay_message_id = message_id
+    for checkout in placed.checkouts:  # one message shows every payment of this Place order
+        checkout.pay_message_id = message_id
     return placed
 
 

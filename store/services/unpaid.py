@@ -32,6 +32,16 @@ async def unpaid_checkout(session: AsyncSession, user_id: int, checkout_id: int,
     return checkout
 
 
+async def placed_together(session: AsyncSession, user_id: int, message_id: int | None) -> list[Checkout]:
+    """The checkouts one Place order made (they share the message that asked for their payments), with their
+    orders, in the order placed; none without a message."""
+    if message_id is None:
+        return []
+    return list(await session.scalars(
+        select(Checkout).where(Checkout.user_id == user_id, Checkout.pay_message_id == message_id)
+        .options(selectinload(Checkout.orders)).order_by(Checkout.id).execution_options(populate_existing=True)))
+
+
 async def expire_checkouts(session: AsyncSession, now: datetime, limit: int = 100) -> list[Checkout]:
     """Expire unpaid checkouts past their time and put their stock back; return them."""
     checkouts = list(await session.scalars(
