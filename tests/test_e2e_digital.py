@@ -9,7 +9,7 @@ from store.models import Checkout, DigitalCode, Order, Seller
 
 from .conftest import BotRunner, eventually
 from .factories import make_category, make_digital
-from .journeys import add_to_cart
+from .journeys import add_to_cart, go_to_address_step
 from .test_e2e_sellers import sent_to
 
 ANN, BOB = 2001, 2002
@@ -195,10 +195,7 @@ async def test_two_payments_to_make_show_in_one_message_that_follows_each_of_the
         gus = fake.user(2007, "Gus")
         await add_to_cart(gus, "gift card", "Chatshop Gift Card")
         await add_to_cart(gus, "wireless mouse", "Wireless Mouse")
-        await gus.press("🛒 Cart (2)")
-        await gus.press("Checkout")
-        await gus.press("Continue")
-        await gus.tap("Share my contact")
+        await go_to_address_step(gus)
         await gus.send("7 Quay Street, Dublin D02 XY45")
         await gus.press("Standard delivery")
         await gus.press("Card")
