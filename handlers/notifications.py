@@ -108,15 +108,16 @@ def seller_order_text(order: Order, lang: str | None = None) -> str:
         payment += f" — {REFUND_STATUS[order.refund_status]}"
     lines = [f"• {render.item_name(line.title, line.variant_label)} [{escape(line.sku)}] — {line.quantity} × "
              f"{render.money(line.unit_price, cur, lang)}" for line in order.lines]
-    parts = []
+    # Translators: {total} is an amount of money; {payment} how the order is paid ("paid by card", "not paid").
+    total = _("<b>Total: {total}</b> · Payment: {payment}").format(total=render.money(order.total, cur, lang),
+                                                                    payment=payment)
     if order.kind == ProductKind.PHYSICAL:
         # Translators: {items} and {fee} are amounts of money, {shipping} the name of the shipping method.
-        parts.append("\n" + _("Items: {items} · Shipping ({shipping}): {fee}").format(
+        parts = ["\n" + _("Items: {items} · Shipping ({shipping}): {fee}").format(
             items=render.money(order.items_total, cur, lang), shipping=escape(checkout.shipping_name),
-            fee=render.money(order.shipping_fee, cur, lang)))
-    # Translators: {total} is an amount of money; {payment} how the order is paid ("paid by card", "not paid").
-    parts.append(("" if parts else "\n") + _("<b>Total: {total}</b> · Payment: {payment}").format(
-        total=render.money(order.total, cur, lang), payment=payment))
+            fee=render.money(order.shipping_fee, cur, lang)), total]
+    else:
+        parts = ["\n" + total]
     if order.kind == ProductKind.DIGITAL:
         parts.append(_("⚡ Digital goods: sent to the buyer in the chat as soon as they pay. Nothing to ship."))
     else:

@@ -62,9 +62,9 @@ async def on_get_again(update: Update, context: ShopContext, pressed: cb.GetAgai
         goods = await fulfilment.goods_again(session, update.effective_user.id, pressed.order_id,
                                              context.shop.clock())
     context.shop.wake_outbox()  # sent for the first time: the seller's webhook hears it is delivered
-    await answer(query)
     notice = goods_notice(pressed.order_id, goods)
-    if notice is None:
+    if notice is None:  # refused before the press is answered, so the refusal is its answer
         raise Expired(ErrorCode.NOTHING_TO_SEND_AGAIN)
+    await answer(query)
     await reply(update, notice.text)
     await send_rest(update.get_bot(), chat_of(update), notice)
