@@ -15,13 +15,15 @@ sentences with a count are built with ``ngettext`` when rendered.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
+from babel.dates import format_datetime
 from babel.numbers import format_decimal
 
 from handlers.i18n import N_, Labels, _, current, ngettext
 from store.errors import ErrorCode, ShopError
-from store.money import locale_for
+from store.money import format_money, locale_for
 from store.services.checkout import Adjustment, CartAdjustment
 from store.services.orders import OPEN_FILTER
 from store.states import (
@@ -192,6 +194,20 @@ def _out_of_stock(data: dict[str, Any]) -> str:
         items.append(ngettext("{name}: {count} left", "{name}: {count} left", left).format(name=name, count=left))
     # Translators: {items} is a list of "{name}: {count} left", joined by "; ".
     return _("Sorry, not enough stock for {items}.").format(items="; ".join(items))
+
+
+def _money(data: dict[str, Any], key: str) -> str:
+    return format_money(data[key], data["currency"], current())
+
+
+def _when(value: datetime) -> str:
+    return format_datetime(value, "d MMM yyyy, HH:mm 'UTC'", tzinfo=UTC, locale=locale_for(current()))
+
+
+def _min_spend(data: dict[str, Any]) -> str:
+    # Translators: {min_spend} and {missing} are amounts of money.
+    return _("{code} needs at least {min_spend} of the goods it applies to: add {missing} more.").format(
+        code=data["code"], min_spend=_money(data, "min_spend"), missing=_money(data, "missing"))
 
 
 def _csv_header(data: dict[str, Any]) -> str:
@@ -511,6 +527,29 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
                                                    "A showcase holds at most {max} products.",
                                                    data["max"]).format(**data),
     ErrorCode.PAYOUT_CHANGED: N_("Some commissions changed while being paid; nothing was paid. Please run it again."),
+    # Translators: {min} and {max} are numbers of characters.
+    ErrorCode.COUPON_CODE_FORMAT: N_("A code is {min} to {max} letters A-Z and digits 0-9, with no spaces."),
+    ErrorCode.COUPON_CODE_TAKEN: N_("The code {code} is already taken. Please choose another."),
+    ErrorCode.COUPON_DISCOUNT_NEEDED: N_("Say the discount as a percentage (10%) or an amount (5.00)."),
+    ErrorCode.COUPON_PERCENT_RANGE: N_("A percentage off is a whole number from 1 to {max}."),
+    ErrorCode.COUPON_ENDS_BEFORE_START: N_("The end must come after the start."),
+    ErrorCode.COUPON_USES_RANGE: N_("A number of uses is a whole number of 1 or more."),
+    ErrorCode.COUPON_PRODUCTS_TOO_MANY: N_("A coupon can be limited to at most {max} products."),
+    ErrorCode.COUPON_GONE: N_("That coupon no longer exists."),
+    ErrorCode.COUPON_UNKNOWN: N_("There is no code {code}. Please check the spelling."),
+    ErrorCode.COUPON_NOT_STARTED: lambda data: _("{code} can be used from {starts_at}.").format(
+        code=data["code"], starts_at=_when(data["starts_at"])),
+    ErrorCode.COUPON_EXPIRED: lambda data: _("{code} expired on {ended_at}.").format(
+        code=data["code"], ended_at=_when(data["ended_at"])),
+    ErrorCode.COUPON_USED_UP: N_("{code} has been used as many times as it can be."),
+    ErrorCode.COUPON_ALREADY_USED: lambda data: ngettext(
+        "You have already used {code}: it can be used once per shopper.",
+        "You have already used {code} {times} times, as many as it can be used per shopper.",
+        data["times"]).format(**data),
+    ErrorCode.COUPON_NOT_FOR_THESE: N_("{code} is not for the goods in your cart."),
+    ErrorCode.COUPON_MIN_SPEND: _min_spend,
+    ErrorCode.COUPON_OWN_CODE: N_("{code} is your own code: it is for your followers."),
+    ErrorCode.CREATOR_CODE_FOR_CREATORS: N_("Personal codes are for approved creators: /creator to apply."),
 }
 
 

@@ -160,6 +160,24 @@ class ErrorCode(StrEnum):
     SHOWCASE_GONE = "showcase_gone"
     SHOWCASE_FULL = "showcase_full"
     PAYOUT_CHANGED = "payout_changed"
+    # Discount codes
+    COUPON_CODE_FORMAT = "coupon_code_format"
+    COUPON_CODE_TAKEN = "coupon_code_taken"
+    COUPON_DISCOUNT_NEEDED = "coupon_discount_needed"
+    COUPON_PERCENT_RANGE = "coupon_percent_range"
+    COUPON_ENDS_BEFORE_START = "coupon_ends_before_start"
+    COUPON_USES_RANGE = "coupon_uses_range"
+    COUPON_PRODUCTS_TOO_MANY = "coupon_products_too_many"
+    COUPON_GONE = "coupon_gone"
+    COUPON_UNKNOWN = "coupon_unknown"
+    COUPON_NOT_STARTED = "coupon_not_started"
+    COUPON_EXPIRED = "coupon_expired"
+    COUPON_USED_UP = "coupon_used_up"
+    COUPON_ALREADY_USED = "coupon_already_used"
+    COUPON_NOT_FOR_THESE = "coupon_not_for_these"
+    COUPON_MIN_SPEND = "coupon_min_spend"
+    COUPON_OWN_CODE = "coupon_own_code"
+    CREATOR_CODE_FOR_CREATORS = "creator_code_for_creators"
 
 
 class ShopError(Exception):

@@ -98,6 +98,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the person asked to be forgotten: their open orders' contact is erased once they end.
     forget_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The discount code the shopper entered (typed at checkout or brought by a link), tried on every checkout
+    # until they remove it or it is used up.
+    promo_code: Mapped[str | None] = mapped_column(String(20))
 
 
 class Seller(Base):
@@ -291,6 +294,8 @@ class Checkout(Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The buyer's message "reserved for you ... Pay / Cancel", shown as paid once the payment is in.
     pay_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # What discount codes took off the items (``total`` is items - discount + shipping).
+    discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     orders: Mapped[list[Order]] = relationship(back_populates="checkout", lazy="raise", order_by="Order.id")
 
@@ -317,6 +322,13 @@ class Order(Base):
     # Money owed back to the buyer after a cancel: "due" (to be refunded by hand,
     # or a Stars refund in flight) or "refunded".
     refund_status: Mapped[str | None] = mapped_column(String(16))
+    # The code's discount on this order's items (``total`` is items_total - discount + shipping_fee), the part
+    # of it the platform pays (the seller is paid as if it were not taken off), the code, and the use of the
+    # code it counts against (given back when every order of that use is cancelled or expires).
+    discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    platform_discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    coupon_code: Mapped[str | None] = mapped_column(String(20))
+    coupon_use_id: Mapped[int | None] = mapped_column(ForeignKey("coupon_uses.id"), index=True)
     # Who and where the order goes to (the phone None when its seller asks none), each seller's copy
     # erased with its own order: PERSONAL_DATA_DAYS after it ended, or once ended for a buyer who asked.
     contact_name: Mapped[str | None] = mapped_column(String(128))
@@ -371,6 +383,10 @@ class OrderLine(Base):
     # Snapshot of the attribution: the creator and the commission rate (basis points) at order time.
     creator_id: Mapped[int | None] = mapped_column(ForeignKey("creators.id"))
     commission_bp: Mapped[int] = mapped_column(Integer, default=0)
+    # The discount code's part of this line (what was paid is line_total - discount), and the flash deal whose
+    # price it was bought at (its quantity cap is given back if the order is cancelled or expires).
+    discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("flash_deals.id"))
 
     order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
 
@@ -545,3 +561,114 @@ class InboxUpdate(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Coupon(Base):
+    """A discount code: a seller's (paid by the seller, on its own goods), the platform's (paid by the
+    platform: sellers are paid the full price), or a creator's personal code (the platform's, and it
+    attributes the lines it applies to the creator).
+
+    ``scope`` is the seller's id, or 0 for the platform's codes and creators' codes: a code is unique in its
+    scope, and no shop's code is also a platform code (store/services/coupons.py).
+    """
+
+    __tablename__ = "coupons"
+    __table_args__ = (
+        UniqueConstraint("scope", "code", name="uq_coupons_scope_code"),
+        Index("ix_coupons_code", "code"),
+        CheckConstraint("uses >= 0", name="ck_coupons_uses_not_negative"),
+        CheckConstraint("max_uses IS NULL OR uses <= max_uses", name="ck_coupons_uses_within_max"),
+        CheckConstraint("(percent_off IS NULL) <> (amount_off IS NULL)", name="ck_coupons_one_kind_of_discount"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    scope: Mapped[int] = mapped_column(BigInteger)
+    seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id"), index=True)
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("creators.id"), unique=True)
+    # Upper case, A-Z and 0-9, 4 to 20 characters (what the shopper types is upper-cased).
+    code: Mapped[str] = mapped_column(String(20))
+    # Either a percentage off (1..100) or an amount off in minor units.
+    percent_off: Mapped[int | None] = mapped_column(SmallInteger)
+    amount_off: Mapped[int | None] = mapped_column(BigInteger)
+    # What the goods it applies to must cost together (minor units) for it to apply.
+    min_spend: Mapped[int] = mapped_column(BigInteger, default=0)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Uses in all (None: no limit) and per shopper (None: no limit); ``uses``: held now.
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    per_shopper: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CouponProduct(Base):
+    """A product a coupon is limited to (a coupon with none applies to all of its scope's goods)."""
+
+    __tablename__ = "coupon_products"
+
+    coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+
+
+class CouponUse(Base):
+    """One Place order that used a coupon: held while any of its orders stands, given back otherwise."""
+
+    __tablename__ = "coupon_uses"
+    __table_args__ = (Index("ix_coupon_uses_coupon_user", "coupon_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PriceChange(Base):
+    """A variant's price from a moment on (its history: what a flash deal must beat)."""
+
+    __tablename__ = "price_changes"
+    __table_args__ = (Index("ix_price_changes_variant_at", "variant_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
+    price: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FlashDeal(Base):
+    """A variant sold at a lower price for a while (at most 72 hours), optionally for a number of units."""
+
+    __tablename__ = "flash_deals"
+    __table_args__ = (
+        Index("ix_flash_deals_variant_time", "variant_id", "starts_at", "ends_at"),
+        Index("ix_flash_deals_time", "starts_at", "ends_at"),
+        CheckConstraint("sold >= 0", name="ck_flash_deals_sold_not_negative"),
+        CheckConstraint("cap IS NULL OR sold <= cap", name="ck_flash_deals_sold_within_cap"),
+        CheckConstraint("price > 0", name="ck_flash_deals_price_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    price: Mapped[int] = mapped_column(BigInteger)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Units on sale at the deal price (None: no cap), and units held by orders now.
+    cap: Mapped[int | None] = mapped_column(Integer)
+    sold: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when the reminders of its start were written (once).
+    announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DealReminder(Base):
+    """A shopper who asked to be told when a flash deal starts."""
+
+    __tablename__ = "deal_reminders"
+
+    deal_id: Mapped[int] = mapped_column(ForeignKey("flash_deals.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
