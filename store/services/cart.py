@@ -36,6 +36,8 @@ class CartLineView:
     creator_id: int | None = None
     commission_bp: int = 0
     kind: str = ProductKind.PHYSICAL
+    # The flash deal whose price ``unit_price`` is (None: the variant's own price).
+    deal_id: int | None = None
 
     @property
     def digital(self) -> bool:

@@ -179,7 +179,7 @@ async def cancel(session: AsyncSession, order_id: int, actor: Actor, reason: str
     order = await order_for_action(session, order_id, actor, SellerAction.CANCEL)
     was_paid = order.checkout.paid_at is not None
     # A digital order is delivered as its goods are first sent: its codes were shown, they are spent.
-    await release_stock(session, order, shown=order.status == OrderStatus.DELIVERED)
+    await release_stock(session, order, shown=order.status == OrderStatus.DELIVERED, now=now)
     await transition(session, order, OrderStatus.CANCELLED, note=reason, now=now, **_actor_fields(actor))
     order.cancel_reason = reason
     await reverse_commissions(session, order.id, now)

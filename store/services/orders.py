@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from store.errors import ErrorCode, Expired, NotFound
 from store.models import Checkout, Order, OrderEvent, OrderLine, Payment, Variant, utcnow
-from store.services import digital
+from store.services import coupons, deals, digital
 from store.states import ActorKind, OrderStatus, ProductKind, SellerAction
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -135,9 +135,11 @@ async def reserve_stock(session: AsyncSession, wanted: dict[int, int]) -> dict[i
     return short
 
 
-async def release_stock(session: AsyncSession, order: Order, *, shown: bool = False) -> None:
-    """Put an order's units back in stock (on cancel or expiry); lines must be loaded. Codes of a digital
-    order go back to their pool unless its buyer was ``shown`` them (:func:`digital.release_line_codes`)."""
+async def release_stock(session: AsyncSession, order: Order, *, shown: bool = False,
+                        now: datetime | None = None) -> None:
+    """Give back what an ending order (cancelled, expired) holds; lines must be loaded: its units to stock (codes
+    of a digital order to their pool, unless its buyer was ``shown`` them: :func:`digital.release_line_codes`),
+    its units bought at a flash deal's price to the deal, its discount code's use once no order of it stands."""
     # In variant order, as stock is taken (concurrent checkouts lock the rows in the same order).
     for line in sorted(order.lines, key=lambda line: line.variant_id):
         if order.kind == ProductKind.DIGITAL and await digital.release_line_codes(session, line, shown=shown):
@@ -145,6 +147,8 @@ async def release_stock(session: AsyncSession, order: Order, *, shown: bool = Fa
         await session.execute(
             update(Variant).where(Variant.id == line.variant_id).values(stock=Variant.stock + line.quantity)
         )
+    await deals.give_back(session, order)
+    await coupons.give_back(session, order, now or utcnow())
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from store.errors import ErrorCode, Expired, NotFound, OutOfStock
 from store.models import Checkout, Order, Payment
 from store.money import STARS
 from store.rules import PAYMENT_GRACE
-from store.services import digital, outbox
+from store.services import coupons, deals, digital, outbox
 from store.services.checkout import checkout_for_update
 from store.services.creators import record_commissions
 from store.services.events import announce
@@ -182,6 +182,10 @@ async def _can_apply(session: AsyncSession, checkout: Checkout, currency: str, a
             if short := await reserve_stock(session, wanted):
                 raise OutOfStock(ErrorCode.OUT_OF_STOCK, short, lines=[])
             await digital.reserve_codes(session, [order.id for order in checkout.orders])
+            # The units at a deal's price and the code's use are held again too, or the payment goes back.
+            if not await deals.take_back(session, checkout.orders) or not await coupons.take_back(session,
+                                                                                                 checkout.orders):
+                raise OutOfStock(ErrorCode.OUT_OF_STOCK, {}, lines=[])
     except OutOfStock:
         return False
     return True

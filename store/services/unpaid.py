@@ -55,7 +55,7 @@ async def expire_checkouts(session: AsyncSession, now: datetime, limit: int = 10
     for checkout in checkouts:
         for order in checkout.orders:
             if order.status == OrderStatus.PENDING_PAYMENT:
-                await release_stock(session, order)
+                await release_stock(session, order, now=now)
                 await transition(session, order, OrderStatus.EXPIRED, actor_kind=ActorKind.SYSTEM,
                                  note="not paid in time", now=now)
         checkout.status = CheckoutStatus.EXPIRED
@@ -78,7 +78,7 @@ async def cancel_checkout(session: AsyncSession, user_id: int, checkout_id: int,
     if checkout.status != CheckoutStatus.PENDING_PAYMENT:
         raise Expired(ErrorCode.CANCEL_ONLY_UNPAID)
     for order in checkout.orders:
-        await release_stock(session, order)
+        await release_stock(session, order, now=now)
         await transition(session, order, OrderStatus.CANCELLED, actor_kind=ActorKind.BUYER, actor_id=user_id,
                          note="cancelled before payment", now=now)
     checkout.status = CheckoutStatus.CANCELLED
