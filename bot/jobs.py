@@ -1,5 +1,5 @@
 """Periodic jobs of a bot process: expire unpaid checkouts, approve commissions, forget old updates,
-erase buyers' contact past its time."""
+erase buyers' contact past its time, tell shoppers the flash deals they asked about have started."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from telegram.ext import Application
 from handlers.context import ShopContext
 from store.models import utcnow
 from store.services.creators import approve_due
+from store.services.deals import announce_started
 from store.services.inbox import forget_finished
 from store.services.personal_data import erase_expired
 from store.services.unpaid import expire_checkouts
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 EXPIRY_JOB_INTERVAL = 30  # seconds between sweeps for unpaid checkouts
 APPROVAL_JOB_INTERVAL = 600  # seconds between approvals of commissions past the return window
 CLEANUP_JOB_INTERVAL = 3600  # seconds between clean-ups of finished inbox rows
+DEALS_JOB_INTERVAL = 30  # seconds between looks for flash deals that started
+DEALS_BATCH = 50
 FORGET_BATCH = 2000
 
 
@@ -31,6 +34,21 @@ async def expire_unpaid(context: ShopContext) -> None:
     if expired:
         logger.info("%d unpaid checkouts expired", len(expired))
         shop.wake_outbox()
+
+
+async def announce_deals(context: ShopContext) -> None:
+    """Job: write the reminders of flash deals that started (once each), a batch per short transaction, and
+    wake the outbox to send them."""
+    shop = context.shop
+    while True:
+        async with shop.db.transaction() as session:
+            started = await announce_started(session, shop.clock(), shop.options.currency, DEALS_BATCH)
+        if started:
+            logger.info("%d flash deals started: their reminders are written", started)
+            shop.wake_outbox()
+        if started < DEALS_BATCH:
+            return
+        await asyncio.sleep(0)  # let updates in between
 
 
 async def approve_commissions(context: ShopContext) -> None:
@@ -73,5 +91,6 @@ def schedule_jobs(application: Application) -> None:
         return
     jobs.run_repeating(expire_unpaid, interval=EXPIRY_JOB_INTERVAL, first=1, name="expire-unpaid")
     jobs.run_repeating(approve_commissions, interval=APPROVAL_JOB_INTERVAL, first=5, name="approve-commissions")
+    jobs.run_repeating(announce_deals, interval=DEALS_JOB_INTERVAL, first=3, name="announce-deals")
     jobs.run_repeating(forget_updates, interval=CLEANUP_JOB_INTERVAL, first=60, name="forget-updates")
     jobs.run_repeating(erase_personal_data, interval=CLEANUP_JOB_INTERVAL, first=90, name="erase-personal-data")

@@ -14,7 +14,7 @@ from store.services.cart import change_line, get_cart
 async def on_cart_command(update: Update, context: ShopContext) -> None:
     """Show the cart as a new message (/cart)."""
     async with context.shop.db.read() as session:
-        cart = await get_cart(session, update.effective_user.id)
+        cart = await get_cart(session, update.effective_user.id, context.shop.clock())
     await reply(update, render.cart(cart, context.shop.options.currency, lang(update)), keyboards.cart(cart))
 
 
@@ -30,7 +30,8 @@ async def on_cart_line(update: Update, context: ShopContext, pressed: cb.ChangeC
     """Decrease, increase or remove one line, then redraw the cart in place."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
-        change = await change_line(session, update.effective_user.id, pressed.line_id, pressed.action)
+        change = await change_line(session, update.effective_user.id, pressed.line_id, pressed.action,
+                                   context.shop.clock())
     await answer(query, messages.cart_change(change.done, change.quantity))
     await edit(query, render.cart(change.cart, context.shop.options.currency, lang(update)),
                keyboards.cart(change.cart))

@@ -8,6 +8,7 @@ of the next one in the ranked ids, as a decimal string ("" after the last).
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 
 from telegram import (
@@ -48,9 +49,23 @@ def _offset(raw: str) -> int:
     return int(raw) if raw.isascii() and raw.isdecimal() and len(raw) < 7 else 0
 
 
-def _summary(product: ProductView, currency: str, language: str | None) -> str:
-    """One plain line under the title: price, seller, and whether it is sold out."""
+def _struck(text: str) -> str:
+    """Plain text drawn struck through (a result's description takes no HTML): a combining long stroke
+    after each character."""
+    return "".join(f"{char}\u0336" for char in text)
+
+
+def _summary(product: ProductView, currency: str, language: str | None, now: datetime) -> str:
+    """One plain line under the title: price (a flash deal's, the usual one struck through, and the time left),
+    seller, and whether it is sold out."""
     price = render.price_range(product, currency, language)
+    if (deal := render.deal_variant(product)) is not None:
+        # Translators: a flash deal in plain text (no HTML): {price} the deal's price, {was} the usual price (drawn
+        # struck through), {left} the time left, e.g. "5 h 20 min".
+        price = _("⚡ {price} instead of {was}, ends in {left}").format(
+            price=render.money(deal.price, currency, language),
+            was=_struck(render.money(deal.regular_price or 0, currency, language)),
+            left=render.time_left(deal.deal_ends, now))
     if product.stock <= 0:
         # Translators: a line under a product's title in inline results: its price and seller, and that it is
         # sold out (plain text, no HTML).
@@ -58,9 +73,11 @@ def _summary(product: ProductView, currency: str, language: str | None) -> str:
     return f"{price} · {product.seller_name}"
 
 
-def _message(product: ProductView, currency: str, language: str | None) -> str:
+def _message(product: ProductView, currency: str, language: str | None, now: datetime) -> str:
     """The HTML message a chosen result posts into the chat."""
     price, seller = render.price_range(product, currency, language), escape(product.seller_name)
+    if (deal := render.deal_variant(product)) is not None:
+        price = render.deal_price(deal, currency, language, now)
     if product.stock <= 0:
         # Translators: a shared product's price and {seller}, the shop selling it, and that it is sold out.
         byline = _("{price} · by {seller} · sold out").format(price=price, seller=seller)
@@ -76,7 +93,8 @@ def _message(product: ProductView, currency: str, language: str | None) -> str:
     return "\n".join(lines)
 
 
-def _result(product: ProductView, url: str, currency: str, language: str | None) -> InlineQueryResultArticle:
+def _result(product: ProductView, url: str, currency: str, language: str | None,
+            now: datetime) -> InlineQueryResultArticle:
     """A product as a shareable inline result with one Buy button."""
     photo = product.photo or ""
     # A seller's upload is a Telegram file_id, which cannot be a thumbnail: only URLs can.
@@ -84,10 +102,10 @@ def _result(product: ProductView, url: str, currency: str, language: str | None)
     return InlineQueryResultArticle(
         id=str(product.id),
         title=product.title,
-        description=_summary(product, currency, language),
+        description=_summary(product, currency, language, now),
         thumbnail_url=thumbnail,
         input_message_content=InputTextMessageContent(
-            _message(product, currency, language), parse_mode=ParseMode.HTML,
+            _message(product, currency, language, now), parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=True)),
         reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton(_(BUY_BUTTON), url=url)]]),
     )
@@ -105,14 +123,14 @@ async def on_inline_query(update: Update, context: ShopContext) -> None:
             result = await context.shop.search.search(session, query)
             wanted = list(result.product_ids[start:start + PAGE_SIZE])
             more = start + PAGE_SIZE < len(result.product_ids)
-            found = await context.shop.search.products(session, wanted)
+            found = await context.shop.search.products(session, wanted, now=context.shop.clock())
             creator = await creator_of_user(session, inline.from_user.id) if found else None
         # A product taken off sale since the index last refreshed is simply left out.
         products = [found[i] for i in wanted if i in found]
     code = creator.code if creator is not None else None
-    currency, language = context.shop.options.currency, lang(update)
+    currency, language, now = context.shop.options.currency, lang(update), context.shop.clock()
     results = [_result(p, create_deep_linked_url(context.bot.username, product_payload(p.id, code)),
-                       currency, language) for p in products]
+                       currency, language, now) for p in products]
     button = None if results or start else InlineQueryResultsButton(_(SHOP_BUTTON), start_parameter=SHOP_START)
     await inline.answer(results, cache_time=CACHE_SECONDS, is_personal=True,
                         next_offset=str(start + PAGE_SIZE) if more else "", button=button)

@@ -25,14 +25,15 @@ def card(product: ProductView, selected: VariantView | None, who: CardViewer, co
          language: str | None) -> tuple[str, InlineKeyboardMarkup]:
     """Text and keyboard of a product card."""
     options = context.shop.options
-    return (render.product_card(product, selected, options.currency, language, options.low_stock_threshold),
+    return (render.product_card(product, selected, options.currency, language, options.low_stock_threshold,
+                                context.shop.clock()),
             keyboards.product_card(product, selected, who.cart_count, who.showcased))
 
 
 async def load_card(update: Update, context: ShopContext, product_id: int) -> tuple[ProductView, CardViewer]:
     """A product as the search index has it and what the person pressing has of it; NotFound if gone."""
     async with context.shop.db.read() as session:
-        product = await context.shop.search.product(session, product_id)
+        product = await context.shop.search.product(session, product_id, now=context.shop.clock())
         who = await card_viewer(session, update.effective_user.id, product_id)
     if product is None:
         raise NotFound(ErrorCode.PRODUCT_GONE)
@@ -83,9 +84,9 @@ async def on_add(update: Update, context: ShopContext, pressed: cb.AddToCart) ->
         await ensure_user(session, update)
         creator_id = await attributed_creator(session, user_id, shop.clock(), shop.options.attribution_window)
         change = await add_to_cart(session, user_id, variant_id, creator_id=creator_id,
-                                   sold=shop.options.rules.kinds_sold)
+                                   sold=shop.options.rules.kinds_sold, now=shop.clock())
         line = next(line for line in change.cart.lines if line.variant_id == variant_id)
-        product = await shop.search.product(session, line.product_id)
+        product = await shop.search.product(session, line.product_id, now=shop.clock())
         who = await card_viewer(session, user_id, line.product_id)
     await answer(query, messages.added_to_cart(change.cart.count))
     if product is not None:

@@ -49,10 +49,10 @@ async def _page(context: ShopContext, session: AsyncSession, result: SearchResul
         raise Expired(ErrorCode.SEARCH_RESULTS_CHANGED)
     start = page * PAGE_SIZE
     wanted = list(ids[start:start + PAGE_SIZE])
-    found = await context.shop.search.products(session, wanted)
+    found = await context.shop.search.products(session, wanted, now=context.shop.clock())
     products = [found[i] for i in wanted if i in found]
     currency = context.shop.options.currency
-    return (render.search_results(result.query, products, start, len(ids), currency, language),
+    return (render.search_results(result.query, products, start, len(ids), currency, language, context.shop.clock()),
             keyboards.search_page(products, start, page, pages, result.query))
 
 

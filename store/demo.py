@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import demo_data
-from store.models import Category, Product, Seller, Variant
-from store.services import digital
+from store.models import Category, Product, Seller, Variant, utcnow
+from store.services import deals, digital
 from store.services.catalog import bump_catalog_version
 from store.states import Approval, ProductKind, ProductStatus
 
@@ -50,6 +50,8 @@ async def load_demo_catalog(session: AsyncSession) -> bool:
                     for i, v in enumerate(item["variants"])]
         session.add_all(variants)
         await session.flush()
+        # The price history a flash deal is measured against starts with the first prices.
+        await deals.record_prices(session, {variant.id: variant.price for variant in variants}, utcnow())
         for variant, v in zip(variants, item["variants"], strict=True):
             if "codes" in v:  # a pool of codes: its stock is the codes added
                 await digital.add_codes(session, variant.id, v["codes"])

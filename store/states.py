@@ -195,6 +195,7 @@ class Notice(StrEnum):
     REFUND_DUE = "refund_due"  # money that could not be applied, for the sellers and the operators
     PAYMENT_REFUNDED = "payment_refunded"  # for the buyer, once Telegram refunded a Stars charge
     WEBHOOK_FAILING = "webhook_failing"  # a seller's webhook has failed for an hour (seller and operators)
+    DEAL_STARTED = "deal_started"  # a flash deal a shopper asked to be reminded of has started
 
 
 class CartAction(StrEnum):

@@ -252,8 +252,9 @@ async def test_search_ranks_in_stock_products_above_sold_out_ones_of_similar_rel
     async with db.read() as session:
         ranked = (await search.search(session, "blue cap")).product_ids
     assert ranked.index(sold_out.id) < ranked.index(in_stock.id) and in_stock.id in search.sold_out
-    returned = SimpleNamespace(kind="physical",
-                               lines=[SimpleNamespace(product_id=in_stock.id, variant_id=variant.id, quantity=2)])
+    returned = SimpleNamespace(kind="physical", coupon_use_id=None,
+                               lines=[SimpleNamespace(product_id=in_stock.id, variant_id=variant.id, quantity=2,
+                                                      deal_id=None)])
     async with db.transaction() as session:
         await release_stock(session, returned)
     async with db.read() as session:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from store.errors import ErrorCode, Expired, NotFound, ShopError
-from store.models import CartLine, Product, Seller, Variant
+from store.models import CartLine, Product, Seller, Variant, utcnow
+from store.services import deals
 from store.states import CartAction, ProductKind, ProductStatus
 
 # Three buttons per line must fit in one inline keyboard (Telegram allows about 100).
@@ -127,14 +129,26 @@ def _cart_line_view(row) -> CartLineView:  # type: ignore[no-untyped-def]
     return _line_view(row, line_id=row.id, seen_price=row.seen_price, quantity=row.quantity, creator_id=row.creator_id)
 
 
-async def get_cart(session: AsyncSession, user_id: int) -> CartView:
-    """Return the user's cart with current prices and stock."""
+async def _at_deal_prices(session: AsyncSession, lines: tuple[CartLineView, ...],
+                          now: datetime | None) -> tuple[CartLineView, ...]:
+    """The lines priced at their variant's live flash deal where it still has their quantity (one query)."""
+    live = await deals.live_for(session, [line.variant_id for line in lines], now or utcnow())
+    return tuple(replace(line, unit_price=deal.price, deal_id=deal.id)
+                 if (deal := live.get(line.variant_id)) is not None and deal.covers(line.quantity) else line
+                 for line in lines)
+
+
+async def get_cart(session: AsyncSession, user_id: int, now: datetime | None = None) -> CartView:
+    """Return the user's cart with the prices at ``now`` (a live flash deal's; None: the wall clock) and
+    current stock."""
     rows = await session.execute(_lines_query(user_id))
-    return CartView(tuple(_cart_line_view(row) for row in rows))
+    return CartView(await _at_deal_prices(session, tuple(_cart_line_view(row) for row in rows), now))
 
 
-async def one_item(session: AsyncSession, variant_id: int, creator_id: int | None = None) -> CartView:
-    """One unit of a variant as a cart of its own, with today's price and stock (what Buy now orders).
+async def one_item(session: AsyncSession, variant_id: int, creator_id: int | None = None,
+                   now: datetime | None = None) -> CartView:
+    """One unit of a variant as a cart of its own, with its price at ``now`` (a live flash deal's; None: the
+    wall clock) and current stock (what Buy now orders).
 
     The shopper's cart is not touched: the line is not saved (its id is 0).
     """
@@ -145,7 +159,9 @@ async def one_item(session: AsyncSession, variant_id: int, creator_id: int | Non
     row = (await session.execute(query)).one_or_none()
     if row is None:
         return CartView(())
-    return CartView((_line_view(row, line_id=0, seen_price=row.unit_price, quantity=1, creator_id=creator_id),))
+    line = (await _at_deal_prices(session, (_line_view(row, line_id=0, seen_price=row.unit_price, quantity=1,
+                                                       creator_id=creator_id),), now))[0]
+    return CartView((replace(line, seen_price=line.unit_price),))
 
 
 async def cart_count(session: AsyncSession, user_id: int) -> int:
@@ -155,13 +171,15 @@ async def cart_count(session: AsyncSession, user_id: int) -> int:
 
 
 async def add_to_cart(session: AsyncSession, user_id: int, variant_id: int, quantity: int = 1, *,
-                      creator_id: int | None = None, sold: tuple[str, ...] = tuple(ProductKind)) -> CartChange:
+                      creator_id: int | None = None, sold: tuple[str, ...] = tuple(ProductKind),
+                      now: datetime | None = None) -> CartChange:
     """Put ``quantity`` units of a variant in the user's cart, within the stock on hand, if the shop can take
     payment for its kind of goods (``sold``: digital goods need Telegram Stars, physical ones a card provider
     or cash on delivery).
 
     ``creator_id`` is the creator the shopper's last link click attributes the
-    line to; a later attributed add moves the line to the newer creator.
+    line to; a later attributed add moves the line to the newer creator. The line is seen at its price at
+    ``now`` (a live flash deal's while it has the quantity; None: the wall clock).
     """
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ShopError(ErrorCode.QUANTITY_OUT_OF_RANGE, max=MAX_QUANTITY)
@@ -187,18 +205,25 @@ async def add_to_cart(session: AsyncSession, user_id: int, variant_id: int, quan
         lines = await session.scalar(select(func.count(CartLine.id)).where(CartLine.user_id == user_id))
         if lines >= MAX_LINES:
             raise ShopError(ErrorCode.CART_FULL, max=MAX_LINES)
-        session.add(CartLine(user_id=user_id, variant_id=variant_id, quantity=quantity, seen_price=variant.price,
-                             creator_id=creator_id))
+        line = CartLine(user_id=user_id, variant_id=variant_id, quantity=quantity, seen_price=variant.price,
+                        creator_id=creator_id)
+        session.add(line)
     else:
         line.quantity += quantity
-        line.seen_price = variant.price
         if creator_id is not None:
             line.creator_id = creator_id
     await session.flush()
-    return CartChange(await get_cart(session, user_id), CartAction.ADD, line.quantity if line else quantity)
+    cart = await get_cart(session, user_id, now)
+    # The shopper sees the line's price as it is now: a flash deal's while it lasts for the quantity.
+    line.seen_price = next(view.unit_price for view in cart.lines if view.id == line.id)
+    await session.flush()
+    cart = CartView(tuple(replace(view, seen_price=view.unit_price) if view.id == line.id else view
+                          for view in cart.lines))
+    return CartChange(cart, CartAction.ADD, line.quantity)
 
 
-async def change_line(session: AsyncSession, user_id: int, line_id: int, action: CartAction | str) -> CartChange:
+async def change_line(session: AsyncSession, user_id: int, line_id: int, action: CartAction | str,
+                      now: datetime | None = None) -> CartChange:
     """Increase, decrease or remove one of the user's cart lines; buttons never go below 1 or above stock."""
     line = await session.scalar(
         select(CartLine)
@@ -225,7 +250,7 @@ async def change_line(session: AsyncSession, user_id: int, line_id: int, action:
         raise Expired(ErrorCode.BUTTON_EXPIRED)
     await session.flush()
     quantity = 0 if action == CartAction.REMOVE else line.quantity
-    return CartChange(await get_cart(session, user_id), CartAction(action), quantity)
+    return CartChange(await get_cart(session, user_id, now), CartAction(action), quantity)
 
 
 async def clear_cart(session: AsyncSession, user_id: int) -> None:

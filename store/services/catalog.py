@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from store.models import CatalogState, Category, Product, Seller, Variant
+from store.models import CatalogState, Category, Product, Seller, Variant, utcnow
+from store.services import deals
 from store.states import ProductKind, ProductStatus
 
 
@@ -22,6 +24,14 @@ class VariantView:
     price: int
     stock: int
     delivery: str | None = None  # a digital variant's Delivery (its stock, for codes, is the codes left)
+    # While a flash deal is live, ``price`` is the deal's: the variant's own price, and when the deal ends.
+    regular_price: int | None = None
+    deal_ends: datetime | None = None
+
+    @property
+    def on_deal(self) -> bool:
+        """Whether a flash deal prices the variant now."""
+        return self.regular_price is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,9 +155,10 @@ class ProductCards:
             for product_id in product_ids:
                 self._cards.pop(product_id, None)
 
-    async def get_many(self, session: AsyncSession, ids: list[int], *,
-                       active_only: bool = True) -> dict[int, ProductView]:
-        """Like :func:`get_products`, from memory plus one query for price and stock."""
+    async def get_many(self, session: AsyncSession, ids: list[int], *, active_only: bool = True,
+                       now: datetime | None = None) -> dict[int, ProductView]:
+        """Like :func:`get_products`, from memory plus one query for price and stock and one for the flash
+        deals live at ``now`` (None: the wall clock), whose prices the variants show."""
         known = {i: self._cards[i] for i in ids if i in self._cards}
         missing = [i for i in ids if i not in known]
         if missing:
@@ -161,13 +172,22 @@ class ProductCards:
             return {}
         fresh = {variant_id: (price, stock) for variant_id, price, stock in await session.execute(
             select(Variant.id, Variant.price, Variant.stock).where(Variant.product_id.in_([c.id for c in cards])))}
-        return {card.id: replace(card, variants=tuple(replace(v, price=fresh[v.id][0], stock=fresh[v.id][1])
+        live = await deals.live_for(session, list(fresh), now or utcnow())
+        return {card.id: replace(card, variants=tuple(_priced(v, *fresh[v.id], live.get(v.id))
                                                       for v in card.variants if v.id in fresh))
                 for card in cards}
 
-    async def get(self, session: AsyncSession, product_id: int, *, active_only: bool = True) -> ProductView | None:
-        """Like :func:`get_product`, from memory plus one query for price and stock."""
-        return (await self.get_many(session, [product_id], active_only=active_only)).get(product_id)
+    async def get(self, session: AsyncSession, product_id: int, *, active_only: bool = True,
+                  now: datetime | None = None) -> ProductView | None:
+        """Like :func:`get_product`, from memory plus one query for price and stock and one for flash deals."""
+        return (await self.get_many(session, [product_id], active_only=active_only, now=now)).get(product_id)
+
+
+def _priced(variant: VariantView, price: int, stock: int, deal: deals.LiveDeal | None) -> VariantView:
+    """A variant with its price and stock now: a live flash deal's price, its own kept beside it."""
+    if deal is None:
+        return replace(variant, price=price, stock=stock)
+    return replace(variant, price=deal.price, stock=stock, regular_price=price, deal_ends=deal.ends_at)
 
 
 async def list_categories(session: AsyncSession) -> list[CategoryView]:

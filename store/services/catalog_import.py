@@ -38,8 +38,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from store.errors import ErrorCode, InvalidInput, NotAllowed, NotFound
-from store.models import Category, Product, Seller, Variant
-from store.services import digital
+from store.models import Category, Product, Seller, Variant, utcnow
+from store.services import deals, digital
 from store.services.catalog import touch_products
 from store.services.seller_catalog import (
     VARIANTS_MAX,
@@ -461,6 +461,7 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
     # in one statement after the products: the ORM would insert them one by one
     # to read back ids that nothing here needs.
     added: dict[Product, list[Variant]] = {}
+    repriced: dict[int, int] = {}  # variant id -> its new price (the price history)
     changed: set[Product] = set()
     # Codes to add once every variant has an id: (variant's SKU, codes, product, whether the row
     # is still to be counted: updated if codes were added, else unchanged).
@@ -523,6 +524,8 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
             row.label and row.label != variant.label) or (
             goods.content is not None and (variant.content, variant.content_type) != goods.content)
         if variant_changed:
+            if variant.price != row.price:
+                repriced[variant.id] = row.price
             variant.price, variant.stock = row.price, stock
             variant.label = row.label or variant.label
             if goods.content is not None:
@@ -542,6 +545,12 @@ async def _import_batch(session: AsyncSession, run: _Run, batch: list[tuple[int,
              "stock": v.stock, "position": v.position, "delivery": v.delivery, "content": v.content,
              "content_type": v.content_type}
             for product, variants in added.items() for v in variants])
+        new_skus = [v.sku for variants in added.values() for v in variants]
+        for batch in range(0, len(new_skus), 500):  # within the database's limit on bound parameters
+            repriced.update((await session.execute(select(Variant.id, Variant.price).where(
+                Variant.seller_id == run.seller_id, Variant.sku.in_(new_skus[batch:batch + 500])))).all())
+    # The price history a flash deal is measured against: new variants' first prices and changed ones.
+    await deals.record_prices(session, repriced, utcnow())
     for key, product in new_products.items():
         run.products[key] = product.id
     if codes:

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,15 +90,17 @@ class CatalogSearch:
         ranked = sorted(hits, key=lambda hit: -(hit.score - (SOLD_OUT_PENALTY if hit.product_id in sold_out else 0)))
         return tuple(hit.product_id for hit in ranked)
 
-    async def products(self, session: AsyncSession, ids: list[int], *,
-                       active_only: bool = True) -> dict[int, ProductView]:
-        """The cards of these products (those that exist and, by default, are on sale)."""
+    async def products(self, session: AsyncSession, ids: list[int], *, active_only: bool = True,
+                       now: datetime | None = None) -> dict[int, ProductView]:
+        """The cards of these products (those that exist and, by default, are on sale), priced at ``now``
+        (a live flash deal's price; None: the wall clock)."""
         await self.refresh(session)
-        return await self.cards.get_many(session, ids, active_only=active_only)
+        return await self.cards.get_many(session, ids, active_only=active_only, now=now)
 
-    async def product(self, session: AsyncSession, product_id: int, *, active_only: bool = True) -> ProductView | None:
+    async def product(self, session: AsyncSession, product_id: int, *, active_only: bool = True,
+                      now: datetime | None = None) -> ProductView | None:
         """One product's card, or None when it does not exist (or is not on sale)."""
-        return (await self.products(session, [product_id], active_only=active_only)).get(product_id)
+        return (await self.products(session, [product_id], active_only=active_only, now=now)).get(product_id)
 
     async def search(self, session: AsyncSession, query: str) -> SearchResult:
         """Return the products matching ``query``, best first."""

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from store.errors import ErrorCode, InvalidInput, NotFound
-from store.models import Category, Product, Variant
+from store.models import Category, Product, Variant, utcnow
 from store.money import parse_money
-from store.services import digital
+from store.services import deals, digital
 from store.services.catalog import ProductView, to_view, touch_products
 from store.states import Delivery, ProductKind, ProductStatus
 
@@ -244,6 +244,10 @@ async def create_product(
         session.add(Variant(product_id=product.id, seller_id=seller_id, sku=sku, label=variant.label,
                             price=variant.price, stock=variant.stock, position=position, delivery=delivery,
                             content=content, content_type=content_type))
+    await session.flush()
+    # The price history a flash deal is measured against starts with the first prices.
+    await deals.record_prices(session, dict((await session.execute(
+        select(Variant.id, Variant.price).where(Variant.product_id == product.id))).all()), utcnow())
     return await _changed(session, seller_id, product.id)
 
 
@@ -275,6 +279,8 @@ async def update_variant(session: AsyncSession, seller_id: int | None, product_i
     if price is not None:
         if price <= 0:
             raise InvalidInput(ErrorCode.PRICE_ZERO)
+        if price != variant.price:
+            await deals.record_price(session, variant.id, price, utcnow())
         variant.price = price
     if stock is not None:
         if not 0 <= stock <= STOCK_MAX:
