@@ -27,13 +27,14 @@ async def on_start(update: Update, context: ShopContext) -> None:
     await show_start(update, context)
 
 
-async def show_start(update: Update, context: ShopContext) -> None:
-    """Greet with the menu: search hint, categories, cart, orders."""
+async def show_start(update: Update, context: ShopContext, *, note: bool = True) -> None:
+    """Greet with the menu: search hint, categories, cart, orders (``note``: say when the /start link named
+    nothing valid)."""
     async with context.shop.db.read() as session:
         count = await cart_count(session, update.effective_user.id)
     name = update.effective_user.first_name
     text = render.welcome(name)
-    if context.args and context.args[0] != SHOP_START:
+    if note and context.args and context.args[0] != SHOP_START:
         text = _("That link isn't valid any more, so here is the shop's front page.") + "\n\n" + text
     await reply(update, text, keyboards.main_menu(count))
 
@@ -43,9 +44,9 @@ async def on_help(update: Update, context: ShopContext) -> None:
     parts = [_(render.HELP)]
     async with context.shop.db.read() as session:
         if await sellers.seller_of_user(session, update.effective_user.id) is not None:
-            parts.append(_(render.SELLER_HELP))
+            parts.append(_(render.SELLER_HELP) + "\n" + _(render.COUPONS_HELP))
     if update.effective_user.id in context.shop.options.operator_ids:
-        parts.append(_(render.OPERATOR_HELP))
+        parts.append(_(render.OPERATOR_HELP) + "\n" + _(render.OPERATOR_COUPONS_HELP))
     await reply(update, "\n\n".join(parts))
 
 
