@@ -28,7 +28,9 @@ from handlers import callbacks as cb
 from handlers import (
     cart,
     checkout,
+    coupons,
     creator,
+    deals,
     earnings,
     inline,
     language,
@@ -54,7 +56,8 @@ from store.shop import Shop, ShopOptions
 logger = logging.getLogger(__name__)
 
 # The flows (dialogues over several messages), each one table of steps; their buttons come with them.
-FLOWS = StepRouter([checkout.FLOW, seller.FLOW, seller_catalog.FLOW], on_search=search.search)
+FLOWS = StepRouter([checkout.FLOW, seller.FLOW, seller_catalog.FLOW, coupons.FLOW, deals.FLOW],
+                   on_search=search.search)
 
 # Every other button, by kind.
 BUTTONS: dict[type[cb.Button], Callable] = {
@@ -87,8 +90,11 @@ BUTTONS: dict[type[cb.Button], Callable] = {
     cb.SetProductStatus: seller_catalog.on_status,
     cb.EditCommission: seller_catalog.on_manage_commission,
     cb.EditGoods: seller_catalog.on_manage_goods,
+    cb.CouponsPage: coupons.on_coupons_page,
+    cb.SetCouponActive: coupons.on_set_active,
     cb.ForgetMe: privacy.on_forget_answer,
     cb.ChooseLanguage: language.on_choose_language,
+    cb.RemindDeal: deals.on_remind,
 }
 
 
@@ -112,6 +118,7 @@ def shop_options(settings: Settings) -> ShopOptions:
         creator_auto_approve=settings.creator_auto_approve,
         default_commission_bp=settings.default_commission_bp,
         attribution_window=timedelta(days=settings.attribution_window_days),
+        creator_code_percent=settings.creator_code_percent,
         return_window=timedelta(days=settings.return_window_days),
         personal_data_days=settings.personal_data_days,
     )
@@ -134,10 +141,12 @@ COMMANDS: dict[str, Callable] = {
     "help": start.on_help,
     "cart": cart.on_cart_command,
     "orders": orders.on_orders_command,
+    "deals": deals.on_deals,
     "cancel": FLOWS.on_cancel,
     "sell": seller.on_sell,
     "creator": creator.on_creator,
     "earnings": earnings.on_earnings,
+    "mycode": creator.on_my_code,
     "privacy": privacy.on_privacy,
     "mydata": privacy.on_mydata,
     "forget": privacy.on_forget,
@@ -151,6 +160,7 @@ COMMANDS: dict[str, Callable] = {
     "buyer_phone": seller.on_buyer_phone,
     "add_product": seller_catalog.on_add_product,
     "my_products": seller_catalog.on_my_products,
+    "coupons": coupons.on_coupons,
     # /skip answers an optional step of adding a product: it is a message to that flow.
     "skip": FLOWS.on_message,
 }

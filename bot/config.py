@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     creator_auto_approve: bool = False
     default_commission_bp: int = Field(default=1000, ge=0, le=10_000)
     attribution_window_days: int = Field(default=7, ge=1, le=365)
+    creator_code_percent: int = Field(default=10, ge=1, le=50)
     return_window_days: int = Field(default=14, ge=0, le=365)
     personal_data_days: int = Field(default=90, ge=1, le=3650)  # buyers' phone and address kept after an order ends
     log_level: str = "INFO"

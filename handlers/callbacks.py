@@ -267,6 +267,16 @@ class ContinueCheckout(Button, prefix="cg"):
 
 
 @dataclass(frozen=True)
+class AddCode(Button, prefix="ca"):
+    """At the review: type a discount code."""
+
+
+@dataclass(frozen=True)
+class RemoveCode(Button, prefix="cr"):
+    """At the review: take the discount code off."""
+
+
+@dataclass(frozen=True)
 class UseSavedDetails(Button, prefix="us"):
     """At the contact step: deliver to the contact and address of the last order."""
 
@@ -467,3 +477,87 @@ class EditGoods(Button, prefix="dg"):
 
     product_id: int
     variant_id: int
+
+
+# --- flash deals ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlashDealOn(Button, prefix="fd"):
+    """A seller's variant: schedule a flash deal on it (or see the one it has)."""
+
+    product_id: int
+    variant_id: int
+
+
+@dataclass(frozen=True)
+class StartDealNow(Button, prefix="fn"):
+    """The flash deal being scheduled starts now."""
+
+
+@dataclass(frozen=True)
+class CancelDeal(Button, prefix="fx"):
+    """A seller calls off one of their flash deals."""
+
+    deal_id: int
+
+
+@dataclass(frozen=True)
+class RemindDeal(Button, prefix="fr"):
+    """A shopper asks to be told when a flash deal starts."""
+
+    deal_id: int
+
+
+# --- coupons (sellers' and the platform's; the new-coupon steps: handlers/coupons.py's FLOW) ---------------
+
+
+class CouponPreset(StrEnum):
+    """A new-coupon step answered with a button instead of typing."""
+
+    NO_MINIMUM = "nomin"
+    STARTS_NOW = "now"
+    NO_END = "noend"
+    NO_USE_LIMIT = "nouses"
+    ONCE_PER_SHOPPER = "once"
+    NO_SHOPPER_LIMIT = "noper"
+    ALL_PRODUCTS = "all"
+
+
+@dataclass(frozen=True)
+class CouponsPage(Button, prefix="kul"):
+    """A page of a shop's coupons (``platform``: the platform's, for operators)."""
+
+    platform: bool
+    page: int
+
+
+@dataclass(frozen=True)
+class NewCoupon(Button, prefix="kun"):
+    """➕ New coupon, for the shop's or (``platform``) the platform's coupons."""
+
+    platform: bool
+
+
+@dataclass(frozen=True)
+class SetCouponActive(Button, prefix="kua"):
+    """Pause or resume a coupon (``page``: the list to show again)."""
+
+    coupon_id: int
+    platform: bool
+    active: bool
+    page: int
+
+
+@dataclass(frozen=True)
+class PresetCouponAnswer(Button, prefix="kup"):
+    """A new-coupon step's answer by button: no minimum, starts now, no end, no limit, all products."""
+
+    preset: CouponPreset
+
+
+@dataclass(frozen=True)
+class ConfirmCoupon(Button, prefix="kuc"):
+    """Create the coupon the summary shows, or cancel it."""
+
+    create: bool

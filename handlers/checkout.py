@@ -21,9 +21,10 @@ from handlers.fit import INVOICE_DESCRIPTION_MAX, INVOICE_LABEL_MAX, INVOICE_TIT
 from handlers.flows import Flow, OnStep
 from handlers.i18n import N_, _, ngettext
 from handlers.notifications import NOT_PAID_IN_TIME
-from store.errors import Changed, ErrorCode, OutOfStock
+from store.errors import Changed, ErrorCode, OutOfStock, ShopError
 from store.models import Checkout, Order
 from store.money import STARS
+from store.services import checkout as co
 from store.services import checkout_flow as flow
 from store.services import unpaid
 from store.services.checkout_flow import CheckoutStep
@@ -44,14 +45,57 @@ async def on_checkout(update: Update, context: ShopContext, _pressed: cb.StartCh
     query = update.callback_query
     async with context.shop.db.transaction() as session:
         await ensure_user(session, update)
-        review = await flow.begin(session, update.effective_user.id, context.shop.options.rules)
+        review = await flow.begin(session, update.effective_user.id, context.shop.options.rules, context.shop.clock())
     await answer(query)
     if not review.cart.lines:
         changes = "".join(f"{escape(messages.cart_adjustment(change))}\n" for change in review.changes)
         await reply(update, changes + messages.refusal(ErrorCode.CART_EMPTY, {}))
         return
-    await reply(update, render.review(review.cart, review.changes, context.shop.options.currency, lang(update)),
-                keyboards.review())
+    await reply(update, *_review(update, context, review))
+
+
+def _review(update: Update, context: ShopContext, review: co.Review) -> tuple[str, InlineKeyboardMarkup]:
+    """The review: its text (with the code's discount, or why it takes nothing) and keyboard."""
+    refusal = messages.error_text(review.refusal) if review.refusal is not None else None
+    text = render.review(review.cart, review.changes, context.shop.options.currency, lang(update), review.discount,
+                         refusal)
+    return text, keyboards.review(review.code)
+
+
+@button_handler
+async def on_add_code(update: Update, context: ShopContext, _pressed: cb.AddCode) -> None:
+    """🎟 Add a code, at the review: ask for it."""
+    query = update.callback_query
+    async with context.shop.db.transaction() as session:
+        await flow.ask_code(session, update.effective_user.id)
+    await answer(query)
+    await reply(update, _("🎟 Type your discount code (e.g. SUMMER10)."), keyboards.back_to_review())
+
+
+async def on_code(update: Update, context: ShopContext, step: Step, text: str) -> None:
+    """A discount code typed at the review: the review again with its discount, or exactly why it takes
+    nothing (then another may be typed)."""
+    try:
+        async with context.shop.db.transaction() as session:
+            review = await flow.submit_code(session, update.effective_user.id, text, context.shop.options.rules,
+                                            context.shop.clock())
+    except ShopError as exc:
+        # Translators: {reason} says why a discount code does not apply.
+        await reply(update, _("🎟 {reason}\nType another code, or go back to the review.").format(
+            reason=escape(messages.error_text(exc))), keyboards.back_to_review())
+        return
+    await reply(update, *_review(update, context, review))
+
+
+@button_handler
+async def on_remove_code(update: Update, context: ShopContext, _pressed: cb.RemoveCode) -> None:
+    """🎟 Remove the code, at the review: the review without it."""
+    query = update.callback_query
+    async with context.shop.db.transaction() as session:
+        review = await flow.drop_code(session, update.effective_user.id, context.shop.options.rules,
+                                      context.shop.clock())
+    await answer(query)
+    await edit(query, *_review(update, context, review))
 
 
 @button_handler
@@ -63,7 +107,8 @@ async def on_buy_now(update: Update, context: ShopContext, pressed: cb.BuyNow) -
     async with shop.db.transaction() as session:
         await ensure_user(session, update)
         creator_id = await attributed_creator(session, user_id, shop.clock(), shop.options.attribution_window)
-        begun = await flow.begin_buy_now(session, user_id, pressed.variant_id, creator_id, shop.options.rules)
+        begun = await flow.begin_buy_now(session, user_id, pressed.variant_id, creator_id, shop.options.rules,
+                                         shop.clock())
     await answer(query)
     if begun.confirmation is not None:  # a digital item: nothing to ask, its confirmation at once
         await reply(update, *_confirmation(update, context, begun.confirmation))
@@ -78,7 +123,8 @@ async def on_use_saved(update: Update, context: ShopContext, _pressed: cb.UseSav
     """Deliver to the last order's contact and address: on to payment, the cheapest shipping chosen."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
-        payment = await flow.use_saved(session, update.effective_user.id, context.shop.options.currency)
+        payment = await flow.use_saved(session, update.effective_user.id, context.shop.options.rules,
+                                       context.shop.clock())
     await answer(query)
     await edit(query, *_payment_step(update, context, payment))
 
@@ -96,7 +142,7 @@ async def on_continue(update: Update, context: ShopContext, _pressed: cb.Continu
     """After the review: ask for contact details."""
     query = update.callback_query
     async with context.shop.db.transaction() as session:
-        ask = await flow.to_contact(session, update.effective_user.id, context.shop.options.rules)
+        ask = await flow.to_contact(session, update.effective_user.id, context.shop.options.rules, context.shop.clock())
     await answer(query)
     if isinstance(ask, flow.Confirmation):  # digital goods alone: nothing to ask
         await edit(query, *_confirmation(update, context, ask))
@@ -132,7 +178,8 @@ async def on_address(update: Update, context: ShopContext, step: Step, text: str
     """The shipping address typed at the address step."""
     currency = context.shop.options.currency
     async with context.shop.db.transaction() as session:
-        taken = await flow.submit_address(session, update.effective_user.id, text, currency)
+        taken = await flow.submit_address(session, update.effective_user.id, text, context.shop.options.rules,
+                                          context.shop.clock())
     await reply(update, f"🏠 {escape(taken.address)} ✓", ReplyKeyboardRemove())
     if taken.payment is not None:
         await reply(update, *_payment_step(update, context, taken.payment))
@@ -147,7 +194,7 @@ async def on_shipping(update: Update, context: ShopContext, pressed: cb.ChooseSh
     query = update.callback_query
     async with context.shop.db.transaction() as session:
         payment = await flow.choose_shipping(session, update.effective_user.id, pressed.code,
-                                             context.shop.options.currency)
+                                             context.shop.options.rules, context.shop.clock())
     await answer(query)
     if payment.buy_now:
         await edit(query, *_payment_step(update, context, payment))
@@ -162,7 +209,7 @@ async def on_payment(update: Update, context: ShopContext, pressed: cb.ChoosePay
     options = context.shop.options
     async with context.shop.db.transaction() as session:
         shown = await flow.choose_payment(session, update.effective_user.id, pressed.method, options.payment_methods,
-                                          options.rules)
+                                          options.rules, context.shop.clock())
     await answer(query)
     await edit(query, *_confirmation(update, context, shown))
 
@@ -283,7 +330,13 @@ async def send_invoice(update: Update, context: ShopContext, checkout: Checkout,
         token = None
     else:
         # Translators: a line of the invoice (the price of the items), at most 32 characters.
-        prices = [LabeledPrice(_("Items"), checkout.items_total)]
+        items = _("Items")
+        if checkout.discount:
+            # Translators: a line of the invoice (the price of the items after a discount code), at most 32
+            # characters.
+            items = render.short(_("Items, discount taken off"), INVOICE_LABEL_MAX)
+        # One line for the items with the discount taken off: a negative line is refused by some providers.
+        prices = [LabeledPrice(items, checkout.items_total - checkout.discount)]
         if checkout.shipping_total:
             # Translators: a line of the invoice (the shipping fee), at most 32 characters.
             prices.append(LabeledPrice(_("Shipping"), checkout.shipping_total))
@@ -300,11 +353,15 @@ async def send_invoice(update: Update, context: ShopContext, checkout: Checkout,
         description = ngettext("{count} order ({numbers}) of digital goods, sent to this chat as soon as you pay.",
                                "{count} orders ({numbers}) of digital goods, sent to this chat as soon as you pay.",
                                count)
+    description = description.format(count=count, numbers=numbers, shipping=checkout.shipping_name)
+    if checkout.discount:
+        # Translators: follows the invoice's description; {off} is the money a discount code took off.
+        description += " " + _("Your discount code took off {off}.").format(
+            off=render.money(checkout.discount, checkout.currency, lang(update)))
     await update.get_bot().send_invoice(
         chat_of(update),
         title=_invoice_title(checkout.id),
-        description=render.short(description.format(count=count, numbers=numbers, shipping=checkout.shipping_name),
-                                 INVOICE_DESCRIPTION_MAX),
+        description=render.short(description, INVOICE_DESCRIPTION_MAX),
         payload=invoice_payload(checkout.id),
         provider_token=token,
         currency=checkout.invoice_currency,
@@ -369,7 +426,10 @@ async def on_cancel_unpaid(update: Update, context: ShopContext, pressed: cb.Can
 FLOW = Flow(
     name="checkout",
     steps={
-        CheckoutStep.REVIEW: OnStep(buttons={cb.ContinueCheckout: on_continue}),
+        CheckoutStep.REVIEW: OnStep(buttons={cb.ContinueCheckout: on_continue, cb.AddCode: on_add_code,
+                                             cb.RemoveCode: on_remove_code}),
+        CheckoutStep.CODE: OnStep(text=on_code, buttons={cb.AddCode: on_add_code, cb.RemoveCode: on_remove_code},
+                                  hint=N_("Please type the discount code as text.")),
         CheckoutStep.CONTACT: OnStep(text=on_typed_contact, contact=on_shared_contact,
                                      buttons={cb.UseSavedDetails: on_use_saved},
                                      # Translators: "Share my contact" labels the key below the message.

@@ -5,20 +5,21 @@ from __future__ import annotations
 import logging
 from html import escape
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.helpers import create_deep_linked_url
 
 from handlers import callbacks as cb
-from handlers import keyboards, render
-from handlers.common import answer, button_handler, edit, ensure_user, lang, reply, show
+from handlers import keyboards, messages, render
+from handlers.common import answer, button_handler, edit, ensure_user, lang, message_handler, reply, show
 from handlers.context import ShopContext
 from handlers.i18n import N_, Labels, _
 from handlers.messages import APPROVAL
 from handlers.notifications import applicant
 from handlers.product import send_card
 from handlers.start import on_start, show_start
-from store.errors import ErrorCode, NotAllowed, NotFound
-from store.services import creators, links
+from store.errors import ErrorCode, NotAllowed, NotFound, ShopError
+from store.services import coupons, creators, links
 from store.services.users import get_user
 from store.states import Approval
 
@@ -47,11 +48,37 @@ async def on_creator(update: Update, context: ShopContext) -> None:
         creator = await creators.apply(session, update.effective_user.id,
                                        auto_approve=shop.options.creator_auto_approve,
                                        operators=shop.options.operator_ids, now=shop.clock())
+        personal = await coupons.creator_code(session, creator.id)
     if creator.status == Approval.PENDING:
         shop.wake_outbox()
         await reply(update, _("✨ Thanks! Your creator application is with an operator; you'll hear from us here."))
         return
-    await reply(update, render.creator_home(creator.code, link_url(context, links.showcase_payload(creator.code))))
+    code = (personal.code, personal.percent_off or 0, link_url(context, links.coupon_payload(personal.code))) \
+        if personal is not None else None
+    await reply(update, render.creator_home(creator.code, link_url(context, links.showcase_payload(creator.code)),
+                                            code))
+
+
+@message_handler
+async def on_my_code(update: Update, context: ShopContext) -> None:
+    """/mycode ANNA10: an approved creator chooses their personal discount code (or sees it)."""
+    shop = context.shop
+    if not context.args:
+        # Translators: /mycode is a command and ANNA10 an example code: keep both as they are.
+        await reply(update, _("🎟 Choose your personal discount code like this: <code>/mycode ANNA10</code> "
+                              "(4 to 20 letters A-Z and digits)."))
+        return
+    async with shop.db.transaction() as session:
+        await ensure_user(session, update)
+        coupon = await coupons.set_creator_code(session, update.effective_user.id, " ".join(context.args),
+                                                shop.options.creator_code_percent, shop.clock())
+    url = link_url(context, links.coupon_payload(coupon.code))
+    # Translators: {code} is the creator's discount code, {percent} what it takes off (10), {url} a link
+    # that brings it; /earnings is a command.
+    await reply(update, _("🎟 Your code is <b>{code}</b>: {percent}% off for your followers, paid by the "
+                          "platform, and the goods it takes off are credited to you even without a link. Share "
+                          "it, or this link: {url}\n/earnings shows what it sold.").format(
+        code=coupon.code, percent=coupon.percent_off, url=escape(url)))
 
 
 @button_handler
@@ -116,14 +143,30 @@ async def on_deep_link(update: Update, context: ShopContext) -> None:
         await ensure_user(session, update)
         landing = await creators.open_link(session, link, user_id, context.shop.clock())
         who = await creators.card_viewer(session, user_id, landing.product.id) if landing and landing.product else None
+        code = await _keep_code(session, user_id, link.coupon) if landing is not None and link.coupon else None
     if landing is None:
         logger.info("deep link %r of user %s names nothing valid", context.args[0][:64], user_id)
         await show_start(update, context)  # (the person was recorded above)
         return
-    if landing.product is not None:
+    if code is not None:
+        await reply(update, code)
+    if landing.product is None and landing.creator is None:  # a discount code alone
+        await show_start(update, context, note=False)
+    elif landing.product is not None:
         await send_card(update, context, landing.product, who)
     else:
         await show_showcase(update, context, landing.creator.id, 0)
+
+
+async def _keep_code(session: AsyncSession, user_id: int, code: str) -> str:
+    """A link's discount code kept for the shopper's checkout: what to tell them (it is kept, or unknown)."""
+    try:
+        kept = await coupons.keep_link_code(session, user_id, code)
+    except ShopError as refusal:
+        return "🎟 " + escape(messages.error_text(refusal))
+    # Translators: {code} is a discount code a link brought (SUMMER10).
+    return _("🎟 Your code <b>{code}</b> is saved: it comes off at checkout on the goods it applies to.").format(
+        code=kept)
 
 
 async def show_showcase(update: Update, context: ShopContext, creator_id: int, page: int) -> None:

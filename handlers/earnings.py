@@ -12,6 +12,7 @@ from handlers.i18n import N_, _, ngettext
 from handlers.render import ITEM_TITLE_MAX, money, short
 from store.services.creators import creator_of_user
 from store.services.earnings import (
+    CodeStats,
     CreatorSales,
     Dashboard,
     LinkStats,
@@ -79,6 +80,16 @@ def _link(link: LinkStats, currency: str, language: str | None) -> str:
         sales=money(link.sales, currency, language), commission=money(link.commission, currency, language))
 
 
+def _code(code: CodeStats, currency: str, language: str | None) -> str:
+    # Translators: one of a creator's discount codes: {code} the code, {orders} a count ("3 orders"), {sales} and
+    # {commission} money.
+    line = _("• {code} — {orders}, {sales} sales, {commission}").format(
+        code=escape(code.code), orders=_orders(code.orders), sales=money(code.sales, currency, language),
+        commission=money(code.commission, currency, language))
+    # Translators: after a discount code the creator replaced with another.
+    return line if code.active else f"{line} " + _("(replaced)")
+
+
 def earnings_text(dashboard: Dashboard, currency: str, language: str | None) -> str:
     """The /earnings message: periods, top products and the per-link breakdown."""
     # Translators: {code} is the creator's code.
@@ -100,6 +111,10 @@ def earnings_text(dashboard: Dashboard, currency: str, language: str | None) -> 
         more = len(dashboard.links) - LINKS_SHOWN
         lines.append(ngettext("… and {count} more link", "… and {count} more links", more).format(count=more))
     parts.append("\n".join(lines))
+    if dashboard.codes:
+        lines = [_("🎟 <b>Your discount codes</b> (orders, sales, commission)")]
+        lines += [_code(code, currency, language) for code in dashboard.codes[:LINKS_SHOWN]]
+        parts.append("\n".join(lines))
     parts.append(_("<i>Commission is pending until the order is delivered and the return window has passed; "
                    "then it is approved (the figure includes what was paid out already). Cancelled or refunded "
                    "orders reverse it.</i>"))

@@ -8,10 +8,10 @@ from urllib.parse import quote
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from handlers import callbacks as cb
-from handlers.i18n import N_, _
+from handlers.i18n import N_, Labels, _
 from handlers.messages import PAYMENT_METHOD, SELLER_ACTION, SELLER_ORDER_FILTERS, order_status
 from handlers.render import fee
-from store.models import Order
+from store.models import Coupon, Order
 from store.services.cart import CartView
 from store.services.catalog import CategoryView, ProductView, VariantView
 from store.services.checkout import ShippingOption
@@ -175,10 +175,21 @@ def cart(cart_view: CartView) -> InlineKeyboardMarkup:
     return build(rows)
 
 
-def review() -> InlineKeyboardMarkup:
-    """Continue or leave after the review."""
+def review(code: str | None = None) -> InlineKeyboardMarkup:
+    """Continue or leave after the review; add a discount code, or take off the one entered."""
+    # Translators: a button, keep it short; {code} is a discount code (SUMMER10).
+    coupon = (button(_("🎟 Remove {code}").format(code=code), cb.RemoveCode()) if code
+              # Translators: a button (type a discount code), keep it short.
+              else button(_("🎟 Add a code"), cb.AddCode()))
     # Translators: a button (go on with the checkout), keep it short.
-    return build([[button(_("Continue ›"), cb.ContinueCheckout()), button(_("✖ Cancel"), cb.LeaveCheckout())]])
+    go_on = button(_("Continue ›"), cb.ContinueCheckout())
+    return build([[coupon], [go_on, button(_("✖ Cancel"), cb.LeaveCheckout())]])
+
+
+def back_to_review() -> InlineKeyboardMarkup:
+    """While a code is typed: the review again, as it was."""
+    # Translators: a button, keep it short.
+    return build([[button(_("‹ Back to the review"), cb.StartCheckout())]])
 
 
 def ask_contact(saved: str | None) -> ReplyKeyboardMarkup:
@@ -352,6 +363,10 @@ def manage_product(product: ProductView) -> InlineKeyboardMarkup:
                      if product.status == ProductStatus.ACTIVE
                      # Translators: a button (put the product on sale again), keep it short.
                      else button(_("▶ Resume"), cb.SetProductStatus(product.id, ProductStatus.ACTIVE)))
+    # One flash-deal button: a product of several options asks which one next (0: not chosen yet).
+    deal_variant = product.variants[0].id if len(product.variants) == 1 else 0
+    # Translators: a button (schedule a flash deal: a lower price for a while), keep it short.
+    rows.append([button(_("⚡ Flash deal"), cb.FlashDealOn(product.id, deal_variant))])
     # Translators: a button (edit the product's description), keep it short.
     rows.append([button(_("📝 Description"), cb.EditDescription(product.id)),
                  # Translators: a button (edit the commission paid to creators), keep it short.
@@ -404,6 +419,39 @@ def _goods_label(variant: VariantView) -> str:
     return _("🔗 Change link or text")
 
 
+def deal_variants(product: ProductView) -> InlineKeyboardMarkup:
+    """Which option of a product gets the flash deal; back to the product."""
+    rows = [[button(variant.label, cb.FlashDealOn(product.id, variant.id))] for variant in product.variants]
+    # Translators: a button (back to the product being edited), keep it short.
+    rows.append([button(_("‹ Back"), cb.ManageProduct(product.id))])
+    return build(rows)
+
+
+def deal_start() -> InlineKeyboardMarkup:
+    """The flash deal being scheduled starts now (or at a typed time)."""
+    # Translators: a button (the flash deal starts at once), keep it short.
+    return build([[button(_("▶ Now"), cb.StartDealNow())]])
+
+
+def seller_deal(deal_id: int) -> InlineKeyboardMarkup:
+    """A seller's flash deal: call it off."""
+    # Translators: a button (call off the flash deal), keep it short.
+    return build([[button(_("✖ Cancel the deal"), cb.CancelDeal(deal_id))]])
+
+
+def deals_list(listed: list[tuple[str, int, int | None]]) -> InlineKeyboardMarkup:
+    """/deals: a button to each deal's product card, and Remind me under those to come
+    (``listed``: the button's text, the product id, the deal id when it has not started)."""
+    rows = []
+    for text, product_id, upcoming in listed:
+        row = [button(text, cb.ShowProduct(product_id))]
+        if upcoming is not None:
+            # Translators: a button (tell me when this flash deal starts), keep it short.
+            row.append(button(_("🔔 Remind me"), cb.RemindDeal(upcoming)))
+        rows.append(row)
+    return build(rows)
+
+
 def manage_digital_product(product: ProductView) -> InlineKeyboardMarkup:
     """A digital product's edit buttons: as :func:`manage_product`'s, with each variant's goods (its codes to add,
     which are its stock, or its file, link or text)."""
@@ -416,3 +464,64 @@ def manage_digital_product(product: ProductView) -> InlineKeyboardMarkup:
         else:
             rows += [[price, stock]] + ([[goods]] if variant.delivery else [])
     return build([*rows, *(list(row) for row in shared[len(product.variants):])])
+
+
+# --- coupons ----------------------------------------------------------------------------------
+
+
+COUPON_PRESETS = Labels({
+    # Translators: a button (a new coupon needs no minimum spend), keep it short.
+    cb.CouponPreset.NO_MINIMUM: N_("No minimum"),
+    # Translators: a button (a new coupon can be used from now on), keep it short.
+    cb.CouponPreset.STARTS_NOW: N_("Starts now"),
+    # Translators: a button (a new coupon never ends), keep it short.
+    cb.CouponPreset.NO_END: N_("No end"),
+    # Translators: a button (a new coupon can be used any number of times in all), keep it short.
+    cb.CouponPreset.NO_USE_LIMIT: N_("No limit"),
+    # Translators: a button (each shopper can use a new coupon once), keep it short.
+    cb.CouponPreset.ONCE_PER_SHOPPER: N_("Once per shopper"),
+    # Translators: a button (each shopper can use a new coupon any number of times), keep it short.
+    cb.CouponPreset.NO_SHOPPER_LIMIT: N_("No limit per shopper"),
+    # Translators: a button (a new coupon applies to all the shop's products), keep it short.
+    cb.CouponPreset.ALL_PRODUCTS: N_("All my products"),
+})
+# Translators: a button (a new platform coupon applies to every shop's products), keep it short.
+ALL_SHOPS_PRODUCTS = N_("All products")
+
+
+def coupon_scopes() -> InlineKeyboardMarkup:
+    """An operator who is also a seller: their shop's coupons, or the platform's."""
+    # Translators: a button (the coupons of the person's own shop), keep it short.
+    return build([[button(_("🏪 My shop's coupons"), cb.CouponsPage(platform=False, page=0)),
+                   # Translators: a button (the coupons the platform pays for, on every shop's goods), keep it short.
+                   button(_("🌐 Platform coupons"), cb.CouponsPage(platform=True, page=0))]])
+
+
+def coupons(shown: list[Coupon], page: int, pages: int, platform: bool) -> InlineKeyboardMarkup:
+    """Pause or resume each coupon on the page, paging, and ➕ New coupon."""
+    rows = []
+    for coupon in shown:
+        if coupon.active:
+            # Translators: a button (pause the coupon {code}: shoppers can't use it for now), keep it short.
+            label = _("⏸ Pause {code}").format(code=coupon.code)
+        else:
+            # Translators: a button (shoppers can use the paused coupon {code} again), keep it short.
+            label = _("▶ Resume {code}").format(code=coupon.code)
+        rows.append([button(label, cb.SetCouponActive(coupon.id, platform, not coupon.active, page))])
+    # Translators: a button (create a new coupon), keep it short.
+    new = button(_("➕ New coupon"), cb.NewCoupon(platform))
+    return build([*rows, pager(page, pages, lambda n: cb.CouponsPage(platform, n)), [new]])
+
+
+def coupon_presets(*presets: cb.CouponPreset, platform: bool = False) -> InlineKeyboardMarkup:
+    """A new-coupon step's answers by button, one row."""
+    return build([[button(_(ALL_SHOPS_PRODUCTS) if platform and preset == cb.CouponPreset.ALL_PRODUCTS
+                          else COUPON_PRESETS[preset], cb.PresetCouponAnswer(preset)) for preset in presets]])
+
+
+def coupon_confirm() -> InlineKeyboardMarkup:
+    """Create the coupon the summary shows, or cancel."""
+    # Translators: a button (create the coupon summed up above), keep it short.
+    return build([[button(_("✅ Create"), cb.ConfirmCoupon(create=True)),
+                   # Translators: a button (don't create the coupon summed up above), keep it short.
+                   button(_("✖ Cancel"), cb.ConfirmCoupon(create=False))]])

@@ -210,6 +210,12 @@ def _min_spend(data: dict[str, Any]) -> str:
         code=data["code"], min_spend=_money(data, "min_spend"), missing=_money(data, "missing"))
 
 
+def _deal_not_lower(data: dict[str, Any]) -> str:
+    # Translators: {lowest} is an amount of money: the lowest price of the option in the 30 days before the deal.
+    return _("A flash deal must be below the lowest price of the 30 days before it starts, {lowest}: choose a "
+             "lower deal price.").format(lowest=_money(data, "lowest"))
+
+
 def _csv_header(data: dict[str, Any]) -> str:
     problems = []
     if data["unnamed"]:
@@ -549,7 +555,29 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.COUPON_NOT_FOR_THESE: N_("{code} is not for the goods in your cart."),
     ErrorCode.COUPON_MIN_SPEND: _min_spend,
     ErrorCode.COUPON_OWN_CODE: N_("{code} is your own code: it is for your followers."),
+    ErrorCode.COUPON_STEP_OVER: N_("This step is over. Send /coupons to start again."),
+    # Translators: keep YYYY-MM-DD and the example date as they are (the seller types dates so).
+    ErrorCode.COUPON_DATE_FORMAT: N_("Type the date as YYYY-MM-DD, e.g. 2030-06-30 (UTC)."),
+    ErrorCode.COUPON_PRODUCT_NUMBERS: N_("Type the products' numbers, separated by spaces or commas, e.g. 12 15."),
     ErrorCode.CREATOR_CODE_FOR_CREATORS: N_("Personal codes are for approved creators: /creator to apply."),
+    ErrorCode.DEAL_NOT_LOWER: _deal_not_lower,
+    # Translators: {hours} is the longest a flash deal may last, in hours (72).
+    ErrorCode.DEAL_TOO_LONG: N_("A flash deal lasts at most {hours} hours."),
+    ErrorCode.DEAL_ENDS_BEFORE_START: N_("A flash deal must end after it starts."),
+    ErrorCode.DEAL_STARTS_IN_PAST: N_("That time has passed: a flash deal starts now or later (times are UTC)."),
+    ErrorCode.DEAL_OVERLAPS: N_("This option already has a flash deal at that time: one deal at a time."),
+    # Translators: {max} is the largest number of units a flash deal may be capped at.
+    ErrorCode.DEAL_CAP_INVALID: N_("Type how many units are on sale at the deal price: a whole number from 1 to {max}, "
+                                   "or /skip for no limit."),
+    # Translators: {max} is the longest a flash deal may last, in hours (72).
+    ErrorCode.DEAL_HOURS_INVALID: N_("Type how many hours the deal lasts: a whole number from 1 to {max}."),
+    # Translators: keep YYYY-MM-DD HH:MM and the example as they are (the seller types the start so).
+    ErrorCode.DEAL_TIME_UNREADABLE: N_("Type the start as YYYY-MM-DD HH:MM in UTC, e.g. 2030-06-30 18:00, or tap "
+                                       "Now."),
+    ErrorCode.DEAL_UNKNOWN: N_("This flash deal is over or was called off."),
+    ErrorCode.DEAL_NOT_UPCOMING: N_("This flash deal has already started: open /deals to see it."),
+    ErrorCode.DEAL_REMINDER_SET: N_("Your reminder is already set: I'll tell you when the deal starts."),
+    ErrorCode.DEAL_STEP_OVER: N_("This step is over. Open the product again from /my_products."),
 }
 
 

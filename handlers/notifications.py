@@ -20,8 +20,8 @@ from handlers import keyboards, render
 from handlers.fit import CAPTION_LIMIT, fit, fit_lines, pages
 from handlers.i18n import N_, _, ngettext
 from handlers.messages import CHECKOUT_WAS, PAID_BY, PAYMENT_METHOD, REFUND_STATUS, order_status
-from store.models import Order, Payment, utcnow
-from store.services import creators, outbox
+from store.models import FlashDeal, Order, Payment, utcnow
+from store.services import creators, deals, outbox
 from store.services.digital import DOCUMENT, PHOTO, Goods
 from store.services.events import load_order
 from store.services.fulfilment import RefundDue, goods_shown, refund_due
@@ -93,6 +93,18 @@ async def send_rest(bot: Bot, chat_id: int, notice: Notice) -> None:
 
 
 
+def _seller_discount(order: Order, lang: str | None) -> str:
+    """What a discount code took off a seller's order, and who pays for it."""
+    cur = order.currency
+    off = render.code_off(order.coupon_code or "", order.discount, cur, lang)
+    if order.platform_discount:
+        # Translators: follows a discount code's line; {amount} is what the seller is paid for the order.
+        return off + " " + _("(paid by the platform: you are paid {amount})").format(
+            amount=render.money(order.total + order.platform_discount, cur, lang))
+    # Translators: follows a discount code's line, when the code is the seller's own coupon.
+    return off + " " + _("(your coupon)")
+
+
 def seller_order_text(order: Order, lang: str | None = None) -> str:
     """An order as its seller sees it: lines, totals, buyer contact and address, payment state."""
     checkout, cur = order.checkout, order.currency
@@ -118,6 +130,8 @@ def seller_order_text(order: Order, lang: str | None = None) -> str:
             fee=render.money(order.shipping_fee, cur, lang)), total]
     else:
         parts = ["\n" + total]
+    if order.discount:
+        parts.insert(-1, _seller_discount(order, lang))
     if order.kind == ProductKind.DIGITAL:
         parts.append(_("⚡ Digital goods: sent to the buyer in the chat as soon as they pay. Nothing to ship."))
     else:
@@ -317,6 +331,22 @@ async def _webhook_failing(session: AsyncSession, data: dict[str, Any]) -> Notic
                   .format(shop=escape(seller.name), shop_id=seller.id, error=error))
 
 
+async def _deal_started(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
+    row = await session.get(FlashDeal, data["deal_id"])
+    if row is None or row.cancelled_at is not None:
+        return None  # called off: nothing to tell
+    deal = await deals.deal_view(session, row.id)
+    currency = data["currency"]
+    # Translators: a reminder a shopper asked for: {name} is the product (and option), {price} the deal's price,
+    # {was} the usual price (struck through), {end} when the deal ends (date and time, UTC).
+    text = _("⚡ <b>The flash deal you asked about has started!</b>\n{name}: <b>{price}</b> instead of <s>{was}</s>, "
+             "until {end}.").format(name=render.item_name(deal.title, deal.label),
+                                    price=render.money(deal.price, currency, None),
+                                    was=render.money(deal.regular_price, currency, None),
+                                    end=render.when(deal.ends_at, None))
+    return Notice(text, keyboards.deals_list([(render.short(deal.title, 40), deal.product_id, None)]))
+
+
 # The renderer of each chat notice the outbox delivers (Stars refunds are not messages).
 RENDERERS: dict[NoticeKind, Callable[[AsyncSession, dict[str, Any]], Awaitable[Notice | None]]] = {
     NoticeKind.SELLER_ORDER: _seller_order,
@@ -330,6 +360,7 @@ RENDERERS: dict[NoticeKind, Callable[[AsyncSession, dict[str, Any]], Awaitable[N
     NoticeKind.REFUND_DUE: _refund_due,
     NoticeKind.PAYMENT_REFUNDED: _payment_refunded,
     NoticeKind.WEBHOOK_FAILING: _webhook_failing,
+    NoticeKind.DEAL_STARTED: _deal_started,
 }
 
 

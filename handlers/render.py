@@ -16,6 +16,7 @@ from store.services.cart import CartLineView, CartView
 from store.services.catalog import ProductView, VariantView
 from store.services.checkout import CartAdjustment, Quote
 from store.services.checkout_flow import PaymentStep, Saved
+from store.services.coupons import NO_DISCOUNT, Discount
 from store.services.digital import holds_goods
 from store.services.fulfilment import SellerOrder
 from store.services.orders import OPEN_FILTER, OrderDetail, OrderSummary
@@ -31,6 +32,7 @@ HELP = N_(
     "<b>How to shop here</b>\n"
     "• Type any words to search the catalog.\n"
     "• /cart shows your cart, /orders your orders.\n"
+    "• /deals lists the flash deals, live and coming: 🔔 <b>Remind me</b> tells you when one starts.\n"
     "• On a product, ⚡ <b>Buy now</b> orders just that item; your cart is left as it is.\n"
     "• /cancel leaves a checkout (your cart is kept).\n"
     "• /privacy: what we keep about you and who sees it (/mydata sends it, /forget erases it).\n"
@@ -45,6 +47,11 @@ OPERATOR_HELP = N_("<b>Operating the shop</b>\n• /seller_orders shows the open
                    "on any of them.\n• Seller and creator applications come here with Approve / Reject buttons.\n"
                    "• <code>/replay_webhooks SHOP_ID</code> sends a shop's given-up order webhooks again, in order.\n"
                    "• Creator payouts: <code>python -m bot payouts</code> on the server.")
+# Translators: the command /coupons is typed as it is: keep it in English.
+COUPONS_HELP = N_("/coupons — your shop's discount codes: create, pause or resume them.")
+# Translators: the command /coupons is typed as it is: keep it in English.
+OPERATOR_COUPONS_HELP = N_("• /coupons manages the platform's coupons, which the platform pays for on every shop's "
+                           "goods.")
 # Translators: {name} is the shop's name; the seller's list of commands follows on the next line.
 SELLER_WELCOME = N_("🎉 <b>{name}</b> is approved: you can sell on chatshop now!")
 SORRY = N_("Sorry, something went wrong on our side. Please try again in a moment.")
@@ -158,9 +165,33 @@ def price_range(product: ProductView, currency: str, lang: str | None) -> str:
     return low if product.min_price == product.max_price else _("from {price}").format(price=low)
 
 
+def time_left(ends: datetime, now: datetime) -> str:
+    """How long until ``ends``, in hours and minutes: "5 h 20 min" (at least a minute)."""
+    minutes = max(1, int((ends - now).total_seconds()) // 60)
+    if minutes < 60:
+        # Translators: a short time left, {minutes} a number of minutes, e.g. "20 min".
+        return _("{minutes} min").format(minutes=minutes)
+    # Translators: a time left, {hours} and {minutes} numbers, e.g. "5 h 20 min".
+    return _("{hours} h {minutes} min").format(hours=minutes // 60, minutes=minutes % 60)
+
+
+def deal_variant(product: ProductView) -> VariantView | None:
+    """The variant on a flash deal that sets the product's lowest price, if any."""
+    return next((v for v in product.variants if v.on_deal and v.price == product.min_price), None)
+
+
+def deal_price(variant: VariantView, currency: str, lang: str | None, now: datetime | None) -> str:
+    """A variant's flash-deal price (HTML): the deal's, its own struck through, and the time left."""
+    # Translators: a flash deal on a product: {price} the deal's price, {was} the usual price (shown struck
+    # through), {left} the time left, e.g. "5 h 20 min".
+    return _("⚡ <b>{price}</b> instead of <s>{was}</s> · ends in {left}").format(
+        price=money(variant.price, currency, lang), was=money(variant.regular_price or 0, currency, lang),
+        left=time_left(variant.deal_ends, now or datetime.now(variant.deal_ends.tzinfo)))
+
+
 def product_card(product: ProductView, selected: VariantView | None, currency: str, lang: str | None,
-                 low_stock: int) -> str:
-    """The text (or photo caption) of a product card."""
+                 low_stock: int, now: datetime | None = None) -> str:
+    """The text (or photo caption) of a product card (``now``: for a flash deal's time left)."""
     lines = [f"<b>{escape(product.title)}</b>"]
     seller, category = escape(product.seller_name), escape(product.category_name)
     if product.brand:
@@ -173,10 +204,16 @@ def product_card(product: ProductView, selected: VariantView | None, currency: s
     if selected is not None:
         # Translators: {option} is the chosen option of a product, e.g. "M / Black".
         option = _("Option: <b>{option}</b>").format(option=escape(selected.label)) + "\n" if selected.label else ""
-        lines.append(f"\n{option}<b>{money(selected.price, currency, lang)}</b> · "
-                     f"{stock_note(selected.stock, low_stock)}")
+        price = (deal_price(selected, currency, lang, now) if selected.on_deal
+                 else f"<b>{money(selected.price, currency, lang)}</b>")
+        lines.append(f"\n{option}{price} · {stock_note(selected.stock, low_stock)}")
     else:
         lines.append(f"\n<b>{price_range(product, currency, lang)}</b> · {stock_note(product.stock, low_stock)}")
+    if (deal := deal_variant(product)) is not None and deal is not selected:
+        # Translators: {option} is a product's option on a flash deal, {deal} its price, e.g. "⚡ $19.99 instead
+        # of $24.99 · ends in 5 h 20 min".
+        lines.append(_("{option}: {deal}").format(option=escape(deal.label), deal=deal_price(
+            deal, currency, lang, now)) if deal.label else deal_price(deal, currency, lang, now))
     if product.kind == ProductKind.DIGITAL:
         lines.append(_("⚡ Digital: paid in Telegram Stars, sent to this chat as soon as you pay."))
     if product.description:
@@ -189,9 +226,12 @@ def product_card(product: ProductView, selected: VariantView | None, currency: s
     return "\n".join(lines)
 
 
-def product_line(position: int, product: ProductView, currency: str, lang: str | None) -> str:
-    """One numbered product in a result list."""
+def product_line(position: int, product: ProductView, currency: str, lang: str | None,
+                 now: datetime | None = None) -> str:
+    """One numbered product in a result list (a flash deal's price with the usual one struck through)."""
     title, price, seller = escape(product.title), price_range(product, currency, lang), escape(product.seller_name)
+    if (deal := deal_variant(product)) is not None:
+        price = deal_price(deal, currency, lang, now)
     if product.stock <= 0:
         # Translators: a numbered line of a list of products: its title, price and seller, and that it is sold out.
         return _("{position}. <b>{title}</b> — {price} · {seller} · sold out").format(
@@ -200,7 +240,7 @@ def product_line(position: int, product: ProductView, currency: str, lang: str |
 
 
 def search_results(query: str, products: list[ProductView], start: int, total: int, currency: str,
-                   lang: str | None) -> str:
+                   lang: str | None, now: datetime | None = None) -> str:
     """A page of search results."""
     if total < SEARCH_BEST:
         # Translators: {query} is what the shopper typed, {count} how many products it found.
@@ -212,7 +252,7 @@ def search_results(query: str, products: list[ProductView], start: int, total: i
                         "🔎 Results for “{query}” — best {count} shown:",
                         SEARCH_BEST).format(query=escape(query), count=SEARCH_BEST)
     lines = [head + "\n"]
-    lines += [product_line(start + i + 1, p, currency, lang) for i, p in enumerate(products)]
+    lines += [product_line(start + i + 1, p, currency, lang, now) for i, p in enumerate(products)]
     lines.append("\n" + _("Tap a product to see it."))
     return "\n".join(lines)
 
@@ -274,15 +314,25 @@ def cart(cart_view: CartView, currency: str, lang: str | None, note: str = "") -
     return fit_lines([_("🛒 <b>Your cart</b>")], parts, tail)
 
 
-def review(cart_view: CartView, changes: tuple[CartAdjustment, ...], currency: str, lang: str | None) -> str:
-    """Step 1 of checkout: what will be ordered, and what changed since the shopper last looked."""
+def review(cart_view: CartView, changes: tuple[CartAdjustment, ...], currency: str, lang: str | None,
+           discount: Discount = NO_DISCOUNT, refusal: str | None = None) -> str:
+    """Step 1 of checkout: what will be ordered, and what changed since the shopper last looked; the discount
+    code's part under each seller, or why the code takes nothing (``refusal``, plain text)."""
     parts = []
     if changes:
         parts.append("\n" + _("<b>Since you last looked:</b>"))
         parts += [f"• {escape(cart_adjustment(change))}" for change in changes]
-    parts += _lines_by_seller(cart_view, currency, lang)
+    parts += _lines_by_seller(cart_view, currency, lang, discount)
     # Translators: {amount} is what the products cost together, before shipping.
     items = _("Items: <b>{amount}</b>").format(amount=money(cart_view.total, currency, lang))
+    if discount.total:
+        # Translators: {amount} is what the products cost, {off} what the discount code {code} (SUMMER10) takes
+        # off, {paid} what they cost with it taken off, before shipping.
+        items = _("Items: {amount} − {off} with {code} = <b>{paid}</b>").format(
+            amount=money(cart_view.total, currency, lang), off=money(discount.total, currency, lang),
+            code=discount.code, paid=money(cart_view.total - discount.total, currency, lang))
+    elif refusal:
+        items += "\n🎟 " + escape(refusal)
     kinds = cart_view.kinds
     if kinds == (ProductKind.DIGITAL,):
         after = [_("Digital goods are paid in Telegram Stars and sent to this chat as soon as you pay."),
@@ -296,13 +346,22 @@ def review(cart_view: CartView, changes: tuple[CartAdjustment, ...], currency: s
     return fit_lines([_("🧾 <b>Checkout — review</b>")], parts, ["\n" + items, *after])
 
 
-def _lines_by_seller(cart_view: CartView, currency: str, lang: str | None) -> list[str]:
+def _lines_by_seller(cart_view: CartView, currency: str, lang: str | None,
+                     discount: Discount = NO_DISCOUNT) -> list[str]:
     parts = []
     for seller, lines in cart_view.by_seller():
         parts.append(f"\n<b>{escape(seller)}</b>")
         parts += [f"{'⚡' if line.digital else '•'} {item_name(line.title, line.label)} — {line.quantity} × "
                   f"{money(line.unit_price, currency, lang)}" for line in lines]
+        if off := discount.on(lines):
+            parts.append(code_off(discount.code, off, currency, lang))
     return parts
+
+
+def code_off(code: str, off: int, currency: str, lang: str | None) -> str:
+    """A discount code's line under what it applies to."""
+    # Translators: {code} is a discount code (SUMMER10), {off} the money it takes off.
+    return _("🎟 {code}: −{off}").format(code=code, off=money(off, currency, lang))
 
 
 # Translators: "Share my contact" is a button; the name and number are an example to be typed like it.
@@ -349,7 +408,7 @@ def payment_choice() -> str:
 def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lang: str | None) -> str:
     """Step 5 of checkout: everything, one last time (digital goods: their payment in Stars)."""
     title = [_("✅ <b>Checkout — confirm your order</b>")]
-    lines = _lines_by_seller(cart_view, currency, lang)
+    lines = _lines_by_seller(cart_view, currency, lang, quote.code)
     stars, payments = money(quote.stars, STARS, lang), len(quote.stars_payments)
     if details["payment"] == PaymentMethod.STARS:  # digital goods alone
         if payments > 1:
@@ -363,7 +422,10 @@ def confirm(cart_view: CartView, quote: Quote, details: dict, currency: str, lan
             paid = _("Payment: {stars} in Telegram Stars. The goods are sent to this chat as soon as you pay.")
         return fit_lines(title, lines, ["\n" + _total(quote.total.format(lang)),
                                         paid.format(stars=stars, count=payments)])
-    parts = ["\n" + _items((quote.items_total - quote.digital).format(lang))]
+    physical = cart_view.of_kind(ProductKind.PHYSICAL)
+    parts = ["\n" + _items(money(physical.total, currency, lang))]
+    if off := quote.code.on(physical.lines):
+        parts.append(code_off(quote.code.code, off, currency, lang))
     shipping, amount = escape(details["shipping_name"]), quote.shipping_total.format(lang)
     if quote.sellers > 1:
         # Translators: {name} is a way to ship (e.g. Standard), paid once to each of {count} sellers; {fee} in all.
@@ -443,9 +505,11 @@ def buy_now_payment(step: PaymentStep, currency: str, lang: str | None) -> str:
     # Translators: {name} is the way to ship chosen (e.g. Standard), {fee} what it costs; the others are buttons.
     shipping = _("🚚 {name}: {fee} (tap another below to change)").format(
         name=escape(details["shipping_name"]), fee=fee(quote.shipping_total.amount, currency, lang))
+    off = quote.code.on(step.cart.lines)
+    coupon = code_off(quote.code.code, off, currency, lang) + "\n" if off else ""
     return (f"{_buy_now_item(step.cart, currency, lang)}\n\n"
             f"📇 {person(details['name'], details['phone'])}\n🏠 {escape(details['address'])}\n"
-            f"{shipping}\n{_total(quote.total.format(lang))}\n\n" + _("💰 How would you like to pay?"))
+            f"{shipping}\n{coupon}{_total(quote.total.format(lang))}\n\n" + _("💰 How would you like to pay?"))
 
 
 def when(moment: datetime, lang: str | None) -> str:
@@ -482,6 +546,8 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
              f"{money(line.unit_price, cur, lang)} = {money(line.line_total, cur, lang)}" for line in order.lines]
     if order.kind == ProductKind.DIGITAL:
         parts = ["\n" + _total(money(order.total, cur, lang))]
+        if order.discount:
+            parts = ["\n" + code_off(order.coupon_code or "", order.discount, cur, lang), parts[0].lstrip("\n")]
         if holds_goods(order):
             # Translators: "Get it again" names the button below the order: use the same words as there.
             parts.append(_("⚡ Digital goods, sent to this chat once paid: tap <b>Get it again</b> to have them "
@@ -490,6 +556,8 @@ def order_detail(detail: OrderDetail, lang: str | None) -> str:
         parts = ["\n" + _items(money(order.items_total, cur, lang)),
                  _shipping(escape(checkout.shipping_name), money(order.shipping_fee, cur, lang)),
                  _total(money(order.total, cur, lang))]
+        if order.discount:
+            parts.insert(1, code_off(order.coupon_code or "", order.discount, cur, lang))
         if order.tracking_number:
             # Translators: {carrier} is who delivers the parcel (may be empty), {number} its tracking number.
             parts.append(_("Tracking: {carrier} {number}").format(carrier=escape(order.carrier or ""),
@@ -536,16 +604,25 @@ def seller_orders(orders: list[SellerOrder], total: int, state: str, currency: s
     return "\n".join(parts)
 
 
-def creator_home(code: str, showcase_url: str) -> str:
-    """What an approved creator sees on /creator."""
+def creator_home(code: str, showcase_url: str, discount_code: tuple[str, int, str] | None = None) -> str:
+    """What an approved creator sees on /creator (``discount_code``: their personal code, its percentage off and
+    the link that brings it)."""
     # Translators: {code} is the creator's code, {url} the link to their showcase; "Share link" and
     # "Add to showcase" are buttons; /earnings is a command, typed as it is.
-    return _("✨ <b>You're a chatshop creator</b> — code <code>{code}</code>\n\n"
+    text = _("✨ <b>You're a chatshop creator</b> — code <code>{code}</code>\n\n"
              "• On any product card, tap <b>🔗 Share link</b> for your link to it, or <b>☆ Add to showcase</b>.\n"
              "• Your showcase: {url}\n"
              "• In any chat, type <code>@</code> and this bot's name with a few words to share products inline.\n"
              "• /earnings shows your clicks, sales and commission.").format(code=escape(code),
                                                                             url=escape(showcase_url))
+    if discount_code is None:
+        # Translators: /mycode is a command and ANNA10 an example code: keep both as they are.
+        return text + "\n" + _("• Give your followers a discount code that credits you: <code>/mycode ANNA10</code>")
+    personal, percent, url = discount_code
+    # Translators: {code} is the creator's discount code, {percent} what it takes off (10), {url} a link that
+    # brings it; /mycode is a command.
+    return text + "\n" + _("• Your discount code <b>{code}</b>: {percent}% off, credited to you: {url} "
+                           "(/mycode to change it)").format(code=escape(personal), percent=percent, url=escape(url))
 
 
 def showcase(name: str, products: list[ProductView], start: int, total: int, currency: str,

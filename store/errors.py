@@ -177,13 +177,29 @@ class ErrorCode(StrEnum):
     COUPON_NOT_FOR_THESE = "coupon_not_for_these"
     COUPON_MIN_SPEND = "coupon_min_spend"
     COUPON_OWN_CODE = "coupon_own_code"
+    COUPON_STEP_OVER = "coupon_step_over"
+    COUPON_DATE_FORMAT = "coupon_date_format"
+    COUPON_PRODUCT_NUMBERS = "coupon_product_numbers"
     CREATOR_CODE_FOR_CREATORS = "creator_code_for_creators"
+    # Flash deals
+    DEAL_NOT_LOWER = "deal_not_lower"
+    DEAL_TOO_LONG = "deal_too_long"
+    DEAL_ENDS_BEFORE_START = "deal_ends_before_start"
+    DEAL_STARTS_IN_PAST = "deal_starts_in_past"
+    DEAL_OVERLAPS = "deal_overlaps"
+    DEAL_CAP_INVALID = "deal_cap_invalid"
+    DEAL_HOURS_INVALID = "deal_hours_invalid"
+    DEAL_TIME_UNREADABLE = "deal_time_unreadable"
+    DEAL_UNKNOWN = "deal_unknown"
+    DEAL_NOT_UPCOMING = "deal_not_upcoming"
+    DEAL_REMINDER_SET = "deal_reminder_set"
+    DEAL_STEP_OVER = "deal_step_over"
 
 
 class ShopError(Exception):
     """A request the rules refuse: ``code`` says why, ``data`` holds the facts to say it with."""
 
-    def __init__(self, code: ErrorCode, **data: Any) -> None:
+    def __init__(self, code: ErrorCode, /, **data: Any) -> None:
         super().__init__(code, data)
         self.code = code
         self.data = data

@@ -584,7 +584,8 @@ class Coupon(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     scope: Mapped[int] = mapped_column(BigInteger)
     seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id"), index=True)
-    creator_id: Mapped[int | None] = mapped_column(ForeignKey("creators.id"), unique=True)
+    # A creator's code (their current one is active; a code they replaced stays theirs, inactive).
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("creators.id"), index=True)
     # Upper case, A-Z and 0-9, 4 to 20 characters (what the shopper types is upper-cased).
     code: Mapped[str] = mapped_column(String(20))
     # Either a percentage off (1..100) or an amount off in minor units.

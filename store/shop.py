@@ -33,6 +33,7 @@ class ShopOptions:
     creator_auto_approve: bool = False
     default_commission_bp: int = 1000
     attribution_window: timedelta = timedelta(days=7)
+    creator_code_percent: int = 10  # what a creator's personal discount code takes off (the platform pays)
     return_window: timedelta = timedelta(days=14)
     personal_data_days: int = 90  # a buyer's phone and address are erased this long after the order ended
 

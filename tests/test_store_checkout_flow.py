@@ -43,25 +43,25 @@ async def shop(db):
 async def walk_to_confirm(db, method: str = PaymentMethod.COD) -> flow.Confirmation:
     """Answer every step up to the confirmation."""
     async with db.transaction() as session:
-        await flow.begin(session, 1)
-        await flow.to_contact(session, 1, RULES)
+        await flow.begin(session, 1, RULES, utcnow())
+        await flow.to_contact(session, 1, RULES, utcnow())
         await flow.submit_contact(session, 1, "Ann Lee +1 202 555 0143", "US", "Ann")
-        await flow.submit_address(session, 1, "1 Main Street, Springfield 12345", "USD")
-        await flow.choose_shipping(session, 1, "standard", "USD")
+        await flow.submit_address(session, 1, "1 Main Street, Springfield 12345", RULES, utcnow())
+        await flow.choose_shipping(session, 1, "standard", RULES, utcnow())
     async with db.transaction() as session:
-        return await flow.choose_payment(session, 1, method, OFFERED, RULES)
+        return await flow.choose_payment(session, 1, method, OFFERED, RULES, utcnow())
 
 
 async def test_steps_must_come_in_order(db, shop):
     async with db.transaction() as session:
-        await flow.begin(session, 1)
+        await flow.begin(session, 1, RULES, utcnow())
     # Jumping ahead (an old button, a forged one) is refused and changes nothing.
     with pytest.raises(Expired):
         async with db.transaction() as session:
-            await flow.choose_shipping(session, 1, "standard", "USD")
+            await flow.choose_shipping(session, 1, "standard", RULES, utcnow())
     with pytest.raises(Expired):
         async with db.transaction() as session:
-            await flow.submit_address(session, 1, "1 Main Street, Springfield 12345", "USD")
+            await flow.submit_address(session, 1, "1 Main Street, Springfield 12345", RULES, utcnow())
     async with db.transaction() as session:
         assert (await get_step(session, 1)).name == CheckoutStep.REVIEW
 
@@ -126,10 +126,10 @@ async def test_stars_are_refused_above_what_one_invoice_may_ask(db, shop):
     async with db.transaction() as session:
         await cart_service.change_line(session, 1, (await cart_service.get_cart(session, 1)).lines[0].id,
                                        CartAction.REMOVE)
-        await flow.begin(session, 1)
+        await flow.begin(session, 1, RULES, utcnow())
     with pytest.raises(InvalidInput):
         async with db.transaction() as session:
-            await flow.to_contact(session, 1, RULES)
+            await flow.to_contact(session, 1, RULES, utcnow())
 
 
 async def test_digital_goods_alone_go_from_the_review_to_their_confirmation(db, shop):
@@ -140,9 +140,9 @@ async def test_digital_goods_alone_go_from_the_review_to_their_confirmation(db, 
         await cart_service.change_line(session, 1, (await cart_service.get_cart(session, 1)).lines[0].id,
                                        CartAction.REMOVE)
         await cart_service.add_to_cart(session, 1, ebook.id, 1)
-        await flow.begin(session, 1)
+        await flow.begin(session, 1, RULES, utcnow())
     async with db.transaction() as session:
-        shown = await flow.to_contact(session, 1, RULES)
+        shown = await flow.to_contact(session, 1, RULES, utcnow())
     assert isinstance(shown, flow.Confirmation)
     assert (shown.details["payment"], shown.details["stars"], shown.details["address"]) == ("stars", 250, None)
     async with db.transaction() as session:
@@ -153,8 +153,8 @@ async def test_digital_goods_alone_go_from_the_review_to_their_confirmation(db, 
 
 async def test_only_the_shoppers_own_shared_contact_is_accepted(db, shop):
     async with db.transaction() as session:
-        await flow.begin(session, 1)
-        await flow.to_contact(session, 1, RULES)
+        await flow.begin(session, 1, RULES, utcnow())
+        await flow.to_contact(session, 1, RULES, utcnow())
     for owner in (None, 2):
         with pytest.raises(InvalidInput):
             async with db.transaction() as session:
@@ -167,8 +167,8 @@ async def test_only_the_shoppers_own_shared_contact_is_accepted(db, shop):
 async def test_an_anonymous_number_shared_by_telegram_is_accepted_but_not_when_typed(db, shop):
     """+888 numbers (Fragment) are in no numbering plan: Telegram's own share vouches for them."""
     async with db.transaction() as session:
-        await flow.begin(session, 1)
-        await flow.to_contact(session, 1, RULES)
+        await flow.begin(session, 1, RULES, utcnow())
+        await flow.to_contact(session, 1, RULES, utcnow())
     with pytest.raises(InvalidInput):
         async with db.transaction() as session:
             await flow.submit_contact(session, 1, "Ann +888 0123 4567", "US", "Ann")
@@ -186,16 +186,16 @@ async def test_a_step_read_earlier_is_checked_again_when_moving_on(db, shop):
     """A handler reads the step, then moves on in its own transaction; if the shopper's other update
     (in another process) moved on in between, the locked check sees it and the answer is stale."""
     async with db.transaction() as session:
-        await flow.begin(session, 1)
+        await flow.begin(session, 1, RULES, utcnow())
     other = Database(db.url)
     try:
         async with db.read() as session:
             assert (await get_step(session, 1)).name == CheckoutStep.REVIEW
         async with other.transaction() as elsewhere:
-            await flow.to_contact(elsewhere, 1, RULES)
+            await flow.to_contact(elsewhere, 1, RULES, utcnow())
         with pytest.raises(Expired):
             async with db.transaction() as session:
-                await flow.to_contact(session, 1, RULES)
+                await flow.to_contact(session, 1, RULES, utcnow())
     finally:
         await other.dispose()
     async with db.read() as session:
@@ -206,11 +206,11 @@ async def test_the_saved_address_button_keeps_its_line_breaks(db, shop):
     saved = "Flat 2\n1 Main Street\nSpringfield 12345"
     async with db.transaction() as session:
         await session.execute(update(User).where(User.id == 1).values(last_address=saved))
-        await flow.begin(session, 1)
-        await flow.to_contact(session, 1, RULES)
+        await flow.begin(session, 1, RULES, utcnow())
+        await flow.to_contact(session, 1, RULES, utcnow())
         _, _, offered = await flow.submit_contact(session, 1, "Ann Lee +1 202 555 0143", "US", "Ann")
         # The reply-keyboard button shows it on one line, and sends that line when tapped.
-        address = (await flow.submit_address(session, 1, one_line(offered), "USD")).address
+        address = (await flow.submit_address(session, 1, one_line(offered), RULES, utcnow())).address
     assert address == saved
     async with db.transaction() as session:
         assert (await get_step(session, 1)).data["address"] == saved

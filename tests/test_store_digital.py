@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from handlers.notifications import render_notice
 from store.errors import Expired, OutOfStock, ShopError
-from store.models import Checkout, DigitalCode, Order, OutboxMessage, Payment, Variant
+from store.models import Checkout, DigitalCode, Order, OutboxMessage, Payment, Variant, utcnow
 from store.services import cart as cart_service
 from store.services import checkout as co
 from store.services import checkout_flow as flow
@@ -361,6 +361,6 @@ async def test_a_review_drops_goods_the_shop_no_longer_takes_payment_for(db, sho
         await cart_service.add_to_cart(session, 1, shop["gift"], 1)  # added while Stars were on
     no_stars = co.CheckoutRules(currency="USD", expiry=timedelta(minutes=30), digital_sold=False)
     async with db.transaction() as session:
-        review = await flow.begin(session, 1, no_stars)
+        review = await flow.begin(session, 1, no_stars, utcnow())
     assert [line.title for line in review.cart.lines] == ["Classic Tee"]
     assert [(change.kind, change.title) for change in review.changes] == [("removed", "Gift Card")]

@@ -28,7 +28,7 @@ from store.errors import Changed, ErrorCode, Expired, OutOfStock, ShopError
 from store.models import CartLine, Checkout, Order, OrderEvent, OrderLine, ShippingMethod, User
 from store.money import STARS, Money, to_stars
 from store.rules import LOW_STOCK_THRESHOLD, STARS_INVOICE_MAX, STARS_PER_UNIT
-from store.services import digital
+from store.services import coupons, deals, digital
 from store.services.cart import CartView, clear_cart, get_cart
 from store.services.creators import record_commissions
 from store.services.events import announce, announce_stock
@@ -90,10 +90,14 @@ class CartAdjustment:
 
 @dataclass(frozen=True, slots=True)
 class Review:
-    """The cart as it will be ordered, and what changed since the shopper last saw it."""
+    """The cart as it will be ordered, and what changed since the shopper last saw it; the shopper's code's
+    discount on it, or why it takes nothing (``refusal``)."""
 
     cart: CartView
     changes: tuple[CartAdjustment, ...]
+    discount: coupons.Discount = coupons.NO_DISCOUNT
+    refusal: ShopError | None = None
+    code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,14 @@ class Quote:
     sellers: int
     digital: Money
     stars_payments: tuple[int, ...] = ()
+    # What the shopper's code takes off the items (``total`` is items - discount + shipping), and per seller.
+    discount: Money | None = None
+    code: coupons.Discount = coupons.NO_DISCOUNT
+
+    @property
+    def items_paid(self) -> Money:
+        """The items with the discount taken off."""
+        return self.items_total - self.discount if self.discount is not None else self.items_total
 
     @property
     def stars(self) -> int:
@@ -150,10 +162,11 @@ class Placed:
 # --- review and quote -------------------------------------------------------------------
 
 
-async def review_cart(session: AsyncSession, user_id: int, sold: tuple[str, ...] = tuple(ProductKind)) -> Review:
+async def review_cart(session: AsyncSession, user_id: int, sold: tuple[str, ...] = tuple(ProductKind),
+                      now: datetime | None = None) -> Review:
     """Bring the cart up to date with current prices and stock, and say what changed (goods of a kind the
     shop can no longer take payment for, ``sold``, are removed like goods no longer on sale)."""
-    cart = await get_cart(session, user_id)
+    cart = await get_cart(session, user_id, now)
     changes: list[CartAdjustment] = []
     lines = {line.id: line for line in await session.scalars(select(CartLine).where(CartLine.user_id == user_id))}
     for view in cart.lines:
@@ -170,7 +183,7 @@ async def review_cart(session: AsyncSession, user_id: int, sold: tuple[str, ...]
             changes.append(CartAdjustment(kind, view.title, view.label))
             row.seen_price = view.unit_price
     await session.flush()
-    return Review(await get_cart(session, user_id) if changes else cart, tuple(changes))
+    return Review(await get_cart(session, user_id, now) if changes else cart, tuple(changes))
 
 
 async def shipping_options(session: AsyncSession) -> list[ShippingOption]:
@@ -192,16 +205,19 @@ async def get_shipping(session: AsyncSession, code: str) -> ShippingOption:
 
 
 def quote(cart: CartView, shipping: ShippingOption | None, currency: str,
-          stars_per_unit: int = STARS_PER_UNIT) -> Quote:
-    """Price a cart in the shop's currency: items, plus the shipping fee once per seller of physical goods
-    (``shipping`` None: nothing to ship); the digital goods' part in Stars too."""
+          stars_per_unit: int = STARS_PER_UNIT, discount: coupons.Discount = coupons.NO_DISCOUNT) -> Quote:
+    """Price a cart in the shop's currency: items less the ``discount`` of the shopper's code, plus the
+    shipping fee once per seller of physical goods (``shipping`` None: nothing to ship); the digital goods'
+    part in Stars too."""
     sellers = len({line.seller_id for line in cart.lines if not line.digital})
-    items = Money(cart.total, currency)
+    items, off = Money(cart.total, currency), Money(discount.on(cart.lines), currency)
     shipping_total = Money(shipping.fee if shipping is not None else 0, currency) * sellers
     digital_goods = cart.of_kind(ProductKind.DIGITAL)
-    stars = tuple(to_stars(Money(sum(line.total for line in lines), currency), stars_per_unit).amount
+    stars = tuple(to_stars(Money(sum(line.total for line in lines) - discount.on(lines), currency),
+                           stars_per_unit).amount
                   for _seller, lines in digital_goods.by_seller())
-    return Quote(items, shipping_total, items + shipping_total, sellers, Money(digital_goods.total, currency), stars)
+    digital_paid = Money(digital_goods.total - discount.on(digital_goods.lines), currency)
+    return Quote(items, shipping_total, items - off + shipping_total, sellers, digital_paid, stars, off, discount)
 
 
 def check_sold(cart: CartView, rules: CheckoutRules) -> None:
@@ -239,7 +255,7 @@ async def place_order(
     kept. ``expected_total`` is the total the shopper confirmed; if prices changed since, nothing is placed
     and :class:`Expired` asks for a new review.
     """
-    cart = buy_now if buy_now is not None else await get_cart(session, user_id)
+    cart = buy_now if buy_now is not None else await get_cart(session, user_id, now)
     if not cart.lines:
         raise Expired(ErrorCode.NOTHING_TO_ORDER)
     if any(not line.available for line in cart.lines):
@@ -249,9 +265,12 @@ async def place_order(
     if physical.lines and (payment_method not in PHYSICAL_METHODS or not (contact_name and address)):
         raise Expired(ErrorCode.PAYMENT_NOT_OFFERED)
     shipping = await get_shipping(session, shipping_code or "") if physical.lines else None
-    priced = quote(cart, shipping, rules.currency, rules.stars_per_unit)
+    discount, refusal = await coupons.discount_for(session, user_id, cart, rules.currency, now)
+    priced = quote(cart, shipping, rules.currency, rules.stars_per_unit, discount)
     if priced.total.amount != expected_total:
-        raise Changed(ErrorCode.PRICES_CHANGED)
+        # The code taking nothing now (used up a moment ago, expired) is said as such.
+        gone = refusal is not None and refusal.code in coupons.GONE
+        raise Changed(refusal.code, **refusal.data) if gone else Changed(ErrorCode.PRICES_CHANGED)
     if priced.over_stars_limit:
         raise Changed(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
 
@@ -262,11 +281,14 @@ async def place_order(
     if short:
         lines = [(line.title, line.label, short[line.variant_id]) for line in cart.lines if line.variant_id in short]
         raise OutOfStock(ErrorCode.OUT_OF_STOCK, short, lines=lines, buy_now=buy_now is not None)
+    await deals.claim(session, cart.lines, now)
+    uses = await coupons.take_uses(session, user_id, discount, now)
+    codes = _Codes(discount, uses)
 
     checkouts: list[tuple[Checkout, list[Order]]] = []
     if physical.lines:
         checkouts.append(await _place(session, user_id, physical, ProductKind.PHYSICAL, PaymentMethod(payment_method),
-                                      shipping, (contact_name, phone, address), rules, now))
+                                      shipping, (contact_name, phone, address), rules, now, codes))
         user = await session.get(User, user_id)
         if user is not None:
             user.contact_name, user.last_address = contact_name, address
@@ -274,7 +296,7 @@ async def place_order(
                 user.phone = phone
     for _seller, lines in digital_goods.by_seller():
         placed = await _place(session, user_id, CartView(tuple(lines)), ProductKind.DIGITAL, PaymentMethod.STARS,
-                              None, (None, None, None), rules, now)
+                              None, (None, None, None), rules, now, codes)
         await digital.reserve_codes(session, [order.id for order in placed[1]])
         checkouts.append(placed)
     if buy_now is None:
@@ -290,11 +312,25 @@ async def place_order(
                   tuple(order for _checkout, orders in checkouts for order in orders))
 
 
+@dataclass(frozen=True, slots=True)
+class _Codes:
+    """The shopper's code as the orders are placed: its discount, and the use held of each coupon it applies."""
+
+    discount: coupons.Discount
+    uses: dict[int, int]
+
+    def of_seller(self, seller_id: int) -> coupons.SellerDiscount | None:
+        """The coupon's discount on one seller's order (a code is one coupon per seller at most)."""
+        return next((part for part in self.discount.sellers if part.seller_id == seller_id), None)
+
+
 async def _place(session: AsyncSession, user_id: int, cart: CartView, kind: ProductKind, method: PaymentMethod,
                  shipping: ShippingOption | None, contact: tuple[str | None, str | None, str | None],
-                 rules: CheckoutRules, now: datetime) -> tuple[Checkout, list[Order]]:
-    """One checkout of goods of one kind, paid one way, with an order per seller (stock already taken)."""
-    priced = quote(cart, shipping, rules.currency, rules.stars_per_unit)
+                 rules: CheckoutRules, now: datetime, codes: _Codes) -> tuple[Checkout, list[Order]]:
+    """One checkout of goods of one kind, paid one way, with an order per seller (stock already taken), each
+    line with its part of the code's discount (a creator's code attributes the lines it applies to)."""
+    discount = codes.discount
+    priced = quote(cart, shipping, rules.currency, rules.stars_per_unit, discount)
     cod = method == PaymentMethod.COD
     status = OrderStatus.PLACED if cod else OrderStatus.PENDING_PAYMENT
     invoice = Money(priced.stars, STARS) if method == PaymentMethod.STARS else priced.total
@@ -302,7 +338,7 @@ async def _place(session: AsyncSession, user_id: int, cart: CartView, kind: Prod
         user_id=user_id, status=CheckoutStatus.PLACED if cod else CheckoutStatus.PENDING_PAYMENT,
         payment_method=method, currency=rules.currency,
         items_total=priced.items_total.amount, shipping_total=priced.shipping_total.amount,
-        total=priced.total.amount,
+        total=priced.total.amount, discount=priced.discount.amount if priced.discount else 0,
         invoice_currency=invoice.currency, invoice_amount=invoice.amount,
         shipping_code=shipping.code if shipping else "", shipping_name=shipping.name if shipping else "",
         expires_at=None if cod else now + rules.expiry, created_at=now,
@@ -314,10 +350,15 @@ async def _place(session: AsyncSession, user_id: int, cart: CartView, kind: Prod
     for _seller_name, lines in cart.by_seller():
         items = Money(sum(line.total for line in lines), rules.currency)
         fee = Money(shipping.fee if shipping else 0, rules.currency)
+        off, part = discount.on(lines), codes.of_seller(lines[0].seller_id)
+        lines = [discount.attributed(line) for line in lines]
         order = Order(
             checkout_id=checkout.id, seller_id=lines[0].seller_id, buyer_id=user_id, status=status, kind=kind,
             currency=rules.currency, items_total=items.amount, shipping_fee=fee.amount,
-            total=(items + fee).amount, contact_name=contact_name, phone=phone, address=address,
+            total=items.amount - off + fee.amount, contact_name=contact_name, phone=phone, address=address,
+            discount=off, platform_discount=off if part is not None and part.platform else 0,
+            coupon_code=discount.code if off else None,
+            coupon_use_id=codes.uses.get(part.coupon_id) if part is not None and off else None,
             created_at=now, updated_at=now,
         )
         session.add(order)
@@ -326,7 +367,8 @@ async def _place(session: AsyncSession, user_id: int, cart: CartView, kind: Prod
             OrderLine(order_id=order.id, variant_id=line.variant_id, product_id=line.product_id,
                       title=line.title, variant_label=line.label, sku=line.sku, unit_price=line.unit_price,
                       quantity=line.quantity, line_total=line.total, creator_id=line.creator_id,
-                      commission_bp=line.commission_bp if line.creator_id is not None else 0)
+                      commission_bp=line.commission_bp if line.creator_id is not None else 0,
+                      discount=discount.lines.get(line.variant_id, 0), deal_id=line.deal_id)
             for line in lines
         )
         orders.append(order)

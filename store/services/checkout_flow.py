@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -31,6 +31,7 @@ from store.errors import Changed, ErrorCode, Expired, InvalidInput, NotFound, Sh
 from store.models import Seller, UserStep
 from store.rules import STARS_INVOICE_MAX
 from store.services import checkout as co
+from store.services import coupons
 from store.services.cart import CartView, get_cart, one_item
 from store.services.contact import clean_address, clean_name, one_line, parse_contact, parse_name, shared_phone
 from store.services.users import at_step, get_user, set_step
@@ -41,6 +42,7 @@ class CheckoutStep(StrEnum):
     """The checkout's steps, in order."""
 
     REVIEW = "checkout:review"
+    CODE = "checkout:code"  # a discount code typed at the review
     CONTACT = "checkout:contact"
     ADDRESS = "checkout:address"
     SHIPPING = "checkout:shipping"
@@ -116,10 +118,12 @@ class AddressTaken:
     payment: PaymentStep | None
 
 
-def fingerprint(cart: CartView, shipping_code: str | None, payment_method: str) -> str:
-    """What the shopper confirms: every line's variant, quantity and price, shipping and payment."""
-    lines = sorted((line.variant_id, line.quantity, line.unit_price) for line in cart.lines)
-    raw = json.dumps([lines, shipping_code, payment_method])
+def fingerprint(cart: CartView, shipping_code: str | None, payment_method: str,
+                discount: coupons.Discount = coupons.NO_DISCOUNT) -> str:
+    """What the shopper confirms: every line's variant, quantity, price and discount, shipping and payment."""
+    lines = sorted((line.variant_id, line.quantity, line.unit_price, discount.lines.get(line.variant_id, 0))
+                   for line in cart.lines)
+    raw = json.dumps([lines, shipping_code, payment_method, discount.code])
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -128,11 +132,12 @@ def is_buy_now(data: dict) -> bool:
     return ITEM in data
 
 
-async def basket(session: AsyncSession, user_id: int, data: dict) -> CartView:
-    """What the checkout orders: a Buy now's one item, else the cart, at today's prices and stock."""
+async def basket(session: AsyncSession, user_id: int, data: dict, now: datetime) -> CartView:
+    """What the checkout orders: a Buy now's one item, else the cart, at the prices at ``now`` (None: the wall
+    clock) and today's stock."""
     if is_buy_now(data):
-        return await one_item(session, data[ITEM], data.get(CREATOR))
-    return await get_cart(session, user_id)
+        return await one_item(session, data[ITEM], data.get(CREATOR), now)
+    return await get_cart(session, user_id, now)
 
 
 def _saved(user, phone_needed: bool) -> Saved | None:  # type: ignore[no-untyped-def]
@@ -153,24 +158,31 @@ def _phone(data: dict) -> bool:
     return data.get(PHONE_NEEDED, True)
 
 
+async def priced(session: AsyncSession, user_id: int, cart: CartView, shipping: co.ShippingOption | None,
+                 rules: co.CheckoutRules, now: datetime) -> co.Quote:
+    """What the checkout costs now, the shopper's code taken off."""
+    discount, _refusal = await coupons.discount_for(session, user_id, cart, rules.currency, now)
+    return co.quote(cart, shipping, rules.currency, rules.stars_per_unit, discount)
+
+
 async def _confirm_digital(session: AsyncSession, user_id: int, data: dict, cart: CartView,
-                           rules: co.CheckoutRules) -> Confirmation:
+                           rules: co.CheckoutRules, now: datetime) -> Confirmation:
     """Digital goods alone: nothing to ask, on to the confirmation of a payment in Stars."""
-    quote = co.quote(cart, None, rules.currency, rules.stars_per_unit)
+    quote = await priced(session, user_id, cart, None, rules, now)
     if quote.over_stars_limit:
         raise InvalidInput(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
     details = {**data, "name": None, "phone": None, "address": None, "shipping": None, "shipping_name": "",
                "payment": PaymentMethod.STARS, "total": quote.total.amount, "stars": quote.stars,
-               "fingerprint": fingerprint(cart, None, PaymentMethod.STARS)}
+               "fingerprint": fingerprint(cart, None, PaymentMethod.STARS, quote.code)}
     await set_step(session, user_id, CheckoutStep.CONFIRM, details)
     return Confirmation(cart, quote, details)
 
 
 async def begin_buy_now(session: AsyncSession, user_id: int, variant_id: int, creator_id: int | None,
-                        rules: co.CheckoutRules) -> BuyNow:
+                        rules: co.CheckoutRules, now: datetime) -> BuyNow:
     """Start a checkout of one unit of a variant, at the contact step (a digital item: at its confirmation);
     the cart is left as it is."""
-    item = await one_item(session, variant_id, creator_id)
+    item = await one_item(session, variant_id, creator_id, now)
     if not item.lines or not item.lines[0].available:
         raise NotFound(ErrorCode.PRODUCT_GONE)
     if item.lines[0].stock <= 0:
@@ -179,14 +191,14 @@ async def begin_buy_now(session: AsyncSession, user_id: int, variant_id: int, cr
     if item.lines[0].digital:
         return BuyNow(item, None, False, await _confirm_digital(session, user_id, {ITEM: variant_id,
                                                                                    CREATOR: creator_id},
-                                                                item, rules))
+                                                                item, rules, now))
     needed = await phone_needed(session, item)
     await set_step(session, user_id, CheckoutStep.CONTACT,
                    {ITEM: variant_id, CREATOR: creator_id, PHONE_NEEDED: needed})
     return BuyNow(item, _saved(await get_user(session, user_id), needed), needed)
 
 
-async def use_saved(session: AsyncSession, user_id: int, currency: str) -> PaymentStep:
+async def use_saved(session: AsyncSession, user_id: int, rules: co.CheckoutRules, now: datetime) -> PaymentStep:
     """At the contact step: deliver to the saved contact and address, on to payment."""
     step = await at_step(session, user_id, CheckoutStep.CONTACT, over=ErrorCode.STEP_OVER)
     if not is_buy_now(step.data):
@@ -195,10 +207,10 @@ async def use_saved(session: AsyncSession, user_id: int, currency: str) -> Payme
     if saved is None:
         raise Expired(ErrorCode.SAVED_DETAILS_GONE)
     return await _to_payment(session, user_id, {**step.data, "name": saved.name, "phone": saved.phone,
-                                                "address": saved.address}, currency)
+                                                "address": saved.address}, rules, now)
 
 
-async def _to_payment(session: AsyncSession, user_id: int, data: dict, currency: str,
+async def _to_payment(session: AsyncSession, user_id: int, data: dict, rules: co.CheckoutRules, now: datetime,
                       shipping: co.ShippingOption | None = None) -> PaymentStep:
     """Move to the payment step with ``shipping`` (else the cheapest) chosen."""
     options = await co.shipping_options(session)
@@ -208,27 +220,55 @@ async def _to_payment(session: AsyncSession, user_id: int, data: dict, currency:
         shipping = min(options, key=lambda option: option.fee)
     data = {**data, "shipping": shipping.code, "shipping_name": shipping.name}
     await set_step(session, user_id, CheckoutStep.PAYMENT, data)
-    cart = await basket(session, user_id, data)
-    return PaymentStep(cart, co.quote(cart, shipping, currency), options, data)
+    cart = await basket(session, user_id, data, now)
+    return PaymentStep(cart, await priced(session, user_id, cart, shipping, rules, now), options, data)
 
 
-async def begin(session: AsyncSession, user_id: int, rules: co.CheckoutRules | None = None) -> co.Review:
-    """Start (or restart) checkout with a review of the cart at today's prices and stock (and, given the
-    shop's ``rules``, without goods it can't take payment for)."""
-    review = await co.review_cart(session, user_id, rules.kinds_sold if rules else tuple(ProductKind))
-    if review.cart.lines:
-        await set_step(session, user_id, CheckoutStep.REVIEW)
-    return review
+async def begin(session: AsyncSession, user_id: int, rules: co.CheckoutRules, now: datetime) -> co.Review:
+    """Start (or restart) checkout with a review of the cart at today's prices and stock, without goods the
+    shop can't take payment for, and the shopper's code's discount (or why it takes nothing)."""
+    review = await co.review_cart(session, user_id, rules.kinds_sold, now)
+    if not review.cart.lines:
+        return review
+    await set_step(session, user_id, CheckoutStep.REVIEW)
+    discount, refusal = await coupons.discount_for(session, user_id, review.cart, rules.currency, now)
+    user = await get_user(session, user_id)  # a code that can never apply again is forgotten by now
+    return replace(review, discount=discount, refusal=refusal, code=user.promo_code if user is not None else None)
 
 
-async def to_contact(session: AsyncSession, user_id: int, rules: co.CheckoutRules) -> ContactStep | Confirmation:
+async def ask_code(session: AsyncSession, user_id: int) -> None:
+    """At the review: the shopper will type a discount code."""
+    await at_step(session, user_id, CheckoutStep.REVIEW, CheckoutStep.CODE, over=ErrorCode.STEP_OVER)
+    await set_step(session, user_id, CheckoutStep.CODE)
+
+
+async def submit_code(session: AsyncSession, user_id: int, text: str, rules: co.CheckoutRules,
+                      now: datetime) -> co.Review:
+    """A typed code: kept if it takes something off the cart now (else :class:`ShopError` says exactly why, and
+    the shopper may type another); back to the review, with its discount."""
+    await at_step(session, user_id, CheckoutStep.CODE, over=ErrorCode.STEP_OVER)
+    cart = await get_cart(session, user_id, now)
+    await coupons.price_code(session, user_id, cart, text, rules.currency, now)
+    await coupons.enter_code(session, user_id, text)
+    return await begin(session, user_id, rules, now)
+
+
+async def drop_code(session: AsyncSession, user_id: int, rules: co.CheckoutRules, now: datetime) -> co.Review:
+    """At the review: forget the shopper's code; the review again, without it."""
+    await at_step(session, user_id, CheckoutStep.REVIEW, CheckoutStep.CODE, over=ErrorCode.STEP_OVER)
+    await coupons.remove_code(session, user_id)
+    return await begin(session, user_id, rules, now)
+
+
+async def to_contact(session: AsyncSession, user_id: int, rules: co.CheckoutRules,
+                     now: datetime) -> ContactStep | Confirmation:
     """Review accepted: ask for contact details (the phone only if a seller needs it), offering the last ones;
     for digital goods alone, their confirmation."""
     await at_step(session, user_id, CheckoutStep.REVIEW, over=ErrorCode.STEP_OVER)
-    cart = await get_cart(session, user_id)
+    cart = await get_cart(session, user_id, now)
     co.check_sold(cart, rules)
     if cart.kinds == (ProductKind.DIGITAL,):
-        return await _confirm_digital(session, user_id, {}, cart, rules)
+        return await _confirm_digital(session, user_id, {}, cart, rules, now)
     needed = await phone_needed(session, cart.of_kind(ProductKind.PHYSICAL))
     await set_step(session, user_id, CheckoutStep.CONTACT, {PHONE_NEEDED: needed})
     user = await get_user(session, user_id)
@@ -265,7 +305,8 @@ async def submit_shared_contact(session: AsyncSession, user_id: int, name: str, 
     return name, phone, user.last_address if user else None
 
 
-async def submit_address(session: AsyncSession, user_id: int, text: str, currency: str) -> AddressTaken:
+async def submit_address(session: AsyncSession, user_id: int, text: str, rules: co.CheckoutRules,
+                         now: datetime) -> AddressTaken:
     """The shipping address: validated; then the shipping choice, or a Buy now's payment step."""
     step = await at_step(session, user_id, CheckoutStep.ADDRESS, over=ErrorCode.STEP_OVER)
     user = await get_user(session, user_id)
@@ -274,40 +315,40 @@ async def submit_address(session: AsyncSession, user_id: int, text: str, currenc
     address = saved if saved and text.strip() == one_line(saved) else clean_address(text)
     data = {**step.data, "address": address}
     if is_buy_now(data):
-        payment = await _to_payment(session, user_id, data, currency)
+        payment = await _to_payment(session, user_id, data, rules, now)
         return AddressTaken(address, payment.quote.sellers, payment.options, payment)
     await set_step(session, user_id, CheckoutStep.SHIPPING, data)
-    cart = await get_cart(session, user_id)
+    cart = await get_cart(session, user_id, now)
     return AddressTaken(address, len({line.seller_id for line in cart.lines if not line.digital}),
                         await co.shipping_options(session), None)
 
 
-async def choose_shipping(session: AsyncSession, user_id: int, code: str, currency: str) -> PaymentStep:
+async def choose_shipping(session: AsyncSession, user_id: int, code: str, rules: co.CheckoutRules,
+                          now: datetime) -> PaymentStep:
     """A shipping method was chosen (or, at the payment step, another one): on to payment."""
     step = await at_step(session, user_id, CheckoutStep.SHIPPING, CheckoutStep.PAYMENT, over=ErrorCode.STEP_OVER)
     if step.name == CheckoutStep.PAYMENT and not is_buy_now(step.data):
         raise Expired(ErrorCode.STEP_OVER)  # only a Buy now's payment step offers the shipping again
-    return await _to_payment(session, user_id, step.data, currency, await co.get_shipping(session, code))
+    return await _to_payment(session, user_id, step.data, rules, now, await co.get_shipping(session, code))
 
 
 async def choose_payment(session: AsyncSession, user_id: int, method: str, offered: tuple[str, ...],
-                         rules: co.CheckoutRules) -> Confirmation:
+                         rules: co.CheckoutRules, now: datetime) -> Confirmation:
     """A payment method was chosen: price everything and ask for confirmation."""
     if method not in offered:
         raise Expired(ErrorCode.PAYMENT_NOT_OFFERED)
     step = await at_step(session, user_id, CheckoutStep.PAYMENT, over=ErrorCode.STEP_OVER)
-    cart = await basket(session, user_id, step.data)
+    cart = await basket(session, user_id, step.data, now)
     if is_buy_now(step.data) and not all(line.available for line in cart.lines):
         cart = CartView(())  # the item was paused or removed since
     if not cart.lines:
         await session.execute(delete(UserStep).where(UserStep.user_id == user_id))
         raise Expired(ErrorCode.PRODUCT_GONE if is_buy_now(step.data) else ErrorCode.CART_EMPTY)
-    quote = co.quote(cart, await co.get_shipping(session, step.data["shipping"]), rules.currency,
-                     rules.stars_per_unit)
+    quote = await priced(session, user_id, cart, await co.get_shipping(session, step.data["shipping"]), rules, now)
     if quote.over_stars_limit:
         raise InvalidInput(ErrorCode.STARS_LIMIT, max=STARS_INVOICE_MAX)
     details = {**step.data, "payment": method, "total": quote.total.amount, "stars": quote.stars,
-               "fingerprint": fingerprint(cart, step.data["shipping"], method)}
+               "fingerprint": fingerprint(cart, step.data["shipping"], method, quote.code)}
     await set_step(session, user_id, CheckoutStep.CONFIRM, details)
     return Confirmation(cart, quote, details)
 
@@ -330,8 +371,11 @@ async def confirm(session: AsyncSession, user_id: int, shown_total: int, rules: 
     if taken.rowcount != 1:
         raise Expired(ErrorCode.STEP_OVER)
     buy_now = is_buy_now(data)
-    cart = await basket(session, user_id, data)
-    if fingerprint(cart, data["shipping"], data["payment"]) != data["fingerprint"]:
+    cart = await basket(session, user_id, data, now)
+    discount, refusal = await coupons.discount_for(session, user_id, cart, rules.currency, now)
+    if fingerprint(cart, data["shipping"], data["payment"], discount) != data["fingerprint"]:
+        if refusal is not None and refusal.code in coupons.GONE:  # the code used up a moment ago, expired
+            raise Changed(refusal.code, **refusal.data)
         raise Changed(ErrorCode.ITEM_CHANGED if buy_now else ErrorCode.CART_CHANGED)
     placed = await co.place_order(
         session, user_id, contact_name=data["name"], phone=data["phone"], address=data["address"],

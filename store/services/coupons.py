@@ -96,7 +96,7 @@ def check_terms(terms: CouponTerms) -> None:
         raise InvalidInput(ErrorCode.COUPON_PRODUCTS_TOO_MANY, max=COUPON_PRODUCTS_MAX)
 
 
-async def _check_free(session: AsyncSession, scope: int, code: str) -> None:
+async def check_free(session: AsyncSession, scope: int, code: str) -> None:
     """A code is free in its scope, and a platform code is no shop's (nor a shop's code a platform one)."""
     clash = Coupon.scope == scope if scope != PLATFORM else True  # a platform code clashes with every shop's
     taken = await session.scalar(select(Coupon.id).where(Coupon.code == code, or_(clash, Coupon.scope == PLATFORM))
@@ -111,7 +111,7 @@ async def create_coupon(session: AsyncSession, *, seller_id: int | None, code: s
     code = clean_code(code)
     check_terms(terms)
     scope = seller_id if seller_id is not None else PLATFORM
-    await _check_free(session, scope, code)
+    await check_free(session, scope, code)
     if terms.product_ids:
         query = select(Product.id).where(Product.id.in_(terms.product_ids))
         if seller_id is not None:
@@ -138,12 +138,13 @@ async def set_creator_code(session: AsyncSession, user_id: int, code: str, perce
     if creator is None or creator.status != Approval.APPROVED:
         raise NotAllowed(ErrorCode.CREATOR_CODE_FOR_CREATORS)
     code = clean_code(code)
-    mine = await session.scalar(select(Coupon).where(Coupon.creator_id == creator.id).with_for_update())
+    mine = await session.scalar(select(Coupon).where(Coupon.creator_id == creator.id, Coupon.active.is_(True))
+                                .with_for_update())
     if mine is not None and mine.code == code:
         return mine
-    await _check_free(session, PLATFORM, code)
-    if mine is not None:  # retired: its sales stay its own in /earnings, under the old code
-        mine.active, mine.creator_id = False, None
+    await check_free(session, PLATFORM, code)
+    if mine is not None:  # retired: its sales stay the creator's in /earnings, under the old code
+        mine.active = False
         await session.flush()
     return await create_coupon(session, seller_id=None, code=code, created_by=user_id, now=now,
                                terms=CouponTerms(percent_off=percent_off, per_shopper=None), creator_id=creator.id)
@@ -172,7 +173,7 @@ async def set_active(session: AsyncSession, coupon_id: int, seller_id: int | Non
     coupon = await session.get(Coupon, coupon_id, with_for_update=True, populate_existing=True)
     scope = seller_id if seller_id is not None else PLATFORM
     if coupon is None or coupon.scope != scope or coupon.creator_id is not None:
-        raise NotFound(ErrorCode.COUPON_GONE)
+        raise NotFound(ErrorCode.COUPON_GONE)  # (a creator's code is changed by the creator)
     coupon.active = active
     await session.flush()
     return coupon
@@ -261,9 +262,13 @@ async def _refusal(session: AsyncSession, coupon: Coupon, user_id: int, lines: l
         return ShopError(ErrorCode.COUPON_NOT_STARTED, code=coupon.code, starts_at=coupon.starts_at)
     if coupon.ends_at is not None and now >= coupon.ends_at:
         return ShopError(ErrorCode.COUPON_EXPIRED, code=coupon.code, ended_at=coupon.ends_at)
-    if coupon.creator_id is not None and await session.scalar(
-            select(Creator.user_id).where(Creator.id == coupon.creator_id)) == user_id:
-        return ShopError(ErrorCode.COUPON_OWN_CODE, code=coupon.code)
+    if coupon.creator_id is not None:
+        owner = (await session.execute(select(Creator.user_id, Creator.status)
+                                       .where(Creator.id == coupon.creator_id))).one()
+        if owner.status != Approval.APPROVED:
+            return ShopError(ErrorCode.COUPON_UNKNOWN, code=coupon.code)
+        if owner.user_id == user_id:
+            return ShopError(ErrorCode.COUPON_OWN_CODE, code=coupon.code)
     if coupon.max_uses is not None and coupon.uses >= coupon.max_uses:
         return ShopError(ErrorCode.COUPON_USED_UP, code=coupon.code)
     if coupon.per_shopper is not None and await _uses_by(session, coupon.id, user_id) >= coupon.per_shopper:
@@ -278,6 +283,9 @@ async def _refusal(session: AsyncSession, coupon: Coupon, user_id: int, lines: l
     return None
 
 
+# Why a code can never take anything off for this shopper again (it is forgotten), whatever the cart holds.
+GONE = (ErrorCode.COUPON_UNKNOWN, ErrorCode.COUPON_EXPIRED, ErrorCode.COUPON_USED_UP, ErrorCode.COUPON_ALREADY_USED,
+        ErrorCode.COUPON_OWN_CODE)
 # Which refusal to give when no coupon of the code applies: the most telling first.
 _REFUSALS = (ErrorCode.COUPON_MIN_SPEND, ErrorCode.COUPON_ALREADY_USED, ErrorCode.COUPON_USED_UP,
              ErrorCode.COUPON_OWN_CODE, ErrorCode.COUPON_NOT_STARTED, ErrorCode.COUPON_EXPIRED,
@@ -308,8 +316,11 @@ async def price_code(session: AsyncSession, user_id: int, cart: CartView, code: 
             refusals.append(refusal)
             continue
         eligible = [line for line in mine if not products or line.product_id in products]
-        parts = allocate(coupon_discount(coupon, sum(line.total for line in eligible)),
-                         [line.total for line in eligible])
+        off = coupon_discount(coupon, sum(line.total for line in eligible))
+        if not off:  # goods of one minor unit: nothing to take off
+            refusals.append(ShopError(ErrorCode.COUPON_NOT_FOR_THESE, code=code))
+            continue
+        parts = allocate(off, [line.total for line in eligible])
         for line, part in zip(eligible, parts, strict=True):
             lines[line.variant_id] = part
         per_seller: dict[int, tuple[str, int]] = {}
@@ -335,8 +346,7 @@ async def discount_for(session: AsyncSession, user_id: int, cart: CartView, curr
     try:
         return await price_code(session, user_id, cart, code, currency, now), None
     except ShopError as refusal:
-        if refusal.code in (ErrorCode.COUPON_UNKNOWN, ErrorCode.COUPON_EXPIRED, ErrorCode.COUPON_USED_UP,
-                            ErrorCode.COUPON_ALREADY_USED, ErrorCode.COUPON_OWN_CODE):
+        if refusal.code in GONE:
             user.promo_code = None
         return NO_DISCOUNT, refusal
 
@@ -348,6 +358,15 @@ async def enter_code(session: AsyncSession, user_id: int, text: str) -> str:
     if user is not None:
         user.promo_code = code
     return code
+
+
+async def keep_link_code(session: AsyncSession, user_id: int, text: str) -> str:
+    """A code a link brought: kept for the shopper's checkouts if some active coupon has it (else
+    :class:`ShopError`: unknown), whatever the cart holds now."""
+    code = clean_code(text)
+    if await session.scalar(select(Coupon.id).where(Coupon.code == code, Coupon.active.is_(True)).limit(1)) is None:
+        raise ShopError(ErrorCode.COUPON_UNKNOWN, code=code)
+    return await enter_code(session, user_id, code)
 
 
 async def remove_code(session: AsyncSession, user_id: int) -> None:

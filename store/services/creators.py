@@ -209,10 +209,10 @@ async def record_commissions(session: AsyncSession, order_id: int, now: datetime
         exists = await session.scalar(select(Commission.id).where(Commission.order_line_id == line.id))
         if exists is not None:
             continue
+        paid = line.line_total - line.discount  # commission is on what the buyer paid, after any code
         session.add(Commission(order_line_id=line.id, order_id=order_id, creator_id=line.creator_id,
-                               product_id=line.product_id, currency=currency, sales=line.line_total,
-                               rate_bp=line.commission_bp,
-                               amount=commission_amount(line.line_total, line.commission_bp),
+                               product_id=line.product_id, currency=currency, sales=paid,
+                               rate_bp=line.commission_bp, amount=commission_amount(paid, line.commission_bp),
                                status=CommissionStatus.PENDING, created_at=now))
         created += 1
     await session.flush()

@@ -13,7 +13,11 @@ Reading rules of the dashboard:
   creator's latest commission); commissions in another currency are left out of
   the dashboard, and the payouts list them per currency.
 
-Per-link breakdown: a commission belongs to the link whose click attributed its
+Per-code breakdown: a line bought with the creator's own discount code (the
+order's code is one of theirs, and it took something off the line) is the
+code's, whatever the buyer clicked: the code attributes the lines it applies to.
+
+Per-link breakdown: every other commission belongs to the link whose click attributed its
 line, which the ledger does not store; it is inferred from the buyer's clicks on
 this creator's links up to the time of the commission:
 
@@ -38,7 +42,7 @@ from sqlalchemy import Select, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import Changed, ErrorCode, NotFound
-from store.models import Click, Commission, Creator, Order, OrderLine, Payout, Product
+from store.models import Click, Commission, Coupon, Creator, Order, OrderLine, Payout, Product
 from store.states import CommissionStatus
 
 PERIOD_DAYS: tuple[int | None, ...] = (7, 30, None)  # None: all time
@@ -91,6 +95,17 @@ class LinkStats:
 
 
 @dataclass(frozen=True, slots=True)
+class CodeStats:
+    """What one of a creator's discount codes sold (reversed lines left out); ``active``: their code now."""
+
+    code: str
+    active: bool
+    orders: int
+    sales: int
+    commission: int
+
+
+@dataclass(frozen=True, slots=True)
 class Dashboard:
     """Everything /earnings shows a creator."""
 
@@ -100,6 +115,7 @@ class Dashboard:
     periods: tuple[PeriodStats, ...]
     top_products: tuple[ProductEarnings, ...]
     links: tuple[LinkStats, ...]  # the showcase first, then product links by sales
+    codes: tuple[CodeStats, ...] = ()  # the creator's discount codes, the current one first
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +151,11 @@ def _int(value: object) -> int:
 
 def _since(query: Select, column, since: datetime | None) -> Select:  # type: ignore[no-untyped-def]
     return query if since is None else query.where(column > since)
+
+
+def _by_code(creator_id: int):  # type: ignore[no-untyped-def]
+    """The condition on a commission's line and order (joined): bought with one of the creator's codes."""
+    return (OrderLine.discount > 0) & Order.coupon_code.in_(select(Coupon.code).where(Coupon.creator_id == creator_id))
 
 
 # --- the creator's dashboard ------------------------------------------------------------------
@@ -192,9 +213,9 @@ async def _links(session: AsyncSession, creator_id: int, currency: str | None) -
     sold = (await session.execute(
         select(Commission.order_id, Commission.product_id, Commission.sales, Commission.amount,
                Commission.created_at, Order.buyer_id)
-        .join(Order, Order.id == Commission.order_id)
+        .join(Order, Order.id == Commission.order_id).join(OrderLine, OrderLine.id == Commission.order_line_id)
         .where(Commission.creator_id == creator_id, Commission.currency == currency,
-               Commission.status != CommissionStatus.REVERSED)
+               Commission.status != CommissionStatus.REVERSED, ~_by_code(creator_id))
         .order_by(Commission.id))).all()
     # Only the clicks of people who bought through the creator matter for attribution.
     buyers = (select(Order.buyer_id).join(Commission, Commission.order_id == Order.id)
@@ -223,6 +244,22 @@ async def _links(session: AsyncSession, creator_id: int, currency: str | None) -
     return (stats[0], *sorted(stats[1:], key=lambda s: (-s.sales, -s.clicks, s.product_id)))
 
 
+async def _codes(session: AsyncSession, creator_id: int, currency: str | None) -> tuple[CodeStats, ...]:
+    """What each of the creator's discount codes sold: the current code first, then by sales."""
+    codes = dict((await session.execute(select(Coupon.code, Coupon.active)
+                                        .where(Coupon.creator_id == creator_id))).all())
+    sold = {code: (orders, sales, amount) for code, orders, sales, amount in await session.execute(
+        select(Order.coupon_code, func.count(distinct(Commission.order_id)), func.sum(Commission.sales),
+               func.sum(Commission.amount))
+        .join(Order, Order.id == Commission.order_id).join(OrderLine, OrderLine.id == Commission.order_line_id)
+        .where(Commission.creator_id == creator_id, Commission.currency == currency,
+               Commission.status != CommissionStatus.REVERSED, _by_code(creator_id))
+        .group_by(Order.coupon_code))}
+    stats = [CodeStats(code, active, *(_int(figure) for figure in sold.get(code, (0, 0, 0))))
+             for code, active in codes.items()]
+    return tuple(sorted(stats, key=lambda s: (not s.active, -s.sales, s.code)))
+
+
 async def creator_dashboard(session: AsyncSession, creator_id: int, now: datetime, *,
                             currency: str | None = None) -> Dashboard:
     """A creator's clicks, orders, items, sales and commission per period, top products and links."""
@@ -235,7 +272,8 @@ async def creator_dashboard(session: AsyncSession, creator_id: int, now: datetim
     periods = tuple([await _period(session, creator_id, currency, now, days) for days in PERIOD_DAYS])
     return Dashboard(creator_id=creator.id, code=creator.code, currency=currency, periods=periods,
                      top_products=await _top_products(session, creator_id, currency),
-                     links=await _links(session, creator_id, currency))
+                     links=await _links(session, creator_id, currency),
+                     codes=await _codes(session, creator_id, currency))
 
 
 # --- the seller's view ------------------------------------------------------------------------

@@ -56,11 +56,16 @@ def order_payload(order: Order, payment: Payment | None) -> dict[str, Any]:
         "actions": list(allowed_actions(order)),
         "currency": order.currency,
         "items_total": order.items_total,
+        # What a discount code took off the items (total = items_total - discount + shipping_fee), the part of it
+        # the platform pays (the seller is paid that part as if it were not taken off), and the code.
+        "discount": order.discount,
+        "platform_discount": order.platform_discount,
+        "coupon_code": order.coupon_code,
         "shipping_fee": order.shipping_fee,
         "total": order.total,
         "lines": [
             {"sku": line.sku, "title": line.title, "option": line.variant_label, "unit_price": line.unit_price,
-             "quantity": line.quantity, "line_total": line.line_total}
+             "quantity": line.quantity, "line_total": line.line_total, "discount": line.discount}
             for line in order.lines
         ],
         "buyer": {"name": order.contact_name, "phone": order.phone, "address": order.address},

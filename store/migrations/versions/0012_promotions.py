@@ -43,11 +43,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['creator_id'], ['creators.id']),
         sa.ForeignKeyConstraint(['seller_id'], ['sellers.id']),
         sa.PrimaryKeyConstraint('id'),
-        sa.UniqueConstraint('creator_id'),
         sa.UniqueConstraint('scope', 'code', name='uq_coupons_scope_code'),
     )
     op.create_index('ix_coupons_code', 'coupons', ['code'])
     op.create_index('ix_coupons_seller_id', 'coupons', ['seller_id'])
+    op.create_index('ix_coupons_creator_id', 'coupons', ['creator_id'])
     op.create_table(
         'coupon_products',
         sa.Column('coupon_id', Id, nullable=False),
@@ -156,6 +156,7 @@ def downgrade() -> None:
     op.drop_index('ix_coupon_uses_coupon_user', table_name='coupon_uses')
     op.drop_table('coupon_uses')
     op.drop_table('coupon_products')
+    op.drop_index('ix_coupons_creator_id', table_name='coupons')
     op.drop_index('ix_coupons_seller_id', table_name='coupons')
     op.drop_index('ix_coupons_code', table_name='coupons')
     op.drop_table('coupons')
