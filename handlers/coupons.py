@@ -11,12 +11,9 @@ steps and their checks are :mod:`store.services.coupon_flow`'s.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
 from html import escape
 
-from babel.dates import format_datetime
-from babel.numbers import format_percent
 from telegram import Update
 
 from handlers import callbacks as cb
@@ -24,10 +21,10 @@ from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, lang, message_handler, reply, show
 from handlers.context import ShopContext
 from handlers.flows import Flow, OnStep
-from handlers.i18n import N_, Labels, _, current, ngettext
+from handlers.i18n import N_, Labels, _, ngettext
+from handlers.messages import moment_utc
 from store.errors import ErrorCode, NotAllowed
 from store.models import Coupon, Seller
-from store.money import locale_for
 from store.services import coupon_flow as flow
 from store.services import coupons
 from store.services.coupon_flow import CouponStep
@@ -63,17 +60,11 @@ async def _scope(context: ShopContext, user_id: int, platform: bool) -> tuple[in
     return shop.id, shop
 
 
-def _when(value: datetime) -> str:
-    """A moment the language's way, in UTC."""
-    return format_datetime(value, "d MMM yyyy, HH:mm 'UTC'", tzinfo=UTC, locale=locale_for(current()))
-
-
 def _discount(percent_off: int | None, amount_off: int | None, currency: str) -> str:
     """"10% off" or "$5.00 off"."""
     if percent_off is not None:
         # Translators: {percent} is a percentage, e.g. "10%".
-        return _("{percent} off").format(percent=format_percent(Decimal(percent_off).scaleb(-2),
-                                                                locale=locale_for(current())))
+        return _("{percent} off").format(percent=render.percent(percent_off * 100))
     # Translators: {amount} is an amount of money, e.g. "$5.00".
     return _("{amount} off").format(amount=render.money(amount_off or 0, currency))
 
@@ -84,12 +75,12 @@ def _validity(starts_at: datetime | None, ends_at: datetime | None) -> str:
         return _("Valid from its creation, with no end")
     if starts_at is None:
         # Translators: {end} is a date and time, e.g. "30 Jun 2030, 23:59 UTC".
-        return _("Valid until {end}").format(end=_when(ends_at))
+        return _("Valid until {end}").format(end=moment_utc(ends_at))
     if ends_at is None:
         # Translators: {start} is a date and time, e.g. "1 Jun 2030, 00:00 UTC".
-        return _("Valid from {start}, with no end").format(start=_when(starts_at))
+        return _("Valid from {start}, with no end").format(start=moment_utc(starts_at))
     # Translators: {start} and {end} are dates and times, e.g. "1 Jun 2030, 00:00 UTC".
-    return _("Valid from {start} until {end}").format(start=_when(starts_at), end=_when(ends_at))
+    return _("Valid from {start} until {end}").format(start=moment_utc(starts_at), end=moment_utc(ends_at))
 
 
 def _terms(terms: coupons.CouponTerms, uses: int | None, products: int, currency: str) -> list[str]:
@@ -178,7 +169,7 @@ async def _show_coupons(update: Update, context: ShopContext, platform: bool, pa
     currency = context.shop.options.currency
     if platform:
         # Translators: {count} is how many coupons the platform has.
-        head = (ngettext("🌐 <b>Platform coupons</b>: {count}. The platform pays their discount, on every shop's "
+        head = (ngettext("🌐 <b>Platform coupons</b>: {count}. The platform pays its discount, on every shop's "
                          "goods.", "🌐 <b>Platform coupons</b>: {count}. The platform pays their discount, on every "
                          "shop's goods.", len(found)).format(count=len(found)) if found
                 else _("🌐 The platform has no coupons yet."))
@@ -277,7 +268,7 @@ async def on_max_uses(update: Update, context: ShopContext, step: Step, text: st
     """The uses in all (None: no limit): ask for the uses per shopper."""
     async with context.shop.db.transaction() as session:
         await flow.submit_max_uses(session, update.effective_user.id, text)
-    await reply(update, _("(7/8) How many times can one shopper use it? A number, or a button."),
+    await reply(update, _("(7/8) How many times can one shopper use it? Type a number, or tap a button below."),
                 keyboards.coupon_presets(cb.CouponPreset.ONCE_PER_SHOPPER, cb.CouponPreset.NO_SHOPPER_LIMIT))
 
 

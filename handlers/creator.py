@@ -73,12 +73,12 @@ async def on_my_code(update: Update, context: ShopContext) -> None:
         coupon = await coupons.set_creator_code(session, update.effective_user.id, " ".join(context.args),
                                                 shop.options.creator_code_percent, shop.clock())
     url = link_url(context, links.coupon_payload(coupon.code))
-    # Translators: {code} is the creator's discount code, {percent} what it takes off (10), {url} a link
+    # Translators: {code} is the creator's discount code, {percent} what it takes off (10%), {url} a link
     # that brings it; /earnings is a command.
-    await reply(update, _("🎟 Your code is <b>{code}</b>: {percent}% off for your followers, paid by the "
-                          "platform, and the goods it takes off are credited to you even without a link. Share "
+    await reply(update, _("🎟 Your code is <b>{code}</b>: {percent} off for your followers, paid by the "
+                          "platform, and what they buy with it is credited to you even without a link. Share "
                           "it, or this link: {url}\n/earnings shows what it sold.").format(
-        code=coupon.code, percent=coupon.percent_off, url=escape(url)))
+        code=coupon.code, percent=render.percent((coupon.percent_off or 0) * 100), url=escape(url)))
 
 
 @button_handler

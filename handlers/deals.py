@@ -17,7 +17,7 @@ from handlers.common import answer, button_handler, edit, ensure_user, lang, mes
 from handlers.context import ShopContext
 from handlers.flows import SKIP, Flow, OnStep
 from handlers.i18n import N_, _
-from handlers.seller_catalog import _shop, sellers_only
+from handlers.seller_catalog import approved_shop, sellers_only
 from store.models import Seller
 from store.services import deal_flow as flow
 from store.services import deals
@@ -51,7 +51,7 @@ def _deal_line(deal: deals.DealView, context: ShopContext, language: str | None)
 async def on_flash_deal(update: Update, context: ShopContext, pressed: cb.FlashDealOn) -> None:
     """A product's flash-deal button: choose the option, see its deal, or start scheduling one."""
     query = update.callback_query
-    shop = await _shop(context, update.effective_user.id)
+    shop = await approved_shop(context, update.effective_user.id)
     if not pressed.variant_id:
         async with context.shop.db.read() as session:
             product = await catalog.seller_product(session, shop.id, pressed.product_id)
@@ -137,7 +137,7 @@ async def on_deal_cap(update: Update, context: ShopContext, shop: Seller, text: 
 @button_handler
 async def on_cancel_deal(update: Update, context: ShopContext, pressed: cb.CancelDeal) -> None:
     """The seller calls off one of their deals."""
-    shop = await _shop(context, update.effective_user.id)
+    shop = await approved_shop(context, update.effective_user.id)
     async with context.shop.db.transaction() as session:
         deal = await deals.cancel(session, shop.id, pressed.deal_id, context.shop.clock())
     await answer(update.callback_query)

@@ -200,7 +200,8 @@ def _money(data: dict[str, Any], key: str) -> str:
     return format_money(data[key], data["currency"], current())
 
 
-def _when(value: datetime) -> str:
+def moment_utc(value: datetime) -> str:
+    """A moment in UTC, written the reader's way ("30 Nov 2026, 12:00 UTC")."""
     return format_datetime(value, "d MMM yyyy, HH:mm 'UTC'", tzinfo=UTC, locale=locale_for(current()))
 
 
@@ -536,7 +537,7 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     # Translators: {min} and {max} are numbers of characters.
     ErrorCode.COUPON_CODE_FORMAT: N_("A code is {min} to {max} letters A-Z and digits 0-9, with no spaces."),
     ErrorCode.COUPON_CODE_TAKEN: N_("The code {code} is already taken. Please choose another."),
-    ErrorCode.COUPON_DISCOUNT_NEEDED: N_("Say the discount as a percentage (10%) or an amount (5.00)."),
+    ErrorCode.COUPON_DISCOUNT_NEEDED: N_("Type the discount as a percentage (10%) or an amount (5.00)."),
     ErrorCode.COUPON_PERCENT_RANGE: N_("A percentage off is a whole number from 1 to {max}."),
     ErrorCode.COUPON_ENDS_BEFORE_START: N_("The end must come after the start."),
     ErrorCode.COUPON_USES_RANGE: N_("A number of uses is a whole number of 1 or more."),
@@ -544,9 +545,9 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.COUPON_GONE: N_("That coupon no longer exists."),
     ErrorCode.COUPON_UNKNOWN: N_("There is no code {code}. Please check the spelling."),
     ErrorCode.COUPON_NOT_STARTED: lambda data: _("{code} can be used from {starts_at}.").format(
-        code=data["code"], starts_at=_when(data["starts_at"])),
+        code=data["code"], starts_at=moment_utc(data["starts_at"])),
     ErrorCode.COUPON_EXPIRED: lambda data: _("{code} expired on {ended_at}.").format(
-        code=data["code"], ended_at=_when(data["ended_at"])),
+        code=data["code"], ended_at=moment_utc(data["ended_at"])),
     ErrorCode.COUPON_USED_UP: N_("{code} has been used as many times as it can be."),
     ErrorCode.COUPON_ALREADY_USED: lambda data: ngettext(
         "You have already used {code}: it can be used once per shopper.",

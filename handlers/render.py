@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from html import escape
 
 from babel.dates import format_datetime
+from babel.numbers import format_percent
 
 from handlers.fit import fit_lines
 from handlers.i18n import N_, Labels, _, current, ngettext
@@ -96,6 +98,11 @@ def welcome(name: str | None) -> str:
     return head + "\n\n" + _(
         "Just type what you are looking for (a typo is fine), e.g. <i>red hoodie</i> or <i>headphones</i>.\n"
         "Or browse the categories, check your cart and follow your orders:")
+
+
+def percent(basis_points: int) -> str:
+    """Basis points as a percentage, the language's way: 1250 -> "12.5%" ("12,5%" in Spanish)."""
+    return format_percent(Decimal(basis_points).scaleb(-4), "#,##0.##%", locale=locale_for(current()))
 
 
 def money(amount: int, currency: str, lang: str | None = None) -> str:
@@ -617,12 +624,14 @@ def creator_home(code: str, showcase_url: str, discount_code: tuple[str, int, st
                                                                             url=escape(showcase_url))
     if discount_code is None:
         # Translators: /mycode is a command and ANNA10 an example code: keep both as they are.
-        return text + "\n" + _("• Give your followers a discount code that credits you: <code>/mycode ANNA10</code>")
-    personal, percent, url = discount_code
-    # Translators: {code} is the creator's discount code, {percent} what it takes off (10), {url} a link that
+        return text + "\n" + _("• Give your followers a discount code; what they buy with it is credited to you: "
+                               "<code>/mycode ANNA10</code>")
+    personal, off, url = discount_code
+    # Translators: {code} is the creator's discount code, {percent} what it takes off (10%), {url} a link that
     # brings it; /mycode is a command.
-    return text + "\n" + _("• Your discount code <b>{code}</b>: {percent}% off, credited to you: {url} "
-                           "(/mycode to change it)").format(code=escape(personal), percent=percent, url=escape(url))
+    return text + "\n" + _("• Your discount code <b>{code}</b>: {percent} off, and what is bought with it is "
+                           "credited to you: {url} (/mycode to change it)").format(
+        code=escape(personal), percent=percent(off * 100), url=escape(url))
 
 
 def showcase(name: str, products: list[ProductView], start: int, total: int, currency: str,

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from html import escape
 
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal
 from telegram import Document, InlineKeyboardMarkup, PhotoSize, Update
 
 from handlers import callbacks as cb
@@ -53,7 +52,7 @@ STATUS_DONE = Labels({ProductStatus.ACTIVE: N_("On sale again."), ProductStatus.
                       ProductStatus.REMOVED: N_("Removed.")})
 
 
-async def _shop(context: ShopContext, user_id: int) -> Seller:
+async def approved_shop(context: ShopContext, user_id: int) -> Seller:
     """The approved shop of the user, or NotAllowed."""
     async with context.shop.db.read() as session:
         shop = await seller_of_user(session, user_id)
@@ -93,7 +92,7 @@ def _product_admin(product: ProductView, currency: str, language: str | None) ->
             # code, {price} its price, {stock} how many are in stock (a figure, like a label: "stock: 10").
             lines.append(_("• {label} [{sku}]: {price} · stock {stock}").format(**fields))
     # Translators: {percent} is a percentage, e.g. "12.5%".
-    lines.append(_("Creator commission: {percent}").format(percent=percent(product.commission_bp)))
+    lines.append(_("Creator commission: {percent}").format(percent=render.percent(product.commission_bp)))
     if product.description:
         lines.append(f"\n{escape(product.description[:300])}")
     return "\n".join(lines)
@@ -111,18 +110,13 @@ def _count(number: int) -> str:
     return format_decimal(number, locale=locale_for(current()))
 
 
-def percent(basis_points: int) -> str:
-    """Basis points as a percentage, the language's way: 1250 -> "12.5%" ("12,5%" in Spanish)."""
-    return format_percent(Decimal(basis_points).scaleb(-4), "#,##0.##%", locale=locale_for(current()))
-
-
 # --- adding a product --------------------------------------------------------------------------
 
 
 @message_handler
 async def on_add_product(update: Update, context: ShopContext) -> None:
     """/add_product: start with the title."""
-    await _shop(context, update.effective_user.id)
+    await approved_shop(context, update.effective_user.id)
     async with context.shop.db.transaction() as session:
         await flow.begin(session, update.effective_user.id)
     await reply(update, _("➕ <b>New product</b> (1/6)\nWhat is its title? e.g. <i>Linen Shirt</i>\n"
@@ -135,7 +129,7 @@ def sellers_only(answer_step: Callable[..., Awaitable[None]]) -> Callable[..., A
     @functools.wraps(answer_step)
     async def run(update: Update, context: ShopContext, step: Step, sent: object) -> None:
         try:
-            shop = await _shop(context, update.effective_user.id)
+            shop = await approved_shop(context, update.effective_user.id)
         except NotAllowed:
             async with context.shop.db.transaction() as session:
                 await clear_step(session, update.effective_user.id)
@@ -333,7 +327,7 @@ async def on_done(update: Update, context: ShopContext, _pressed: cb.PublishNewP
     """Publish the new product with the variants typed so far (codes: ask for them next)."""
     query = update.callback_query
     user_id = update.effective_user.id
-    shop = await _shop(context, user_id)
+    shop = await approved_shop(context, user_id)
     async with context.shop.db.transaction() as session:
         product = await flow.publish(session, user_id, shop.id)
     context.shop.db.after_commit(context.shop.search.mark_stale)
@@ -362,7 +356,7 @@ async def on_products_page(update: Update, context: ShopContext, pressed: cb.MyP
 
 
 async def _show_products(update: Update, context: ShopContext, page: int) -> None:
-    shop = await _shop(context, update.effective_user.id)
+    shop = await approved_shop(context, update.effective_user.id)
     async with context.shop.db.read() as session:
         products, total = await catalog.seller_products(session, shop.id, page * PRODUCTS_PAGE, PRODUCTS_PAGE)
     pages = max(1, -(-total // PRODUCTS_PAGE))
@@ -378,7 +372,7 @@ async def _show_products(update: Update, context: ShopContext, page: int) -> Non
 @button_handler
 async def on_manage(update: Update, context: ShopContext, pressed: cb.ManageProduct) -> None:
     """One of the seller's products with its edit buttons."""
-    shop = await _shop(context, update.effective_user.id)
+    shop = await approved_shop(context, update.effective_user.id)
     async with context.shop.db.read() as session:
         product = await catalog.seller_product(session, shop.id, pressed.product_id)
     await answer(update.callback_query)
@@ -389,7 +383,7 @@ async def on_manage(update: Update, context: ShopContext, pressed: cb.ManageProd
 async def _ask_edit(update: Update, context: ShopContext, step: ProductStep, product_id: int,
                     variant_id: int | None = None) -> ProductView:
     """Put the seller at an edit step for one of their products (the button answered)."""
-    shop = await _shop(context, update.effective_user.id)
+    shop = await approved_shop(context, update.effective_user.id)
     async with context.shop.db.transaction() as session:
         product = await flow.ask_edit(session, update.effective_user.id, shop.id, step, product_id, variant_id)
     await answer(update.callback_query)
@@ -420,7 +414,7 @@ async def on_manage_commission(update: Update, context: ShopContext, pressed: cb
     # your language does (12.5 and 12,5 are both understood).
     await reply(update, _("Creators who sell <b>{title}</b> earn {percent} of each sale now. Send the new "
                           "percentage, e.g. <i>12.5</i> (0 to 50).").format(title=escape(product.title),
-                                                                            percent=percent(product.commission_bp)))
+                                                                            percent=render.percent(product.commission_bp)))
 
 
 @button_handler
@@ -444,7 +438,7 @@ async def on_edit(update: Update, context: ShopContext, shop: Seller, text: str)
 @button_handler
 async def on_manage_goods(update: Update, context: ShopContext, pressed: cb.EditGoods) -> None:
     """Ask for a digital variant's codes to add, its new file, or its new link or text."""
-    shop = await _shop(context, update.effective_user.id)
+    shop = await approved_shop(context, update.effective_user.id)
     async with context.shop.db.transaction() as session:
         product, variant = await flow.ask_goods(session, update.effective_user.id, shop.id, pressed.product_id,
                                                 pressed.variant_id)
@@ -544,7 +538,7 @@ async def _replace_file(update: Update, context: ShopContext, shop: Seller, file
 @button_handler
 async def on_status(update: Update, context: ShopContext, pressed: cb.SetProductStatus) -> None:
     """Pause, resume or remove a product."""
-    shop = await _shop(context, update.effective_user.id)
+    shop = await approved_shop(context, update.effective_user.id)
     async with context.shop.db.transaction() as session:
         product = await catalog.set_status(session, shop.id, pressed.product_id, pressed.status)
     context.shop.db.after_commit(context.shop.search.mark_stale)

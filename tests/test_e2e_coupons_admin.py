@@ -56,7 +56,7 @@ async def test_a_seller_creates_a_percent_and_an_amount_coupon_and_pauses_one(fa
         await seller.send("150%")
         assert seller.last_text == "A percentage off is a whole number from 1 to 100."
         await seller.send("a lot")
-        assert seller.last_text == "Say the discount as a percentage (10%) or an amount (5.00)."
+        assert seller.last_text == "Type the discount as a percentage (10%) or an amount (5.00)."
         await seller.send("10%")
         assert "(3/8)" in seller.last_text
         await seller.press("No minimum")
