@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from store.errors import Changed, ErrorCode, InvalidInput, ShopError
-from store.models import Click, Commission, Coupon, CouponUse, Creator, Order, OrderLine, User, Variant
+from store.models import Click, Commission, Coupon, CouponUse, Creator, FlashDeal, Order, OrderLine, User, Variant
 from store.services import cart as cart_service
 from store.services import checkout as co
-from store.services import coupons, earnings, payments, unpaid
+from store.services import coupons, deals, earnings, payments, unpaid
 from store.services.coupons import CouponTerms
 from store.services.invoices import invoice_payload
 from store.states import PaymentMethod
@@ -58,14 +58,14 @@ async def fill(db, user_id: int, *items: tuple[int, int]) -> None:
 
 async def priced(db, user_id: int, code: str, now: datetime = NOW) -> coupons.Discount:
     async with db.transaction() as session:
-        cart = await cart_service.get_cart(session, user_id)
+        cart = await cart_service.get_cart(session, user_id, now)
         return await coupons.price_code(session, user_id, cart, code, "USD", now)
 
 
 async def place(db, user_id: int, payment: str = PaymentMethod.CARD, now: datetime = NOW) -> co.Placed:
     """Place the user's cart with the code they entered, paid by ``payment`` with standard shipping."""
     async with db.transaction() as session:
-        cart = await cart_service.get_cart(session, user_id)
+        cart = await cart_service.get_cart(session, user_id, now)
         discount, _refusal = await coupons.discount_for(session, user_id, cart, "USD", now)
         quote = co.quote(cart, await co.get_shipping(session, "standard"), "USD", RULES.stars_per_unit, discount)
         return await co.place_order(
@@ -326,3 +326,33 @@ async def test_a_creator_cannot_use_their_own_code_and_others_cannot_take_it(db,
     assert (await refusal(db, 3, "CLEO")).code == ErrorCode.COUPON_OWN_CODE
     async with db.transaction() as session:
         assert (await session.get(User, 3)).promo_code is None
+
+
+# --- with a flash deal ---------------------------------------------------------------------------
+
+
+async def test_a_code_comes_off_the_flash_deal_price_and_the_deal_unit_is_held(db, shop):
+    async with db.transaction() as session:
+        # The tee has cost $19.99 for 40 days; its deal runs for an hour, two units at $14.99.
+        await deals.record_price(session, shop["tee"], 1999, NOW - timedelta(days=40))
+        await deals.schedule(session, shop["tees"], shop["tee"], price=1499, starts_at=NOW,
+                             ends_at=NOW + timedelta(hours=1), cap=2, now=NOW, currency="USD")
+    await coupon(db, None, "EXTRA10", percent_off=10)
+    async with db.transaction() as session:
+        await cart_service.add_to_cart(session, 1, shop["tee"], 1, now=NOW)
+    await enter(db, 1, "EXTRA10")
+
+    placed = await place(db, 1)
+
+    async with db.transaction() as session:
+        line = await session.scalar(select(OrderLine).where(OrderLine.order_id == placed.orders[0].id))
+        deal = await session.scalar(select(FlashDeal))
+    assert (line.unit_price, line.discount, line.deal_id) == (1499, 150, deal.id)  # 10% of the deal price
+    assert deal.sold == 1
+    assert placed.orders[0].total == 1499 - 150 + placed.orders[0].shipping_fee
+    # The order expires unpaid: its unit goes back to the deal, its use to the code.
+    async with db.transaction() as session:
+        await unpaid.expire_checkouts(session, NOW + timedelta(minutes=31))
+    async with db.transaction() as session:
+        assert (await session.get(FlashDeal, deal.id, populate_existing=True)).sold == 0
+    assert await uses_of(db, "EXTRA10") == 0
