@@ -428,7 +428,8 @@ FLOW = Flow(
     steps={
         CheckoutStep.REVIEW: OnStep(buttons={cb.ContinueCheckout: on_continue, cb.AddCode: on_add_code,
                                              cb.RemoveCode: on_remove_code}),
-        CheckoutStep.CODE: OnStep(text=on_code, buttons={cb.AddCode: on_add_code, cb.RemoveCode: on_remove_code},
+        CheckoutStep.CODE: OnStep(text=on_code, buttons={cb.AddCode: on_add_code, cb.RemoveCode: on_remove_code,
+                                                         cb.ContinueCheckout: on_continue},
                                   hint=N_("Please type the discount code as text.")),
         CheckoutStep.CONTACT: OnStep(text=on_typed_contact, contact=on_shared_contact,
                                      buttons={cb.UseSavedDetails: on_use_saved},

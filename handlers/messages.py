@@ -566,6 +566,8 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.DEAL_TOO_LONG: N_("A flash deal lasts at most {hours} hours."),
     ErrorCode.DEAL_ENDS_BEFORE_START: N_("A flash deal must end after it starts."),
     ErrorCode.DEAL_STARTS_IN_PAST: N_("That time has passed: a flash deal starts now or later (times are UTC)."),
+    # Translators: {days} is how far ahead a flash deal may be scheduled, in days (30).
+    ErrorCode.DEAL_STARTS_TOO_LATE: N_("A flash deal can be scheduled at most {days} days ahead."),
     ErrorCode.DEAL_OVERLAPS: N_("This option already has a flash deal at that time: one deal at a time."),
     # Translators: {max} is the largest number of units a flash deal may be capped at.
     ErrorCode.DEAL_CAP_INVALID: N_("Type how many units are on sale at the deal price: a whole number from 1 to {max}, "

@@ -186,6 +186,7 @@ class ErrorCode(StrEnum):
     DEAL_TOO_LONG = "deal_too_long"
     DEAL_ENDS_BEFORE_START = "deal_ends_before_start"
     DEAL_STARTS_IN_PAST = "deal_starts_in_past"
+    DEAL_STARTS_TOO_LATE = "deal_starts_too_late"
     DEAL_OVERLAPS = "deal_overlaps"
     DEAL_CAP_INVALID = "deal_cap_invalid"
     DEAL_HOURS_INVALID = "deal_hours_invalid"

@@ -108,6 +108,11 @@ async def test_a_link_brings_a_code_that_comes_off_at_checkout(fake, store_url, 
         # Taking it off: the same review, without it.
         await ann.press("🎟 Remove FRIENDS")
         assert "FRIENDS" not in ann.last_text and "🎟 Add a code" in ann.buttons()
+        # Add a code, then think better of it: Continue under the review goes on as it was shown.
+        review = ann.last_message
+        await ann.press("🎟 Add a code")
+        await ann.press("Continue", message=review)
+        assert any("Checkout — contact" in (text or "") for text in ann.reply_texts)
         # A code alone in a link lands on the front page with it saved.
         await open_link(ann, "https://t.me/chatshop_test_bot?start=c_FRIENDS")
         assert any("Your code FRIENDS is saved" in (text or "") for text in ann.reply_texts)

@@ -356,3 +356,67 @@ async def test_a_code_comes_off_the_flash_deal_price_and_the_deal_unit_is_held(d
     async with db.transaction() as session:
         assert (await session.get(FlashDeal, deal.id, populate_existing=True)).sold == 0
     assert await uses_of(db, "EXTRA10") == 0
+
+
+# --- what the hostile run found ------------------------------------------------------------------
+
+
+async def test_every_order_pays_something_however_big_the_code(db, shop):
+    await coupon(db, None, "FREEALL", percent_off=100)
+    await coupon(db, None, "HUGE", amount_off=100_000)
+    await fill(db, 1, (shop["tee"], 1), (shop["cap"], 1), (shop["mug"], 1))
+    for code in ("FREEALL", "HUGE"):
+        discount = await priced(db, 1, code)
+        # Each shop's order keeps one cent to pay: $24.99 -> $0.01, $12.00 -> $0.01.
+        assert {part.seller_name: part.amount for part in discount.sellers} == {"Tee Shop": 2498, "Mug Shop": 1199}
+        assert discount.total == sum(discount.lines.values())
+    await enter(db, 1, "FREEALL")
+    placed = await place(db, 1)
+    assert all(order.items_total - order.discount == 1 for order in placed.orders)
+
+
+async def test_a_code_is_kept_while_another_shops_coupon_of_it_may_still_apply(db, shop):
+    await coupon(db, shop["tees"], "SAVE5", amount_off=500, ends_at=NOW - timedelta(days=1))
+    await coupon(db, shop["mugs"], "SAVE5", amount_off=500)
+    await fill(db, 1, (shop["tee"], 1))
+    await enter(db, 1, "SAVE5")
+    async with db.transaction() as session:
+        cart = await cart_service.get_cart(session, 1, NOW)
+        discount, refusal = await coupons.discount_for(session, 1, cart, "USD", NOW)
+    # Not for a tee (Tee Shop's has expired), but Mug Shop's still is: the code stays for when a mug is added.
+    assert discount.total == 0 and refusal.code == ErrorCode.COUPON_NOT_FOR_THESE
+    await fill(db, 1, (shop["mug"], 1))
+    async with db.transaction() as session:
+        cart = await cart_service.get_cart(session, 1, NOW)
+        discount, refusal = await coupons.discount_for(session, 1, cart, "USD", NOW)
+    assert discount.total == 500 and refusal is None
+
+
+async def test_a_late_payment_does_not_let_a_once_per_shopper_code_be_used_twice(db, shop):
+    await coupon(db, None, "HALFONCE", percent_off=50, per_shopper=1)
+    await fill(db, 1, (shop["tee"], 1))
+    await enter(db, 1, "HALFONCE")
+    first = await place(db, 1)
+    async with db.transaction() as session:
+        await unpaid.expire_checkouts(session, NOW + timedelta(minutes=31))
+    # The use came back; Ann uses the code again, then pays the first, expired, order after all.
+    await fill(db, 1, (shop["tee"], 1))
+    await enter(db, 1, "HALFONCE")
+    await place(db, 1, now=NOW + timedelta(minutes=32))
+    async with db.transaction() as session:
+        outcome = await payments.record_payment(
+            session, 1, invoice_payload(first.checkout.id), currency="USD", amount=first.checkout.invoice_amount,
+            charge_id="late-once", provider_charge_id="p-2", now=NOW + timedelta(minutes=33))
+        held = list(await session.scalars(select(CouponUse).where(CouponUse.returned_at.is_(None))))
+    assert outcome.status == "refund_due" and len(held) == 1
+
+
+async def test_a_creator_may_go_back_to_a_code_of_theirs(db, shop):
+    async with db.transaction() as session:
+        session.add(Creator(user_id=3, code="k7m2qx9a", status="approved", created_at=NOW))
+        await session.flush()
+        first = await coupons.set_creator_code(session, 3, "CLEO10", 10, NOW)
+        await coupons.set_creator_code(session, 3, "CLEO15", 15, NOW)
+        again = await coupons.set_creator_code(session, 3, "cleo10", 12, NOW)
+        assert (again.id, again.active, again.percent_off) == (first.id, True, 12)
+        assert [c.code for c in await session.scalars(select(Coupon).where(Coupon.active.is_(True)))] == ["CLEO10"]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from store.errors import Changed, ErrorCode, ShopError
 from store.models import DealReminder, FlashDeal, OutboxMessage, PriceChange, Variant
@@ -211,3 +211,19 @@ async def test_deals_lists_live_then_upcoming_deals(db, shop):
     async with db.read() as session:
         listed = await deals.listing(session, NOW)
     assert [(d.title, d.live(NOW)) for d in listed] == [("Desk Lamp", True), ("Mug", False)]
+
+
+async def test_a_deal_starts_at_most_30_days_ahead_and_is_never_dearer_than_the_price_now(db, shop):
+    with pytest.raises(ShopError) as refused:
+        await schedule(db, shop, 4400, start=NOW + timedelta(days=31))
+    assert refused.value.code == ErrorCode.DEAL_STARTS_TOO_LATE and refused.value.data["days"] == 30
+    await schedule(db, shop, 4400)
+    async with db.transaction() as session:
+        await cart_service.add_to_cart(session, 1, shop.variant, 1, now=NOW)
+        assert (await cart_service.get_cart(session, 1, NOW)).lines[0].unit_price == 4400
+        # The seller lowers the lamp's own price below the deal's: the shopper pays the lower one, and no
+        # deal is shown or held for it.
+        await session.execute(update(Variant).where(Variant.id == shop.variant).values(price=3900))
+        line = (await cart_service.get_cart(session, 1, NOW)).lines[0]
+        assert (line.unit_price, line.deal_id) == (3900, None)
+        assert await deals.live_for(session, [shop.variant], NOW) == {}

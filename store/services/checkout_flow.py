@@ -264,7 +264,8 @@ async def to_contact(session: AsyncSession, user_id: int, rules: co.CheckoutRule
                      now: datetime) -> ContactStep | Confirmation:
     """Review accepted: ask for contact details (the phone only if a seller needs it), offering the last ones;
     for digital goods alone, their confirmation."""
-    await at_step(session, user_id, CheckoutStep.REVIEW, over=ErrorCode.STEP_OVER)
+    # (Continue while a code was being typed: the review as it was shown.)
+    await at_step(session, user_id, CheckoutStep.REVIEW, CheckoutStep.CODE, over=ErrorCode.STEP_OVER)
     cart = await get_cart(session, user_id, now)
     co.check_sold(cart, rules)
     if cart.kinds == (ProductKind.DIGITAL,):

@@ -142,10 +142,17 @@ async def set_creator_code(session: AsyncSession, user_id: int, code: str, perce
                                 .with_for_update())
     if mine is not None and mine.code == code:
         return mine
-    await check_free(session, PLATFORM, code)
+    before = await session.scalar(select(Coupon).where(Coupon.creator_id == creator.id, Coupon.code == code)
+                                  .with_for_update())
+    if before is None:
+        await check_free(session, PLATFORM, code)
     if mine is not None:  # retired: its sales stay the creator's in /earnings, under the old code
         mine.active = False
         await session.flush()
+    if before is not None:  # a code of theirs from before, in use again
+        before.active, before.percent_off = True, percent_off
+        await session.flush()
+        return before
     return await create_coupon(session, seller_id=None, code=code, created_by=user_id, now=now,
                                terms=CouponTerms(percent_off=percent_off, per_shopper=None), creator_id=creator.id)
 
@@ -286,10 +293,11 @@ async def _refusal(session: AsyncSession, coupon: Coupon, user_id: int, lines: l
 # Why a code can never take anything off for this shopper again (it is forgotten), whatever the cart holds.
 GONE = (ErrorCode.COUPON_UNKNOWN, ErrorCode.COUPON_EXPIRED, ErrorCode.COUPON_USED_UP, ErrorCode.COUPON_ALREADY_USED,
         ErrorCode.COUPON_OWN_CODE)
-# Which refusal to give when no coupon of the code applies: the most telling first.
-_REFUSALS = (ErrorCode.COUPON_MIN_SPEND, ErrorCode.COUPON_ALREADY_USED, ErrorCode.COUPON_USED_UP,
-             ErrorCode.COUPON_OWN_CODE, ErrorCode.COUPON_NOT_STARTED, ErrorCode.COUPON_EXPIRED,
-             ErrorCode.COUPON_NOT_FOR_THESE, ErrorCode.COUPON_UNKNOWN)
+# Which refusal to give when no coupon of the code applies: the most telling first, and one that may change
+# with the cart or the date before any that never will (the code is forgotten only when all of them never will).
+_REFUSALS = (ErrorCode.COUPON_MIN_SPEND, ErrorCode.COUPON_NOT_FOR_THESE, ErrorCode.COUPON_NOT_STARTED,
+             ErrorCode.COUPON_ALREADY_USED, ErrorCode.COUPON_USED_UP, ErrorCode.COUPON_OWN_CODE,
+             ErrorCode.COUPON_EXPIRED, ErrorCode.COUPON_UNKNOWN)
 
 
 async def price_code(session: AsyncSession, user_id: int, cart: CartView, code: str, currency: str,
@@ -332,7 +340,28 @@ async def price_code(session: AsyncSession, user_id: int, cart: CartView, code: 
         creator_id = creator_id or coupon.creator_id
     if not sellers:
         raise min(refusals, key=lambda refusal: _REFUSALS.index(refusal.code))
+    lines = _something_paid(cart, lines)
+    sellers = [replace(part, amount=sum(lines.get(line.variant_id, 0) for line in cart.lines
+                                        if line.seller_id == part.seller_id)) for part in sellers]
     return Discount(code, lines, tuple(sellers), creator_id)
+
+
+def _something_paid(cart: CartView, lines: dict[int, int]) -> dict[int, int]:
+    """The discount of each order to be placed (a seller's goods of one kind: each is its own order and, for
+    digital goods, its own payment) kept below what its goods cost, one minor unit at least paid; a part
+    taken back is spread over the order's lines again by the rounding rule."""
+    kept = dict(lines)
+    orders: dict[tuple[int, str], list[CartLineView]] = {}
+    for line in cart.lines:
+        orders.setdefault((line.seller_id, line.kind), []).append(line)
+    for order_lines in orders.values():
+        off = sum(kept.get(line.variant_id, 0) for line in order_lines)
+        most = sum(line.total for line in order_lines) - 1
+        if off > most:
+            discounted = [line for line in order_lines if kept.get(line.variant_id, 0)]
+            parts = allocate(most, [line.total for line in discounted])
+            kept.update((line.variant_id, part) for line, part in zip(discounted, parts, strict=True))
+    return kept
 
 
 async def discount_for(session: AsyncSession, user_id: int, cart: CartView, currency: str, now: datetime) -> tuple[
@@ -423,6 +452,9 @@ async def take_back(session: AsyncSession, orders: list[Order]) -> bool:
         use = await session.get(CouponUse, use_id, with_for_update=True, populate_existing=True)
         if use is None or use.returned_at is None:
             continue
+        per_shopper = await session.scalar(select(Coupon.per_shopper).where(Coupon.id == use.coupon_id))
+        if per_shopper is not None and await _uses_by(session, use.coupon_id, use.user_id) >= per_shopper:
+            return False  # the shopper has used it since, as often as they may
         taken = await session.execute(
             update(Coupon).where(Coupon.id == use.coupon_id,
                                  or_(Coupon.max_uses.is_(None), Coupon.uses < Coupon.max_uses))

@@ -76,8 +76,7 @@ async def submit_start(session: AsyncSession, user_id: int, text: str | None, no
     """The start (None: now): not in the past; on to the hours. Returns the start."""
     step = await at_step(session, user_id, DealStep.START, over=ErrorCode.DEAL_STEP_OVER)
     starts_at = now if text is None else parse_start(text)
-    if starts_at < now - deals.START_GRACE:
-        raise InvalidInput(ErrorCode.DEAL_STARTS_IN_PAST)
+    deals.check_start(starts_at, now)
     await set_step(session, user_id, DealStep.HOURS, {**step.data, "starts_at": starts_at.isoformat()})
     return starts_at
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 DEAL_MAX = timedelta(hours=72)
 HONEST_WINDOW = timedelta(days=30)  # the deal beats every price of this long before it starts
 START_GRACE = timedelta(minutes=1)  # a start typed as "now" a moment ago is still now
+START_AHEAD_MAX = timedelta(days=30)  # how far ahead a deal may be scheduled (the history it beats is recent)
 CAP_MAX = 100_000
 LISTED_MAX = 20  # deals /deals shows (a button each)
 
@@ -125,6 +126,14 @@ async def lowest_price(session: AsyncSession, variant_id: int, starts_at: dateti
 # --- scheduling ----------------------------------------------------------------------------------
 
 
+def check_start(starts_at: datetime, now: datetime) -> None:
+    """A deal starts now or later, and at most 30 days ahead."""
+    if starts_at < now - START_GRACE:
+        raise InvalidInput(ErrorCode.DEAL_STARTS_IN_PAST)
+    if starts_at > now + START_AHEAD_MAX:
+        raise InvalidInput(ErrorCode.DEAL_STARTS_TOO_LATE, days=START_AHEAD_MAX.days)
+
+
 async def schedule(session: AsyncSession, seller_id: int, variant_id: int, *, price: int, starts_at: datetime,
                    ends_at: datetime, cap: int | None, now: datetime, currency: str) -> DealView:
     """Schedule a flash deal on one of the seller's variants, by the rules above (refused with a reason;
@@ -134,8 +143,7 @@ async def schedule(session: AsyncSession, seller_id: int, variant_id: int, *, pr
         raise NotFound(ErrorCode.PRODUCT_NOT_YOURS)
     if price <= 0:
         raise InvalidInput(ErrorCode.PRICE_ZERO)
-    if starts_at < now - START_GRACE:
-        raise InvalidInput(ErrorCode.DEAL_STARTS_IN_PAST)
+    check_start(starts_at, now)
     if ends_at <= starts_at:
         raise InvalidInput(ErrorCode.DEAL_ENDS_BEFORE_START)
     if ends_at - starts_at > DEAL_MAX:
@@ -188,8 +196,10 @@ async def current_deal(session: AsyncSession, variant_id: int, now: datetime) ->
 
 
 def _live(now: datetime):  # type: ignore[no-untyped-def]
+    """A deal is live: started, not ended or cancelled, units left, and (the variant joined) still below the
+    variant's own price: a price lowered since the deal was scheduled is never charged more than."""
     return (FlashDeal.cancelled_at.is_(None), FlashDeal.starts_at <= now, FlashDeal.ends_at > now,
-            or_(FlashDeal.cap.is_(None), FlashDeal.sold < FlashDeal.cap))
+            or_(FlashDeal.cap.is_(None), FlashDeal.sold < FlashDeal.cap), FlashDeal.price < Variant.price)
 
 
 async def live_for(session: AsyncSession, variant_ids: list[int], now: datetime) -> dict[int, LiveDeal]:
@@ -198,6 +208,7 @@ async def live_for(session: AsyncSession, variant_ids: list[int], now: datetime)
         return {}
     rows = await session.execute(
         select(FlashDeal.id, FlashDeal.variant_id, FlashDeal.price, FlashDeal.ends_at, FlashDeal.cap, FlashDeal.sold)
+        .join(Variant, Variant.id == FlashDeal.variant_id)
         .where(FlashDeal.variant_id.in_(sorted(set(variant_ids))), *_live(now)).order_by(FlashDeal.id))
     return {variant_id: LiveDeal(deal_id, variant_id, price, ends_at, None if cap is None else cap - sold)
             for deal_id, variant_id, price, ends_at, cap, sold in rows}
@@ -223,7 +234,10 @@ async def listing(session: AsyncSession, now: datetime, limit: int = LISTED_MAX)
 async def remind(session: AsyncSession, deal_id: int, user_id: int, now: datetime) -> DealView:
     """Ask to be told when an upcoming deal starts (once: a second ask is refused as already set)."""
     deal = await session.get(FlashDeal, deal_id)
-    if deal is None or deal.cancelled_at is not None:
+    on_sale = deal is not None and await session.scalar(
+        select(Product.status).join(Variant, Variant.product_id == Product.id)
+        .where(Variant.id == deal.variant_id)) == ProductStatus.ACTIVE
+    if deal is None or deal.cancelled_at is not None or not on_sale:
         raise NotFound(ErrorCode.DEAL_UNKNOWN)
     if deal.starts_at <= now:
         raise Expired(ErrorCode.DEAL_NOT_UPCOMING)
