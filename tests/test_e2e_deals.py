@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from sqlalchemy import select
+
 from bot.jobs import announce_deals
+from store.models import FlashDeal, OrderLine
 
 from .conftest import BotRunner
-from .journeys import add_to_cart
+from .journeys import add_to_cart, place_order
 from .test_e2e_sellers import OPERATOR, add_linen_shirt, open_shop, sent_to
 
 ANN, BOB = 1001, 1002
@@ -149,3 +152,19 @@ async def test_a_deal_that_ends_mid_checkout_changes_the_price_at_the_review(fak
         review = next(text for text in reversed(ann.reply_texts) if text and "Checkout — review" in text)
         assert "The price of Linen Summer Shirt (M / White) went up." in review
         assert "$45.00" in review
+
+
+async def test_a_shopper_orders_at_the_deal_price_and_its_unit_is_held(fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR)) as runner:
+        seller, _operator = await open_shop(fake, runner)
+        await add_linen_shirt(seller)
+        await schedule_deal(seller, "39.99", None, hours="1")
+
+        # Ann orders the shirt while the deal lasts: every step prices it at the deal's price.
+        ann = fake.user(ANN, "Ann")
+        await add_to_cart(ann, "linen shirt", "Linen Summer Shirt", "M / White")
+        await place_order(ann)
+        async with runner.db.read() as session:
+            line = await session.scalar(select(OrderLine))
+            deal = await session.scalar(select(FlashDeal))
+        assert (line.unit_price, line.deal_id, deal.sold) == (3999, deal.id, 1)
