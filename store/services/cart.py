@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from store.errors import ErrorCode, Expired, NotFound, ShopError
-from store.models import CartLine, Product, Seller, Variant, utcnow
+from store.models import CartLine, FlashDeal, Product, Seller, Variant, utcnow
 from store.services import deals
 from store.states import CartAction, ProductKind, ProductStatus
 
@@ -103,25 +103,35 @@ _ITEM_COLUMNS = (Variant.id.label("variant_id"), Variant.product_id, Product.sel
 _LINE_COLUMNS = (CartLine.id, CartLine.seen_price, CartLine.quantity, CartLine.creator_id, *_ITEM_COLUMNS)
 
 
-def _lines_query(user_id: int):  # type: ignore[no-untyped-def]
-    return (select(*_LINE_COLUMNS)
-            .join(Variant, Variant.id == CartLine.variant_id)
-            .join(Product, Product.id == Variant.product_id)
-            .join(Seller, Seller.id == Product.seller_id)
-            .where(CartLine.user_id == user_id)
-            .order_by(CartLine.id))
+# Built once (run with ``user_id`` and ``now``): a cart is read on most of a shopper's updates.
+_LINES = (select(*_LINE_COLUMNS, *deals.DEAL_COLUMNS)
+          .join(Variant, Variant.id == CartLine.variant_id)
+          .join(Product, Product.id == Variant.product_id)
+          .join(Seller, Seller.id == Product.seller_id)
+          .outerjoin(FlashDeal, deals.LIVE_AT_NOW)
+          .where(CartLine.user_id == bindparam("user_id"))
+          .order_by(CartLine.id))
+# One variant as a line (run with ``variant_id`` and ``now``): what Buy now orders.
+_ITEM = (select(*_ITEM_COLUMNS, *deals.DEAL_COLUMNS)
+         .join(Product, Product.id == Variant.product_id)
+         .join(Seller, Seller.id == Product.seller_id)
+         .outerjoin(FlashDeal, deals.LIVE_AT_NOW)
+         .where(Variant.id == bindparam("variant_id")))
 
 
 def _line_view(row, *, line_id: int, seen_price: int, quantity: int,  # type: ignore[no-untyped-def]
                creator_id: int | None) -> CartLineView:
-    """A line from a row of ``_ITEM_COLUMNS`` and what the line itself holds."""
+    """A line from a row of ``_ITEM_COLUMNS`` and the deal's columns, and what the line itself holds: priced at
+    its variant's live flash deal while the deal still has its quantity."""
     commission = row.commission_bp if row.commission_bp is not None else row.seller_commission_bp
+    deal = deals.live_of(row, row.variant_id)
+    on_deal = deal is not None and deal.covers(quantity)
     return CartLineView(
         id=line_id, variant_id=row.variant_id, product_id=row.product_id, seller_id=row.seller_id,
-        seller_name=row.seller_name, title=row.title, label=row.label, sku=row.sku, unit_price=row.unit_price,
-        seen_price=seen_price, quantity=quantity, stock=row.stock,
-        available=row.status == ProductStatus.ACTIVE,
-        creator_id=creator_id, commission_bp=commission, kind=row.kind,
+        seller_name=row.seller_name, title=row.title, label=row.label, sku=row.sku,
+        unit_price=deal.price if on_deal else row.unit_price, seen_price=seen_price, quantity=quantity,
+        stock=row.stock, available=row.status == ProductStatus.ACTIVE,
+        creator_id=creator_id, commission_bp=commission, kind=row.kind, deal_id=deal.id if on_deal else None,
     )
 
 
@@ -129,20 +139,11 @@ def _cart_line_view(row) -> CartLineView:  # type: ignore[no-untyped-def]
     return _line_view(row, line_id=row.id, seen_price=row.seen_price, quantity=row.quantity, creator_id=row.creator_id)
 
 
-async def _at_deal_prices(session: AsyncSession, lines: tuple[CartLineView, ...],
-                          now: datetime | None) -> tuple[CartLineView, ...]:
-    """The lines priced at their variant's live flash deal where it still has their quantity (one query)."""
-    live = await deals.live_for(session, [line.variant_id for line in lines], now or utcnow())
-    return tuple(replace(line, unit_price=deal.price, deal_id=deal.id)
-                 if (deal := live.get(line.variant_id)) is not None and deal.covers(line.quantity) else line
-                 for line in lines)
-
-
 async def get_cart(session: AsyncSession, user_id: int, now: datetime | None = None) -> CartView:
     """Return the user's cart with the prices at ``now`` (a live flash deal's; None: the wall clock) and
     current stock."""
-    rows = await session.execute(_lines_query(user_id))
-    return CartView(await _at_deal_prices(session, tuple(_cart_line_view(row) for row in rows), now))
+    rows = await session.execute(_LINES, {"user_id": user_id, "now": now or utcnow()})
+    return CartView(tuple(_cart_line_view(row) for row in rows))
 
 
 async def one_item(session: AsyncSession, variant_id: int, creator_id: int | None = None,
@@ -152,15 +153,10 @@ async def one_item(session: AsyncSession, variant_id: int, creator_id: int | Non
 
     The shopper's cart is not touched: the line is not saved (its id is 0).
     """
-    query = (select(*_ITEM_COLUMNS)
-             .join(Product, Product.id == Variant.product_id)
-             .join(Seller, Seller.id == Product.seller_id)
-             .where(Variant.id == variant_id))
-    row = (await session.execute(query)).one_or_none()
+    row = (await session.execute(_ITEM, {"variant_id": variant_id, "now": now or utcnow()})).one_or_none()
     if row is None:
         return CartView(())
-    line = (await _at_deal_prices(session, (_line_view(row, line_id=0, seen_price=row.unit_price, quantity=1,
-                                                       creator_id=creator_id),), now))[0]
+    line = _line_view(row, line_id=0, seen_price=0, quantity=1, creator_id=creator_id)
     return CartView((replace(line, seen_price=line.unit_price),))
 
 

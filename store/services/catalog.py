@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from store.models import CatalogState, Category, Product, Seller, Variant, utcnow
+from store.models import CatalogState, Category, FlashDeal, Product, Seller, Variant, utcnow
 from store.services import deals
 from store.states import ProductKind, ProductStatus
 
@@ -170,11 +170,9 @@ class ProductCards:
         cards = [known[i] for i in ids if i in known and (not active_only or known[i].status == ProductStatus.ACTIVE)]
         if not cards:
             return {}
-        fresh = {variant_id: (price, stock) for variant_id, price, stock in await session.execute(
-            select(Variant.id, Variant.price, Variant.stock).where(Variant.product_id.in_([c.id for c in cards])))}
-        live = await deals.live_for(session, list(fresh), now or utcnow())
-        return {card.id: replace(card, variants=tuple(_priced(v, *fresh[v.id], live.get(v.id))
-                                                      for v in card.variants if v.id in fresh))
+        fresh = {row.id: row for row in await session.execute(
+            _PRICES, {"product_ids": [card.id for card in cards], "now": now or utcnow()})}
+        return {card.id: replace(card, variants=tuple(_priced(v, fresh[v.id]) for v in card.variants if v.id in fresh))
                 for card in cards}
 
     async def get(self, session: AsyncSession, product_id: int, *, active_only: bool = True,
@@ -183,11 +181,20 @@ class ProductCards:
         return (await self.get_many(session, [product_id], active_only=active_only, now=now)).get(product_id)
 
 
-def _priced(variant: VariantView, price: int, stock: int, deal: deals.LiveDeal | None) -> VariantView:
-    """A variant with its price and stock now: a live flash deal's price, its own kept beside it."""
+# The variants' price and stock now, with their live flash deal (run with ``product_ids`` and ``now``; built
+# once: every search results page and card reads it).
+_PRICES = (select(Variant.id, Variant.price, Variant.stock, *deals.DEAL_COLUMNS)
+           .outerjoin(FlashDeal, deals.LIVE_AT_NOW)
+           .where(Variant.product_id.in_(bindparam("product_ids", expanding=True))))
+
+
+def _priced(variant: VariantView, row) -> VariantView:  # type: ignore[no-untyped-def]
+    """A variant with its price and stock now (a row of the variant with the deal's columns): a live flash
+    deal's price, its own kept beside it."""
+    deal = deals.live_of(row, row.id)
     if deal is None:
-        return replace(variant, price=price, stock=stock)
-    return replace(variant, price=deal.price, stock=stock, regular_price=price, deal_ends=deal.ends_at)
+        return replace(variant, price=row.price, stock=row.stock)
+    return replace(variant, price=deal.price, stock=row.stock, regular_price=row.price, deal_ends=deal.ends_at)
 
 
 async def list_categories(session: AsyncSession) -> list[CategoryView]:

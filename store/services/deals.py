@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import Changed, ErrorCode, Expired, InvalidInput, NotFound, ShopError
-from store.models import DealReminder, FlashDeal, Order, PriceChange, Product, Seller, Variant
+from store.models import DealReminder, FlashDeal, Order, PriceChange, Product, Seller, UTCDateTime, Variant
 from store.services import outbox
 from store.states import Notice, OutboxChannel, ProductStatus
 
@@ -202,16 +202,39 @@ def _live(now: datetime):  # type: ignore[no-untyped-def]
             or_(FlashDeal.cap.is_(None), FlashDeal.sold < FlashDeal.cap), FlashDeal.price < Variant.price)
 
 
+# A variant's live deal as columns of a query that reads variants: outer-joined on :func:`live_on`, so the
+# prices shoppers see and pay come with the variants' own row, not from a query of their own (a search
+# results page, a card, a cart are read on most updates). At most one deal of a variant is live (no overlaps).
+DEAL_COLUMNS = (FlashDeal.id.label("deal_id"), FlashDeal.price.label("deal_price"),
+                FlashDeal.ends_at.label("deal_ends"), FlashDeal.cap.label("deal_cap"),
+                FlashDeal.sold.label("deal_sold"))
+
+
+def live_on(now: datetime):  # type: ignore[no-untyped-def]
+    """The condition joining a variant (``Variant`` in the query) to its deal live at ``now``."""
+    return and_(FlashDeal.variant_id == Variant.id, *_live(now))
+
+
+# The same, for a statement built once: the moment is the ``now`` parameter of its execution (a statement
+# built per call costs more to build than its join costs to run).
+LIVE_AT_NOW = live_on(bindparam("now", type_=UTCDateTime))
+
+
+def live_of(row, variant_id: int) -> LiveDeal | None:  # type: ignore[no-untyped-def]
+    """The live deal in a row read with :data:`DEAL_COLUMNS`, if the variant has one."""
+    if row.deal_id is None:
+        return None
+    left = None if row.deal_cap is None else row.deal_cap - row.deal_sold
+    return LiveDeal(row.deal_id, variant_id, row.deal_price, row.deal_ends, left)
+
+
 async def live_for(session: AsyncSession, variant_ids: list[int], now: datetime) -> dict[int, LiveDeal]:
     """The live deals of these variants, by variant (one query)."""
     if not variant_ids:
         return {}
-    rows = await session.execute(
-        select(FlashDeal.id, FlashDeal.variant_id, FlashDeal.price, FlashDeal.ends_at, FlashDeal.cap, FlashDeal.sold)
-        .join(Variant, Variant.id == FlashDeal.variant_id)
-        .where(FlashDeal.variant_id.in_(sorted(set(variant_ids))), *_live(now)).order_by(FlashDeal.id))
-    return {variant_id: LiveDeal(deal_id, variant_id, price, ends_at, None if cap is None else cap - sold)
-            for deal_id, variant_id, price, ends_at, cap, sold in rows}
+    rows = await session.execute(select(Variant.id, *DEAL_COLUMNS).join(FlashDeal, live_on(now))
+                                 .where(Variant.id.in_(sorted(set(variant_ids)))))
+    return {row.id: deal for row in rows if (deal := live_of(row, row.id)) is not None}
 
 
 async def listing(session: AsyncSession, now: datetime, limit: int = LISTED_MAX) -> list[DealView]:
