@@ -69,6 +69,17 @@ async def go_to_confirm_step(user, address: str, payment: str = "Cash on deliver
     assert "Place order" in " ".join(user.buttons())
 
 
+async def review_to_confirm(user, payment: str, address: str = "22 Baker Street, London NW1 6XE",  # type: ignore[no-untyped-def]
+                            shipping: str = "Standard delivery") -> None:
+    """From the checkout review: continue, share the contact, type the address, choose shipping and payment."""
+    await user.press("Continue")
+    await user.tap("Share my contact")
+    await user.send(address)
+    await user.press(shipping)
+    await user.press(payment)
+    assert "confirm your order" in user.last_text
+
+
 def pressed(fake, user, label: str) -> dict:  # type: ignore[no-untyped-def]
     """The update Telegram sends when ``user`` presses ``label``, built but not delivered."""
     button, message = user._find_button(label, None)

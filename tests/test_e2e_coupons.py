@@ -12,7 +12,7 @@ from store.services.coupons import CouponTerms
 from store.services.events import load_order, order_document
 
 from .conftest import BotRunner
-from .journeys import add_to_cart, open_link, start_creator
+from .journeys import add_to_cart, open_link, review_to_confirm, start_creator
 
 SELLER, SHOPPER, OPERATOR = 7001, 1201, 9001
 PROVIDER = "284685063:TEST:provider"
@@ -55,12 +55,8 @@ async def test_a_code_typed_at_the_review_comes_off_the_invoice_and_the_seller_i
         assert "Items: $49.99 − $5.00 with WELCOME10 = $44.99" in review
         assert "🎟 Remove WELCOME10" in ann.buttons()
 
-        await ann.press("Continue")
-        await ann.tap("Share my contact")
-        await ann.send("22 Baker Street, London NW1 6XE")
-        await ann.press("Standard delivery")
-        await ann.press("Card")
-        assert "🎟 WELCOME10: −$5.00" in ann.last_text and "confirm your order" in ann.last_text
+        await review_to_confirm(ann, "Card")
+        assert "🎟 WELCOME10: −$5.00" in ann.last_text
         await ann.press("Place order")
 
         invoice = fake.find_calls("sendInvoice", chat_id=SHOPPER)[-1].params
@@ -138,11 +134,7 @@ async def test_a_creators_own_code_credits_them_and_shows_in_earnings(fake, stor
         await ann.press("🎟 Add a code")
         await ann.send("CLEO15")
         assert "🎟 CLEO15: −$7.50" in ann.last_text
-        await ann.press("Continue")
-        await ann.tap("Share my contact")
-        await ann.send("22 Baker Street, London NW1 6XE")
-        await ann.press("Standard delivery")
-        await ann.press("Cash on delivery")
+        await review_to_confirm(ann, "Cash on delivery")
         await ann.press("Place order")
         assert any("is placed" in (text or "") for text in ann.reply_texts)
 

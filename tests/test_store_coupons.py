@@ -231,22 +231,28 @@ async def test_a_use_is_held_when_placed_and_given_back_when_every_order_of_it_e
     assert (await priced(db, 1, "ONCE", NOW + timedelta(minutes=32))).total > 0  # Ann may use it again
 
 
-async def test_a_late_payment_takes_the_use_again_or_goes_back(db, shop):
-    await coupon(db, None, "LAST", percent_off=10, max_uses=1, per_shopper=None)
+async def expired_then_paid(db, shop, code: str, then_user: int) -> str:  # type: ignore[no-untyped-def]
+    """Ann orders with ``code`` and lets it expire; ``then_user`` orders with it; Ann's payment of the expired
+    order arrives after all: what became of it."""
     await fill(db, 1, (shop["tee"], 1))
-    await enter(db, 1, "LAST")
+    await enter(db, 1, code)
     late = await place(db, 1)
     async with db.transaction() as session:
         await unpaid.expire_checkouts(session, NOW + timedelta(minutes=31))
-    # Bob takes the use that came back; Ann's payment arrives after all: it can't be applied, it is refunded.
-    await fill(db, 2, (shop["tee"], 1))
-    await enter(db, 2, "LAST")
-    await place(db, 2, now=NOW + timedelta(minutes=32))
+    await fill(db, then_user, (shop["tee"], 1))
+    await enter(db, then_user, code)
+    await place(db, then_user, now=NOW + timedelta(minutes=32))
     async with db.transaction() as session:
         outcome = await payments.record_payment(
             session, 1, invoice_payload(late.checkout.id), currency="USD", amount=late.checkout.invoice_amount,
-            charge_id="late-charge", provider_charge_id="p-1", now=NOW + timedelta(minutes=33))
-    assert outcome.status == "refund_due"
+            charge_id=f"late-{code}", provider_charge_id="p-1", now=NOW + timedelta(minutes=33))
+    return outcome.status
+
+
+async def test_a_late_payment_takes_the_use_again_or_goes_back(db, shop):
+    await coupon(db, None, "LAST", percent_off=10, max_uses=1, per_shopper=None)
+    # Bob takes the use that came back; Ann's payment can't be applied: it is refunded.
+    assert await expired_then_paid(db, shop, "LAST", then_user=2) == "refund_due"
     assert await uses_of(db, "LAST") == 1
 
 
@@ -394,21 +400,11 @@ async def test_a_code_is_kept_while_another_shops_coupon_of_it_may_still_apply(d
 
 async def test_a_late_payment_does_not_let_a_once_per_shopper_code_be_used_twice(db, shop):
     await coupon(db, None, "HALFONCE", percent_off=50, per_shopper=1)
-    await fill(db, 1, (shop["tee"], 1))
-    await enter(db, 1, "HALFONCE")
-    first = await place(db, 1)
-    async with db.transaction() as session:
-        await unpaid.expire_checkouts(session, NOW + timedelta(minutes=31))
     # The use came back; Ann uses the code again, then pays the first, expired, order after all.
-    await fill(db, 1, (shop["tee"], 1))
-    await enter(db, 1, "HALFONCE")
-    await place(db, 1, now=NOW + timedelta(minutes=32))
+    assert await expired_then_paid(db, shop, "HALFONCE", then_user=1) == "refund_due"
     async with db.transaction() as session:
-        outcome = await payments.record_payment(
-            session, 1, invoice_payload(first.checkout.id), currency="USD", amount=first.checkout.invoice_amount,
-            charge_id="late-once", provider_charge_id="p-2", now=NOW + timedelta(minutes=33))
         held = list(await session.scalars(select(CouponUse).where(CouponUse.returned_at.is_(None))))
-    assert outcome.status == "refund_due" and len(held) == 1
+    assert len(held) == 1
 
 
 async def test_a_creator_may_go_back_to_a_code_of_theirs(db, shop):
