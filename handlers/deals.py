@@ -15,6 +15,7 @@ from handlers import callbacks as cb
 from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, ensure_user, lang, message_handler, reply
 from handlers.context import ShopContext
+from handlers.fit import fit_lines
 from handlers.flows import SKIP, Flow, OnStep
 from handlers.i18n import N_, _
 from handlers.seller_catalog import approved_shop, sellers_only
@@ -174,7 +175,8 @@ async def on_deals(update: Update, context: ShopContext) -> None:
                 number=number, name=name, price=price, was=was, start=render.when(deal.starts_at, language)))
         buttons.append((f"{number}. {render.short(deal.title, LISTED_TITLE_MAX)}", deal.product_id,
                         None if deal.live(now) else deal.id))
-    await reply(update, "\n".join(lines), keyboards.deals_list(buttons))
+    # (Within Telegram's limit whatever the titles: the lines that do not fit are counted, "… and 3 more".)
+    await reply(update, fit_lines(lines[:1], lines[1:], []), keyboards.deals_list(buttons))
 
 
 @button_handler
