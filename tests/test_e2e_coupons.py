@@ -138,6 +138,8 @@ async def test_a_creators_own_code_credits_them_and_shows_in_earnings(fake, stor
         await ann.press("Place order")
         assert any("is placed" in (text or "") for text in ann.reply_texts)
 
-        # Cleo may not use her own code, and sees what it sold.
+        # Cleo may not use her own code (a link with it says so at once), and sees what it sold.
+        await open_link(cleo, "https://t.me/chatshop_test_bot?start=c_CLEO15")
+        assert any("CLEO15 is your own code" in (text or "") for text in cleo.reply_texts)
         await cleo.send("/earnings")
         assert "Your discount codes" in cleo.last_text and "CLEO15 — 1 order, $42.49 sales" in cleo.last_text

@@ -92,7 +92,9 @@ async def submit_min_spend(session: AsyncSession, user_id: int, text: str | None
                            language_code: str | None = None) -> None:
     """The minimum spend (None: no minimum): on to the start."""
     step = await at_step(session, user_id, CouponStep.MIN_SPEND, over=OVER)
-    min_spend = 0 if text is None else parse_price(text, currency, language_code)
+    # A typed 0 is no minimum too (a price must be above 0; a minimum spend need not).
+    min_spend = 0 if text is None or text.strip() in ("0", "0.00", "0,00") else parse_price(text, currency,
+                                                                                           language_code)
     await set_step(session, user_id, CouponStep.STARTS, {**step.data, "min_spend": min_spend})
 
 

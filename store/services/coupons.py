@@ -393,8 +393,13 @@ async def keep_link_code(session: AsyncSession, user_id: int, text: str) -> str:
     """A code a link brought: kept for the shopper's checkouts if some active coupon has it (else
     :class:`ShopError`: unknown), whatever the cart holds now."""
     code = clean_code(text)
-    if await session.scalar(select(Coupon.id).where(Coupon.code == code, Coupon.active.is_(True)).limit(1)) is None:
+    owners = list(await session.execute(
+        select(Coupon.id, Creator.user_id).outerjoin(Creator, Creator.id == Coupon.creator_id)
+        .where(Coupon.code == code, Coupon.active.is_(True))))
+    if not owners:
         raise ShopError(ErrorCode.COUPON_UNKNOWN, code=code)
+    if all(owner == user_id for _coupon, owner in owners):
+        raise ShopError(ErrorCode.COUPON_OWN_CODE, code=code)
     return await enter_code(session, user_id, code)
 
 
