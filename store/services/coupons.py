@@ -341,8 +341,11 @@ async def price_code(session: AsyncSession, user_id: int, cart: CartView, code: 
     if not sellers:
         raise min(refusals, key=lambda refusal: _REFUSALS.index(refusal.code))
     lines = _something_paid(cart, lines)
-    sellers = [replace(part, amount=sum(lines.get(line.variant_id, 0) for line in cart.lines
-                                        if line.seller_id == part.seller_id)) for part in sellers]
+    sellers = [kept for part in sellers
+               if (kept := replace(part, amount=sum(lines.get(line.variant_id, 0) for line in cart.lines
+                                                    if line.seller_id == part.seller_id))).amount]
+    if not sellers:  # goods of a minor unit each: nothing to take off any order
+        raise ShopError(ErrorCode.COUPON_NOT_FOR_THESE, code=code)
     return Discount(code, lines, tuple(sellers), creator_id)
 
 
