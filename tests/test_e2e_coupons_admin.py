@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from store.models import Coupon, CouponProduct, Product
+from store.models import Coupon, CouponProduct, Product, Seller
+from store.services import coupons
 
 from .conftest import BotRunner
 from .test_e2e_sellers import OPERATOR, SHOPPER, add_linen_shirt, open_shop, sent_to
@@ -199,3 +200,37 @@ async def test_an_operator_creates_a_platform_coupon_and_others_get_nowhere(fake
         # Sam's coupons list doesn't show the platform's.
         await seller.send("/coupons")
         assert "SAM20" in seller.last_text and "WELCOME15" not in seller.last_text
+
+
+async def test_an_operator_who_sells_chooses_whose_coupons_and_long_lists_page(fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR)) as runner:
+        # The operator also runs the platform's own shop; it has 3 coupons, the platform 10.
+        async with runner.db.transaction() as session:
+            shop = await session.scalar(select(Seller).order_by(Seller.id).limit(1))
+            shop.owner_user_id = OPERATOR
+            for number in range(3):
+                await coupons.create_coupon(session, seller_id=shop.id, code=f"SHOP{number}X", created_by=OPERATOR,
+                                            terms=coupons.CouponTerms(percent_off=5), now=clock())
+            for number in range(10):
+                await coupons.create_coupon(session, seller_id=None, code=f"PLAT{number}X" + "Y" * 14,
+                                            created_by=OPERATOR, now=clock(),
+                                            terms=coupons.CouponTerms(amount_off=100, min_spend=99_999_999,
+                                                                      max_uses=999_999, per_shopper=99,
+                                                                      product_ids=()))
+        operator = fake.user(OPERATOR, "Olga")
+        await operator.send("/coupons")
+        assert "Whose coupons?" in operator.last_text
+        assert {"🏪 My shop's coupons", "🌐 Platform coupons"} <= set(operator.buttons())
+
+        await operator.press("🏪 My shop's coupons")
+        assert "3 coupons" in operator.last_text and "SHOP0X" in operator.last_text
+        assert "PLAT" not in operator.last_text
+
+        # Ten platform coupons: eight on the first page, two on the next, each page within Telegram's limits.
+        await operator.send("/coupons")
+        await operator.press("🌐 Platform coupons")
+        first = operator.last_text
+        assert "Platform coupons</b>" not in first and "Platform coupons: 10" in first
+        assert first.count("🎟") == 8 and "1 / 2" in operator.buttons() and len(first) <= 4096
+        await operator.press("Next ›")
+        assert operator.last_text.count("🎟") == 2 and "2 / 2" in operator.buttons()
