@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncAttrs
@@ -101,6 +102,8 @@ class User(Base):
     # The discount code the shopper entered (typed at checkout or brought by a link), tried on every checkout
     # until they remove it or it is used up.
     promo_code: Mapped[str | None] = mapped_column(String(20))
+    # When they were last told of saved products getting cheaper (at most one such message a day).
+    price_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Seller(Base):
@@ -123,6 +126,8 @@ class Seller(Base):
     api_key_hash: Mapped[str | None] = mapped_column(String(64))
     # Whether the seller's orders ask the buyer for a phone number (couriers call it); off, none is collected.
     buyer_phone: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Where and how buyers send goods back (an address or a note), shown to a buyer once their return is approved.
+    return_instructions: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -170,6 +175,10 @@ class Product(Base):
     # The catalog version of this product's last change: the search index
     # reloads only products newer than the version it has seen.
     catalog_version: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Its visible reviews: how many and the sum of their stars (the average is one division away), kept by
+    # store/services/reviews.py in the transaction that changes a review.
+    rating_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rating_sum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -336,6 +345,8 @@ class Order(Base):
     address: Mapped[str | None] = mapped_column(Text)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its buyer was asked to rate what they bought (once, a while after delivery).
+    review_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -368,7 +379,10 @@ class OrderLine(Base):
     """A snapshot of what was bought: title, option, unit price and quantity at order time."""
 
     __tablename__ = "order_lines"
-    __table_args__ = (CheckConstraint("quantity > 0", name="ck_order_lines_quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="ck_order_lines_quantity_positive"),
+        CheckConstraint("returned >= 0 AND returned <= quantity", name="ck_order_lines_returned_within_quantity"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -387,6 +401,8 @@ class OrderLine(Base):
     # price it was bought at (its quantity cap is given back if the order is cancelled or expires).
     discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     deal_id: Mapped[int | None] = mapped_column(ForeignKey("flash_deals.id"))
+    # Units asked back by returns that stand (requested, approved or refunded): never more than were bought.
+    returned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines", lazy="raise")
 
@@ -499,10 +515,19 @@ class Commission(Base):
     """A creator's commission on one order line: pending, then approved or reversed, then paid."""
 
     __tablename__ = "commissions"
-    __table_args__ = (Index("ix_commissions_creator_status", "creator_id", "status"),)
+    __table_args__ = (
+        Index("ix_commissions_creator_status", "creator_id", "status"),
+        # One sale entry per line; one claw-back entry per line and return.
+        Index("uq_commissions_sale_line", "order_line_id", unique=True,
+              sqlite_where=text("return_id IS NULL"), postgresql_where=text("return_id IS NULL")),
+        UniqueConstraint("order_line_id", "return_id", name="uq_commissions_line_return"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), unique=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    # None for the sale; a return's id for the negative entry that takes back the commission on what it returned
+    # once the sale's commission was approved (store/services/returns.py).
+    return_id: Mapped[int | None] = mapped_column(ForeignKey("returns.id"))
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     creator_id: Mapped[int] = mapped_column(ForeignKey("creators.id"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
@@ -672,4 +697,123 @@ class DealReminder(Base):
 
     deal_id: Mapped[int] = mapped_column(ForeignKey("flash_deals.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Review(Base):
+    """A buyer's stars (and words, and a photo) for one delivered order line; one public reply by its seller."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        CheckConstraint("rating BETWEEN 1 AND 5", name="ck_reviews_rating_1_to_5"),
+        Index("ix_reviews_product_created", "product_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    text: Mapped[str | None] = mapped_column(Text)
+    photo: Mapped[str | None] = mapped_column(String(255))  # a Telegram file id
+    # Times the buyer changed it after writing it (they may once).
+    edits: Mapped[int] = mapped_column(Integer, default=0)
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An operator hid it (with the reason, kept): it no longer shows or counts.
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_by: Mapped[int | None] = mapped_column(BigInteger)
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Return(Base):
+    """Goods of one order a buyer sends back (or keeps, refunded without return), and the money owed for them."""
+
+    __tablename__ = "returns"
+    __table_args__ = (Index("ix_returns_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # ReturnStatus
+    reason: Mapped[str] = mapped_column(String(24))  # ReturnReason
+    note: Mapped[str | None] = mapped_column(Text)  # the buyer's words
+    photo: Mapped[str | None] = mapped_column(String(255))  # a Telegram file id
+    # What goes back to the buyer (the returned lines' share of what was paid), in the order's currency.
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    # The seller refunded without asking for the goods.
+    without_goods: Mapped[bool] = mapped_column(Boolean, default=False)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    # RefundStatus once refunded: due (to be made outside Telegram, or a Stars refund in flight) or refunded.
+    refund_status: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lines: Mapped[list[ReturnLine]] = relationship(lazy="raise", order_by="ReturnLine.id")
+    events: Mapped[list[ReturnEvent]] = relationship(lazy="raise", order_by="ReturnEvent.id")
+
+
+class ReturnLine(Base):
+    """Units of one order line in a return, and their share of what was paid."""
+
+    __tablename__ = "return_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="ck_return_lines_quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReturnEvent(Base):
+    """One status change of a return: from, to, who did it and when."""
+
+    __tablename__ = "return_events"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor_kind: Mapped[str] = mapped_column(String(16))  # ActorKind
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SavedItem(Base):
+    """A product on a shopper's wishlist, with the lowest price they have been shown for it (a drop below it
+    is news)."""
+
+    __tablename__ = "saved_items"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True, index=True)
+    price_seen: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StockAlert(Base):
+    """A shopper waiting for a sold-out option to be back (told once, then the row goes)."""
+
+    __tablename__ = "stock_alerts"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MutedAlert(Base):
+    """A kind of message (AlertKind) a shopper turned off with /notifications."""
+
+    __tablename__ = "muted_alerts"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -196,6 +196,49 @@ class Notice(StrEnum):
     PAYMENT_REFUNDED = "payment_refunded"  # for the buyer, once Telegram refunded a Stars charge
     WEBHOOK_FAILING = "webhook_failing"  # a seller's webhook has failed for an hour (seller and operators)
     DEAL_STARTED = "deal_started"  # a flash deal a shopper asked to be reminded of has started
+    REVIEW_REQUEST = "review_request"  # a delivered order's buyer is asked to rate what they bought
+    REVIEW_REPLY = "review_reply"  # the seller answered a buyer's review
+    SELLER_RETURN = "seller_return"  # a return asked for, or news of one, for the seller's chat
+    BUYER_RETURN = "buyer_return"  # a return's news for its buyer
+    BACK_IN_STOCK = "back_in_stock"  # an option a shopper asked about has units again
+    PRICE_DROP = "price_drop"  # saved products got cheaper (one message a day at most)
+
+
+class ReturnStatus(StrEnum):
+    """Where a return stands (the rules of moving between them: :mod:`store.services.returns`)."""
+
+    REQUESTED = "requested"  # the buyer asked; the seller approves or rejects (or time approves it)
+    APPROVED = "approved"  # the buyer sends the goods back as the seller's instructions say
+    REJECTED = "rejected"
+    REFUNDED = "refunded"  # the goods came back (or the seller refunded without them): money back, stock back
+
+
+class ReturnReason(StrEnum):
+    """Why a buyer returns goods (the list the buyer picks from; a text may add to it)."""
+
+    DAMAGED = "damaged"
+    WRONG_ITEM = "wrong_item"
+    NOT_AS_DESCRIBED = "not_as_described"
+    DOES_NOT_FIT = "does_not_fit"
+    CHANGED_MIND = "changed_mind"
+    OTHER = "other"
+
+
+class ReturnEventType(StrEnum):
+    """What happened to a return, as sellers' webhooks name it (``return.<type>``)."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REFUNDED = "refunded"
+
+
+class AlertKind(StrEnum):
+    """A kind of message a shopper may turn off with /notifications (order news cannot be)."""
+
+    REVIEW_REQUESTS = "reviews"  # "how was it?" after a delivery
+    BACK_IN_STOCK = "restock"  # an option asked about is back
+    PRICE_DROPS = "prices"  # a saved product got cheaper
 
 
 class CartAction(StrEnum):
