@@ -135,6 +135,9 @@ async def test_debug_logs_of_a_whole_order_hold_no_secret_and_no_personal_data(t
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    # Read the logs as they come: a full pipe would stop the bot at its next log line (DEBUG writes hundreds of
+    # kilobytes before the first update).
+    reading = asyncio.create_task(process.stderr.read())
     try:
         await fake.wait_for("getUpdates", timeout=30)
         zeb = fake.user(2002, "Zebulon", last_name="Quill", username="zquill")
@@ -144,7 +147,8 @@ async def test_debug_logs_of_a_whole_order_hold_no_secret_and_no_personal_data(t
         assert any("+12025550143" in text for text in zeb.texts)
     finally:
         process.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        await asyncio.wait_for(process.wait(), 30)
+        stderr = await asyncio.wait_for(reading, 30)
     logs = stderr.decode()
     assert process.returncode == 0, logs[-2000:]
     # Every sendMessage was logged, its text hidden.
