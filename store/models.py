@@ -313,6 +313,14 @@ class Order(Base):
     """The part of a checkout that one seller fulfils."""
 
     __tablename__ = "orders"
+    __table_args__ = (
+        # A seller's recent orders (the seller score), and the delivered orders whose buyers are still to be
+        # asked for a review (only those: the index stays small).
+        Index("ix_orders_seller_created", "seller_id", "created_at"),
+        Index("ix_orders_review_due", "delivered_at",
+              sqlite_where=text("status = 'delivered' AND review_asked_at IS NULL"),
+              postgresql_where=text("status = 'delivered' AND review_asked_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     checkout_id: Mapped[int] = mapped_column(ForeignKey("checkouts.id"), index=True)
@@ -655,7 +663,11 @@ class PriceChange(Base):
     """A variant's price from a moment on (its history: what a flash deal must beat)."""
 
     __tablename__ = "price_changes"
-    __table_args__ = (Index("ix_price_changes_variant_at", "variant_id", "changed_at"),)
+    __table_args__ = (
+        Index("ix_price_changes_variant_at", "variant_id", "changed_at"),
+        # The recent changes, whatever the variant (saved products that may have got cheaper: alerts).
+        Index("ix_price_changes_at", "changed_at"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))

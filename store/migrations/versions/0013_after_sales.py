@@ -160,9 +160,16 @@ def upgrade() -> None:
         batch_op.create_unique_constraint('uq_commissions_line_return', ['order_line_id', 'return_id'])
     op.create_index('uq_commissions_sale_line', 'commissions', ['order_line_id'], unique=True,
                     sqlite_where=sa.text('return_id IS NULL'), postgresql_where=sa.text('return_id IS NULL'))
+    op.create_index('ix_price_changes_at', 'price_changes', ['changed_at'])
+    op.create_index('ix_orders_seller_created', 'orders', ['seller_id', 'created_at'])
+    due = sa.text("status = 'delivered' AND review_asked_at IS NULL")
+    op.create_index('ix_orders_review_due', 'orders', ['delivered_at'], sqlite_where=due, postgresql_where=due)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_orders_review_due', table_name='orders')
+    op.drop_index('ix_orders_seller_created', table_name='orders')
+    op.drop_index('ix_price_changes_at', table_name='price_changes')
     op.drop_index('uq_commissions_sale_line', table_name='commissions')
     op.execute('DELETE FROM commissions WHERE return_id IS NOT NULL')
     unique = SALE_UNIQUE_PG if op.get_bind().dialect.name == 'postgresql' else SALE_UNIQUE
