@@ -195,6 +195,38 @@ class ErrorCode(StrEnum):
     DEAL_NOT_UPCOMING = "deal_not_upcoming"
     DEAL_REMINDER_SET = "deal_reminder_set"
     DEAL_STEP_OVER = "deal_step_over"
+    # Shopper alerts
+    OPTION_IN_STOCK = "option_in_stock"
+    RESTOCK_ALERTS_OFF = "restock_alerts_off"
+    # Reviews
+    REVIEW_LINE_UNKNOWN = "review_line_unknown"
+    REVIEW_NOT_DELIVERED = "review_not_delivered"
+    REVIEW_EXISTS = "review_exists"
+    RATING_INVALID = "rating_invalid"
+    REVIEW_TEXT_LENGTH = "review_text_length"
+    REVIEW_PHOTO_INVALID = "review_photo_invalid"
+    REVIEW_EDITED = "review_edited"
+    REVIEW_UNKNOWN = "review_unknown"
+    REVIEW_REPLIED = "review_replied"
+    REVIEW_REPLY_LENGTH = "review_reply_length"
+    REVIEW_REPLY_NOT_YOURS = "review_reply_not_yours"
+    REVIEW_HIDE_REASON_LENGTH = "review_hide_reason_length"
+    REVIEW_STEP_OVER = "review_step_over"
+    REVIEWS_PAGE_GONE = "reviews_page_gone"
+
+
+    # Returns
+    RETURN_UNKNOWN = "return_unknown"
+    RETURN_NOT_DELIVERED = "return_not_delivered"
+    RETURN_WINDOW_OVER = "return_window_over"
+    RETURN_NOTHING_LEFT = "return_nothing_left"
+    RETURN_NOTHING_CHOSEN = "return_nothing_chosen"
+    RETURN_UNITS_TAKEN = "return_units_taken"
+    RETURN_NOTE_TOO_LONG = "return_note_too_long"
+    RETURN_ACTION_REFUSED = "return_action_refused"
+    RETURN_INSTRUCTIONS_LENGTH = "return_instructions_length"
+    RETURN_STEP_OVER = "return_step_over"
+    ORDER_HAS_OPEN_RETURN = "order_has_open_return"
 
 
 class ShopError(Exception):

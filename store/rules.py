@@ -23,3 +23,10 @@ PAYMENT_GRACE = timedelta(minutes=5)
 # A dialogue (a checkout, a product being added) left alone this long no longer
 # captures what the person types.
 STEP_EXPIRY = timedelta(hours=24)
+# A delivered order's buyer is asked to rate what they bought this long after delivery (REVIEW_ASK_HOURS
+# overrides it); orders delivered longer ago than REVIEW_ASK_WITHIN are never asked.
+REVIEW_ASK_DELAY = timedelta(days=1)
+REVIEW_ASK_WITHIN = timedelta(days=30)
+# A seller promises to ship a paid (or cash-on-delivery) physical order within this many days: the seller
+# score's "shipped on time" counts against it (store/services/reviews.py).
+PROMISED_SHIP_DAYS = 2

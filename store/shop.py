@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from store.db import Database
 from store.models import utcnow
-from store.rules import CHECKOUT_EXPIRY, LOW_STOCK_THRESHOLD, STARS_PER_UNIT
+from store.rules import CHECKOUT_EXPIRY, LOW_STOCK_THRESHOLD, REVIEW_ASK_DELAY, STARS_PER_UNIT
 from store.services.checkout import CheckoutRules
 from store.services.search import CatalogSearch
 from store.services.webhook_targets import Network
@@ -35,7 +35,14 @@ class ShopOptions:
     attribution_window: timedelta = timedelta(days=7)
     creator_code_percent: int = 10  # what a creator's personal discount code takes off (the platform pays)
     return_window: timedelta = timedelta(days=14)
+    return_auto_approve: timedelta = timedelta(hours=48)  # a return request unanswered this long is approved
     personal_data_days: int = 90  # a buyer's phone and address are erased this long after the order ended
+    review_ask_delay: timedelta = REVIEW_ASK_DELAY  # a delivered order's buyer is asked to rate it this long after
+
+    @property
+    def return_auto_approve_hours(self) -> int:
+        """The auto-approval time of returns, in whole hours (as sellers and buyers are told it)."""
+        return int(self.return_auto_approve // timedelta(hours=1))
 
     @property
     def payment_methods(self) -> tuple[PaymentMethod, ...]:

@@ -213,6 +213,15 @@ class ReturnStatus(StrEnum):
     REFUNDED = "refunded"  # the goods came back (or the seller refunded without them): money back, stock back
 
 
+class ReturnAction(StrEnum):
+    """What a seller (or an operator) may do with a return, as the HTTP API names them."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    RECEIVED = "received"  # the goods came back: refund
+    REFUND = "refund"  # refund without the goods back
+
+
 class ReturnReason(StrEnum):
     """Why a buyer returns goods (the list the buyer picks from; a text may add to it)."""
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from store.models import CatalogState, Category, FlashDeal, Product, Seller, Variant, utcnow
 from store.services import deals
-from store.states import ProductKind, ProductStatus
+from store.states import Approval, ProductKind, ProductStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +227,20 @@ async def category_page(
         .limit(limit)
     )
     return CategoryView(category.id, category.name, total or 0), [to_view(p) for p in products]
+
+
+async def seller_page(session: AsyncSession, seller_id: int, offset: int,
+                      limit: int) -> tuple[str, int, list[ProductView]] | None:
+    """An approved seller's name, how many products it has on sale, and one page of them (by title); None for a
+    seller shoppers can't see."""
+    name = await session.scalar(select(Seller.name).where(Seller.id == seller_id, Seller.status == Approval.APPROVED))
+    if name is None:
+        return None
+    on_sale = (Product.seller_id == seller_id, Product.status == ProductStatus.ACTIVE)
+    total = await session.scalar(select(func.count(Product.id)).where(*on_sale)) or 0
+    products = await session.scalars(_product_query().where(*on_sale).order_by(Product.title, Product.id)
+                                     .offset(offset).limit(limit))
+    return name, total, [to_view(p) for p in products]
 
 
 async def sold_out_products(session: AsyncSession) -> set[int]:

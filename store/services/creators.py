@@ -21,11 +21,22 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, literal, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import ErrorCode, NotAllowed, NotFound, ShopError
-from store.models import CartLine, Click, Commission, Creator, Order, OrderLine, ShowcaseItem
+from store.models import (
+    CartLine,
+    Click,
+    Commission,
+    Creator,
+    Order,
+    OrderLine,
+    SavedItem,
+    ShowcaseItem,
+    StockAlert,
+    Variant,
+)
 from store.services import approvals, outbox
 from store.services.catalog import ProductView, get_product, get_products
 from store.services.links import CODE_ALPHABET, CODE_LENGTH, Link
@@ -130,6 +141,9 @@ class CardViewer:
 
     cart_count: int
     showcased: bool | None
+    # Whether the product is on their wishlist, and which of its sold-out options they wait for.
+    saved: bool = False
+    waiting: frozenset[int] = frozenset()
 
 
 async def card_viewer(session: AsyncSession, user_id: int, product_id: int) -> CardViewer:
@@ -139,8 +153,16 @@ async def card_viewer(session: AsyncSession, user_id: int, product_id: int) -> C
     creator = (select(Creator.id).where(Creator.user_id == user_id, Creator.status == Approval.APPROVED)
                .scalar_subquery())
     picked = exists().where(ShowcaseItem.creator_id == creator, ShowcaseItem.product_id == product_id)
-    count, creator_id, showcased = (await session.execute(select(units, creator, picked))).one()
-    return CardViewer(int(count), bool(showcased) if creator_id is not None else None)
+    saved = exists().where(SavedItem.user_id == user_id, SavedItem.product_id == product_id)
+    # The options waited for come as rows (none: one row of NULL), beside the one-row answers above.
+    waits = (select(StockAlert.variant_id).join(Variant, Variant.id == StockAlert.variant_id)
+             .where(StockAlert.user_id == user_id, Variant.product_id == product_id).subquery())
+    one = select(literal(1).label("one")).subquery()
+    rows = (await session.execute(select(units, creator, picked, saved, waits.c.variant_id)
+                                  .select_from(one).outerjoin(waits, true()))).all()
+    count, creator_id, showcased, on_list, _waiting = rows[0]
+    return CardViewer(int(count), bool(showcased) if creator_id is not None else None, bool(on_list),
+                      frozenset(row[4] for row in rows if row[4] is not None))
 
 
 async def in_showcase(session: AsyncSession, creator_id: int, product_id: int) -> bool:
@@ -206,7 +228,8 @@ async def record_commissions(session: AsyncSession, order_id: int, now: datetime
     for line, currency, buyer_id, creator_user in lines:
         if creator_user == buyer_id:
             continue  # a creator buying through their own link earns nothing
-        exists = await session.scalar(select(Commission.id).where(Commission.order_line_id == line.id))
+        exists = await session.scalar(select(Commission.id).where(Commission.order_line_id == line.id,
+                                                                  Commission.return_id.is_(None)))
         if exists is not None:
             continue
         paid = line.line_total - line.discount  # commission is on what the buyer paid, after any code

@@ -38,11 +38,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, distinct, func, select, update
+from sqlalchemy import Select, case, distinct, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import Changed, ErrorCode, NotFound
-from store.models import Click, Commission, Coupon, Creator, Order, OrderLine, Payout, Product
+from store.models import Click, Commission, Coupon, Creator, Order, OrderLine, Payout, Product, ReturnLine
 from store.states import CommissionStatus
 
 PERIOD_DAYS: tuple[int | None, ...] = (7, 30, None)  # None: all time
@@ -144,6 +144,13 @@ class PayableRow:
     payout_id: int | None = None
 
 
+# Units sold: a sale entry counts its line's units, a return's claw-back entry takes off the units it returned.
+_RETURNED_UNITS = (select(ReturnLine.quantity).where(ReturnLine.return_id == Commission.return_id,
+                                                     ReturnLine.order_line_id == Commission.order_line_id)
+                   .scalar_subquery())
+_ITEMS = func.sum(case((Commission.return_id.is_(None), OrderLine.quantity), else_=-_RETURNED_UNITS))
+
+
 def _int(value: object) -> int:
     # PostgreSQL sums BIGINT columns as NUMERIC, which asyncpg reads as Decimal.
     return int(value or 0)
@@ -169,7 +176,7 @@ async def _period(session: AsyncSession, creator_id: int, currency: str | None, 
                                          Click.created_at, since))
     mine = (Commission.creator_id == creator_id, Commission.currency == currency)
     sold = (await session.execute(_since(
-        select(func.count(distinct(Commission.order_id)), func.sum(OrderLine.quantity), func.sum(Commission.sales))
+        select(func.count(distinct(Commission.order_id)), _ITEMS, func.sum(Commission.sales))
         .join(OrderLine, OrderLine.id == Commission.order_line_id)
         .where(*mine, Commission.status != CommissionStatus.REVERSED), Commission.created_at, since))).one()
     amounts = dict((await session.execute(_since(
@@ -184,7 +191,7 @@ async def _period(session: AsyncSession, creator_id: int, currency: str | None, 
 async def _top_products(session: AsyncSession, creator_id: int, currency: str | None) -> tuple[ProductEarnings, ...]:
     sales = func.sum(Commission.sales)
     rows = await session.execute(
-        select(Commission.product_id, Product.title, func.sum(OrderLine.quantity), sales, func.sum(Commission.amount))
+        select(Commission.product_id, Product.title, _ITEMS, sales, func.sum(Commission.amount))
         .join(OrderLine, OrderLine.id == Commission.order_line_id).join(Product, Product.id == Commission.product_id)
         .where(Commission.creator_id == creator_id, Commission.currency == currency,
                Commission.status != CommissionStatus.REVERSED)
@@ -284,7 +291,7 @@ async def seller_creator_sales(session: AsyncSession, seller_id: int) -> list[Cr
     sales = func.sum(Commission.sales)
     rows = await session.execute(
         select(Commission.product_id, Product.title, Commission.currency, func.count(distinct(Commission.order_id)),
-               func.sum(OrderLine.quantity), sales, func.sum(Commission.amount))
+               _ITEMS, sales, func.sum(Commission.amount))
         .join(Product, Product.id == Commission.product_id).join(OrderLine, OrderLine.id == Commission.order_line_id)
         .where(Product.seller_id == seller_id, Commission.status.in_(OWED))
         .group_by(Commission.product_id, Product.title, Commission.currency)
@@ -302,12 +309,14 @@ def _payable(until: datetime) -> tuple:
 
 
 async def payable(session: AsyncSession, until: datetime) -> list[PayableRow]:
-    """Approved, unpaid commission approved up to ``until``, per creator and currency."""
+    """Approved, unpaid commission approved up to ``until``, per creator and currency, where it adds up to more
+    than nothing (a return's claw-back that outweighs what is due waits for later sales)."""
     rows = await session.execute(
         select(Commission.creator_id, Creator.code, Creator.user_id, Commission.currency,
                func.sum(Commission.amount), func.count(Commission.id))
         .join(Creator, Creator.id == Commission.creator_id).where(*_payable(until))
         .group_by(Commission.creator_id, Creator.code, Creator.user_id, Commission.currency)
+        .having(func.sum(Commission.amount) > 0)
         .order_by(Commission.creator_id, Commission.currency))
     return [PayableRow(creator_id, code, user_id, currency, _int(amount), _int(count))
             for creator_id, code, user_id, currency, amount, count in rows]
@@ -326,6 +335,8 @@ async def mark_paid(session: AsyncSession, until: datetime, now: datetime) -> li
         groups[(row.creator_id, row.currency)].append(row)
     payouts = []
     for (creator_id, currency), rows in sorted(groups.items()):
+        if sum(row.amount for row in rows) <= 0:
+            continue  # claw-backs outweigh what is due: they wait, and later commission nets them
         payout = Payout(creator_id=creator_id, currency=currency, amount=sum(row.amount for row in rows),
                         until=until, created_at=now)
         session.add(payout)

@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from store.errors import ErrorCode, Expired, InvalidInput, NotAllowed, NotFound
-from store.models import Checkout, Order, Payment, Seller
+from store.models import Checkout, Order, Payment, Return, Seller
 from store.services import digital, outbox
 from store.services.creators import reverse_commissions
 from store.services.events import announce
@@ -32,6 +32,7 @@ from store.states import (
     PaymentMethod,
     PaymentStatus,
     RefundStatus,
+    ReturnStatus,
     SellerAction,
 )
 
@@ -177,6 +178,10 @@ async def cancel(session: AsyncSession, order_id: int, actor: Actor, reason: str
     """
     reason = clean_reason(reason)
     order = await order_for_action(session, order_id, actor, SellerAction.CANCEL)
+    if await session.scalar(select(Return.id).where(Return.order_id == order.id, Return.status.in_(
+            (ReturnStatus.REQUESTED, ReturnStatus.APPROVED))).limit(1)) is not None:
+        # A return asks for part of it back: deciding that return settles it (a cancel would refund it twice).
+        raise Expired(ErrorCode.ORDER_HAS_OPEN_RETURN, order_id=order.id)
     was_paid = order.checkout.paid_at is not None
     # A digital order is delivered as its goods are first sent: its codes were shown, they are spent.
     await release_stock(session, order, shown=order.status == OrderStatus.DELIVERED, now=now)
@@ -186,28 +191,38 @@ async def cancel(session: AsyncSession, order_id: int, actor: Actor, reason: str
     if was_paid:
         order.refund_status = RefundStatus.DUE
         await session.flush()
-        await _refund_stars_when_all_cancelled(session, order, now)
+        await refund_stars_when_whole(session, order, now)
     await session.flush()
     await announce(session, order.id, OrderEventType.CANCELLED, now)
     return order
 
 
-async def _refund_stars_when_all_cancelled(session: AsyncSession, order: Order, now: datetime) -> None:
+async def refund_stars_when_whole(session: AsyncSession, order: Order, now: datetime,
+                                  return_id: int | None = None) -> bool:
+    """Refund the Stars charge that paid ``order`` through Telegram once all of it is owed back: every order it
+    paid for is cancelled or refunded, and no return of them (but ``return_id``, refunded now) was refunded
+    before, as its money is owed by hand and a whole-charge refund would pay it twice. Returns whether the
+    refund was queued (a card payment, or cash, is never refunded here: it stays refund-due)."""
     payment = await session.scalar(
         select(Payment).where(Payment.checkout_id == order.checkout_id, Payment.method == PaymentMethod.STARS,
                               Payment.status == PaymentStatus.CAPTURED))
     if payment is None:
-        return
+        return False
+    of_checkout = select(Order.id).where(Order.checkout_id == order.checkout_id)
     still_open = await session.scalar(
         select(func.count(Order.id)).where(Order.checkout_id == order.checkout_id,
-                                           Order.status != OrderStatus.CANCELLED))
-    if still_open:
-        return
+                                           Order.status.not_in((OrderStatus.CANCELLED, OrderStatus.REFUNDED))))
+    refunded_before = await session.scalar(
+        select(func.count(Return.id)).where(Return.order_id.in_(of_checkout), Return.status == ReturnStatus.REFUNDED,
+                                            Return.id != (return_id or 0)))
+    if still_open or refunded_before:
+        return False
     await outbox.enqueue(session, key=f"refund-{payment.telegram_charge_id}", channel=OutboxChannel.STARS_REFUND,
                          template=Notice.STARS_REFUND,
                          payload={"user_id": order.buyer_id, "charge_id": payment.telegram_charge_id,
                                   "checkout_id": order.checkout_id},
                          chat_id=order.buyer_id, now=now)
+    return True
 
 
 async def complete_stars_refund(session: AsyncSession, checkout_id: int, charge_id: str, now: datetime) -> None:
@@ -222,6 +237,10 @@ async def complete_stars_refund(session: AsyncSession, checkout_id: int, charge_
     for order in orders:
         order.refund_status = RefundStatus.DONE
         await reverse_commissions(session, order.id, now)
+    # The returns whose refund waited for this charge (store/services/returns.py) are refunded with it.
+    await session.execute(update(Return).where(Return.order_id.in_(select(Order.id).where(
+        Order.checkout_id == checkout_id)), Return.refund_status == RefundStatus.DUE)
+        .values(refund_status=RefundStatus.DONE, updated_at=now))
     await session.flush()
     for order in orders:
         await announce(session, order.id, OrderEventType.REFUNDED, now)

@@ -135,18 +135,25 @@ async def reserve_stock(session: AsyncSession, wanted: dict[int, int]) -> dict[i
     return short
 
 
+async def give_back_stock(session: AsyncSession, units: dict[int, int]) -> None:
+    """Put ``units`` (variant id -> quantity) back in stock, in variant order as stock is taken (concurrent
+    checkouts lock the rows in the same order)."""
+    for variant_id in sorted(units):
+        await session.execute(update(Variant).where(Variant.id == variant_id)
+                              .values(stock=Variant.stock + units[variant_id]))
+
+
 async def release_stock(session: AsyncSession, order: Order, *, shown: bool = False,
                         now: datetime | None = None) -> None:
     """Give back what an ending order (cancelled, expired) holds; lines must be loaded: its units to stock (codes
     of a digital order to their pool, unless its buyer was ``shown`` them: :func:`digital.release_line_codes`),
     its units bought at a flash deal's price to the deal, its discount code's use once no order of it stands."""
-    # In variant order, as stock is taken (concurrent checkouts lock the rows in the same order).
+    units: dict[int, int] = {}
     for line in sorted(order.lines, key=lambda line: line.variant_id):
         if order.kind == ProductKind.DIGITAL and await digital.release_line_codes(session, line, shown=shown):
             continue
-        await session.execute(
-            update(Variant).where(Variant.id == line.variant_id).values(stock=Variant.stock + line.quantity)
-        )
+        units[line.variant_id] = units.get(line.variant_id, 0) + line.quantity
+    await give_back_stock(session, units)
     await deals.give_back(session, order)
     await coupons.give_back(session, order, now or utcnow())
 

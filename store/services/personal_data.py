@@ -32,17 +32,22 @@ from store.models import (
     Commission,
     Creator,
     DataAccess,
+    MutedAlert,
     Order,
     OrderEvent,
     OutboxMessage,
     Payment,
     Payout,
+    Return,
+    Review,
+    SavedItem,
     Seller,
+    StockAlert,
     User,
     UserStep,
     Variant,
 )
-from store.states import AccessChannel, OrderEventType, OrderStatus, OutboxChannel, ProductKind
+from store.states import AccessChannel, OrderEventType, OrderStatus, OutboxChannel, ProductKind, ReturnStatus
 
 # An order is over for its buyer's contact once it is in one of these states.
 ENDED = (OrderStatus.DELIVERED, OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.EXPIRED)
@@ -131,12 +136,37 @@ async def export(session: AsyncSession, user_id: int, now: datetime) -> dict[str
                                    .where(Click.user_id == user_id).order_by(Click.id))
     document["link_clicks"] = [{"creator_id": creator, "product_id": product, "at": _when(at)}
                                for creator, product, at in clicks]
+    document.update(await _after_sales(session, user_id))
     document["creator"] = await _creator(session, user_id)
     shop = await session.scalar(select(Seller).where(Seller.owner_user_id == user_id))
     document["shop"] = ({"id": shop.id, "name": shop.name, "status": shop.status, "opened": _when(shop.created_at)}
                         if shop is not None else None)
     document["contact_given_to"] = await _given(session, user_id)
     return document
+
+
+async def _after_sales(session: AsyncSession, user_id: int) -> dict[str, Any]:
+    """Their reviews, returns, saved products, back-in-stock requests and the alerts they turned off."""
+    reviews = await session.scalars(select(Review).where(Review.buyer_id == user_id).order_by(Review.id))
+    returns = await session.scalars(select(Return).where(Return.buyer_id == user_id).order_by(Return.id))
+    saved = await session.execute(select(SavedItem.product_id, SavedItem.created_at)
+                                  .where(SavedItem.user_id == user_id).order_by(SavedItem.created_at))
+    waiting = await session.execute(select(Variant.sku, StockAlert.created_at).join(Variant, Variant.id ==
+                                                                                     StockAlert.variant_id)
+                                    .where(StockAlert.user_id == user_id).order_by(StockAlert.created_at))
+    muted = await session.scalars(select(MutedAlert.kind).where(MutedAlert.user_id == user_id)
+                                  .order_by(MutedAlert.kind))
+    return {
+        "reviews": [{"id": r.id, "order_id": r.order_id, "product_id": r.product_id, "rating": r.rating,
+                     "text": r.text, "has_photo": r.photo is not None, "written": _when(r.created_at),
+                     "seller_reply": r.reply, "hidden": _when(r.hidden_at)} for r in reviews],
+        "returns": [{"id": r.id, "order_id": r.order_id, "status": r.status, "reason": r.reason, "note": r.note,
+                     "has_photo": r.photo is not None, "amount": r.amount, "currency": r.currency,
+                     "refund_status": r.refund_status, "asked": _when(r.created_at)} for r in returns],
+        "saved_products": [{"product_id": product, "saved": _when(at)} for product, at in saved],
+        "back_in_stock_requests": [{"sku": sku, "asked": _when(at)} for sku, at in waiting],
+        "alerts_turned_off": list(muted),
+    }
 
 
 async def _given(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
@@ -208,10 +238,12 @@ def _ended_at():  # type: ignore[no-untyped-def]
 
 
 async def forget(session: AsyncSession, user_id: int, now: datetime) -> Forgotten:
-    """Erase what is kept about a person: profile, saved details, cart, step, link clicks, the updates
-    they sent, and the contact on their orders that have ended (the open ones' once they end).
+    """Erase what is kept about a person: profile, saved details, cart, step, link clicks, saved products and
+    back-in-stock requests, a decided return's words and photo, the updates they sent, and the contact on
+    their orders that have ended (the open ones' once they end).
 
-    Orders keep their items, amounts and dates; a creator's commission is kept for payout.
+    Orders keep their items, amounts and dates; a creator's commission is kept for payout; a review stays
+    public with no name (the alerts they turned off stay off).
     """
     user = await session.get(User, user_id, with_for_update=True)
     if user is not None:
@@ -221,6 +253,12 @@ async def forget(session: AsyncSession, user_id: int, now: datetime) -> Forgotte
     await session.execute(delete(CartLine).where(CartLine.user_id == user_id))
     await session.execute(delete(UserStep).where(UserStep.user_id == user_id))
     await session.execute(delete(Click).where(Click.user_id == user_id))
+    await session.execute(delete(SavedItem).where(SavedItem.user_id == user_id))
+    await session.execute(delete(StockAlert).where(StockAlert.user_id == user_id))
+    # A decided return's words and photo go; an open one's stay until its seller has decided.
+    await session.execute(update(Return).where(Return.buyer_id == user_id,
+                                               Return.status.in_((ReturnStatus.REJECTED, ReturnStatus.REFUNDED)))
+                          .values(note=None, photo=None))
     # What they sent (the inbox) is kept only until it is handled: a finished update keeps no payload.
     erased = await _erase(session, [Order.buyer_id == user_id, Order.contact_name.is_not(None)], now,
                           with_name=True)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.search import SearchDoc, SearchHit, SearchIndex, normalize
 from store.services.catalog import ProductCards, ProductView, catalog_version, searchable_since, sold_out_products
+from store.services.reviews import Rating, SellerScores, ratings
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,11 @@ class CatalogSearch:
         # The sold-out products, read again every STOCK_REFRESH refresh intervals: ranking them lower
         # needs no query per search, and no lock is taken where stock changes.
         self.sold_out: set[int] = set()
+        # The products with reviews and their ratings, read with the sold-out ones: the tie-break between
+        # equally relevant products, and the stars a card or a result list shows, from memory.
+        self.ratings: dict[int, Rating] = {}
+        # The sellers' scores, each read at most every few minutes (store/services/reviews.py).
+        self.scores = SellerScores()
         self._stock_checked_at = float("-inf")
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
@@ -58,6 +64,10 @@ class CatalogSearch:
     def mark_stale(self) -> None:
         """Check the catalog version on the next search (after a change made in this process)."""
         self._checked_at = float("-inf")
+
+    def mark_ratings_stale(self) -> None:
+        """Read the ratings again on the next use (after a review changed in this process)."""
+        self._checked_at = self._stock_checked_at = float("-inf")
 
     async def refresh(self, session: AsyncSession, *, force: bool = False) -> None:
         """Load the products changed since the version this index has seen."""
@@ -81,13 +91,18 @@ class CatalogSearch:
                 self.version = version
             if force or changed_catalog or now - self._stock_checked_at >= self.refresh_interval * STOCK_REFRESH:
                 self.sold_out = await sold_out_products(session)
+                self.ratings = await ratings(session)
                 self._stock_checked_at = now
             self._checked_at = time.monotonic()
 
     def _in_stock_first(self, hits: list[SearchHit]) -> tuple[int, ...]:
-        """The hits in order of relevance, a sold-out product below in-stock ones of similar relevance."""
-        sold_out = self.sold_out
-        ranked = sorted(hits, key=lambda hit: -(hit.score - (SOLD_OUT_PENALTY if hit.product_id in sold_out else 0)))
+        """The hits in order of relevance, a sold-out product below in-stock ones of similar relevance; between
+        products exactly as relevant, the better rated first (never above a more relevant one)."""
+        sold_out, rated = self.sold_out, self.ratings
+        no_rating = Rating(0, 0)
+        ranked = sorted(hits, key=lambda hit: (
+            -(hit.score - (SOLD_OUT_PENALTY if hit.product_id in sold_out else 0)),
+            -rated.get(hit.product_id, no_rating).average))
         return tuple(hit.product_id for hit in ranked)
 
     async def products(self, session: AsyncSession, ids: list[int], *, active_only: bool = True,
