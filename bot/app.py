@@ -24,8 +24,8 @@ from telegram.request import BaseRequest
 from bot.application import ShopApplication
 from bot.config import Settings
 from bot.request import AiohttpRequest
-from handlers import callbacks as cb
 from handlers import (
+    alerts,
     cart,
     checkout,
     coupons,
@@ -38,11 +38,14 @@ from handlers import (
     payments,
     privacy,
     product,
+    returns,
+    reviews,
     search,
     seller,
     seller_catalog,
     start,
 )
+from handlers import callbacks as cb
 from handlers.common import answer, button_handler, expired
 from handlers.context import ShopContext, attach, trace
 from handlers.errors import on_error
@@ -56,7 +59,8 @@ from store.shop import Shop, ShopOptions
 logger = logging.getLogger(__name__)
 
 # The flows (dialogues over several messages), each one table of steps; their buttons come with them.
-FLOWS = StepRouter([checkout.FLOW, seller.FLOW, seller_catalog.FLOW, coupons.FLOW, deals.FLOW],
+FLOWS = StepRouter([checkout.FLOW, seller.FLOW, seller_catalog.FLOW, coupons.FLOW, deals.FLOW, reviews.FLOW,
+                    returns.FLOW],
                    on_search=search.search)
 
 # Every other button, by kind.
@@ -95,6 +99,11 @@ BUTTONS: dict[type[cb.Button], Callable] = {
     cb.ForgetMe: privacy.on_forget_answer,
     cb.ChooseLanguage: language.on_choose_language,
     cb.RemindDeal: deals.on_remind,
+    cb.ToggleSaved: alerts.on_toggle_saved,
+    cb.WatchStock: alerts.on_watch,
+    cb.SavedPage: alerts.on_saved_page,
+    cb.RemoveSaved: alerts.on_remove_saved,
+    cb.ToggleAlert: alerts.on_toggle_alert,
 }
 
 
@@ -120,7 +129,9 @@ def shop_options(settings: Settings) -> ShopOptions:
         attribution_window=timedelta(days=settings.attribution_window_days),
         creator_code_percent=settings.creator_code_percent,
         return_window=timedelta(days=settings.return_window_days),
+        return_auto_approve=timedelta(hours=settings.return_auto_approve_hours),
         personal_data_days=settings.personal_data_days,
+        review_ask_delay=timedelta(hours=settings.review_ask_hours),
     )
 
 
@@ -142,6 +153,8 @@ COMMANDS: dict[str, Callable] = {
     "cart": cart.on_cart_command,
     "orders": orders.on_orders_command,
     "deals": deals.on_deals,
+    "saved": alerts.on_saved,
+    "notifications": alerts.on_notifications,
     "cancel": FLOWS.on_cancel,
     "sell": seller.on_sell,
     "creator": creator.on_creator,
@@ -153,6 +166,7 @@ COMMANDS: dict[str, Callable] = {
     "language": language.on_language,
     "creator_sales": earnings.on_creator_sales,
     "seller_orders": seller.on_seller_orders,
+    "returns": returns.on_returns,
     "replay_webhooks": seller.on_replay_webhooks,
     "seller_settings": seller.on_settings,
     "webhook": seller.on_webhook,

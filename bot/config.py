@@ -60,7 +60,11 @@ class Settings(BaseSettings):
     attribution_window_days: int = Field(default=7, ge=1, le=365)
     creator_code_percent: int = Field(default=10, ge=1, le=50)
     return_window_days: int = Field(default=14, ge=0, le=365)
+    # A return request its seller leaves unanswered this long is approved by the shop.
+    return_auto_approve_hours: int = Field(default=48, ge=1, le=30 * 24)
     personal_data_days: int = Field(default=90, ge=1, le=3650)  # buyers' phone and address kept after an order ends
+    # A delivered order's buyer is asked to rate what they bought this many hours after delivery.
+    review_ask_hours: int = Field(default=rules.REVIEW_ASK_DELAY // timedelta(hours=1), ge=0, le=30 * 24)
     log_level: str = "INFO"
 
     @field_validator("bot_token")

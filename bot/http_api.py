@@ -14,6 +14,12 @@ sentence a person reads.
     POST /api/v1/orders/{id}/ship       {"carrier": "UPS", "tracking_number": "1Z999AA10123456784"}
     POST /api/v1/orders/{id}/deliver
     POST /api/v1/orders/{id}/cancel     {"reason": "out of stock at the warehouse"}
+    GET  /api/v1/returns?status=open|requested|approved|rejected|refunded&limit=&offset=
+    GET  /api/v1/returns/{id}
+    POST /api/v1/returns/{id}/approve
+    POST /api/v1/returns/{id}/reject    {"reason": "worn and washed"}
+    POST /api/v1/returns/{id}/received  the goods are back: refund (stock back)
+    POST /api/v1/returns/{id}/refund    refund without the goods back
     POST /api/v1/catalog?dry_run=false  a CSV file (Content-Type: text/csv), imported as by
                                         ``python -m bot import-catalog`` (store.services.catalog_import)
     POST /api/v1/variants/{sku}/codes   {"codes": ["AAAA-1111", ...]}, or text/plain with one code a line
@@ -36,13 +42,13 @@ from aiohttp import web
 
 from handlers.messages import error_text, refusal
 from store.errors import ErrorCode, Expired, NotAllowed, NotFound, ShopError
-from store.services import catalog_import, digital, fulfilment, personal_data, sellers
+from store.services import catalog_import, digital, fulfilment, personal_data, returns, sellers
 from store.services.catalog_import import ImportReport
 from store.services.events import load_order, order_document
 from store.services.fulfilment import Actor
 from store.services.orders import OPEN_FILTER, filter_statuses
 from store.shop import Shop
-from store.states import AccessChannel, ActorKind, OrderStatus, SellerAction
+from store.states import AccessChannel, ActorKind, OrderStatus, ReturnAction, ReturnStatus, SellerAction
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +228,69 @@ async def act(request: web.Request) -> web.Response:
     shop.wake_outbox()
     logger.info("seller %s: order %s %s over HTTP", actor.seller_id, order_id, action.value)
     return web.json_response((await _orders_json(shop, [order_id], actor))[0])
+
+
+# --- returns -------------------------------------------------------------------------------------
+
+
+def _return_id(request: web.Request) -> int:
+    raw = request.match_info["return_id"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        raise ApiError(404, "not_found", ErrorCode.RETURN_UNKNOWN, f"Return {raw[:20]!r} does not exist.")
+    return int(raw)
+
+
+async def _return_json(shop: Shop, return_id: int, actor: Actor) -> dict[str, Any]:
+    async with shop.db.read() as session:
+        ret, order = await returns.for_seller(session, return_id, actor)
+        return returns.document(ret, order)
+
+
+@routes.get("/api/v1/returns")
+async def list_returns(request: web.Request) -> web.Response:
+    """The seller's returns in a state (default: open, those still to act on), newest first."""
+    shop, actor = request.app[SHOP], request[ACTOR]
+    name = request.query.get("status", OPEN_FILTER)
+    if name != OPEN_FILTER and name not in tuple(ReturnStatus):
+        raise invalid("status_unknown", f"Unknown status; use one of {', '.join([OPEN_FILTER, *ReturnStatus])}.")
+    statuses = returns.OPEN if name == OPEN_FILTER else (ReturnStatus(name),)
+    limit, offset = _whole(request, "limit", 50, 200), _whole(request, "offset", 0, 10**9)
+    if limit < 1:
+        raise invalid("page_invalid", "limit must be a whole number from 1 to 200.")
+    async with shop.db.read() as session:
+        rows, total = await returns.seller_returns(session, [actor.seller_id], statuses, offset, limit)
+        documents = await returns.documents(session, rows)
+    return web.json_response({"returns": documents, "total": total, "limit": limit, "offset": offset})
+
+
+@routes.get("/api/v1/returns/{return_id}")
+async def get_return(request: web.Request) -> web.Response:
+    """One of the seller's returns."""
+    return web.json_response(await _return_json(request.app[SHOP], _return_id(request), request[ACTOR]))
+
+
+@routes.post("/api/v1/returns/{return_id}/{action}")
+async def act_on_return(request: web.Request) -> web.Response:
+    """Approve, reject, receive or refund one of the seller's returns."""
+    shop, actor = request.app[SHOP], request[ACTOR]
+    return_id, name = _return_id(request), request.match_info["action"]
+    if name not in tuple(ReturnAction):
+        raise ApiError(404, "not_found", "action_unknown",
+                       f"Unknown action {name[:20]!r}: use {', '.join(ReturnAction)}.")
+    action, now = ReturnAction(name), shop.clock()
+    body = await _body(request, "reason") if action == ReturnAction.REJECT else {}
+    async with shop.db.transaction() as session:
+        if action == ReturnAction.APPROVE:
+            await returns.approve(session, return_id, actor, now, shop.options.return_auto_approve)
+        elif action == ReturnAction.REJECT:
+            await returns.reject(session, return_id, actor, body["reason"], now)
+        elif action == ReturnAction.RECEIVED:
+            await returns.received(session, return_id, actor, now)
+        else:
+            await returns.refund_without_goods(session, return_id, actor, now)
+    shop.wake_outbox()
+    logger.info("seller %s: return %s %s over HTTP", actor.seller_id, return_id, action.value)
+    return web.json_response(await _return_json(shop, return_id, actor))
 
 
 # --- the catalog ---------------------------------------------------------------------------------

@@ -22,7 +22,17 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any, ClassVar
 
-from store.states import CartAction, Delivery, PaymentMethod, ProductKind, ProductStatus, SellerAction
+from store.states import (
+    AlertKind,
+    CartAction,
+    Delivery,
+    PaymentMethod,
+    ProductKind,
+    ProductStatus,
+    ReturnAction,
+    ReturnReason,
+    SellerAction,
+)
 
 MAX_BYTES = 64  # Telegram's limit on callback data
 SEP = ":"
@@ -509,6 +519,50 @@ class RemindDeal(Button, prefix="fr"):
     deal_id: int
 
 
+# --- shopper alerts: saved products, back in stock, /notifications ---------------------------------------
+
+
+@dataclass(frozen=True)
+class ToggleSaved(Button, prefix="ws"):
+    """♡ Save on a card (``save``: put it on the wishlist, else take it off); the card keeps the option shown."""
+
+    product_id: int
+    variant_id: int
+    save: bool
+
+
+@dataclass(frozen=True)
+class WatchStock(Button, prefix="wb"):
+    """🔔 Tell me when it's back, on a card showing a sold-out option (``watch``: ask, else no longer wait)."""
+
+    product_id: int
+    variant_id: int
+    watch: bool
+
+
+@dataclass(frozen=True)
+class SavedPage(Button, prefix="wl"):
+    """A page of /saved."""
+
+    page: int
+
+
+@dataclass(frozen=True)
+class RemoveSaved(Button, prefix="wr"):
+    """✕ on /saved: take a product off the wishlist (``page``: the page to show again)."""
+
+    product_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class ToggleAlert(Button, prefix="wn"):
+    """A kind of message on /notifications, turned on or off (``on``: what it becomes)."""
+
+    kind: AlertKind
+    on: bool
+
+
 # --- coupons (sellers' and the platform's; the new-coupon steps: handlers/coupons.py's FLOW) ---------------
 
 
@@ -561,3 +615,147 @@ class ConfirmCoupon(Button, prefix="kuc"):
     """Create the coupon the summary shows, or cancel it."""
 
     create: bool
+
+
+# --- reviews (the steps: handlers/reviews.py's FLOW) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateLine(Button, prefix="rvr"):
+    """One tap of 1 to 5 stars on a line of a delivered order: its review."""
+
+    line_id: int
+    stars: int
+
+
+@dataclass(frozen=True)
+class RateOrder(Button, prefix="rvo"):
+    """A delivered order's lines to rate (or change a rating of), from /orders."""
+
+    order_id: int
+
+
+@dataclass(frozen=True)
+class ReviewDone(Button, prefix="rvd"):
+    """Skip or Done after the stars: the review stands as it is."""
+
+    review_id: int
+
+
+@dataclass(frozen=True)
+class EditReview(Button, prefix="rve"):
+    """Change a review (once): the stars again."""
+
+    review_id: int
+
+
+@dataclass(frozen=True)
+class EditStars(Button, prefix="rvs"):
+    """A review's new stars (its buyer's one change)."""
+
+    review_id: int
+    stars: int
+
+
+@dataclass(frozen=True)
+class ReviewsPage(Button, prefix="rvl"):
+    """A page of a product's reviews, newest first (``turn``: in place of the page shown, else a new message)."""
+
+    product_id: int
+    page: int
+    turn: bool
+
+
+@dataclass(frozen=True)
+class ReviewPhoto(Button, prefix="rvp"):
+    """A review's photo, sent as a photo."""
+
+    review_id: int
+
+
+@dataclass(frozen=True)
+class ReplyReview(Button, prefix="rvy"):
+    """The seller replies to a review (once)."""
+
+    review_id: int
+
+
+@dataclass(frozen=True)
+class HideReview(Button, prefix="rvh"):
+    """An operator hides a review (a reason is asked)."""
+
+    review_id: int
+
+
+# --- returns (the steps: handlers/returns.py's FLOW) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartReturn(Button, prefix="rt"):
+    """↩️ Return on a delivered order: choose what goes back."""
+
+    order_id: int
+
+
+@dataclass(frozen=True)
+class ReturnUnits(Button, prefix="rtu"):
+    """One more unit of an order line in the return (back to none after the last)."""
+
+    line_id: int
+
+
+@dataclass(frozen=True)
+class ReturnNext(Button, prefix="rtn"):
+    """The units are chosen: on to the reason."""
+
+
+@dataclass(frozen=True)
+class ReturnWhy(Button, prefix="rtw"):
+    """The reason of a return, from the list."""
+
+    reason: ReturnReason
+
+
+@dataclass(frozen=True)
+class SendReturn(Button, prefix="rts"):
+    """Send the return request to the seller."""
+
+
+@dataclass(frozen=True)
+class LeaveReturn(Button, prefix="rtx"):
+    """Leave the return request unsent."""
+
+
+@dataclass(frozen=True)
+class DecideReturn(Button, prefix="rd"):
+    """A seller's (or an operator's) decision on a return: approve, reject, received, refund without it."""
+
+    return_id: int
+    action: ReturnAction
+
+
+@dataclass(frozen=True)
+class SellerReturn(Button, prefix="rs"):
+    """One return, as its seller sees it, with what may be done now."""
+
+    return_id: int
+
+
+@dataclass(frozen=True)
+class SellerReturnsPage(Button, prefix="rl"):
+    """A page of the returns the seller still has to act on."""
+
+    page: int
+
+
+@dataclass(frozen=True)
+class EditReturnInstructions(Button, prefix="ri"):
+    """Type the shop's return instructions (where and how goods come back)."""
+
+
+@dataclass(frozen=True)
+class SellerPage(Button, prefix="shp"):
+    """A seller's page for shoppers: its score, explained, and a page of its products."""
+
+    seller_id: int
+    page: int

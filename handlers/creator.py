@@ -16,7 +16,7 @@ from handlers.context import ShopContext
 from handlers.i18n import N_, Labels, _
 from handlers.messages import APPROVAL
 from handlers.notifications import applicant
-from handlers.product import send_card
+from handlers.product import card_keyboard, send_card
 from handlers.start import on_start, show_start
 from store.errors import ErrorCode, NotAllowed, NotFound, ShopError
 from store.services import coupons, creators, links
@@ -128,8 +128,7 @@ async def on_showcase_toggle(update: Update, context: ShopContext, pressed: cb.T
         who = await creators.card_viewer(session, user_id, product_id)
     await answer(query, _("Added to your showcase.") if now_in else _("Removed from your showcase."))
     if product is not None:
-        await query.edit_message_reply_markup(keyboards.product_card(product, product.default_variant(),
-                                                                     who.cart_count, who.showcased))
+        await query.edit_message_reply_markup(card_keyboard(product, product.default_variant(), who, context))
 
 
 async def on_deep_link(update: Update, context: ShopContext) -> None:

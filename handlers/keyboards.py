@@ -9,8 +9,17 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton,
 
 from handlers import callbacks as cb
 from handlers.i18n import N_, Labels, _
-from handlers.messages import PAYMENT_METHOD, SELLER_ACTION, SELLER_ORDER_FILTERS, order_status
-from handlers.render import fee
+from handlers.messages import (
+    ALERT_KIND,
+    PAYMENT_METHOD,
+    RETURN_ACTION,
+    RETURN_REASON,
+    SELLER_ACTION,
+    SELLER_ORDER_FILTERS,
+    order_status,
+)
+from handlers.render import fee, short
+from handlers.render import stars as stars_of
 from store.models import Coupon, Order
 from store.services.cart import CartView
 from store.services.catalog import CategoryView, ProductView, VariantView
@@ -18,7 +27,9 @@ from store.services.checkout import ShippingOption
 from store.services.contact import one_line
 from store.services.fulfilment import SellerOrder
 from store.services.orders import OrderSummary, allowed_actions
-from store.states import CartAction, Delivery, PaymentMethod, ProductKind, ProductStatus
+from store.services.returns import Returnable
+from store.services.reviews import LineToRate, ReviewView
+from store.states import AlertKind, CartAction, Delivery, PaymentMethod, ProductKind, ProductStatus, ReturnAction
 
 # The reply-keyboard buttons of the checkout: marked here, translated when shown (the checkout's flow
 # knows its cancel button in every language).
@@ -93,6 +104,13 @@ def search_page(products: list[ProductView], start: int, page: int, pages: int, 
     return product_list(products, start, nav)
 
 
+def seller_page(products: list[ProductView], start: int, page: int, pages: int,
+                seller_id: int) -> InlineKeyboardMarkup:
+    """A seller's products with paging, and the categories."""
+    return product_list(products, start, pager(page, pages, lambda n: cb.SellerPage(seller_id, n)),
+                        [button(_("‹ Categories"), cb.Categories())])
+
+
 def category_page(products: list[ProductView], start: int, page: int, pages: int,
                   category_id: int) -> InlineKeyboardMarkup:
     """A category's products with paging and a way back."""
@@ -107,11 +125,14 @@ def no_results(items: list[CategoryView]) -> InlineKeyboardMarkup:
 
 
 def product_card(product: ProductView, selected: VariantView | None, cart_count: int,
-                 showcased: bool | None = None) -> InlineKeyboardMarkup:
-    """Variant choices (the selected one ticked), Add to cart and Buy now, the cart; for creators, Share and
-    Showcase.
+                 showcased: bool | None = None, *, saved: bool = False,
+                 waiting: frozenset[int] = frozenset(), reviews: int = 0) -> InlineKeyboardMarkup:
+    """Variant choices (the selected one ticked), Add to cart and Buy now (or, sold out, Tell me when it's
+    back), the cart and Save; for creators, Share and Showcase.
 
-    ``showcased`` is None for shoppers, else whether the creator's showcase holds the product.
+    ``showcased`` is None for shoppers, else whether the creator's showcase holds the product; ``saved``:
+    whether the viewer's wishlist holds it; ``waiting``: the options the viewer asked to be told about;
+    ``reviews``: how many reviews it shows (a Reviews button when there are).
     """
     rows: list[list[InlineKeyboardButton]] = []
     if product.has_options:
@@ -129,7 +150,15 @@ def product_card(product: ProductView, selected: VariantView | None, cart_count:
         rows.append([button(_("➕ Add to cart"), cb.AddToCart(selected.id)),
                      # Translators: a button (order just this item), keep it short.
                      button(_("⚡ Buy now"), cb.BuyNow(selected.id))])
+    elif selected is not None:
+        rows.append([_watch_button(product.id, selected.id, selected.id in waiting)])
     rows.append([button(_cart_label(cart_count), cb.ShowCart())])
+    rows.append([_save_button(product.id, selected.id if selected is not None else 0, saved),
+                 # Translators: a button opening the page of the shop that sells the product, keep it short.
+                 button(_("🏪 The shop"), cb.SellerPage(product.seller_id, 0))])
+    if reviews:
+        # Translators: a button opening a product's reviews; {count} is how many there are. Keep it short.
+        rows.append([button(_("⭐ Reviews ({count})").format(count=reviews), cb.ReviewsPage(product.id, 0, False))])
     if showcased is not None:
         # Translators: a button (the product is in the creator's showcase: tap to take it out), keep it short.
         toggle = _("⭐ In showcase ✓") if showcased else _("☆ Add to showcase")
@@ -137,6 +166,25 @@ def product_card(product: ProductView, selected: VariantView | None, cart_count:
         rows.append([button(_("🔗 Share link"), cb.ShareLink(product.id)),
                      button(toggle, cb.ToggleShowcase(product.id, add=not showcased))])
     return build(rows)
+
+
+def _save_button(product_id: int, variant_id: int, saved: bool) -> InlineKeyboardButton:
+    """♡ Save, or ♥ Saved (tap to take it off the wishlist)."""
+    if saved:
+        # Translators: a button (the product is on the shopper's wishlist: tap to take it off), keep it short.
+        return button(_("♥ Saved"), cb.ToggleSaved(product_id, variant_id, save=False))
+    # Translators: a button (put the product on the shopper's wishlist, /saved), keep it short.
+    return button(_("♡ Save"), cb.ToggleSaved(product_id, variant_id, save=True))
+
+
+def _watch_button(product_id: int, variant_id: int, waiting: bool) -> InlineKeyboardButton:
+    """On a sold-out option: ask to be told when it is back, or (asked already) tap to no longer wait."""
+    if waiting:
+        # Translators: a button (the shopper will be told when the sold-out option is back; tap to cancel), keep it
+        # short.
+        return button(_("🔔 We'll tell you ✓"), cb.WatchStock(product_id, variant_id, watch=False))
+    # Translators: a button (tell me when this sold-out option is in stock again), keep it short.
+    return button(_("🔔 Tell me when it's back"), cb.WatchStock(product_id, variant_id, watch=True))
 
 
 def share_link(url: str, title: str) -> InlineKeyboardMarkup:
@@ -278,10 +326,21 @@ def order_list(orders: list[OrderSummary], page: int, pages: int) -> InlineKeybo
     return build([*rows, pager(page, pages, cb.OrdersPage)])
 
 
-def order_detail(page: int, checkout_id: int | None, goods_of: int | None = None) -> InlineKeyboardMarkup:
-    """Back to the list, a way to call off an unpaid order, and a paid digital order's goods once more."""
+def order_detail(page: int, checkout_id: int | None, goods_of: int | None = None,
+                 rate_of: int | None = None, return_of: int | None = None) -> InlineKeyboardMarkup:
+    """Back to the list, a way to call off an unpaid order, a paid digital order's goods once more, and (a
+    delivered order, ``rate_of``) Rate, and (within the return window, ``return_of``) Return."""
     # Translators: a button (back to the list of orders), keep it short.
     rows = [[button(_("‹ My orders"), cb.OrdersPage(page))]]
+    after = []
+    if rate_of is not None:
+        # Translators: a button (rate or review what a delivered order brought), keep it short.
+        after.append(button(_("⭐ Rate"), cb.RateOrder(rate_of)))
+    if return_of is not None:
+        # Translators: a button (send goods of a delivered order back), keep it short.
+        after.append(button(_("↩️ Return"), cb.StartReturn(return_of)))
+    if after:
+        rows.insert(0, after)
     if goods_of is not None:
         # Translators: a button (send a digital order's files, codes or links again), keep it short.
         rows.insert(0, [button(_("📥 Get it again"), cb.GetAgain(goods_of))])
@@ -452,6 +511,26 @@ def deals_list(listed: list[tuple[str, int, int | None]]) -> InlineKeyboardMarku
     return build(rows)
 
 
+def saved_list(listed: list[tuple[str, int]], page: int, pages: int) -> InlineKeyboardMarkup:
+    """/saved: per product its card and ✕ (numbered as in the text), then paging (``listed``: the button's
+    text and the product id)."""
+    rows = [[button(text, cb.ShowProduct(product_id)), button(f"✕ {text.split('.', 1)[0]}",
+                                                              cb.RemoveSaved(product_id, page))]
+            for text, product_id in listed]
+    return build([*rows, pager(page, pages, cb.SavedPage)])
+
+
+def alert_kinds(off: set[AlertKind]) -> InlineKeyboardMarkup:
+    """/notifications: each kind of message, on (✅) or off (🔕); a tap turns it the other way."""
+    return build([[button(f"{'🔕' if kind in off else '✅'} {ALERT_KIND[kind]}", cb.ToggleAlert(kind, on=kind in off))]
+                  for kind in AlertKind])
+
+
+def open_products(listed: list[tuple[str, int]]) -> InlineKeyboardMarkup:
+    """A button to each product's card (``listed``: the button's text and the product id)."""
+    return build([[button(text, cb.ShowProduct(product_id))] for text, product_id in listed])
+
+
 def manage_digital_product(product: ProductView) -> InlineKeyboardMarkup:
     """A digital product's edit buttons: as :func:`manage_product`'s, with each variant's goods (its codes to add,
     which are its stock, or its file, link or text)."""
@@ -525,3 +604,112 @@ def coupon_confirm() -> InlineKeyboardMarkup:
     return build([[button(_("✅ Create"), cb.ConfirmCoupon(create=True)),
                    # Translators: a button (don't create the coupon summed up above), keep it short.
                    button(_("✖ Cancel"), cb.ConfirmCoupon(create=False))]])
+
+
+# --- reviews --------------------------------------------------------------------------------------------
+
+
+RATE_LINES_MAX = 10  # lines one rating keyboard shows (a header and five stars each: 60 of Telegram's 100 buttons)
+
+
+def rate_lines(lines: list[LineToRate]) -> InlineKeyboardMarkup:
+    """Per line of a delivered order (the first RATE_LINES_MAX still to rate or change): its name, then five
+    stars to tap (unrated), or its stars and Change (rated, its one change left)."""
+    rows: list[list[InlineKeyboardButton]] = []
+    shown = [line for line in lines if line.review_id is None or line.editable][:RATE_LINES_MAX]
+    for line in shown:
+        name = f"{line.title} ({line.label})" if line.label else line.title
+        if line.review_id is None:
+            rows.append([button(short(name, 40), cb.Noop())])
+            rows.append([button(f"{stars} ★", cb.RateLine(line.line_id, stars)) for stars in range(1, 6)])
+        else:
+            rows.append([button(f"{short(name, 28)} {stars_of(line.rating or 0)}", cb.Noop())])
+            # Translators: a button (change a review, which can be done once), keep it short.
+            rows.append([button(_("✏️ Change my review"), cb.EditReview(line.review_id))])
+    return build(rows)
+
+
+def edit_stars(review_id: int) -> InlineKeyboardMarkup:
+    """A review's new stars."""
+    return build([[button(f"{stars} ★", cb.EditStars(review_id, stars)) for stars in range(1, 6)]])
+
+
+def review_words(review_id: int, added: bool) -> InlineKeyboardMarkup:
+    """Under "add words or a photo": Skip (nothing added yet) or Done."""
+    # Translators: a button (the review is fine as it is: publish it), keep it short.
+    done = _("✅ Done")
+    # Translators: a button (publish the review with no words or photo), keep it short.
+    label = done if added else _("Skip")
+    return build([[button(label, cb.ReviewDone(review_id))]])
+
+
+def reviews_page(product_id: int, shown: list[ReviewView], start: int, page: int, pages: int, *,
+                 replies: bool, hides: bool) -> InlineKeyboardMarkup:
+    """Per review on the page: its photo, Reply (its seller, when it has none) and Hide (operators); paging;
+    back to the product."""
+    rows = []
+    for number, review in enumerate(shown, start + 1):
+        row = []
+        if review.photo:
+            row.append(button(f"📷 {number}", cb.ReviewPhoto(review.id)))
+        if replies and review.reply is None:
+            # Translators: a button (the seller replies to review number {number}), keep it short.
+            row.append(button(_("💬 Reply {number}").format(number=number), cb.ReplyReview(review.id)))
+        if hides:
+            # Translators: a button (an operator hides review number {number}), keep it short.
+            row.append(button(_("🚫 Hide {number}").format(number=number), cb.HideReview(review.id)))
+        rows.append(row)
+    # Translators: a button (back to the product's card), keep it short.
+    back = [button(_("‹ Product"), cb.ShowProduct(product_id))]
+    return build([*rows, pager(page, pages, lambda n: cb.ReviewsPage(product_id, n, True)), back])
+
+
+def product_reviews(product_id: int) -> InlineKeyboardMarkup:
+    """Under a reply's notice: the product's reviews."""
+    # Translators: a button opening a product's reviews, keep it short.
+    return build([[button(_("⭐ See the reviews"), cb.ReviewsPage(product_id, 0, False))]])
+
+
+# --- returns -------------------------------------------------------------------------------------------
+
+
+RETURN_TITLE = 28  # a product's title on a return's unit button
+
+
+def return_units(view: Returnable, chosen: dict[int, int]) -> InlineKeyboardMarkup:
+    """One button per line that may go back ("1/2 · Tee (M)": tap for one more unit), then Continue and Cancel."""
+    rows = [[button(f"{chosen.get(line.id, 0)}/{line.left} · {short(line.title, RETURN_TITLE)}"
+                    + (f" ({short(line.variant_label, 12)})" if line.variant_label else ""), cb.ReturnUnits(line.id))]
+            for line in view.lines if line.left > 0]
+    # Translators: a button (leave a return request unsent), keep it short.
+    leave = button(_("✖ Cancel"), cb.LeaveReturn())
+    # Translators: a button (the units are chosen: on to the reason), keep it short.
+    return build([*rows, [button(_("Continue ›"), cb.ReturnNext()), leave]])
+
+
+def return_reasons() -> InlineKeyboardMarkup:
+    """The reasons to choose from, two a row, and Cancel."""
+    reasons = [button(RETURN_REASON[reason], cb.ReturnWhy(reason)) for reason in RETURN_REASON]
+    return build([*(reasons[i:i + 2] for i in range(0, len(reasons), 2)), [button(_("✖ Cancel"), cb.LeaveReturn())]])
+
+
+def return_send() -> InlineKeyboardMarkup:
+    """Send the request (words and a photo are optional), or Cancel."""
+    # Translators: a button (send the return request to the seller), keep it short.
+    return build([[button(_("📨 Send request"), cb.SendReturn()), button(_("✖ Cancel"), cb.LeaveReturn())]])
+
+
+def return_decision(return_id: int, actions: tuple[ReturnAction, ...]) -> InlineKeyboardMarkup | None:
+    """What the seller may do with a return now (None: nothing left to do)."""
+    if not actions:
+        return None
+    return build([[button(RETURN_ACTION[action], cb.DecideReturn(return_id, action)) for action in actions[:2]],
+                  [button(RETURN_ACTION[action], cb.DecideReturn(return_id, action)) for action in actions[2:]]])
+
+
+def seller_returns(listed: list[tuple[int, str]], page: int, pages: int) -> InlineKeyboardMarkup:
+    """The returns of a page (return id, its button's label), paging, and the shop's return instructions."""
+    rows = [[button(label, cb.SellerReturn(return_id))] for return_id, label in listed]
+    # Translators: a button (write where and how buyers send goods back), keep it short.
+    edit = [button(_("✏️ Return instructions"), cb.EditReturnInstructions())]
+    return build([*rows, pager(page, pages, cb.SellerReturnsPage), edit])

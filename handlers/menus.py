@@ -18,6 +18,8 @@ SHOPPER_COMMANDS = [
     ("orders", N_("Your orders")),
     ("cancel", N_("Leave what you are doing")),
     ("deals", N_("Flash deals, live and coming")),
+    ("saved", N_("Products you saved")),
+    ("notifications", N_("Alerts: turn each kind on or off")),
     ("sell", N_("Open a shop on chatshop")),
     ("creator", N_("Share products and earn commission")),
     ("earnings", N_("Your clicks, sales and commission")),
@@ -29,6 +31,7 @@ SHOPPER_COMMANDS = [
 SELLER_COMMANDS = [
     *SHOPPER_COMMANDS[:4],
     ("seller_orders", N_("Orders to fulfil")),
+    ("returns", N_("Returns to approve or refund")),
     ("add_product", N_("Add a product")),
     ("my_products", N_("Edit prices, stock, pause or remove")),
     ("coupons", N_("Discount codes: create, pause, resume")),

@@ -27,6 +27,7 @@ from store.money import format_money, locale_for
 from store.services.checkout import Adjustment, CartAdjustment
 from store.services.orders import OPEN_FILTER
 from store.states import (
+    AlertKind,
     Approval,
     CartAction,
     CheckoutStatus,
@@ -37,6 +38,9 @@ from store.states import (
     ProductKind,
     ProductStatus,
     RefundStatus,
+    ReturnAction,
+    ReturnReason,
+    ReturnStatus,
     SellerAction,
 )
 
@@ -105,6 +109,15 @@ PRODUCT_STATUS = Labels({
     ProductStatus.PAUSED: N_("⏸ paused (hidden from shoppers)"),
     ProductStatus.REMOVED: N_("removed"),
 })
+# The kinds of message a shopper turns on or off with /notifications (on its buttons, after ✅ or 🔕).
+ALERT_KIND = Labels({
+    # Translators: a button of /notifications: messages asking to rate what was bought. Keep it short.
+    AlertKind.REVIEW_REQUESTS: N_("Review requests"),
+    # Translators: a button of /notifications: messages saying a sold-out option is in stock again. Keep it short.
+    AlertKind.BACK_IN_STOCK: N_("Back in stock"),
+    # Translators: a button of /notifications: messages saying saved products got cheaper. Keep it short.
+    AlertKind.PRICE_DROPS: N_("Price drops"),
+})
 # The filters of the seller's order list in the chat, with their buttons (names: orders.filter_statuses).
 SELLER_ORDER_FILTERS = Labels({
     # Translators: a button filtering a seller's orders, keep it short.
@@ -128,6 +141,40 @@ SELLER_ACTION = Labels({
     SellerAction.DELIVER: N_("📬 Delivered"),
     # Translators: a button (cancel the order), keep it short.
     SellerAction.CANCEL: N_("✖ Cancel"),
+})
+RETURN_STATUS = Labels({
+    # Translators: a return's state.
+    ReturnStatus.REQUESTED: N_("waiting for the seller's answer"),
+    # Translators: a return's state (buyers and sellers read it): approved, the goods are to travel back.
+    ReturnStatus.APPROVED: N_("approved, goods to come back"),
+    # Translators: a return's state.
+    ReturnStatus.REJECTED: N_("rejected by the seller"),
+    # Translators: a return's state: it is over, the buyer is refunded (or owed the money).
+    ReturnStatus.REFUNDED: N_("closed with a refund"),
+})
+RETURN_REASON = Labels({
+    # Translators: a reason to return goods, also a button: keep it short.
+    ReturnReason.DAMAGED: N_("Damaged or faulty"),
+    # Translators: a reason to return goods, also a button: keep it short.
+    ReturnReason.WRONG_ITEM: N_("Wrong item sent"),
+    # Translators: a reason to return goods, also a button: keep it short.
+    ReturnReason.NOT_AS_DESCRIBED: N_("Not as described"),
+    # Translators: a reason to return goods (clothes, shoes), also a button: keep it short.
+    ReturnReason.DOES_NOT_FIT: N_("Doesn't fit"),
+    # Translators: a reason to return goods, also a button: keep it short.
+    ReturnReason.CHANGED_MIND: N_("Changed my mind"),
+    # Translators: a reason to return goods, also a button: keep it short.
+    ReturnReason.OTHER: N_("Something else"),
+})
+RETURN_ACTION = Labels({
+    # Translators: a button (the seller accepts a return), keep it short.
+    ReturnAction.APPROVE: N_("✅ Approve"),
+    # Translators: a button (the seller refuses a return), keep it short.
+    ReturnAction.REJECT: N_("✖ Reject"),
+    # Translators: a button (the returned goods arrived: refund the buyer), keep it short.
+    ReturnAction.RECEIVED: N_("📦 Received: refund"),
+    # Translators: a button (refund the buyer, who keeps the goods), keep it short.
+    ReturnAction.REFUND: N_("💸 Refund, no return"),
 })
 # The short texts a seller's catalog has, by field, for "... has at most N characters."
 TEXT_FIELDS: dict[str, Callable[[int], str]] = {
@@ -244,6 +291,18 @@ def _transition_refused(data: dict[str, Any]) -> str:
     # Translators: {status} and {to} are an order's statuses ("shipped", "accepted by the seller").
     return _("Order #{order_id} is {status}: it can't be {to} now.").format(
         order_id=data["order_id"], status=order_status(data["status"]), to=order_status(data["to"]))
+
+
+def _return_window_over(data: dict[str, Any]) -> str:
+    # Translators: {date} is the date and time (UTC) the order's return window ended.
+    return _("This order's return window ended {date}.").format(date=format_datetime(
+        data["until"], "short", tzinfo=data["until"].tzinfo, locale=locale_for(current())) + " UTC")
+
+
+def _return_action_refused(data: dict[str, Any]) -> str:
+    # Translators: {number} is a return's number, {status} its state ("closed with a refund").
+    return _("Return #{number} ({status}): that can't be done any more.").format(
+        number=data["return_id"], status=RETURN_STATUS[data["status"]])
 
 
 def _already_a_seller(data: dict[str, Any]) -> str:
@@ -581,6 +640,49 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.DEAL_NOT_UPCOMING: N_("This flash deal has already started: open /deals to see it."),
     ErrorCode.DEAL_REMINDER_SET: N_("Your reminder is already set: I'll tell you when the deal starts."),
     ErrorCode.DEAL_STEP_OVER: N_("This step is over. Open the product again from /my_products."),
+    ErrorCode.RETURN_UNKNOWN: N_("That return isn't one of yours, or no longer exists."),
+    ErrorCode.RETURN_NOT_DELIVERED: N_("Only a delivered order can be returned."),
+    ErrorCode.RETURN_WINDOW_OVER: _return_window_over,
+    ErrorCode.RETURN_NOTHING_LEFT: N_("Everything in this order is already being returned."),
+    ErrorCode.RETURN_NOTHING_CHOSEN: N_("Tap an item to choose how many go back, then Continue."),
+    # Translators: {title} is a product; {left} how many of it may still be returned.
+    ErrorCode.RETURN_UNITS_TAKEN: lambda data: ngettext(
+        "Only {left} unit of {title} can still be returned. Please choose again.",
+        "Only {left} units of {title} can still be returned. Please choose again.", data["left"]).format(**data),
+    ErrorCode.RETURN_NOTE_TOO_LONG: lambda data: ngettext("A note to the seller has at most {max} character.",
+                                                          "A note to the seller has at most {max} characters.",
+                                                          data["max"]).format(**data),
+    ErrorCode.RETURN_ACTION_REFUSED: _return_action_refused,
+    # Translators: {min} and {max} are numbers of characters.
+    ErrorCode.RETURN_INSTRUCTIONS_LENGTH: N_("Please write the instructions in {min} to {max} characters."),
+    ErrorCode.RETURN_STEP_OVER: N_("This step is over. Open the order again in /orders."),
+    # Translators: {order_id} is an order number; /returns is a command.
+    ErrorCode.ORDER_HAS_OPEN_RETURN: N_("Order #{order_id} has a return waiting for your answer: decide it in "
+                                        "/returns (approving or refunding it settles the money)."),
+    ErrorCode.REVIEW_LINE_UNKNOWN: N_("That item isn't in one of your orders."),
+    ErrorCode.REVIEW_NOT_DELIVERED: N_("You can rate what you bought once it's delivered."),
+    ErrorCode.REVIEW_EXISTS: N_("You've already rated this item. To change your review (once), open the order in "
+                                "/orders and tap Rate."),
+    # Translators: {min} and {max} are numbers of stars (1 and 5).
+    ErrorCode.RATING_INVALID: N_("A rating is {min} to {max} stars."),
+    ErrorCode.REVIEW_TEXT_LENGTH: lambda data: ngettext("A review has at most {max} character.",
+                                                        "A review has at most {max} characters.",
+                                                        data["max"]).format(**data),
+    ErrorCode.REVIEW_PHOTO_INVALID: N_("That photo can't be used. Please send another one."),
+    ErrorCode.REVIEW_EDITED: N_("You've already changed this review once: it's final now."),
+    ErrorCode.REVIEW_UNKNOWN: N_("This review is no longer shown."),
+    ErrorCode.REVIEW_REPLIED: N_("This review already has its reply: one reply per review."),
+    ErrorCode.REVIEW_REPLY_LENGTH: lambda data: ngettext("A reply has at most {max} character.",
+                                                         "A reply has at most {max} characters.",
+                                                         data["max"]).format(**data),
+    ErrorCode.REVIEW_REPLY_NOT_YOURS: N_("Only the seller of this product can reply to its reviews."),
+    # Translators: {min} and {max} are numbers of characters.
+    ErrorCode.REVIEW_HIDE_REASON_LENGTH: N_("Please give the reason in {min} to {max} characters."),
+    ErrorCode.REVIEW_STEP_OVER: N_("This step is over. Open the order again in /orders."),
+    ErrorCode.REVIEWS_PAGE_GONE: N_("That page of reviews is gone. Please open the product again."),
+    ErrorCode.OPTION_IN_STOCK: N_("Good news: this option is in stock now, so you can add it to your cart."),
+    ErrorCode.RESTOCK_ALERTS_OFF: N_("You turned back-in-stock messages off. Turn them on in /notifications, then "
+                                     "tap again."),
 }
 
 

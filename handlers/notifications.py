@@ -17,11 +17,14 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
 from handlers import keyboards, render
+from handlers import returns as returned
+from handlers import reviews as review_chat
 from handlers.fit import CAPTION_LIMIT, fit, fit_lines, pages
 from handlers.i18n import N_, _, ngettext
 from handlers.messages import CHECKOUT_WAS, PAID_BY, PAYMENT_METHOD, REFUND_STATUS, order_status
 from store.models import FlashDeal, Order, Payment, utcnow
-from store.services import creators, deals, outbox
+from store.services import creators, deals, outbox, returns
+from store.services.catalog import get_product, get_products
 from store.services.digital import DOCUMENT, PHOTO, Goods
 from store.services.events import load_order
 from store.services.fulfilment import RefundDue, goods_shown, refund_due
@@ -347,6 +350,81 @@ async def _deal_started(session: AsyncSession, data: dict[str, Any]) -> Notice |
     return Notice(text, keyboards.deals_list([(render.short(deal.title, 40), deal.product_id, None)]))
 
 
+ALERT_TITLE_MAX = 40  # a product's title on the button under an alert
+
+
+async def _back_in_stock(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
+    product = await get_product(session, data["product_id"])
+    variant = product.variant(data["variant_id"]) if product is not None else None
+    if product is None or variant is None:
+        return None  # no longer on sale: nothing to tell
+    deal = (await deals.live_for(session, [variant.id], utcnow())).get(variant.id)
+    # Translators: a message a shopper asked for: {name} is a product (and its option), {price} its price.
+    text = _("🔔 <b>Back in stock!</b> {name} is available again, at {price}.").format(
+        name=render.item_name(product.title, variant.label),
+        price=render.money(deal.price if deal is not None else variant.price, data["currency"]))
+    # Translators: ends a back-in-stock message; /notifications is a command, keep it as it is.
+    text += "\n" + _("You asked me to tell you. /notifications turns these messages off.")
+    return Notice(text, keyboards.open_products([(render.short(product.title, ALERT_TITLE_MAX), product.id)]))
+
+
+async def _price_drop(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
+    found = await get_products(session, [item["product_id"] for item in data["items"]])
+    items = [(found[item["product_id"]], item) for item in data["items"] if item["product_id"] in found]
+    if not items:
+        return None  # none of them is on sale any more
+    currency, more = data["currency"], data.get("more", 0)
+    # Translators: the first line of a message listing saved products that got cheaper; {count} is how many.
+    head = ngettext("📉 <b>A product you saved got cheaper</b>", "📉 <b>{count} products you saved got cheaper</b>",
+                    len(items) + more).format(count=len(items) + more)
+    # Translators: a saved product that got cheaper: {name} its name, {price} its price now, {was} the price the
+    # shopper saw before (shown struck through).
+    lines = [_("• {name}: <b>{price}</b>, was <s>{was}</s>").format(
+        name=render.item_name(product.title, ""), price=render.money(item["price"], currency),
+        was=render.money(item["was"], currency)) for product, item in items]
+    tail = []
+    if more:
+        # Translators: after a list of saved products that got cheaper; {count} is how many more did.
+        tail.append(ngettext("… and {count} more: see /saved.", "… and {count} more: see /saved.",
+                             more).format(count=more))
+    # Translators: ends a price-drop message; /notifications is a command, keep it as it is.
+    tail.append(_("At most one such message a day. /notifications turns them off."))
+    return Notice(fit_lines([head], lines, tail),
+                  keyboards.open_products([(render.short(product.title, ALERT_TITLE_MAX), product.id)
+                                           for product, _item in items]))
+
+
+async def _review_request(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
+    found = await review_chat.request_message(session, data)
+    return Notice(*found) if found is not None else None
+
+
+async def _review_reply(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
+    found = await review_chat.reply_message(session, data)
+    return Notice(*found) if found is not None else None
+
+
+async def _seller_return(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
+    found = await returns.get(session, data["return_id"])
+    if found is None:
+        return None
+    ret, order = found
+    text = returned.seller_return_text(ret, order, order.seller.return_instructions, data["hours"], None,
+                                       by_the_shop=data.get("by_the_shop", False))
+    # Translators: the caption of a buyer's photo of the goods they return; {number} is the return's number.
+    files = (SentFile(PHOTO, ret.photo, _("📷 Return #{number}: the buyer's photo").format(number=ret.id)),)
+    return Notice(text, keyboards.return_decision(ret.id, returns.actions(ret, order.kind)),
+                  files=files if ret.photo else ())
+
+
+async def _buyer_return(session: AsyncSession, data: dict[str, Any]) -> Notice | None:
+    found = await returns.get(session, data["return_id"])
+    if found is None:
+        return None
+    ret, order = found
+    return Notice(returned.buyer_return_text(ret, order, order.seller.return_instructions, None))
+
+
 # The renderer of each chat notice the outbox delivers (Stars refunds are not messages).
 RENDERERS: dict[NoticeKind, Callable[[AsyncSession, dict[str, Any]], Awaitable[Notice | None]]] = {
     NoticeKind.SELLER_ORDER: _seller_order,
@@ -361,6 +439,12 @@ RENDERERS: dict[NoticeKind, Callable[[AsyncSession, dict[str, Any]], Awaitable[N
     NoticeKind.PAYMENT_REFUNDED: _payment_refunded,
     NoticeKind.WEBHOOK_FAILING: _webhook_failing,
     NoticeKind.DEAL_STARTED: _deal_started,
+    NoticeKind.SELLER_RETURN: _seller_return,
+    NoticeKind.BUYER_RETURN: _buyer_return,
+    NoticeKind.REVIEW_REQUEST: _review_request,
+    NoticeKind.REVIEW_REPLY: _review_reply,
+    NoticeKind.BACK_IN_STOCK: _back_in_stock,
+    NoticeKind.PRICE_DROP: _price_drop,
 }
 
 

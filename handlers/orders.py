@@ -8,11 +8,13 @@ from handlers import callbacks as cb
 from handlers import keyboards, render
 from handlers.common import answer, button_handler, chat_of, edit, lang, reply
 from handlers.context import ShopContext
+from handlers.fit import fit_lines
 from handlers.notifications import goods_notice, send_rest
+from handlers.returns import order_returns_lines
 from store.errors import ErrorCode, Expired
-from store.services import digital, fulfilment
+from store.services import digital, fulfilment, returns
 from store.services.orders import get_order_for_buyer, list_orders
-from store.states import CheckoutStatus
+from store.states import CheckoutStatus, OrderStatus
 
 PAGE_SIZE = 5
 
@@ -46,12 +48,20 @@ async def on_orders_page(update: Update, context: ShopContext, pressed: cb.Order
 async def on_order(update: Update, context: ShopContext, pressed: cb.ShowOrder) -> None:
     """One order's details, edited in place."""
     query = update.callback_query
-    async with context.shop.db.read() as session:
+    shop = context.shop
+    async with shop.db.read() as session:
         detail = await get_order_for_buyer(session, update.effective_user.id, pressed.order_id)
+        asked_back = await returns.order_returns(session, detail.order.id)
     await answer(query)
     unpaid = detail.checkout.id if detail.checkout.status == CheckoutStatus.PENDING_PAYMENT else None
     goods = detail.order.id if digital.holds_goods(detail.order) else None
-    await edit(query, render.order_detail(detail, lang(update)), keyboards.order_detail(pressed.page, unpaid, goods))
+    rate = detail.order.id if detail.order.status == OrderStatus.DELIVERED else None
+    returnable = returns.can_return(detail.order, shop.clock(), shop.options.return_window)
+    # (The order's returns after its details, within Telegram's limit whatever the order holds.)
+    text = fit_lines([render.order_detail(detail, lang(update)), *([""] if asked_back else [])],
+                     order_returns_lines(asked_back, lang(update)), [])
+    await edit(query, text, keyboards.order_detail(pressed.page, unpaid, goods, rate_of=rate,
+                                                   return_of=detail.order.id if returnable else None))
 
 
 @button_handler

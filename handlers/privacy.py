@@ -16,10 +16,12 @@ from store.services import personal_data
 
 FORGET_ASK = N_(
     "🗑 <b>Erase your data?</b>\n"
-    "Your name, username, saved contact and address, cart, an unfinished checkout and the links you opened are "
-    "erased now, and so are the name, phone and address on your orders that are over. An order still on its way "
+    "Your name, username, saved contact and address, cart, an unfinished checkout, the links you opened, the "
+    "products you saved and your back-in-stock requests are erased now, and so are the name, phone and address on "
+    "your orders that are over and the words and photos of your decided returns. An order still on its way "
     "keeps them until it is delivered or cancelled (the seller needs them to deliver it), then they are erased "
-    "too. Orders keep their items, amounts and dates for the seller's accounts. This can't be undone."
+    "too. Orders keep their items, amounts and dates for the seller's accounts; your reviews stay, without your "
+    "name. This can't be undone."
 )
 KEPT = N_("Nothing was erased. /privacy says what we keep and why.")
 ERASED_BEFORE = N_("You asked us to erase your data already (from another /forget message): it was erased.")
@@ -31,7 +33,9 @@ def privacy_text(days: int) -> str:
         _("🔒 <b>Your data on chatshop</b>"),
         _("• <b>What we keep:</b> your Telegram id, first name and username; your cart; for each order the items, "
           "the amounts and the name, phone and address it goes to (the last ones are offered again next time); "
-          "the creators' links you opened (so the creator earns the commission)."),
+          "the creators' links you opened (so the creator earns the commission); your reviews (shown with your "
+          "first name), your returns with their words and photo, the products you saved and the alerts you asked "
+          "for."),
         _("• <b>Who sees it:</b> a seller sees your name, phone and address only on that seller's own orders (in "
           "their chat, their HTTP API or their webhook); an operator may open an order to help. Each time your "
           "phone and address are given out we record who, when and how. Creators see counts, never who you are. "
@@ -98,7 +102,9 @@ async def on_forget_answer(update: Update, context: ShopContext, pressed: cb.For
 
 def forgotten_text(forgotten: personal_data.Forgotten) -> str:
     """What /forget did, in words."""
-    parts = [_("🗑 <b>Done.</b> Your name, saved contact and address, cart, checkout and link clicks are erased.")]
+    parts = [_("🗑 <b>Done.</b> Your name, username, saved contact and address, cart, checkout, link clicks, "
+               "saved products and back-in-stock requests are erased, and so are the words and photos of your "
+               "decided returns.")]
     if erased := forgotten.erased_orders:
         # Translators: {orders} is one or more order numbers ("#12" or "#12, #13 and 5 more").
         parts.append(ngettext("The name, phone and address on order {orders} are erased too.",

@@ -10,6 +10,7 @@ from telegram.error import BadRequest
 
 from handlers import callbacks as cb
 from handlers import keyboards, messages, render
+from handlers import reviews as review_chat
 from handlers.common import answer, button_handler, chat_of, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
 from handlers.fit import CAPTION_LIMIT, fit
@@ -25,9 +26,20 @@ def card(product: ProductView, selected: VariantView | None, who: CardViewer, co
          language: str | None) -> tuple[str, InlineKeyboardMarkup]:
     """Text and keyboard of a product card."""
     options = context.shop.options
+    # The rating and the seller score from this process's memory (search refreshes the one, load_card the other).
+    rating = context.shop.search.ratings.get(product.id)
+    score = review_chat.score_line(context.shop.search.scores.peek(product.seller_id))
     return (render.product_card(product, selected, options.currency, language, options.low_stock_threshold,
-                                context.shop.clock()),
-            keyboards.product_card(product, selected, who.cart_count, who.showcased))
+                                context.shop.clock(), rating, score),
+            card_keyboard(product, selected, who, context))
+
+
+def card_keyboard(product: ProductView, selected: VariantView | None, who: CardViewer,
+                  context: ShopContext) -> InlineKeyboardMarkup:
+    """The keyboard of a product card for the person looking."""
+    rating = context.shop.search.ratings.get(product.id)
+    return keyboards.product_card(product, selected, who.cart_count, who.showcased, saved=who.saved,
+                                  waiting=who.waiting, reviews=rating.count if rating else 0)
 
 
 async def load_card(update: Update, context: ShopContext, product_id: int) -> tuple[ProductView, CardViewer]:
@@ -35,6 +47,8 @@ async def load_card(update: Update, context: ShopContext, product_id: int) -> tu
     async with context.shop.db.read() as session:
         product = await context.shop.search.product(session, product_id, now=context.shop.clock())
         who = await card_viewer(session, update.effective_user.id, product_id)
+        if product is not None:
+            await context.shop.search.scores.get(session, product.seller_id, context.shop.clock())
     if product is None:
         raise NotFound(ErrorCode.PRODUCT_GONE)
     return product, who

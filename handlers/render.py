@@ -7,13 +7,14 @@ from decimal import Decimal
 from html import escape
 
 from babel.dates import format_datetime
-from babel.numbers import format_percent
+from babel.numbers import format_decimal, format_percent
 
 from handlers.fit import fit_lines
 from handlers.i18n import N_, Labels, _, current, ngettext
 from handlers.messages import PAYMENT_METHOD, PAYMENT_STATUS, cart_adjustment, order_status
 from store.models import Order
 from store.money import STARS, format_money, locale_for
+from store.services.alerts import SAVED_PAGE_SIZE, SavedPage
 from store.services.cart import CartLineView, CartView
 from store.services.catalog import ProductView, VariantView
 from store.services.checkout import CartAdjustment, Quote
@@ -22,7 +23,7 @@ from store.services.coupons import NO_DISCOUNT, Discount
 from store.services.digital import holds_goods
 from store.services.fulfilment import SellerOrder
 from store.services.orders import OPEN_FILTER, OrderDetail, OrderSummary
-from store.states import ActorKind, OrderStatus, PaymentMethod, ProductKind
+from store.states import ActorKind, OrderStatus, PaymentMethod, ProductKind, ProductStatus
 
 DESCRIPTION_MAX = 300
 # How much of a title and an option a line of a list (cart, checkout, orders) shows.
@@ -35,6 +36,8 @@ HELP = N_(
     "• Type any words to search the catalog.\n"
     "• /cart shows your cart, /orders your orders.\n"
     "• /deals lists the flash deals, live and coming: 🔔 <b>Remind me</b> tells you when one starts.\n"
+    "• ♡ <b>Save</b> on a product keeps it in /saved; I tell you when its price drops. /notifications chooses "
+    "which alerts I send.\n"
     "• On a product, ⚡ <b>Buy now</b> orders just that item; your cart is left as it is.\n"
     "• /cancel leaves a checkout (your cart is kept).\n"
     "• /privacy: what we keep about you and who sees it (/mydata sends it, /forget erases it).\n"
@@ -42,8 +45,9 @@ HELP = N_(
     "• /start shows the menu."
 )
 # Translators: the commands (/seller_orders, /add_product, ...) are typed as they are: keep them in English.
-SELLER_HELP = N_("Your commands: /seller_orders — orders to fulfil, /add_product, /my_products — prices, stock, "
-                 "pause or remove, /seller_settings — webhook, API key and whether buyers give a phone.")
+SELLER_HELP = N_("Your commands: /seller_orders — orders to fulfil, /returns — returns to decide, /add_product — "
+                 "a new product, /my_products — prices, stock, pause or remove, /seller_settings — webhook, API key "
+                 "and whether buyers give a phone.")
 # Translators: the commands and SHOP_ID are typed as they are: keep them in English.
 OPERATOR_HELP = N_("<b>Operating the shop</b>\n• /seller_orders shows the open orders of every shop; you can act "
                    "on any of them.\n• Seller and creator applications come here with Approve / Reject buttons.\n"
@@ -196,9 +200,34 @@ def deal_price(variant: VariantView, currency: str, lang: str | None, now: datet
         left=time_left(variant.deal_ends, now or datetime.now(variant.deal_ends.tzinfo)))
 
 
+def stars(rating: int) -> str:
+    """A rating drawn as five stars: ★★★★☆."""
+    return "★" * rating + "☆" * (5 - rating)
+
+
+def average(count: int, total: int) -> str:
+    """Average stars to one decimal, the reader's way (4.6, "4,6" in Spanish)."""
+    average = (Decimal(total) / Decimal(count)).quantize(Decimal("0.1"), rounding="ROUND_HALF_UP")
+    return format_decimal(average, "0.0", locale=locale_for(current()))
+
+
+def rating_summary(count: int, total: int) -> str:
+    """A product's rating on its card: "★ 4.6 · 38 reviews"."""
+    # Translators: {average} is a product's average stars out of 5 (4.6), {count} how many reviews it has.
+    return ngettext("★ {average} · {count} review", "★ {average} · {count} reviews", count).format(
+        average=average(count, total), count=count)
+
+
+def rating_short(count: int, total: int) -> str:
+    """A rating in a list of products: "★ 4.6 (38)"."""
+    return f"★ {average(count, total)} ({count})"
+
+
 def product_card(product: ProductView, selected: VariantView | None, currency: str, lang: str | None,
-                 low_stock: int, now: datetime | None = None) -> str:
-    """The text (or photo caption) of a product card (``now``: for a flash deal's time left)."""
+                 low_stock: int, now: datetime | None = None, rating: tuple[int, int] | None = None,
+                 seller_score: str | None = None) -> str:
+    """The text (or photo caption) of a product card (``now``: for a flash deal's time left; ``rating``: its
+    reviews' count and stars in all, when it has reviews; ``seller_score``: the seller's score line)."""
     lines = [f"<b>{escape(product.title)}</b>"]
     seller, category = escape(product.seller_name), escape(product.category_name)
     if product.brand:
@@ -208,6 +237,10 @@ def product_card(product: ProductView, selected: VariantView | None, currency: s
     else:
         # Translators: {seller} is the shop selling the product, {category} its category.
         lines.append(_("by {seller} · {category}").format(seller=seller, category=category))
+    if rating is not None and rating[0] > 0:
+        lines.append(rating_summary(*rating))
+    if seller_score:
+        lines.append(seller_score)
     if selected is not None:
         # Translators: {option} is the chosen option of a product, e.g. "M / Black".
         option = _("Option: <b>{option}</b>").format(option=escape(selected.label)) + "\n" if selected.label else ""
@@ -234,11 +267,14 @@ def product_card(product: ProductView, selected: VariantView | None, currency: s
 
 
 def product_line(position: int, product: ProductView, currency: str, lang: str | None,
-                 now: datetime | None = None) -> str:
-    """One numbered product in a result list (a flash deal's price with the usual one struck through)."""
+                 now: datetime | None = None, rating: tuple[int, int] | None = None) -> str:
+    """One numbered product in a result list (a flash deal's price with the usual one struck through; its
+    rating when it has reviews)."""
     title, price, seller = escape(product.title), price_range(product, currency, lang), escape(product.seller_name)
     if (deal := deal_variant(product)) is not None:
         price = deal_price(deal, currency, lang, now)
+    if rating is not None and rating[0] > 0:
+        seller = f"{seller} · {rating_short(*rating)}"
     if product.stock <= 0:
         # Translators: a numbered line of a list of products: its title, price and seller, and that it is sold out.
         return _("{position}. <b>{title}</b> — {price} · {seller} · sold out").format(
@@ -246,9 +282,50 @@ def product_line(position: int, product: ProductView, currency: str, lang: str |
     return f"{position}. <b>{title}</b> — {price} · {seller}"
 
 
+def saved_products(page: SavedPage, currency: str, lang: str | None) -> tuple[str, list[tuple[str, int]]]:
+    """/saved: the text of a page of the wishlist, and its buttons (text, product id), numbered alike."""
+    if not page.total:
+        return _("♡ <b>No saved products yet.</b>\nTap ♡ <b>Save</b> on a product to keep it here: I'll tell "
+                 "you when its price drops."), []
+    # Translators: the title of /saved; {count} is how many products the shopper saved.
+    lines = [ngettext("♥ <b>Saved products</b> ({count})", "♥ <b>Saved products</b> ({count})",
+                      page.total).format(count=page.total) + "\n"]
+    listed = []
+    start = page.page * SAVED_PAGE_SIZE
+    for number, entry in enumerate(page.entries, start + 1):
+        title, price = escape(short(entry.title, ITEM_TITLE_MAX)), money(entry.price, currency, lang)
+        if entry.status != ProductStatus.ACTIVE:
+            # Translators: a saved product its seller took off sale for now: {number} its position, {title} its
+            # name, {price} its price.
+            line = _("{number}. <b>{title}</b> — {price} · ⏸ not on sale for now")
+        elif not entry.in_stock:
+            # Translators: a saved product: {number} its position, {title} its name, {price} its price.
+            line = _("{number}. <b>{title}</b> — {price} · sold out")
+        else:
+            line = "{number}. <b>{title}</b> — {price}"
+        lines.append(line.format(number=number, title=title, price=price))
+        listed.append((f"{number}. {short(entry.title, 40)}", entry.product_id))
+    lines.append("\n" + _("Tap a product to see it, ✕ to take it off your list."))
+    return "\n".join(lines), listed
+
+
+def alert_settings() -> str:
+    """/notifications: what each kind of message is, and how the buttons work."""
+    return "\n".join([
+        _("🔔 <b>Notifications</b>"),
+        # Translators: the kinds of message below are buttons of /notifications; use the same words.
+        _("• <b>Review requests</b>: after a delivery, I ask how you liked what you bought."),
+        _("• <b>Back in stock</b>: a sold-out option you asked about is in stock again."),
+        _("• <b>Price drops</b>: products you saved got cheaper (one message a day at most)."),
+        "",
+        _("✅ on, 🔕 off: tap to switch. Messages about your orders always come."),
+    ])
+
+
 def search_results(query: str, products: list[ProductView], start: int, total: int, currency: str,
-                   lang: str | None, now: datetime | None = None) -> str:
-    """A page of search results."""
+                   lang: str | None, now: datetime | None = None,
+                   ratings: dict[int, tuple[int, int]] | None = None) -> str:
+    """A page of search results (``ratings``: the products with reviews, their count and stars in all)."""
     if total < SEARCH_BEST:
         # Translators: {query} is what the shopper typed, {count} how many products it found.
         head = ngettext("🔎 Results for “{query}” — {count} found:", "🔎 Results for “{query}” — {count} found:",
@@ -259,7 +336,8 @@ def search_results(query: str, products: list[ProductView], start: int, total: i
                         "🔎 Results for “{query}” — best {count} shown:",
                         SEARCH_BEST).format(query=escape(query), count=SEARCH_BEST)
     lines = [head + "\n"]
-    lines += [product_line(start + i + 1, p, currency, lang, now) for i, p in enumerate(products)]
+    lines += [product_line(start + i + 1, p, currency, lang, now, (ratings or {}).get(p.id))
+              for i, p in enumerate(products)]
     lines.append("\n" + _("Tap a product to see it."))
     return "\n".join(lines)
 

@@ -52,7 +52,8 @@ async def _page(context: ShopContext, session: AsyncSession, result: SearchResul
     found = await context.shop.search.products(session, wanted, now=context.shop.clock())
     products = [found[i] for i in wanted if i in found]
     currency = context.shop.options.currency
-    return (render.search_results(result.query, products, start, len(ids), currency, language, context.shop.clock()),
+    return (render.search_results(result.query, products, start, len(ids), currency, language, context.shop.clock(),
+                                  context.shop.search.ratings),
             keyboards.search_page(products, start, page, pages, result.query))
 
 

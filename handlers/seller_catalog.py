@@ -18,6 +18,7 @@ from telegram import Document, InlineKeyboardMarkup, PhotoSize, Update
 
 from handlers import callbacks as cb
 from handlers import keyboards, render
+from handlers import reviews as review_chat
 from handlers.common import answer, button_handler, edit, lang, message_handler, reply, show
 from handlers.context import ShopContext
 from handlers.flows import SKIP, Flow, OnStep
@@ -359,12 +360,15 @@ async def _show_products(update: Update, context: ShopContext, page: int) -> Non
     shop = await approved_shop(context, update.effective_user.id)
     async with context.shop.db.read() as session:
         products, total = await catalog.seller_products(session, shop.id, page * PRODUCTS_PAGE, PRODUCTS_PAGE)
+        score = await context.shop.search.scores.get(session, shop.id, context.shop.clock())
     pages = max(1, -(-total // PRODUCTS_PAGE))
     # Translators: {shop} is the seller's shop name, {count} the number of its products.
     text = (ngettext("🏷 <b>{shop}</b>: {count} product. Tap one to edit it.",
                      "🏷 <b>{shop}</b>: {count} products. Tap one to edit it.", total)
             .format(shop=escape(shop.name), count=total) if total
             else _("You have no products yet: /add_product"))
+    if (line := review_chat.score_line(score)) is not None:
+        text += "\n" + line  # the seller score as shoppers see it on the shop's cards
     markup = keyboards.my_products(products, min(page, pages - 1), pages)
     await show(update, text, markup)
 

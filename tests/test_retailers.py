@@ -18,13 +18,13 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from bot.worker import OutboxWorker, PublicResolver, webhook_headers, webhook_session
 from handlers.messages import error_text
 from store.errors import ErrorCode, InvalidInput
-from store.models import Order, OutboxMessage, Seller, Variant, utcnow
+from store.models import Order, OrderLine, OutboxMessage, Return, Seller, Variant, utcnow
 from store.services import cart as cart_service
 from store.services import checkout as co
-from store.services import outbox, sellers
-from store.services.fulfilment import Actor, accept, ship
+from store.services import outbox, returns, sellers
+from store.services.fulfilment import Actor, accept, deliver, ship
 from store.services.webhook_targets import parse_networks
-from store.states import OutboxChannel, PaymentMethod
+from store.states import OutboxChannel, PaymentMethod, ReturnReason
 
 from .conftest import BotRunner, eventually
 from .factories import make_category, make_product, make_seller, make_user
@@ -444,3 +444,111 @@ async def test_a_seller_who_sets_a_new_webhook_is_not_held_back_by_old_events(db
     async with db.transaction() as session:
         claimed = await outbox.claim_due(session, utcnow() + timedelta(minutes=1), channels=WEBHOOKS)
     assert [delivery.key for delivery in claimed] == [f"order-{order_id}-accepted"]
+
+
+# --- returns: signed return.* events and the HTTP API ------------------------------------------------
+
+RETURN_WINDOW = timedelta(days=14)
+
+
+async def delivered_cod(db, seller_id: int, variant_id: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Buyer 1's cash-on-delivery order of one unit, fulfilled by the seller's API; (order id, its line id)."""
+    order_id = await place_cod(db, 1, variant_id)
+    api_actor = Actor("api", seller_id=seller_id)
+    async with db.transaction() as session:
+        await accept(session, order_id, api_actor, utcnow())
+        await ship(session, order_id, api_actor, "DHL", "JD0146000033", utcnow())
+        await deliver(session, order_id, api_actor, utcnow())
+        line_id = await session.scalar(select(OrderLine.id).where(OrderLine.order_id == order_id))
+    return order_id, line_id
+
+
+async def ask(db, order_id: int, line_id: int) -> int:  # type: ignore[no-untyped-def]
+    async with db.transaction() as session:
+        ret = await returns.request(session, 1, order_id, {line_id: 1}, ReturnReason.WRONG_ITEM, "Blue, not red",
+                                    None, utcnow(), RETURN_WINDOW)
+    return ret.id
+
+
+async def test_a_retailer_hears_each_step_of_a_return_on_its_webhook(db, retailer):
+    async with Receiver() as receiver:
+        async with db.transaction() as session:
+            receiver.secret = await sellers.set_webhook(session, retailer["seller"], receiver.url, LOOPBACK)
+        order_id, line_id = await delivered_cod(db, retailer["seller"], retailer["lamp"])
+        return_id = await ask(db, order_id, line_id)
+        api_actor = Actor("api", seller_id=retailer["seller"])
+        async with db.transaction() as session:
+            await returns.approve(session, return_id, api_actor, utcnow())
+        async with db.transaction() as session:
+            await returns.received(session, return_id, api_actor, utcnow())
+
+        worker = OutboxWorker(db, FakeTelegram(), clock=utcnow, webhook_networks=LOOPBACK)
+        worker.http = webhook_session(LOOPBACK)
+        try:
+            for _ in range(10):  # one event of a lane at a time, in order
+                await worker.run_once()
+        finally:
+            await worker.http.close()
+
+    kinds = [event["type"] for event in receiver.accepted]
+    # The lamp was the whole order: once refunded, the order is too.
+    assert kinds[-4:] == ["return.requested", "return.approved", "return.refunded", "order.refunded"]
+    refunded = receiver.accepted[-2]["data"]
+    assert (refunded["id"], refunded["order_id"], refunded["status"]) == (return_id, order_id, "refunded")
+    assert refunded["reason"] == "wrong_item" and refunded["note"] == "Blue, not red"
+    assert refunded["amount"] == 1500 and refunded["refund_status"] == "due" and refunded["actions"] == []
+    assert refunded["lines"] == [{"sku": refunded["lines"][0]["sku"], "title": "USB Lamp", "option": "",
+                                  "quantity": 1, "amount": 1500}]
+    # No buyer contact travels with a return.
+    assert "1 Main St" not in json.dumps(receiver.accepted[-4:-1])
+
+
+async def test_the_http_api_acts_on_returns_with_the_same_rules(api):
+    base, runner = api
+    async with runner.db.transaction() as session:
+        shop, other = (await session.scalars(select(Seller).where(Seller.kind == "retailer")
+                                             .order_by(Seller.id))).all()[:2]
+        key = await sellers.issue_api_key(session, shop.id)
+        other_key = await sellers.issue_api_key(session, other.id)
+        mine = await session.scalar(select(Variant.id).where(Variant.seller_id == shop.id, Variant.stock > 2))
+        stock_before = await session.scalar(select(Variant.stock).where(Variant.id == mine))
+        await make_user(session, 1)
+    order_id, line_id = await delivered_cod(runner.db, shop.id, mine)
+    return_id = await ask(runner.db, order_id, line_id)
+    auth, theirs = {"Authorization": f"Bearer {key}"}, {"Authorization": f"Bearer {other_key}"}
+
+    async with aiohttp.ClientSession(base_url=base) as http:
+        async with http.get("/api/v1/returns", headers=auth) as response:
+            listed = await response.json()
+        assert response.status == 200 and [r["id"] for r in listed["returns"]] == [return_id]
+        assert listed["returns"][0]["actions"] == ["approve", "reject", "refund"]
+        # Another seller's key sees nothing of it and cannot act on it.
+        async with http.get(f"/api/v1/returns/{return_id}", headers=theirs) as response:
+            assert response.status == 404 and (await response.json())["code"] == "return_unknown"
+        async with http.post(f"/api/v1/returns/{return_id}/approve", headers=theirs) as response:
+            assert response.status == 404
+        # Bad input: a 4xx with a clear JSON body.
+        for path, status in (("/api/v1/returns/abc", 404), (f"/api/v1/returns/{return_id}/explode", 404),
+                             ("/api/v1/returns?status=bogus", 422)):
+            async with http.request("GET" if "?" in path or path.endswith("abc") else "POST", path,
+                                    headers=auth) as response:
+                assert response.status == status and "message" in await response.json(), path
+        async with http.post(f"/api/v1/returns/{return_id}/reject", json={"reason": "x"}, headers=auth) as response:
+            assert response.status == 422 and (await response.json())["code"] == "reason_length"
+        # Received before approval is out of order: 409, nothing changes.
+        async with http.post(f"/api/v1/returns/{return_id}/received", headers=auth) as response:
+            assert response.status == 409 and (await response.json())["error"] == "invalid_transition"
+        async with http.post(f"/api/v1/returns/{return_id}/approve", headers=auth) as response:
+            approved = await response.json()
+        assert approved["status"] == "approved" and approved["actions"] == ["received", "refund"]
+        async with http.post(f"/api/v1/returns/{return_id}/received", headers=auth) as response:
+            refunded = await response.json()
+        assert refunded["status"] == "refunded" and refunded["refund_status"] == "due"
+        async with http.get("/api/v1/returns?status=refunded", headers=auth) as response:
+            assert [r["id"] for r in (await response.json())["returns"]] == [return_id]
+
+    async with runner.db.read() as session:
+        assert await session.scalar(select(Variant.stock).where(Variant.id == mine)) == stock_before
+        assert (await session.get(Order, order_id)).status == "refunded"
+        assert (await session.get(Return, return_id)).status == "refunded"
+
