@@ -657,8 +657,8 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
     ErrorCode.RETURN_INSTRUCTIONS_LENGTH: N_("Please write the instructions in {min} to {max} characters."),
     ErrorCode.RETURN_STEP_OVER: N_("This step is over. Open the order again in /orders."),
     # Translators: {order_id} is an order number; /returns is a command.
-    ErrorCode.ORDER_HAS_OPEN_RETURN: N_("Order #{order_id} has a return waiting for your answer: decide it in "
-                                        "/returns (approving or refunding it settles the money)."),
+    ErrorCode.ORDER_HAS_OPEN_RETURN: N_("Order #{order_id} has an open return, so it can't be cancelled: settle "
+                                        "the return in /returns instead (its refund is made there)."),
     ErrorCode.REVIEW_LINE_UNKNOWN: N_("That item isn't in one of your orders."),
     ErrorCode.REVIEW_NOT_DELIVERED: N_("You can rate what you bought once it's delivered."),
     ErrorCode.REVIEW_EXISTS: N_("You've already rated this item. To change your review (once), open the order in "

@@ -141,7 +141,7 @@ def order_returns_lines(listed: list[Return], language: str | None) -> list[str]
 
 
 def _units_text(view: returns.Returnable, language: str | None) -> str:
-    # Translators: {number} is an order's number, {date} the last day of its return window.
+    # Translators: {number} is an order's number, {date} the date and time (UTC) its return window ends.
     return _("↩️ <b>Return from order #{number}</b>\nTap an item once for each unit that goes back, then "
              "<b>Continue</b>. Returns are open until {date}.").format(
         number=view.order_id, date=render.when(view.until, language))

@@ -38,7 +38,7 @@ from store.services.users import Step
 SELLER_PAGE_SIZE = 8  # products per page of a seller's page
 PAGE_SIZE = 4  # reviews per page: four of the longest words and replies fit one message
 TITLE_MAX = 60
-# Translators: "Done" is a button; the review is published as it is once tapped.
+# Translators: "Skip" is a button; the review is published as it is once tapped.
 ASK_WORDS = N_("Type a few words about it, or send a photo (a caption is welcome), or tap <b>Skip</b>.")
 
 
@@ -58,7 +58,8 @@ def score_line(score: SellerScore | None) -> str | None:
         figures.append(_("{percent} of orders shipped on time").format(percent=render.percent(score.on_time)))
     if score.cancelled is not None:
         # Translators: a figure of the seller score: {percent} of its orders the seller cancelled.
-        figures.append(_("{percent} of orders cancelled by it").format(percent=render.percent(score.cancelled)))
+        figures.append(_("{percent} of orders cancelled by the seller").format(
+            percent=render.percent(score.cancelled)))
     # Translators: {figures} are the seller score's figures, e.g. "★ 4.8 (120) · 96% of orders shipped on time".
     return _("🏪 Seller: {figures}").format(figures=" · ".join(figures))
 
