@@ -227,6 +227,7 @@ class ErrorCode(StrEnum):
     RETURN_INSTRUCTIONS_LENGTH = "return_instructions_length"
     RETURN_STEP_OVER = "return_step_over"
     ORDER_HAS_OPEN_RETURN = "order_has_open_return"
+    REVIEW_ANSWERED = "review_answered"
 
 
 class ShopError(Exception):

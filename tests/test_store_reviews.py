@@ -106,18 +106,20 @@ async def test_a_buyer_rates_a_delivered_line_once_with_words_and_a_photo(db, sh
     assert await refused(db, lambda s: reviews.rate(s, ANN, shop.lamp_line, 1, NOW)) == ErrorCode.REVIEW_EXISTS
     assert await rating_of(db, shop.lamp) == (1, 5)
 
-    # Her words are tidied; a photo is kept by its file id; a caption is words too.
-    async with db.transaction() as session:
-        await review_flow.add_words(session, ANN, "  Bright   and\n\n\n\nsturdy.  ", NOW)
-        review = await review_flow.add_photo(session, ANN, "photo-file-id", None, NOW)
-    assert (review.text, review.photo) == ("Bright and\n\nsturdy.", "photo-file-id")
-    # Too long a text is refused and changes nothing.
+    # Too long a text is refused and changes nothing; she may try again.
     code = await refused(db, lambda s: review_flow.add_words(s, ANN, "x" * (reviews.TEXT_MAX + 1), NOW))
     assert code == ErrorCode.REVIEW_TEXT_LENGTH
+    # Her words are tidied. One message of words: what she types next is hers again (a search), not the review's.
     async with db.transaction() as session:
-        await review_flow.finish(session, ANN, review.id)
-    # Once done, a later message is no longer words for the review.
-    assert await refused(db, lambda s: review_flow.add_words(s, ANN, "more", NOW)) == ErrorCode.REVIEW_STEP_OVER
+        await review_flow.add_words(session, ANN, "  Bright   and\n\n\n\nsturdy.  ", NOW)
+    assert await refused(db, lambda s: review_flow.add_words(s, ANN, "blue hoodie", NOW)) == \
+        ErrorCode.REVIEW_STEP_OVER
+    # A photo may still follow, kept by its file id; with both in, the dialogue is over.
+    async with db.transaction() as session:
+        review = await review_flow.add_photo(session, ANN, "photo-file-id", None, NOW)
+    assert (review.text, review.photo) == ("Bright and\n\nsturdy.", "photo-file-id")
+    assert await refused(db, lambda s: review_flow.add_photo(s, ANN, "another", None, NOW)) == \
+        ErrorCode.REVIEW_STEP_OVER
 
 
 async def test_only_the_buyer_of_a_delivered_line_may_rate_it_and_only_1_to_5(db, shop):

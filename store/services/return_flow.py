@@ -124,6 +124,8 @@ async def approve(session: AsyncSession, user_id: int, return_id: int, actor: Ac
     """The seller's Approve: approved at once when the shop has return instructions (or nothing travels back);
     else (None) the seller is asked for them first and the approval follows them."""
     ret, order = await returns.for_seller(session, return_id, actor)
+    returns.check_allowed(ret, order, ReturnAction.APPROVE if order.kind == ProductKind.PHYSICAL
+                          else ReturnAction.REFUND)
     seller = await session.get(Seller, ret.seller_id)
     if order.kind == ProductKind.PHYSICAL and not seller.return_instructions:
         await set_step(session, user_id, ReturnStep.INSTRUCTIONS, {"return_id": return_id,
@@ -142,7 +144,7 @@ async def submit_instructions(session: AsyncSession, user_id: int, text: str, ac
     """The instructions typed: kept for the shop, and the return waiting for them approved if it still may be
     (decided meanwhile, by the shop's clock or another process: the instructions are kept all the same)."""
     step = await at_step(session, user_id, ReturnStep.INSTRUCTIONS, over=ErrorCode.RETURN_STEP_OVER)
-    instructions = await returns.set_instructions(session, step.data["seller_id"], text)
+    instructions = await returns.set_instructions(session, step.data["seller_id"], text, now)
     await clear_step(session, user_id)
     return_id = step.data.get("return_id")
     if return_id is None:

@@ -22,7 +22,9 @@ it is pending, and taken back by a negative ledger entry once approved.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -250,6 +252,11 @@ async def _for_action(session: AsyncSession, return_id: int, actor: Actor, actio
     return ret, order
 
 
+def check_allowed(ret: Return, order: Order, action: str) -> None:
+    """Refuse an action the return's state (or its order's) does not allow now."""
+    _check_allowed(ret, order, action)
+
+
 def _check_allowed(ret: Return, order: Order, action: str) -> None:
     # A return is decided while its order stands delivered (a cancelled order was refunded whole).
     if action not in actions(ret, order.kind) or order.status != OrderStatus.DELIVERED:
@@ -272,17 +279,26 @@ def _actor_id(actor: Actor) -> int | None:
 
 
 def clean_instructions(text: str) -> str:
-    """Return instructions (an address or a note): 5 to 500 characters, lines kept."""
-    text = "\n".join(" ".join(line.split()) for line in text.strip().splitlines()).strip()
+    """Return instructions (an address or a note): 5 to 500 characters, lines kept (one blank line at most)."""
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(" ".join(line.split()) for line in text.strip().splitlines()))
     if not INSTRUCTIONS_MIN <= len(text) <= INSTRUCTIONS_MAX:
         raise InvalidInput(ErrorCode.RETURN_INSTRUCTIONS_LENGTH, min=INSTRUCTIONS_MIN, max=INSTRUCTIONS_MAX)
     return text
 
 
-async def set_instructions(session: AsyncSession, seller_id: int, text: str) -> str:
-    """Keep where and how the seller's buyers send goods back (shown to each once their return is approved)."""
+async def set_instructions(session: AsyncSession, seller_id: int, text: str, now: datetime) -> str:
+    """Keep where and how the seller's buyers send goods back (shown to each once their return is approved);
+    buyers of returns approved already (by the shop's clock, or before a change) get them now."""
     text = clean_instructions(text)
     await session.execute(update(Seller).where(Seller.id == seller_id).values(return_instructions=text))
+    waiting = await session.scalars(select(Return).where(Return.seller_id == seller_id,
+                                                         Return.status == ReturnStatus.APPROVED))
+    version = hashlib.sha256(text.encode()).hexdigest()[:12]
+    for ret in waiting:
+        await outbox.enqueue(session, key=f"return-{ret.id}-instructions-{version}", channel=OutboxChannel.TELEGRAM,
+                             template=Notice.BUYER_RETURN, payload={"return_id": ret.id,
+                                                                    "event": ReturnEventType.APPROVED},
+                             chat_id=ret.buyer_id, now=now)
     return text
 
 

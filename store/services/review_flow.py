@@ -23,6 +23,7 @@ class ReviewStep(StrEnum):
     """The steps of writing, answering and hiding reviews."""
 
     WORDS = "review:words"  # the buyer's words or photo, after the stars (or after changing them)
+    PHOTO = "review:photo"  # words are in: a photo may follow (typed text is a search again)
     REPLY = "review:reply"  # the seller's reply
     HIDE = "review:hide"  # an operator's reason
 
@@ -42,18 +43,32 @@ async def edit(session: AsyncSession, user_id: int, review_id: int, stars: int, 
 
 
 async def add_words(session: AsyncSession, user_id: int, text: str, now: datetime) -> ReviewView:
-    """The buyer's words for the review they are writing (a second message replaces the first)."""
+    """The buyer's words for the review they are writing: one message (what they type next is theirs again,
+    a search: only a photo may follow); with a photo already in, the dialogue ends."""
     step = await at_step(session, user_id, ReviewStep.WORDS, over=ErrorCode.REVIEW_STEP_OVER)
-    return await reviews.set_text(session, user_id, step.data["review_id"], text, now)
+    review = await reviews.set_text(session, user_id, step.data["review_id"], text, now)
+    await _next(session, user_id, review, step.data)
+    return review
 
 
 async def add_photo(session: AsyncSession, user_id: int, file_id: str, caption: str | None,
                     now: datetime) -> ReviewView:
-    """The buyer's photo (and its caption, as words) for the review they are writing."""
-    step = await at_step(session, user_id, ReviewStep.WORDS, over=ErrorCode.REVIEW_STEP_OVER)
+    """The buyer's photo (and its caption, as words) for the review they are writing; with words already in,
+    the dialogue ends."""
+    step = await at_step(session, user_id, ReviewStep.WORDS, ReviewStep.PHOTO, over=ErrorCode.REVIEW_STEP_OVER)
     if caption and caption.strip():
         await reviews.set_text(session, user_id, step.data["review_id"], caption, now)
-    return await reviews.set_photo(session, user_id, step.data["review_id"], file_id, now)
+    review = await reviews.set_photo(session, user_id, step.data["review_id"], file_id, now)
+    await _next(session, user_id, review, step.data)
+    return review
+
+
+async def _next(session: AsyncSession, user_id: int, review: ReviewView, data: dict) -> None:
+    """After words or a photo: over once both are in, else waiting for the one missing (words, or a photo)."""
+    if review.text and review.photo:
+        await clear_step(session, user_id)
+    else:
+        await set_step(session, user_id, ReviewStep.WORDS if not review.text else ReviewStep.PHOTO, data)
 
 
 async def finish(session: AsyncSession, user_id: int, review_id: int) -> ReviewView:
@@ -62,7 +77,8 @@ async def finish(session: AsyncSession, user_id: int, review_id: int) -> ReviewV
     if row is None or row.buyer_id != user_id:
         raise NotFound(ErrorCode.REVIEW_UNKNOWN)
     step = await get_step(session, user_id)
-    if step is not None and step.name == ReviewStep.WORDS and step.data.get("review_id") == review_id:
+    if step is not None and step.name in (ReviewStep.WORDS, ReviewStep.PHOTO) \
+            and step.data.get("review_id") == review_id:
         await clear_step(session, user_id)
     return await reviews.review_view(session, review_id)
 

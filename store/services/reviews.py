@@ -95,11 +95,12 @@ class LineToRate:
     review_id: int | None
     rating: int | None
     edits: int
+    answered: bool = False  # its seller replied: it stays as it is
 
     @property
     def editable(self) -> bool:
         """Rated, and its buyer may still change it."""
-        return self.review_id is not None and self.edits < EDITS_MAX
+        return self.review_id is not None and self.edits < EDITS_MAX and not self.answered
 
 
 def tidy(text: str) -> str:
@@ -169,11 +170,14 @@ async def rate(session: AsyncSession, buyer_id: int, line_id: int, stars: int, n
 
 
 async def _own(session: AsyncSession, buyer_id: int, review_id: int) -> Review:
-    """One of the buyer's reviews, locked, still shown."""
+    """One of the buyer's reviews, locked, still shown, and still theirs to change: once its seller replied,
+    it stays as the reply answered it."""
     review = await session.scalar(select(Review).where(Review.id == review_id).with_for_update()
                                   .execution_options(populate_existing=True))
     if review is None or review.buyer_id != buyer_id or review.hidden_at is not None:
         raise NotFound(ErrorCode.REVIEW_UNKNOWN)
+    if review.reply is not None:
+        raise ShopError(ErrorCode.REVIEW_ANSWERED)
     return review
 
 
@@ -230,7 +234,7 @@ async def lines_to_rate(session: AsyncSession, buyer_id: int, order_id: int) -> 
         raise Expired(ErrorCode.REVIEW_NOT_DELIVERED)
     rows = await session.execute(
         select(OrderLine.id, OrderLine.title, OrderLine.variant_label, Review.id, Review.rating,
-               func.coalesce(Review.edits, 0))
+               func.coalesce(Review.edits, 0), Review.reply.is_not(None))
         .outerjoin(Review, Review.order_line_id == OrderLine.id)
         .where(OrderLine.order_id == order_id).order_by(OrderLine.id))
     return [LineToRate(*row) for row in rows]
