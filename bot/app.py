@@ -179,6 +179,9 @@ COMMANDS: dict[str, Callable] = {
     "skip": FLOWS.on_message,
 }
 
+# Commands that answer the step the person is at (the others leave a step that a command ends).
+STEP_COMMANDS = frozenset({"cancel", "skip"})
+
 # The shop is served in private chats only (carts, addresses and orders are personal),
 # and only new messages count: editing an old message is not an answer to today's step.
 PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
@@ -208,9 +211,12 @@ def traced(callback: Callable) -> Callable:
 def register_handlers(application: Application) -> None:
     """Register every handler: commands, payments, buttons, then typed text and everything else."""
     # A deep link (/start <payload>) first, then the bare /start among the other commands.
-    application.add_handler(CommandHandler("start", creator.on_deep_link,
+    application.add_handler(CommandHandler("start", FLOWS.leaving(creator.on_deep_link),
                                            filters=PRIVATE & filters.Regex(r"^/start\s+\S")))
     for name, callback in COMMANDS.items():
+        # Every command but those that answer a step leaves a step that a command ends.
+        if name not in STEP_COMMANDS:
+            callback = FLOWS.leaving(callback)
         application.add_handler(CommandHandler(name, callback, filters=PRIVATE))
     application.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.GROUPS & filters.UpdateType.MESSAGE,
                                            on_group_message))

@@ -19,6 +19,7 @@ when said, into the language of the person they are said to.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -48,6 +49,9 @@ class OnStep:
     document: StepAnswer | None = None  # a file sent as a file (📎 → File)
     buttons: Mapping[type[cb.Button], ButtonCallback] = field(default_factory=dict)
     hint: str | None = None  # said when something else arrives (a sticker, a voice note); marked with N_
+    # A command (the person moved on) ends the step: its one typed answer decides or publishes something (a
+    # rejection's reason, a public reply), which must not be whatever they type next, hours later, elsewhere.
+    ends_on_command: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,20 @@ class StepRouter:
             await reply(update, _(PHOTO_OUTSIDE))
         else:
             await reply(update, _(TEXT_ONLY))
+
+    def leaving(self, command: ButtonCallback) -> ButtonCallback:
+        """Wrap a command: at a step that ends on a command, the step ends first, then the command runs."""
+        ending = {name for name, (_flow, on) in self.steps.items() if on.ends_on_command}
+
+        @functools.wraps(command)
+        async def run(update: Update, context: ShopContext) -> None:
+            step = await self._step(update, context)
+            if step is not None and step.name in ending:
+                async with context.shop.db.transaction() as session:
+                    await clear_step(session, update.effective_user.id)
+            await command(update, context)
+
+        return run
 
     async def on_cancel(self, update: Update, context: ShopContext) -> None:
         """/cancel: leave whatever dialogue the person is in."""

@@ -669,6 +669,7 @@ ERRORS: dict[ErrorCode, str | Callable[[dict[str, Any]], str]] = {
                                                         "A review has at most {max} characters.",
                                                         data["max"]).format(**data),
     ErrorCode.REVIEW_PHOTO_INVALID: N_("That photo can't be used. Please send another one."),
+    ErrorCode.REVIEW_ANSWERED: N_("The seller has replied to this review, so it stays as it is."),
     ErrorCode.REVIEW_EDITED: N_("You've already changed this review once: it's final now."),
     ErrorCode.REVIEW_UNKNOWN: N_("This review is no longer shown."),
     ErrorCode.REVIEW_REPLIED: N_("This review already has its reply: one reply per review."),

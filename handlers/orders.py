@@ -59,7 +59,7 @@ async def on_order(update: Update, context: ShopContext, pressed: cb.ShowOrder) 
     returnable = returns.can_return(detail.order, shop.clock(), shop.options.return_window)
     # (The order's returns after its details, within Telegram's limit whatever the order holds.)
     text = fit_lines([render.order_detail(detail, lang(update)), *([""] if asked_back else [])],
-                     order_returns_lines(asked_back, lang(update)), [])
+                     order_returns_lines(asked_back, lang(update), detail.order.seller.return_instructions), [])
     await edit(query, text, keyboards.order_detail(pressed.page, unpaid, goods, rate_of=rate,
                                                    return_of=detail.order.id if returnable else None))
 

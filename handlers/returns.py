@@ -16,7 +16,7 @@ from handlers import keyboards, render
 from handlers.common import answer, button_handler, edit, ensure_user, lang, message_handler, reply
 from handlers.context import ShopContext
 from handlers.fit import fit_lines
-from handlers.flows import Flow, OnStep
+from handlers.flows import SKIP, Flow, OnStep
 from handlers.i18n import N_, _, ngettext
 from handlers.messages import PAYMENT_METHOD, RETURN_REASON, RETURN_STATUS
 from store.errors import ErrorCode, NotAllowed
@@ -31,6 +31,8 @@ PAGE_SIZE = 6
 NOTE_SHOWN = 300  # of the buyer's words, in a seller's list line
 
 ASK_DETAILS = N_("Add a few words or a photo if it helps the seller (optional), then tap <b>Send request</b>.")
+INSTRUCTIONS_HINT = N_("Please type your return instructions.")
+REJECT_HINT = N_("Please type why the return is rejected.")
 ASK_INSTRUCTIONS = N_("📮 Where and how should buyers send goods back? Type the address or a note: buyers see it "
                       "once you approve their return. It is kept for later returns (/returns changes it). "
                       "/cancel to stop.")
@@ -129,12 +131,17 @@ def buyer_return_text(ret: Return, order: Order, instructions: str | None, langu
     return fit_lines([head], return_lines(ret, order, language), how)
 
 
-def order_returns_lines(listed: list[Return], language: str | None) -> list[str]:
-    """An order's returns, a line each, for its buyer's order view."""
-    # Translators: {number} is a return's number, {status} its state, {amount} the money it gives back.
-    return [_("↩️ Return #{number}: {status} · {amount}").format(
-        number=ret.id, status=RETURN_STATUS[ret.status], amount=render.money(ret.amount, ret.currency, language))
-        for ret in listed]
+def order_returns_lines(listed: list[Return], language: str | None, instructions: str | None) -> list[str]:
+    """An order's returns, a line each, for its buyer's order view (where to send the goods of an approved
+    one, when its seller said)."""
+    lines = []
+    for ret in listed:
+        # Translators: {number} is a return's number, {status} its state, {amount} the money it gives back.
+        lines.append(_("↩️ Return #{number}: {status} · {amount}").format(
+            number=ret.id, status=RETURN_STATUS[ret.status], amount=render.money(ret.amount, ret.currency, language)))
+        if ret.status == ReturnStatus.APPROVED and instructions:
+            lines.append("    📮 " + escape(render.short(instructions, NOTE_SHOWN)))
+    return lines
 
 
 # --- the buyer asks ---------------------------------------------------------------------------------------
@@ -191,7 +198,10 @@ async def on_why(update: Update, context: ShopContext, pressed: cb.ReturnWhy) ->
 
 
 async def on_note(update: Update, context: ShopContext, _step: object, text: str) -> None:
-    """Words for the seller."""
+    """Words for the seller (/skip: none)."""
+    if text.strip() == SKIP:
+        await reply(update, _("No words then: tap Send request when you're ready."), keyboards.return_send())
+        return
     async with context.shop.db.transaction() as session:
         await return_flow.add_note(session, update.effective_user.id, text)
     await reply(update, _("✓ Noted. Add a photo, or tap Send request."), keyboards.return_send())
@@ -273,7 +283,10 @@ async def on_decide(update: Update, context: ShopContext, pressed: cb.DecideRetu
 
 
 async def on_reject_reason(update: Update, context: ShopContext, _step: object, text: str) -> None:
-    """The reason of a rejection: the buyer is told."""
+    """The reason of a rejection: the buyer is told (a rejection always has one: /skip is no reason)."""
+    if text.strip() == SKIP:
+        await reply(update, _(REJECT_HINT))
+        return
     async with context.shop.db.transaction() as session:
         ret = await return_flow.submit_reject_reason(session, update.effective_user.id, text,
                                                      actor(update, context), context.shop.clock())
@@ -289,6 +302,9 @@ async def on_reject_reason(update: Update, context: ShopContext, _step: object, 
 
 async def on_instructions(update: Update, context: ShopContext, _step: object, text: str) -> None:
     """The shop's return instructions typed: kept, and the return waiting for them approved."""
+    if text.strip() == SKIP:
+        await reply(update, _(INSTRUCTIONS_HINT))
+        return
     shop = context.shop
     async with shop.db.transaction() as session:
         instructions, ret = await return_flow.submit_instructions(session, update.effective_user.id, text,
@@ -371,9 +387,8 @@ FLOW = Flow(
         ReturnStep.REASON: OnStep(buttons={cb.ReturnWhy: on_why}, hint=N_("Please tap the reason for the return.")),
         ReturnStep.DETAILS: OnStep(text=on_note, photo=on_photo, buttons={cb.SendReturn: on_send},
                                    hint=ASK_DETAILS),
-        ReturnStep.INSTRUCTIONS: OnStep(text=on_instructions, hint=N_("Please type your return instructions.")),
-        ReturnStep.REJECT_REASON: OnStep(text=on_reject_reason,
-                                         hint=N_("Please type why the return is rejected.")),
+        ReturnStep.INSTRUCTIONS: OnStep(text=on_instructions, hint=INSTRUCTIONS_HINT, ends_on_command=True),
+        ReturnStep.REJECT_REASON: OnStep(text=on_reject_reason, hint=REJECT_HINT, ends_on_command=True),
     },
     buttons={cb.StartReturn: on_start, cb.LeaveReturn: on_leave, cb.DecideReturn: on_decide,
              cb.SellerReturn: on_seller_return, cb.SellerReturnsPage: on_returns_page,

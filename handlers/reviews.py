@@ -275,6 +275,9 @@ async def on_words(update: Update, context: ShopContext, step: Step, text: str) 
         return
     async with context.shop.db.transaction() as session:
         review = await flow.add_words(session, update.effective_user.id, text, context.shop.clock())
+    if review.photo:
+        await reply(update, _published(review))
+        return
     await reply(update, _("✍️ Words added. Send a photo too if you like, or tap <b>Done</b>."),
                 keyboards.review_words(review.id, added=True))
 
@@ -285,6 +288,9 @@ async def on_photo(update: Update, context: ShopContext, step: Step, photos: Any
     async with context.shop.db.transaction() as session:
         review = await flow.add_photo(session, update.effective_user.id, photos[-1].file_id, caption,
                                       context.shop.clock())
+    if review.text:
+        await reply(update, _published(review))
+        return
     await reply(update, _("📷 Photo added. Type a few words too if you like, or tap <b>Done</b>."),
                 keyboards.review_words(review.id, added=True))
 
@@ -425,9 +431,15 @@ async def on_hide_reason(update: Update, context: ShopContext, step: Step, text:
 FLOW = Flow(
     name="reviews",
     steps={
-        ReviewStep.WORDS: OnStep(text=on_words, photo=on_photo, buttons={cb.ReviewDone: on_done}, hint=ASK_WORDS),
-        ReviewStep.REPLY: OnStep(text=on_reply_text),
-        ReviewStep.HIDE: OnStep(text=on_hide_reason),
+        ReviewStep.WORDS: OnStep(text=on_words, photo=on_photo, buttons={cb.ReviewDone: on_done}, hint=ASK_WORDS,
+                                 ends_on_command=True),
+        # Words are in: a photo may follow; typed text is a search again.
+        ReviewStep.PHOTO: OnStep(photo=on_photo, buttons={cb.ReviewDone: on_done},
+                                 hint=N_("Send a photo for your review if you like, or tap <b>Done</b>.")),
+        ReviewStep.REPLY: OnStep(text=on_reply_text, hint=N_("Please type your reply to the review."),
+                                 ends_on_command=True),
+        ReviewStep.HIDE: OnStep(text=on_hide_reason, hint=N_("Please type why the review is hidden."),
+                                ends_on_command=True),
     },
     buttons={cb.RateLine: on_rate, cb.RateOrder: on_rate_order, cb.EditReview: on_edit, cb.EditStars: on_edit_stars,
              cb.ReviewsPage: on_reviews, cb.ReviewPhoto: on_review_photo, cb.ReplyReview: on_reply,

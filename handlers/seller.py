@@ -322,8 +322,10 @@ FLOW = Flow(
     name="seller",
     steps={
         SellerStep.SHOP_NAME: OnStep(text=on_shop_name, hint=N_("Please type your shop's name.")),
-        SellerStep.SHIP_DETAILS: OnStep(text=on_details, hint=N_("Please type the carrier and tracking number.")),
-        SellerStep.CANCEL_REASON: OnStep(text=on_details, hint=N_("Please type why the order is cancelled.")),
+        SellerStep.SHIP_DETAILS: OnStep(text=on_details, hint=N_("Please type the carrier and tracking number."),
+                                        ends_on_command=True),
+        SellerStep.CANCEL_REASON: OnStep(text=on_details, hint=N_("Please type why the order is cancelled."),
+                                         ends_on_command=True),
     },
 )
 

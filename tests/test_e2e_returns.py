@@ -13,20 +13,10 @@ from bot.jobs import approve_returns
 from store.models import Return, ReturnEvent
 
 from .conftest import BotRunner
-from .test_e2e_sellers import OPERATOR, SELLER, SHOPPER, add_linen_shirt, buy, open_shop, sent_to, stock
+from .test_e2e_sellers import OPERATOR, SELLER, SHOPPER, add_linen_shirt, buy, deliver, open_shop, sent_to, stock
 
 BOB = 1002
 ADDRESS = "Sam's Shirts returns, 5 Dock Road, Springfield 12345"
-
-
-async def deliver(fake, seller, shopper_id: int) -> None:
-    """The seller accepts, ships and marks delivered the newest order; the buyer hears it was delivered."""
-    await fake.wait_for("sendMessage", sent_to(SELLER, "Order #", "Linen Summer Shirt"), timeout=10)
-    await seller.press("Accept")
-    await seller.press("Ship")
-    await seller.send("UPS 1Z999AA10123456784")
-    await seller.press("Delivered")
-    await fake.wait_for("sendMessage", sent_to(shopper_id, "was delivered"), timeout=10)
 
 
 async def ask_return(ann, taps: int, reason: str, note: str | None = None, photo: bool = False) -> None:
@@ -146,3 +136,40 @@ async def test_an_unanswered_request_is_approved_by_the_shop_and_strangers_canno
         assert "closed with a refund" in seller.last_text
         await fake.wait_for("sendMessage", sent_to(SHOPPER, "is refunded", "$45.00"), timeout=10)
         assert await stock(runner, "L / White") == 1  # kept by the buyer: not back in stock
+
+
+async def test_a_seller_who_moved_on_does_not_reject_with_the_next_words_and_late_instructions_reach_the_buyer(
+        fake, store_url, clock):
+    async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR)) as runner:
+        seller, _operator = await open_shop(fake, runner)
+        await add_linen_shirt(seller)
+        ann = fake.user(SHOPPER, "Ann")
+        await buy(ann, "M / White")
+        await deliver(fake, seller, SHOPPER)
+        await ask_return(ann, 0, "Wrong item sent")
+        notice = await fake.wait_for("sendMessage", sent_to(SELLER, "Return #", "Wrong item"), timeout=10)
+
+        # Sam taps Reject, then goes on with other things: a command ends the question, and his next words
+        # are a search, not the reason Ann would read.
+        await seller.press("Reject", message=notice.result["message_id"])
+        assert "why is it rejected?" in seller.last_text
+        await seller.send("/seller_orders")
+        await seller.send("linen shirt")
+        assert "Linen Summer Shirt" in seller.last_text
+        async with runner.db.read() as session:
+            assert (await session.scalar(select(Return))).status == "requested"
+
+        # He taps Approve and is asked for his instructions, but the shop's clock approves it first.
+        await seller.press("Approve", message=notice.result["message_id"])
+        assert "Where and how should buyers send goods back?" in seller.last_text
+        clock.advance(hours=49)
+        await approve_returns(SimpleNamespace(shop=runner.application.shop))
+        await fake.wait_for("sendMessage", sent_to(SHOPPER, "is approved", "The seller will tell you where"),
+                            timeout=10)
+        # His instructions still reach Ann, and he sees the return as it is now.
+        await seller.send(ADDRESS)
+        assert "Return instructions saved" in seller.texts[-2] and "approved, goods to come back" in seller.last_text
+        await fake.wait_for("sendMessage", sent_to(SHOPPER, "is approved", "5 Dock Road"), timeout=10)
+        # An approved return can no longer be rejected (an old button), and nothing changes.
+        await seller.press("Reject", message=notice.result["message_id"])
+        assert "can't be done any more" in seller.last_answer["text"]

@@ -24,20 +24,10 @@ from store.states import AlertKind
 
 from .conftest import BotRunner
 from .factories import make_category, make_product, make_user
-from .test_e2e_sellers import OPERATOR, SELLER, add_linen_shirt, buy, open_shop, sent_to
+from .test_e2e_sellers import OPERATOR, SELLER, add_linen_shirt, buy, deliver, open_shop, sent_to
 from .test_limits import SENDS, longest
 
 ANN, BOB = 1001, 1002
-
-
-async def deliver(fake, seller, buyer_id: int) -> None:
-    """The seller accepts, ships and delivers the newest order; its buyer is told at each step."""
-    await fake.wait_for("sendMessage", sent_to(SELLER, "Order #", "Linen Summer Shirt"), timeout=10)
-    await seller.press("Accept")
-    await seller.press("Ship")
-    await seller.send("UPS 1Z999AA10123456784")
-    await seller.press("Delivered")
-    await fake.wait_for("sendMessage", sent_to(buyer_id, "was delivered"), timeout=10)
 
 
 def asked(fake, chat_id: int) -> list:  # type: ignore[no-untyped-def]
@@ -74,9 +64,7 @@ async def test_a_buyer_rates_writes_changes_once_and_the_seller_and_an_operator_
         await ann.send("Lovely  linen,\n\n\n\nfits well.")
         assert "Words added" in ann.last_text
         await ann.send_photo()
-        assert "Photo added" in ann.last_text
-        await ann.press("Done")
-        assert "is published: ★★★★★" in ann.last_text
+        assert "is published: ★★★★★" in ann.last_text  # words and a photo: nothing more to ask
 
         # Search and the card show the rating; the Reviews page shows her words by first name, and her photo.
         await ann.send("linen shirt")
@@ -179,6 +167,36 @@ async def test_a_buyer_who_turned_review_requests_off_is_not_asked(fake, store_u
         await bob.press("Rate")
         await bob.press("4 ★")
         assert "Thanks for rating" in bob.last_text
+
+        # One message of words; what he types after it is a search, not a new text for his review.
+        await bob.send("Nice and light")
+        assert "Words added" in bob.last_text
+        await bob.send("blue hoodie")
+        assert "Words added" not in bob.last_text
+        async with runner.db.read() as session:
+            assert (await session.scalar(select(Review.text).where(Review.buyer_id == BOB))) == "Nice and light"
+
+        # The seller pressed Reply, then moved on with a command: his next words publish nothing.
+        await seller.send("linen shirt")
+        await seller.press("Linen Summer Shirt")
+        await seller.press("Reviews (1)")
+        await seller.press("Reply 1")
+        await seller.send("/orders")
+        await seller.send("thanks")
+        async with runner.db.read() as session:
+            assert (await session.scalar(select(Review.reply).where(Review.buyer_id == BOB))) is None
+        # He replies for real; then Bob's review stays as it was answered.
+        await seller.press("Reply 1")
+        await seller.send("Glad you like it, Bob!")
+        assert "reply is published" in seller.last_text
+        await bob.send("/orders")
+        await bob.press(f"#{order.id}")
+        await bob.press("Rate")
+        assert "Change my review" not in " ".join(bob.buttons())
+        async with runner.db.read() as session:
+            review_id = await session.scalar(select(Review.id).where(Review.buyer_id == BOB))
+        await bob.press_data(cb.EditReview(review_id).pack())
+        assert "seller has replied to this review" in bob.last_answer["text"]
 
 
 async def test_the_longest_order_and_reviews_fit_telegrams_limits(fake, store_url, clock):

@@ -62,6 +62,16 @@ async def buy(shopper, variant: str, address: str = "1 Main Street, Springfield 
     await place_order(shopper, address)
 
 
+async def deliver(fake, seller, buyer_id: int) -> None:  # type: ignore[no-untyped-def]
+    """The seller accepts, ships and marks delivered the newest order; its buyer hears it was delivered."""
+    await fake.wait_for("sendMessage", sent_to(SELLER, "Order #", "Linen Summer Shirt"), timeout=10)
+    await seller.press("Accept")
+    await seller.press("Ship")
+    await seller.send("UPS 1Z999AA10123456784")
+    await seller.press("Delivered")
+    await fake.wait_for("sendMessage", sent_to(buyer_id, "was delivered"), timeout=10)
+
+
 async def stock(runner: BotRunner, label: str) -> int:
     return await product_stock(runner.db, "Linen Summer Shirt", label)
 
