@@ -166,6 +166,14 @@ def _whole(request: web.Request, name: str, default: int, most: int) -> int:
     return int(raw)
 
 
+def _page(request: web.Request) -> tuple[int, int]:
+    """A list's ``limit`` (1 to 200, default 50) and ``offset`` query parameters."""
+    limit, offset = _whole(request, "limit", 50, 200), _whole(request, "offset", 0, 10**9)
+    if limit < 1:
+        raise invalid("page_invalid", "limit must be a whole number from 1 to 200.")
+    return limit, offset
+
+
 async def _orders_json(shop: Shop, order_ids: list[int], actor: Actor) -> list[dict]:
     """The orders as the API shows them; that their buyers' contact was given out is recorded."""
     async with shop.db.transaction() as session:
@@ -182,9 +190,7 @@ async def list_orders(request: web.Request) -> web.Response:
     statuses = filter_statuses(request.query.get("status", OPEN_FILTER))
     if statuses is None:
         raise invalid("status_unknown", f"Unknown status; use one of {', '.join([OPEN_FILTER, *OrderStatus])}.")
-    limit, offset = _whole(request, "limit", 50, 200), _whole(request, "offset", 0, 10**9)
-    if limit < 1:
-        raise invalid("page_invalid", "limit must be a whole number from 1 to 200.")
+    limit, offset = _page(request)
     async with shop.db.read() as session:
         rows, total = await fulfilment.list_seller_orders(session, [actor.seller_id], statuses, offset, limit)
     return web.json_response({"orders": await _orders_json(shop, [row.id for row in rows], actor), "total": total,
@@ -254,9 +260,7 @@ async def list_returns(request: web.Request) -> web.Response:
     if name != OPEN_FILTER and name not in tuple(ReturnStatus):
         raise invalid("status_unknown", f"Unknown status; use one of {', '.join([OPEN_FILTER, *ReturnStatus])}.")
     statuses = returns.OPEN if name == OPEN_FILTER else (ReturnStatus(name),)
-    limit, offset = _whole(request, "limit", 50, 200), _whole(request, "offset", 0, 10**9)
-    if limit < 1:
-        raise invalid("page_invalid", "limit must be a whole number from 1 to 200.")
+    limit, offset = _page(request)
     async with shop.db.read() as session:
         rows, total = await returns.seller_returns(session, [actor.seller_id], statuses, offset, limit)
         documents = await returns.documents(session, rows)

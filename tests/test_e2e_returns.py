@@ -95,15 +95,22 @@ async def test_a_buyer_returns_a_shirt_and_is_refunded_when_the_seller_receives_
         assert "↩️ Return" not in ann.buttons()
 
 
+async def returning(fake, runner: BotRunner, option: str, reason: str):  # type: ignore[no-untyped-def]
+    """Sam's shop sells Ann a shirt in ``option``, delivers it, and she asks to return it for ``reason``;
+    returns (seller, Ann, the seller's notice of the request)."""
+    seller, _operator = await open_shop(fake, runner)
+    await add_linen_shirt(seller)
+    ann = fake.user(SHOPPER, "Ann")
+    await buy(ann, option)
+    await deliver(fake, seller, SHOPPER)
+    await ask_return(ann, 0, reason)
+    notice = await fake.wait_for("sendMessage", sent_to(SELLER, "Return #", reason.split()[0]), timeout=10)
+    return seller, ann, notice
+
+
 async def test_an_unanswered_request_is_approved_by_the_shop_and_strangers_cannot_decide(fake, store_url, clock):
     async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR)) as runner:
-        seller, _operator = await open_shop(fake, runner)
-        await add_linen_shirt(seller)
-        ann = fake.user(SHOPPER, "Ann")
-        await buy(ann, "L / White")
-        await deliver(fake, seller, SHOPPER)
-        await ask_return(ann, 0, "Damaged or faulty")
-        notice = await fake.wait_for("sendMessage", sent_to(SELLER, "Return #", "Damaged"), timeout=10)
+        seller, _ann, notice = await returning(fake, runner, "L / White", "Damaged or faulty")
 
         # Bob, a stranger, forges the seller's Approve: refused, nothing changes.
         bob = fake.user(BOB, "Bob")
@@ -141,13 +148,7 @@ async def test_an_unanswered_request_is_approved_by_the_shop_and_strangers_canno
 async def test_a_seller_who_moved_on_does_not_reject_with_the_next_words_and_late_instructions_reach_the_buyer(
         fake, store_url, clock):
     async with BotRunner(fake, store_url, clock, operator_ids=str(OPERATOR)) as runner:
-        seller, _operator = await open_shop(fake, runner)
-        await add_linen_shirt(seller)
-        ann = fake.user(SHOPPER, "Ann")
-        await buy(ann, "M / White")
-        await deliver(fake, seller, SHOPPER)
-        await ask_return(ann, 0, "Wrong item sent")
-        notice = await fake.wait_for("sendMessage", sent_to(SELLER, "Return #", "Wrong item"), timeout=10)
+        seller, _ann, notice = await returning(fake, runner, "M / White", "Wrong item sent")
 
         # Sam taps Reject, then goes on with other things: a command ends the question, and his next words
         # are a search, not the reason Ann would read.
