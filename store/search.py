@@ -4,10 +4,15 @@ Owns text normalisation, an inverted index of normalised tokens and the
 ranking of hits. Shoppers make typos, type half a word, drop words and swap
 their order, so every query token is expanded against the vocabulary: exact,
 as a prefix (sorted vocabulary + bisect) and within one edit, transpositions
-included (a SymSpell-style map of single-character deletions). Candidates are
+included (a SymSpell-style map of single-character deletions), and within two
+edits when nothing closer exists (from 7 typed letters, through the same map).
+Words run together ("chocolatechip") are split into two known words, and two
+typed words that make one known word ("choco late") are joined. Candidates are
 the products matching every matched token (set intersections run in C); only
-a bounded pool of them is re-ranked with rapidfuzz. Title matches outrank
-matches found only in the extra fields (category, brand, seller, variants).
+a bounded pool of them, of fixed size and chosen by relevance, is re-ranked
+with rapidfuzz, so a longer page never changes the order of the first results.
+Title matches outrank matches found only in the extra fields (category, brand,
+seller, variants).
 
 upsert/remove touch only the postings of one product, so the index can follow
 catalog changes while the bot runs. Not thread-safe: use it from one event
@@ -24,6 +29,7 @@ import unicodedata
 from bisect import bisect_left, insort
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import NamedTuple
 
 from rapidfuzz import fuzz, process
@@ -42,14 +48,26 @@ FIELD_FACTOR = 0.5
 MIN_EXPAND_LEN = 3
 # Typos are looked for in tokens of at least this length (one edit)...
 MIN_TYPO_LEN = 4
-# ...and, when nothing within one edit exists, two edits in long tokens.
-MIN_FAR_TYPO_LEN = 8
+# ...and, when nothing within one edit exists, two edits in long tokens
+# ("chocolte" for "chocolate": one letter dropped, another wrong).
+MIN_FAR_TYPO_LEN = 7
+# Two edits by scanning the whole vocabulary, when the deletion map found none
+# (two wrong letters in a word of the same length), only in tokens this long.
+MIN_SCAN_TYPO_LEN = 8
+# A word run together from two known words: each part at least this long.
+MIN_SPLIT_PART = 2
 MAX_PREFIX_TERMS = 400
 # Weight of a short word in the coverage score, about that of a common word.
 SHORT_WEIGHT = 1.0
-# How many candidates are re-ranked with rapidfuzz at most, plus up to
-# STARTS_KEEP of the first STARTS_SCAN titles starting with the query.
+# How many candidates are re-ranked with rapidfuzz at most (whatever the page
+# size, up to this many results), plus up to STARTS_KEEP of the first
+# STARTS_SCAN titles starting with the query.
 POOL_SIZE = 120
+# Fewer products than this matching every word: also take those missing one.
+RELAX_BELOW = 50
+# When a query word matched nothing, the pool is the candidates most similar to
+# the whole query (rapidfuzz over at most this many titles, the shortest).
+SIMILAR_SCAN = 4000
 STARTS_SCAN = 300
 STARTS_KEEP = 30
 # Final score = 100 * (coverage, similarity, starts-with, in-order) weighted as below.
@@ -60,6 +78,8 @@ W_STARTS_WORD = 0.03  # small: "milk" should rank "Fresh Milk" above "Milk Choco
 W_ORDER = 0.05
 
 _NON_WORD = re.compile(r"[\W_]+")
+# Letters tried in place of a missing or wrong one, besides the typed word's own.
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +271,63 @@ class SearchIndex:
         found.discard(tok)
         return {t for t in found if OSA.distance(tok, t, score_cutoff=1) <= 1}
 
+    def _far_terms(self, tok: str) -> set[str]:
+        """Vocabulary terms two edits from ``tok``, the likeliest kinds first.
+
+        The deletion map finds, without scanning the vocabulary: a letter
+        missing and another wrong (a substitution of ``tok`` is a deletion of
+        the term), two letters missing (an insertion into ``tok`` is one), two
+        extra letters, and an extra letter with a wrong one. Two wrong letters
+        in a word of the same length need a scan, done only in long words.
+        """
+        deletes, found = self._deletes, set()
+
+        def take(have: str | tuple[str, ...] | None) -> None:
+            if have is not None:
+                found.update((have,) if isinstance(have, str) else have)
+
+        alphabet = set(_ALPHABET).union(tok)
+        for i in range(len(tok) + 1):
+            head, tail = tok[:i], tok[i:]
+            for ch in alphabet:
+                take(deletes.get(head + ch + tail))  # two letters missing
+                if tail:
+                    take(deletes.get(head + ch + tail[1:]))  # one missing, one wrong
+        for d in _deletions(tok):
+            for dd in _deletions(d):
+                if self._known(dd):
+                    found.add(dd)  # two extra letters
+                take(deletes.get(dd))  # an extra letter and a wrong one
+        found = {t for t in found if OSA.distance(tok, t, score_cutoff=2) <= 2}
+        if not found and len(tok) >= MIN_SCAN_TYPO_LEN:
+            found = {t for t, _, _ in process.extract(tok, self._vocab, scorer=OSA.distance, score_cutoff=2, limit=20)}
+        found.discard(tok)
+        return found
+
+    def _split(self, tok: str) -> tuple[str, str] | None:
+        """Two known words ``tok`` was run together from, those most often together in a title; None if none."""
+        best, best_key = None, (0, 0)
+        title_post, empty = self._title_post, set()
+        for i in range(MIN_SPLIT_PART, len(tok) - MIN_SPLIT_PART + 1):
+            a, b = tok[:i], tok[i:]
+            if not (self._known(a) and self._known(b)):
+                continue
+            docs_a, docs_b = title_post.get(a, empty), title_post.get(b, empty)
+            together = len(docs_a & docs_b)
+            key = (together, min(len(a), len(b)))
+            if key > best_key or best is None:
+                best, best_key = (a, b), key
+        return best
+
+    def _has_close(self, tok: str) -> bool:
+        """Whether ``tok`` matches a vocabulary term exactly, as a prefix or within one edit."""
+        if self._known(tok):
+            return True
+        i = bisect_left(self._vocab, tok)
+        if i < len(self._vocab) and self._vocab[i].startswith(tok):
+            return True
+        return len(tok) >= MIN_EXPAND_LEN and bool(self._typo_terms(tok))
+
     def _expand(self, tok: str, short_ok: bool, joins: Iterable[str] = ()) -> _Token:
         """The vocabulary terms ``tok`` may stand for, and the products having them."""
         terms: dict[str, float] = dict.fromkeys(joins, 1.0)
@@ -268,9 +345,7 @@ class SearchIndex:
         if len(tok) >= MIN_EXPAND_LEN:
             typo_terms = self._typo_terms(tok)
             if not terms and not typo_terms and len(tok) >= MIN_FAR_TYPO_LEN:
-                typo_terms = {
-                    t for t, _, _ in process.extract(tok, vocab, scorer=OSA.distance, score_cutoff=2, limit=20)
-                }
+                typo_terms = self._far_terms(tok)
                 quality = FAR_TYPO_QUALITY
             else:
                 quality = TYPO_QUALITY
@@ -286,14 +361,27 @@ class SearchIndex:
         return _Token(tok, terms, docs, title_close, title_any, weight)
 
     def _query_tokens(self, normalized: str) -> tuple[list[str], dict[str, list[str]]]:
-        """Distinct query words, and for each the joins with a short neighbour the vocabulary knows."""
-        words = list(dict.fromkeys(normalized.split()))
+        """Distinct query words (run-together ones split), and the known words each makes with a neighbour."""
+        typed = normalized.split()
+        words: list[str] = []
+        for w in typed:
+            split = None
+            if len(w) >= 2 * MIN_SPLIT_PART and not self._has_close(w):
+                split = self._split(w)  # "chocolatechip" -> "chocolate chip"
+            words.extend(split or (w,))
+        words = list(dict.fromkeys(words))
         joins: dict[str, list[str]] = {}
         for a, b in zip(words, words[1:]):
-            if (len(a) <= 2 or len(b) <= 2) and self._known(a + b):
-                # "t shirt" typed for "tshirt": either word may stand for the joined one.
-                joins.setdefault(a, []).append(a + b)
-                joins.setdefault(b, []).append(a + b)
+            joined = a + b
+            if self._known(joined):
+                made = [joined]
+            elif len(joined) >= MIN_FAR_TYPO_LEN and len(a) > 2 and len(b) > 2:
+                made = sorted(self._typo_terms(joined))  # "choco lat" -> "chocolate"
+            else:
+                continue
+            # "t shirt" typed for "tshirt", "choco late" for "chocolate": either word may stand for the joined one.
+            joins.setdefault(a, []).extend(made)
+            joins.setdefault(b, []).extend(made)
         return words, joins
 
     def search(self, query: str, limit: int = 10) -> list[SearchHit]:
@@ -302,6 +390,7 @@ class SearchIndex:
         if not qn or limit <= 0 or not self._docs:
             return []
         words, joins = self._query_tokens(qn)
+        qn = " ".join(words)  # ranked as if typed with the split words
         tokens = [self._expand(w, False, joins.get(w, ())) for w in words]
         gens = [t for t in tokens if t.docs]
         if not gens:
@@ -311,16 +400,19 @@ class SearchIndex:
             if not gens:
                 return []
         shorts = [t.text for t in tokens if t.docs is None]
-        pool = self._candidates(qn, gens, shorts, limit)
+        # A word that matched nothing: the pool is chosen by similarity to the whole query.
+        unmatched = any(t.docs is not None and not t.docs for t in tokens)
+        pool = self._candidates(qn, gens, shorts, limit, unmatched)
         return self._rank(qn, tokens, pool, limit)
 
-    def _candidates(self, qn: str, gens: list[_Token], shorts: list[str], limit: int) -> list[int]:
-        """A bounded pool of products worth re-ranking."""
-        size = max(POOL_SIZE, 4 * limit)
+    def _candidates(self, qn: str, gens: list[_Token], shorts: list[str], limit: int, unmatched: bool) -> list[int]:
+        """A bounded pool of products worth re-ranking, the same whatever ``limit`` up to POOL_SIZE."""
+        size = max(POOL_SIZE, limit)
         sets: list[set[int]] = sorted((t.docs for t in gens if t.docs), key=len)
         full = sets[0].intersection(*sets[1:])  # products matching every word
-        if len(full) >= limit or len(sets) == 1:
-            pool = self._pick(full, gens, shorts, size)
+        pick = partial(self._pick, qn=qn, gens=gens, shorts=shorts, similar=unmatched)
+        if len(full) >= RELAX_BELOW or len(sets) == 1:
+            pool = pick(full, size=size)
             if len(full) > size:
                 # Typed from the start of a title ("chocolate chocolate" for
                 # "Chocolate Chocolate Chip Muffins"): keep those in the pool.
@@ -343,9 +435,11 @@ class SearchIndex:
                             running = narrowed
                 relaxed |= running
         relaxed -= full
-        return list(full) + self._pick(relaxed, gens, shorts, size - len(full))
+        return list(full) + pick(relaxed, size=size - len(full))
 
-    def _pick(self, cands: set[int], gens: list[_Token], shorts: list[str], size: int) -> list[int]:
+    def _pick(
+        self, cands: set[int], *, qn: str, gens: list[_Token], shorts: list[str], similar: bool, size: int
+    ) -> list[int]:
         """At most ``size`` of ``cands``, the likeliest first."""
         for prefix in shorts:
             if len(cands) <= size:
@@ -359,17 +453,30 @@ class SearchIndex:
             return list(cands)
         # Prefer products matching every word in the title (exactly or as a
         # prefix, then with typos), then the shortest titles, which a one-word
-        # query like "milk" should rank first.
-        key = self._title_len.__getitem__
+        # query like "milk" should rank first; when a word matched nothing,
+        # the titles most like the whole query instead.
         pool: list[int] = []
         rest = cands
         for tier in ("title_close", "title_any"):
             strong = rest.intersection(*(getattr(t, tier) for t in gens))
             if len(pool) + len(strong) >= size:
-                return pool + heapq.nsmallest(size - len(pool), strong, key=key)
+                return pool + self._likeliest(strong, size - len(pool), qn, similar)
             pool += strong
             rest = rest - strong
-        return pool + heapq.nsmallest(size - len(pool), rest, key=key)
+        return pool + self._likeliest(rest, size - len(pool), qn, similar)
+
+    def _likeliest(self, cands: set[int], size: int, qn: str, similar: bool) -> list[int]:
+        """The ``size`` shortest titles of ``cands``, or the ``size`` most similar to ``qn``."""
+        key = self._title_len.__getitem__
+        if not similar:
+            return heapq.nsmallest(size, cands, key=key)
+        scan = cands if len(cands) <= SIMILAR_SCAN else heapq.nsmallest(SIMILAR_SCAN, cands, key=key)
+        docs = self._docs
+        choices = {pid: docs[pid].title for pid in scan}
+        found = process.extract(qn, choices, scorer=fuzz.token_sort_ratio, limit=None)
+        # Ties (equal similarity) go to the shorter title, then the lower id: the pool never depends on set order.
+        found.sort(key=lambda hit: (-hit[1], key(hit[2]), hit[2]))
+        return [pid for _, _, pid in found[:size]]
 
     def _titles_starting_with(self, qn: str) -> list[int]:
         """Up to a few dozen products whose title starts with ``qn``, shortest first."""
