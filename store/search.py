@@ -277,7 +277,8 @@ class SearchIndex:
         The deletion map finds, without scanning the vocabulary: a letter
         missing and another wrong (a substitution of ``tok`` is a deletion of
         the term), two letters missing (an insertion into ``tok`` is one), two
-        extra letters, and an extra letter with a wrong one. Two wrong letters
+        extra letters, an extra letter with a wrong one, and two swapped
+        letters with one missing or extra. Two wrong letters
         in a word of the same length need a scan, done only in long words.
         """
         deletes, found = self._deletes, set()
@@ -293,6 +294,12 @@ class SearchIndex:
                 take(deletes.get(head + ch + tail))  # two letters missing
                 if tail:
                     take(deletes.get(head + ch + tail[1:]))  # one missing, one wrong
+        for i in range(len(tok) - 1):
+            swapped = tok[:i] + tok[i + 1] + tok[i] + tok[i + 2 :]
+            take(deletes.get(swapped))  # two letters swapped, another missing
+            for d in _deletions(swapped):
+                if self._known(d):
+                    found.add(d)  # two letters swapped, another extra
         for d in _deletions(tok):
             for dd in _deletions(d):
                 if self._known(dd):

@@ -229,3 +229,63 @@ def test_many_edits_answer_like_a_fresh_build(index):
     for query in ["milk", "wireles", "head", "black", "cafe creme", "chocolate bar", "t shirt", "zzz", "bo"]:
         assert index.search(query) == fresh.search(query), query
         assert index.suggest(query) == fresh.suggest(query), query
+
+
+# A bakery shelf: many short cookie titles, and the one the shopper wants with a longer title.
+COOKIE_FLAVOURS = "Oat Lemon Ginger Butter Almond Coconut Pecan Maple Honey Sugar".split()
+BAKERY = [
+    (1, "Chocolate Chip Cookies"),
+    (2, "Dark Chocolate Sea Salt"),
+    (3, "Mechanical Gaming Keyboard"),
+    (4, "Bluetooth Portable Speaker"),
+    (5, "Pineapple Chunks"),
+    (6, "Pine Nuts"),
+    *((100 + 20 * i + n, f"{flavour} Cookies {n}") for i, flavour in enumerate(COOKIE_FLAVOURS) for n in range(20)),
+]
+
+
+@pytest.fixture
+def bakery() -> SearchIndex:
+    idx = SearchIndex()
+    idx.build(SearchDoc(pid, title) for pid, title in BAKERY)
+    return idx
+
+
+def test_words_run_together_are_split(bakery, index):
+    # The shopper forgot a space; 200 shorter cookie titles must not bury the product.
+    assert first(bakery, "chocolatechip cookies") == 1
+    assert first(bakery, "cookies chocolatechip") == 1
+    assert first(bakery, "chocolatechip") == 1
+    assert first(index, "darkchocolate") == 19
+    assert first(index, "oliveoil") == 21
+
+
+def test_a_word_typed_in_two_pieces_is_joined(bakery, index):
+    # A space typed inside a word: "choco late" is chocolate.
+    assert ids(bakery.search("choco late"))[:2] == [1, 2]
+    assert first(bakery, "choco late chip cookies") == 1
+    assert first(bakery, "pine apple") == 5
+    assert first(index, "head phones") == 7
+    assert first(index, "key board") == 10
+    assert first(index, "sweat shirt fleece") == 4
+
+
+def test_two_typos_in_a_seven_letter_word(bakery, index):
+    # "keyboard" typed with its "y" dropped and an "o" for the "a".
+    assert first(bakery, "keboord") == 3
+    assert first(bakery, "poreble speaker") == 4  # "portable": no "t", an "e" for the "a"
+    assert first(index, "skilet") == 28  # one edit still comes first
+    assert first(index, "wirelss mouse") == 11
+    assert first(index, "kebaord") == 10  # a letter dropped and two swapped
+    # Two edits are not a licence to match anything.
+    assert index.search("xqzvplumbus") == []
+
+
+def test_the_page_size_does_not_change_the_first_results(bakery, index):
+    # A word that matches nothing ("chocochip") next to a common one: the first
+    # five results are the same whether the bot asks for 10 or for 50.
+    for query in ["cookies chocochip", "cookies", "cookies 1", "lemon cookie", "chocolate", "coco cookies"]:
+        assert ids(bakery.search(query, limit=10))[:5] == ids(bakery.search(query, limit=50))[:5], query
+        assert ids(bakery.search(query, limit=50))[:10] == ids(bakery.search(query, limit=10)), query
+    for query in ["black", "milk", "wireless", "coffee mug"]:
+        assert ids(index.search(query, limit=3)) == ids(index.search(query, limit=50))[:3], query
