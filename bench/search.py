@@ -354,9 +354,10 @@ def scaled_catalog(rows: list[tuple[int, str]], size: int, seed: int) -> list[tu
     rng = random.Random(seed)
     onsets, vowels = "b c d f g k l m n p r s t v z br cr gr st tr".split(), "a e i o u ai ee oo".split()
     syllables = [a + b for a in onsets for b in vowels]
-    brands = list({(rng.choice(syllables) + rng.choice(syllables) + rng.choice(("", "x", "n", "r"))).title()
-                   for _ in range(8000)})
-    flavours = list({rng.choice(syllables) + rng.choice(syllables) + rng.choice(syllables) for _ in range(3000)})
+    # sorted: a set's order of strings changes from one run to the next (hash randomisation)
+    brands = sorted({(rng.choice(syllables) + rng.choice(syllables) + rng.choice(("", "x", "n", "r"))).title()
+                     for _ in range(8000)})
+    flavours = sorted({rng.choice(syllables) + rng.choice(syllables) + rng.choice(syllables) for _ in range(3000)})
     sizes = ["6 oz", "12 oz", "16 oz", "1 L", "2 L", "500 g", "1 kg", "2 Pack", "6 Pack", "12 Pack", "Family Size",
              "Mini", "Value Pack", "Travel Size"]
     out = list(rows[:size])

@@ -130,6 +130,19 @@ def _terms(tokens: list[str]) -> list[str]:
     return list(dict.fromkeys(sys.intern(t) for t in out))
 
 
+def _union(sets: list[set[int] | None]) -> set[int]:
+    """The union of ``sets`` (None and empty ones skipped); the set itself, not a copy, when only one is left.
+
+    Callers never change what this returns.
+    """
+    present = [s for s in sets if s]
+    if not present:
+        return set()
+    if len(present) == 1:
+        return present[0]
+    return present[0].union(*present[1:])
+
+
 def _deletions(term: str) -> set[str]:
     return {term[:i] + term[i + 1 :] for i in range(len(term))}
 
@@ -359,11 +372,11 @@ class SearchIndex:
             for t in typo_terms:
                 terms.setdefault(t, quality)
         title_post, field_post = self._title_post, self._field_post
-        empty: set[int] = set()
-        all_sets = [title_post.get(t, empty) for t in terms] + [field_post.get(t, empty) for t in terms]
-        docs = empty.union(*all_sets)
-        title_close = empty.union(*(title_post.get(t, empty) for t, q in terms.items() if q > TYPO_QUALITY))
-        title_any = title_close.union(*(title_post.get(t, empty) for t in typo_terms))
+        # Each wider set is the narrower one plus what it adds, and a set that adds
+        # nothing is shared, not copied: a common word's postings are large.
+        title_close = _union([title_post.get(t) for t, q in terms.items() if q > TYPO_QUALITY])
+        title_any = _union([title_close, *(title_post.get(t) for t in typo_terms)])
+        docs = _union([title_any, *(field_post.get(t) for t in terms)])
         weight = math.log(1.0 + len(self._docs) / (1.0 + len(docs))) if docs else 1.0
         return _Token(tok, terms, docs, title_close, title_any, weight)
 
