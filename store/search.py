@@ -348,9 +348,9 @@ class SearchIndex:
             return True
         return len(tok) >= MIN_EXPAND_LEN and bool(self._typo_terms(tok))
 
-    def _expand(self, tok: str, short_ok: bool, joins: Iterable[str] = ()) -> _Token:
+    def _expand(self, tok: str, short_ok: bool, joins: dict[str, float] | None = None) -> _Token:
         """The vocabulary terms ``tok`` may stand for, and the products having them."""
-        terms: dict[str, float] = dict.fromkeys(joins, 1.0)
+        terms: dict[str, float] = dict(joins or {})
         if self._known(tok):
             terms[tok] = 1.0
         if len(tok) < MIN_EXPAND_LEN and not short_ok:
@@ -380,7 +380,7 @@ class SearchIndex:
         weight = math.log(1.0 + len(self._docs) / (1.0 + len(docs))) if docs else 1.0
         return _Token(tok, terms, docs, title_close, title_any, weight)
 
-    def _query_tokens(self, normalized: str) -> tuple[list[str], dict[str, list[str]]]:
+    def _query_tokens(self, normalized: str) -> tuple[list[str], dict[str, dict[str, float]]]:
         """Distinct query words (run-together ones split), and the known words each makes with a neighbour."""
         typed = normalized.split()
         words: list[str] = []
@@ -390,18 +390,21 @@ class SearchIndex:
                 split = self._split(w)  # "chocolatechip" -> "chocolate chip"
             words.extend(split or (w,))
         words = list(dict.fromkeys(words))
-        joins: dict[str, list[str]] = {}
+        joins: dict[str, dict[str, float]] = {}
         for a, b in zip(words, words[1:]):
             joined = a + b
             if self._known(joined):
-                made = [joined]
+                made = {joined: 1.0}
             elif len(joined) >= MIN_FAR_TYPO_LEN and len(a) > 2 and len(b) > 2:
-                made = sorted(self._typo_terms(joined))  # "choco lat" -> "chocolate"
+                # "choco lat" -> "chocolate"; a typo, so "apple saouce" still ranks "Apple Sauce" above "Applesauce".
+                made = dict.fromkeys(sorted(self._typo_terms(joined)), TYPO_QUALITY)
             else:
                 continue
             # "t shirt" typed for "tshirt", "choco late" for "chocolate": either word may stand for the joined one.
-            joins.setdefault(a, []).extend(made)
-            joins.setdefault(b, []).extend(made)
+            for word in (a, b):
+                have = joins.setdefault(word, {})
+                for term, quality in made.items():
+                    have[term] = max(quality, have.get(term, 0.0))
         return words, joins
 
     def search(self, query: str, limit: int = 10) -> list[SearchHit]:
@@ -411,11 +414,11 @@ class SearchIndex:
             return []
         words, joins = self._query_tokens(qn)
         qn = " ".join(words)  # ranked as if typed with the split words
-        tokens = [self._expand(w, False, joins.get(w, ())) for w in words]
+        tokens = [self._expand(w, False, joins.get(w)) for w in words]
         gens = [t for t in tokens if t.docs]
         if not gens:
             # Only short words ("tv", "xl"), or no long word matched: expand them all.
-            tokens = [self._expand(w, True, joins.get(w, ())) for w in words]
+            tokens = [self._expand(w, True, joins.get(w)) for w in words]
             gens = [t for t in tokens if t.docs]
             if not gens:
                 return []

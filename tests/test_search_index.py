@@ -289,3 +289,12 @@ def test_the_page_size_does_not_change_the_first_results(bakery, index):
         assert ids(bakery.search(query, limit=50))[:10] == ids(bakery.search(query, limit=10)), query
     for query in ["black", "milk", "wireless", "coffee mug"]:
         assert ids(index.search(query, limit=3)) == ids(index.search(query, limit=50))[:3], query
+
+
+def test_two_words_with_a_typo_stay_two_words(bakery):
+    # "apple saouce": a typo in "sauce", not "applesauce" typed with a space.
+    bakery.upsert(SearchDoc(7, "Apple Sauce"))
+    bakery.upsert(SearchDoc(8, "Applesauce"))
+    assert first(bakery, "apple saouce") == 7
+    assert first(bakery, "apple sauce") == 7
+    assert first(bakery, "applesauce") == 8
