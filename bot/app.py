@@ -262,7 +262,7 @@ def build_application(
     application = builder.build()
     shop = Shop(
         db=Database(settings.database_url),
-        search=CatalogSearch(refresh_interval=search_refresh_interval),
+        search=CatalogSearch(refresh_interval=search_refresh_interval, clock=clock),
         options=shop_options(settings),
         clock=clock,
     )

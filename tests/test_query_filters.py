@@ -1,0 +1,196 @@
+"""Filters typed in plain words (price, options, category) and the tie-breakers of search ranking."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from store.demo import load_demo_catalog
+from store.models import Checkout, Order, OrderLine, Variant, utcnow
+from store.search import SearchHit
+from store.services.query_filters import PriceRange, parse_query
+from store.services.reviews import Rating
+from store.services.search import CatalogSearch
+from store.states import OrderStatus
+
+from .factories import make_category, make_product, make_seller, make_user
+
+# --- reading the query ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("typed", "words", "price"), [
+    ("hoodie under 30", "hoodie", PriceRange(high=3000)),
+    ("mugs below $15", "mugs", PriceRange(high=1500)),
+    ("headphones 50-100", "headphones", PriceRange(5000, 10000)),
+    ("headphones $100-$50", "headphones", PriceRange(5000, 10000)),
+    ("cheaper than 20", "", PriceRange(high=2000)),
+    ("shoes over 99.99", "shoes", PriceRange(low=9999)),
+    ("between 20 and 50 mugs", "mugs", PriceRange(2000, 5000)),
+    ("phone under 1,000 USD", "phone", PriceRange(high=100000)),
+])
+def test_a_price_in_the_query_is_read_in_minor_units(typed, words, price):
+    parsed = parse_query(typed, "USD", "en")
+    assert (parsed.words, parsed.price) == (words, price)
+
+
+@pytest.mark.parametrize("typed", [
+    "under armour hoodie",  # a price word without an amount
+    "dumbbell 2-24 kg",  # a range of sizes, not of prices
+    "black 42",  # a number alone is a size, not a price
+    "smartphone 128 gb",
+    "hoodie under 0",  # not a price
+    "hoodie under 30.125",  # more decimals than dollars have
+])
+def test_numbers_that_are_not_prices_stay_words(typed):
+    assert parse_query(typed, "USD", "en").price is None
+
+
+def test_amounts_follow_the_currency_and_size_words_are_dropped():
+    assert parse_query("mug under 300", "JPY").price == PriceRange(high=300)  # yen have no minor units
+    assert parse_query("mug under 30€", "EUR", "es").price == PriceRange(high=3000)
+    assert parse_query("red hoodie size M", "USD").words == "red hoodie m"
+
+
+@pytest.mark.parametrize("typed", ["hoodie under 30", "mugs below $15.50", "headphones 50-100", "over 20 socks"])
+def test_the_query_a_button_carries_reads_back_the_same(typed):
+    parsed = parse_query(typed, "USD", "en")
+    canonical = parsed.canonical("USD")
+    assert parse_query(canonical, "USD") == parsed
+    assert canonical.split()[0][0].isdigit() or canonical.startswith(("under", "over"))  # the price comes first
+
+
+# --- searching the demo catalog with filters ---------------------------------------------------------
+
+
+@pytest.fixture
+async def demo(db):
+    async with db.transaction() as session:
+        await load_demo_catalog(session)
+    search = CatalogSearch(refresh_interval=0)
+    return db, search
+
+
+async def _titles(db, search, query: str, **kwargs) -> tuple[list[str], object]:  # type: ignore[no-untyped-def]
+    async with db.transaction() as session:
+        result = await search.search(session, query, currency="USD", language="en", **kwargs)
+        cards = await search.products(session, list(result.product_ids))
+    return [cards[i].title for i in result.product_ids], result
+
+
+async def test_a_price_filter_keeps_only_products_priced_within_it(demo):
+    db, search = demo
+    titles, result = await _titles(db, search, "hoodie under 42")
+    assert titles == ["Pullover Hoodie"]  # the zip-up costs $44.99
+    assert result.price == PriceRange(high=4200) and result.filtered
+    assert result.variants == {}  # every option is within the price: the card opens as usual
+    # Under $40 the navy XL ($41.99) is out: the card opens on an option within the price.
+    titles, result = await _titles(db, search, "hoodie under 40")
+    async with db.transaction() as session:
+        red_m = await session.scalar(Variant.__table__.select().with_only_columns(Variant.id)
+                                     .where(Variant.sku == "CS-HOD-RED-M"))
+    assert titles == ["Pullover Hoodie"] and result.variants == {result.product_ids[0]: red_m}
+
+    titles, _ = await _titles(db, search, "headphones 50-100")
+    assert titles == ["Wireless Headphones"]  # the Pro cost $249.99
+    # Without the filter, every match comes back.
+    titles, result = await _titles(db, search, "headphones 50-100", filters=False)
+    assert "Noise-Cancelling Wireless Headphones Pro" in titles and not result.filtered
+
+
+async def test_a_price_alone_lists_what_costs_that_much(demo):
+    db, search = demo
+    titles, result = await _titles(db, search, "cheaper than 8")
+    assert set(titles) == {"Pride and Prejudice — e-book (PDF)", "Lavender & Honey Soap Bar"}
+    assert result.price == PriceRange(high=800)
+
+
+async def test_option_words_narrow_to_products_with_that_variant_and_pick_it(demo):
+    db, search = demo
+    async with db.transaction() as session:
+        red_m = await session.scalar(Variant.__table__.select().with_only_columns(Variant.id)
+                                     .where(Variant.sku == "CS-HOD-RED-M"))
+        black_42 = await session.scalar(Variant.__table__.select().with_only_columns(Variant.id)
+                                         .where(Variant.label == "EU 42 / Black"))
+    titles, result = await _titles(db, search, "red hoodie size M")
+    assert titles == ["Pullover Hoodie"]  # the zip-up has an M, but no red
+    assert result.variants == {result.product_ids[0]: red_m} and set(result.options) == {"red", "m"}
+
+    titles, result = await _titles(db, search, "black 42")
+    assert titles == ["Canvas Low-Top Sneakers"]
+    assert result.variants == {result.product_ids[0]: black_42}
+
+
+async def test_a_category_word_keeps_to_the_category_when_the_rest_matches_there(demo):
+    db, search = demo
+    titles, result = await _titles(db, search, "running shoes")
+    assert set(titles) == {"Running Shoes", "Trail Running Shoes"}  # not the running tights
+    assert result.category == "Shoes"
+    titles, result = await _titles(db, search, "kitchen towels")
+    assert titles == ["Linen Tea Towels (Set of 3)"] and result.category == "Home & Kitchen"
+
+    # Nothing in the kitchen is a tent: the word only scores, nothing is kept out.
+    titles, result = await _titles(db, search, "kitchen tent")
+    assert "Ultralight Camping Tent 2P" in titles and result.category is None
+
+
+# --- ranking -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def mugs(db):
+    """Three equally named mugs and a less relevant one; the store can sell them."""
+    async with db.transaction() as session:
+        seller, category = await make_seller(session), await make_category(session, "Kitchenware")
+        products = {}
+        for title in ("Blue Mug", "Blue Mug ", "Blue Mug  ", "Blue Mug Tray Set"):
+            products[title] = (await make_product(session, seller, category, title.strip(), [("", 1000, 5)])).id
+        await make_user(session, 1)
+    return seller, products
+
+
+async def _sell(db, seller, product_id: int, units: int, when) -> None:  # type: ignore[no-untyped-def]
+    async with db.transaction() as session:
+        variant_id = await session.scalar(Variant.__table__.select().with_only_columns(Variant.id)
+                                          .where(Variant.product_id == product_id))
+        checkout = Checkout(user_id=1, status="placed", payment_method="cod", currency="USD", items_total=1000,
+                            shipping_total=0, total=1000, invoice_currency="USD", invoice_amount=1000,
+                            shipping_code="std", shipping_name="Standard")
+        session.add(checkout)
+        await session.flush()
+        order = Order(checkout_id=checkout.id, seller_id=seller.id, buyer_id=1, status=OrderStatus.PLACED,
+                      currency="USD", items_total=1000, shipping_fee=0, total=1000, created_at=when)
+        session.add(order)
+        await session.flush()
+        session.add(OrderLine(order_id=order.id, variant_id=variant_id, product_id=product_id, title="Mug",
+                              sku="S", unit_price=1000, quantity=units, line_total=1000 * units))
+
+
+async def test_units_sold_break_ties_of_relevance_only(db, mugs):
+    seller, products = mugs
+    _, second, third = products["Blue Mug"], products["Blue Mug "], products["Blue Mug  "]
+    tray = products["Blue Mug Tray Set"]
+    now = utcnow()
+    # The third mug sold 3 units this month; the tray sold 500; the second sold 50, but two months ago.
+    await _sell(db, seller, third, 3, now - timedelta(days=2))
+    await _sell(db, seller, tray, 500, now - timedelta(days=1))
+    await _sell(db, seller, second, 50, now - timedelta(days=60))
+    search = CatalogSearch(refresh_interval=0)
+    async with db.transaction() as session:
+        result = await search.search(session, "blue mug", currency="USD")
+    assert search.sold == {third: 3, tray: 500}
+    # Equally relevant mugs: the one that sold this month first; the tray, less relevant, stays last.
+    assert result.product_ids[0] == third
+    assert result.product_ids[-1] == tray
+
+
+def test_sold_units_then_ratings_never_lift_a_less_relevant_product():
+    search = CatalogSearch()
+    search.sold = {2: 1000, 3: 5}
+    search.ratings = {2: Rating(10, 50), 4: Rating(3, 15), 5: Rating(1, 1)}
+    hits = [SearchHit(1, 90.0), SearchHit(2, 89.99), SearchHit(3, 80.0), SearchHit(4, 80.0), SearchHit(5, 80.0),
+            SearchHit(6, 80.0)]
+    # 2 sold the most and is rated best, yet 1 is more relevant; among the 80s: sold, then rated, then the rest.
+    assert search._in_stock_first(hits) == (1, 2, 3, 4, 5, 6)
+    search.sold_out = {1}  # sold out, 1 falls below in-stock products of similar relevance
+    assert search._in_stock_first(hits)[:2] == (2, 3)
