@@ -69,6 +69,8 @@ BUTTONS: dict[type[cb.Button], Callable] = {
     cb.Categories: start.on_categories,
     cb.CategoryPage: start.on_category,
     cb.SearchPage: search.on_search_page,
+    cb.SearchPlain: search.on_search_plain,
+    cb.ShowOption: product.on_product_option,
     cb.ShowProduct: product.on_product,
     cb.PickVariant: product.on_variant,
     cb.AddToCart: product.on_add,

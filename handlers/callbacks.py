@@ -186,10 +186,27 @@ class SearchPage(Button, prefix="sp"):
 
 
 @dataclass(frozen=True)
+class SearchPlain(Button, prefix="sn"):
+    """A page of search results for the words only, the filters they stated dropped (price, options,
+    category); the (shortened) words ride along."""
+
+    query: str
+    page: int
+
+
+@dataclass(frozen=True)
 class ShowProduct(Button, prefix="p"):
     """A product's card."""
 
     product_id: int
+
+
+@dataclass(frozen=True)
+class ShowOption(Button, prefix="po"):
+    """A product's card opened on one of its options (the one a search's filters matched)."""
+
+    product_id: int
+    variant_id: int
 
 
 @dataclass(frozen=True)

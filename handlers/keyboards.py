@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
@@ -92,16 +92,34 @@ def categories(items: list[CategoryView]) -> InlineKeyboardMarkup:
 
 
 def product_list(products: list[ProductView], start: int, nav: list[InlineKeyboardButton],
-                 extra: list[InlineKeyboardButton] | None = None) -> InlineKeyboardMarkup:
-    """Numbered product buttons, then paging, then extra buttons."""
-    rows = [[button(f"{start + i + 1}. {p.title}", cb.ShowProduct(p.id))] for i, p in enumerate(products)]
+                 extra: list[InlineKeyboardButton] | None = None,
+                 options: Mapping[int, int] | None = None) -> InlineKeyboardMarkup:
+    """Numbered product buttons (opening on the option ``options`` names for a product), then paging, then
+    extra buttons."""
+    options = options or {}
+    rows = [[button(f"{start + i + 1}. {p.title}",
+                    cb.ShowOption(p.id, options[p.id]) if p.id in options else cb.ShowProduct(p.id))]
+            for i, p in enumerate(products)]
     return build([*rows, nav, extra or []])
 
 
-def search_page(products: list[ProductView], start: int, page: int, pages: int, query: str) -> InlineKeyboardMarkup:
-    """Search results with paging; the (shortened) query rides in the paging buttons."""
-    nav = pager(page, pages, lambda n: cb.SearchPage(query, n)) if query else []
-    return product_list(products, start, nav)
+def search_page(products: list[ProductView], start: int, page: int, pages: int, query: str, *,
+                plain: bool = False, options: Mapping[int, int] | None = None,
+                words: str | None = None) -> InlineKeyboardMarkup:
+    """Search results with paging; the (shortened) query rides in the paging buttons. ``plain``: the filters
+    were dropped; ``words``: the query's words without its filters, for a button searching them alone (when
+    filters narrowed the results)."""
+    page_of = cb.SearchPlain if plain else cb.SearchPage
+    nav = pager(page, pages, lambda n: page_of(query, n)) if query else []
+    return product_list(products, start, nav, drop_filters(words), options)
+
+
+def drop_filters(words: str | None) -> list[InlineKeyboardButton]:
+    """A button searching the words alone, the filters dropped (none without words)."""
+    if not words:
+        return []
+    # Translators: a button under search results narrowed by a price, an option or a category. Keep it short.
+    return [button(_("✖ Search without filters"), cb.SearchPlain(words, 0))]
 
 
 def seller_page(products: list[ProductView], start: int, page: int, pages: int,
@@ -119,9 +137,11 @@ def category_page(products: list[ProductView], start: int, page: int, pages: int
                         [button(_("‹ Categories"), cb.Categories())])
 
 
-def no_results(items: list[CategoryView]) -> InlineKeyboardMarkup:
-    """Categories to browse when a search found nothing."""
-    return categories(items)
+def no_results(items: list[CategoryView], words: str | None = None) -> InlineKeyboardMarkup:
+    """Categories to browse when a search found nothing; first, with ``words``, the search without its
+    filters."""
+    rows = categories(items).inline_keyboard
+    return InlineKeyboardMarkup([drop_filters(words), *rows] if words else rows)
 
 
 def product_card(product: ProductView, selected: VariantView | None, cart_count: int,

@@ -62,9 +62,19 @@ async def on_product(update: Update, context: ShopContext, pressed: cb.ShowProdu
     await send_card(update, context, product, who)
 
 
-async def send_card(update: Update, context: ShopContext, product: ProductView, who: CardViewer) -> None:
-    """Send a product card; fall back to text when Telegram can't fetch the photo."""
-    text, markup = card(product, product.default_variant(), who, context, lang(update))
+@button_handler
+async def on_product_option(update: Update, context: ShopContext, pressed: cb.ShowOption) -> None:
+    """Open a product card on the option a search matched (the usual one if that option is gone)."""
+    product, who = await load_card(update, context, pressed.product_id)
+    await answer(update.callback_query)
+    await send_card(update, context, product, who, product.variant(pressed.variant_id))
+
+
+async def send_card(update: Update, context: ShopContext, product: ProductView, who: CardViewer,
+                    selected: VariantView | None = None) -> None:
+    """Send a product card (on the ``selected`` option, else the usual one); fall back to text when Telegram
+    can't fetch the photo."""
+    text, markup = card(product, selected or product.default_variant(), who, context, lang(update))
     if product.photo:
         try:
             await update.get_bot().send_photo(chat_of(update), product.photo, caption=fit(text, CAPTION_LIMIT),

@@ -23,6 +23,7 @@ from store.services.coupons import NO_DISCOUNT, Discount
 from store.services.digital import holds_goods
 from store.services.fulfilment import SellerOrder
 from store.services.orders import OPEN_FILTER, OrderDetail, OrderSummary
+from store.services.query_filters import PriceRange
 from store.states import ActorKind, OrderStatus, PaymentMethod, ProductKind, ProductStatus
 
 DESCRIPTION_MAX = 300
@@ -324,9 +325,13 @@ def alert_settings() -> str:
 
 def search_results(query: str, products: list[ProductView], start: int, total: int, currency: str,
                    lang: str | None, now: datetime | None = None,
-                   ratings: dict[int, tuple[int, int]] | None = None) -> str:
-    """A page of search results (``ratings``: the products with reviews, their count and stars in all)."""
-    if total < SEARCH_BEST:
+                   ratings: dict[int, tuple[int, int]] | None = None, *, price: PriceRange | None = None,
+                   category: str | None = None, options: tuple[str, ...] = ()) -> str:
+    """A page of search results (``ratings``: the products with reviews, their count and stars in all); with
+    the filters the query stated (``query`` then its words without the price), what was understood."""
+    if price is not None:
+        head = _price_head(query, price, min(total, SEARCH_BEST), total >= SEARCH_BEST, currency, lang)
+    elif total < SEARCH_BEST:
         # Translators: {query} is what the shopper typed, {count} how many products it found.
         head = ngettext("🔎 Results for “{query}” — {count} found:", "🔎 Results for “{query}” — {count} found:",
                         total).format(query=escape(query), count=total)
@@ -335,11 +340,74 @@ def search_results(query: str, products: list[ProductView], start: int, total: i
         head = ngettext("🔎 Results for “{query}” — best {count} shown:",
                         "🔎 Results for “{query}” — best {count} shown:",
                         SEARCH_BEST).format(query=escape(query), count=SEARCH_BEST)
-    lines = [head + "\n"]
+    lines = [head, *filter_lines(category, options), ""]
     lines += [product_line(start + i + 1, p, currency, lang, now, (ratings or {}).get(p.id))
               for i, p in enumerate(products)]
     lines.append("\n" + _("Tap a product to see it."))
     return "\n".join(lines)
+
+
+def _price_head(query: str, price: PriceRange, count: int, best: bool, currency: str, lang: str | None) -> str:
+    """The head of search results narrowed by a price: "🔎 “hoodie” under $30.00 — 4 found:"."""
+    low = money(price.low, currency, lang) if price.low is not None else ""
+    high = money(price.high, currency, lang) if price.high is not None else ""
+    fields = {"query": escape(query), "count": count, "price": high or low, "low": low, "high": high}
+    if price.low is not None and price.high is not None:
+        if best:
+            # Translators: {query} is what the shopper typed, priced from {low} to {high}; only the {count} best
+            # matching products are shown.
+            text = ngettext("🔎 “{query}” from {low} to {high} — best {count} shown:",
+                            "🔎 “{query}” from {low} to {high} — best {count} shown:", count)
+        else:
+            # Translators: {query} is what the shopper typed, priced from {low} to {high}; {count} were found.
+            text = ngettext("🔎 “{query}” from {low} to {high} — {count} found:",
+                            "🔎 “{query}” from {low} to {high} — {count} found:", count)
+    elif price.high is not None:
+        if best:
+            # Translators: {query} is what the shopper typed, priced at most {price}; only the {count} best
+            # matching products are shown.
+            text = ngettext("🔎 “{query}” under {price} — best {count} shown:",
+                            "🔎 “{query}” under {price} — best {count} shown:", count)
+        else:
+            # Translators: {query} is what the shopper typed, priced at most {price}; {count} were found.
+            text = ngettext("🔎 “{query}” under {price} — {count} found:",
+                            "🔎 “{query}” under {price} — {count} found:", count)
+    elif best:
+        # Translators: {query} is what the shopper typed, priced at least {price}; only the {count} best
+        # matching products are shown.
+        text = ngettext("🔎 “{query}” over {price} — best {count} shown:",
+                        "🔎 “{query}” over {price} — best {count} shown:", count)
+    else:
+        # Translators: {query} is what the shopper typed, priced at least {price}; {count} were found.
+        text = ngettext("🔎 “{query}” over {price} — {count} found:", "🔎 “{query}” over {price} — {count} found:",
+                        count)
+    return text.format(**fields)
+
+
+def filter_lines(category: str | None, options: tuple[str, ...]) -> list[str]:
+    """What a search understood besides the price: the category it kept to, the options it looked for."""
+    lines = []
+    if category:
+        # Translators: under search results; {category} is a category of the catalog the query named.
+        lines.append(_("🗂 Only in {category}.").format(category=f"<b>{escape(category)}</b>"))
+    if options:
+        # Translators: under search results; {options} are words of product options the query named, e.g.
+        # "<i>red</i>, <i>m</i>": only products having such an option are listed, each opening on it.
+        lines.append(_("🎨 Only products with the option {options}.").format(
+            options=", ".join(f"<i>{escape(word)}</i>" for word in options)))
+    return lines
+
+
+def no_filtered_results(query: str, price: PriceRange | None, category: str | None, options: tuple[str, ...],
+                        currency: str, lang: str | None) -> str:
+    """What a search whose filters left nothing says: what it understood, and to search without them."""
+    if price is not None:
+        head = _price_head(query, price, 0, False, currency, lang)
+    else:
+        # Translators: {query} is what the shopper typed.
+        head = _("😕 Nothing found for “{query}”.").format(query=escape(query))
+    return "\n".join([head, *filter_lines(category, options),
+                      _("Nothing matches all of that: search without the filters, or browse a category.")])
 
 
 def no_results(query: str, suggestions: tuple[str, ...]) -> str:

@@ -299,7 +299,8 @@ async def test_ratings_break_ties_in_search_but_never_beat_relevance(db, shop):
             await reviews.rate(session, BOB, line.id, 5, NOW)
         # The first lamp has a 2-star review.
         await reviews.rate(session, ANN, shop.lamp_line, 2, NOW)
-    search = CatalogSearch(refresh_interval=0)
+    # Searched two months on: the lamps' sales, older than the 30 days units sold count for, tie no more.
+    search = CatalogSearch(refresh_interval=0, clock=lambda: NOW + timedelta(days=60))
     async with db.read() as session:
         found = await search.search(session, "desk lamp")
         hits = {hit.product_id: hit.score for hit in search.index.search("desk lamp", limit=10)}
