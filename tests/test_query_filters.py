@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from store.demo import load_demo_catalog
-from store.models import Checkout, Order, OrderLine, Variant, utcnow
+from store.models import Checkout, FlashDeal, Order, OrderLine, Product, Variant, utcnow
 from store.search import SearchHit
 from store.services.query_filters import PriceRange, parse_query
 from store.services.reviews import Rating
@@ -44,6 +45,31 @@ def test_a_price_in_the_query_is_read_in_minor_units(typed, words, price):
 ])
 def test_numbers_that_are_not_prices_stay_words(typed):
     assert parse_query(typed, "USD", "en").price is None
+
+
+@pytest.mark.parametrize(("typed", "language", "words", "price"), [
+    ("худи до 30", "ru", "худи", PriceRange(high=3000)),
+    ("кружка от 20 до 50", "ru", "кружка", PriceRange(2000, 5000)),
+    ("кроссовки дешевле 99,99", "ru", "кроссовки", PriceRange(high=9999)),
+    ("sudadera entre 20 y 50", "es", "sudadera", PriceRange(2000, 5000)),
+    ("tazas por menos de 15", "es", "tazas", PriceRange(high=1500)),
+    ("moletom até 30", "pt_BR", "moletom", PriceRange(high=3000)),
+    ("tênis acima de 100", "pt-br", "tenis", PriceRange(low=10000)),
+    ("hoodie di bawah 30", "id", "hoodie", PriceRange(high=3000)),
+    ("sepatu antara 20 dan 50", "id", "sepatu", PriceRange(2000, 5000)),
+])
+def test_each_language_says_a_price_its_own_way(typed, language, words, price):
+    parsed = parse_query(typed, "USD", language)
+    assert (parsed.words, parsed.price) == (words, price)
+    # The query a button carries is written the English way, and reads back the same in any language.
+    assert parse_query(parsed.canonical("USD"), "USD", language) == parsed
+
+
+def test_option_words_of_each_language_are_dropped_before_the_option():
+    assert parse_query("худи размер M", "USD", "ru").words == "худи m"
+    assert parse_query("sudadera talla M", "USD", "es").words == "sudadera m"
+    assert parse_query("moletom tamanho M", "USD", "pt_BR").words == "moletom m"
+    assert parse_query("hoodie ukuran M", "USD", "id").words == "hoodie m"
 
 
 def test_amounts_follow_the_currency_and_size_words_are_dropped():
@@ -194,3 +220,18 @@ def test_sold_units_then_ratings_never_lift_a_less_relevant_product():
     assert search._in_stock_first(hits) == (1, 2, 3, 4, 5, 6)
     search.sold_out = {1}  # sold out, 1 falls below in-stock products of similar relevance
     assert search._in_stock_first(hits)[:2] == (2, 3)
+
+
+async def test_a_price_filter_counts_a_live_flash_deal(demo):
+    # The zip-up costs $44.99; at a flash deal of $39.00 it is "under 42" while the deal lasts.
+    db, search = demo
+    async with db.transaction() as session:
+        variants = list(await session.scalars(
+            select(Variant.id).join(Product, Product.id == Variant.product_id).where(Product.title == "Zip-Up Hoodie")))
+        for variant_id in variants:
+            session.add(FlashDeal(variant_id=variant_id, seller_id=await session.scalar(
+                select(Variant.seller_id).where(Variant.id == variant_id)), price=3900, starts_at=utcnow(),
+                ends_at=utcnow() + timedelta(hours=2), sold=0))
+    search.mark_stale()
+    titles, _result = await _titles(db, search, "hoodie under 42")
+    assert sorted(titles) == ["Pullover Hoodie", "Zip-Up Hoodie"]

@@ -228,6 +228,12 @@ def live_of(row, variant_id: int) -> LiveDeal | None:  # type: ignore[no-untyped
     return LiveDeal(row.deal_id, variant_id, row.deal_price, row.deal_ends, left)
 
 
+async def live_prices(session: AsyncSession, now: datetime) -> dict[int, int]:
+    """Every variant's price at a deal live at ``now``, by variant (one query: few deals are live at once)."""
+    rows = await session.execute(select(Variant.id, FlashDeal.price).join(FlashDeal, live_on(now)))
+    return {variant_id: price for variant_id, price in rows}
+
+
 async def live_for(session: AsyncSession, variant_ids: list[int], now: datetime) -> dict[int, LiveDeal]:
     """The live deals of these variants, by variant (one query)."""
     if not variant_ids:

@@ -26,8 +26,9 @@ from store.money import digits, locale_for, parse_money
 from store.search import normalize
 
 # The words that introduce a price, per language (a Telegram language code, "pt-br" read as pt_BR). English is
-# always understood (the query a button carries is written with it, see :meth:`ParsedQuery.canonical`); the
-# other languages' words are for the translators' work to fill in (lower case, accents as typed).
+# always understood (the query a button carries is written with it, see :meth:`ParsedQuery.canonical`); each
+# other language's words are understood from a shopper speaking it (lower case; with and without accents, as
+# people type both).
 #   below: "under 30" (at most), above: "over 30" (at least), from/to: "from 20 to 50", "between 20 and 50".
 PRICE_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {
@@ -37,18 +38,41 @@ PRICE_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "between": ("between", "from"),
         "and": ("and", "to", "-"),
     },
-    "ru": {"below": (), "above": (), "between": (), "and": ()},
-    "es": {"below": (), "above": (), "between": (), "and": ()},
-    "pt_BR": {"below": (), "above": (), "between": (), "and": ()},
-    "id": {"below": (), "above": (), "between": (), "and": ()},
+    "ru": {
+        "below": ("до", "дешевле", "меньше", "не дороже", "не больше", "максимум", "макс"),
+        "above": ("от", "дороже", "больше", "не дешевле", "минимум", "мин"),
+        "between": ("от", "между"),
+        "and": ("до", "и", "-"),
+    },
+    "es": {
+        "below": ("menos de", "por menos de", "hasta", "máximo", "maximo", "más barato que", "mas barato que",
+                  "bajo"),
+        "above": ("más de", "mas de", "desde", "mínimo", "minimo", "más caro que", "mas caro que"),
+        "between": ("entre", "de", "desde"),
+        "and": ("y", "a", "hasta", "-"),
+    },
+    "pt_BR": {
+        "below": ("até", "ate", "abaixo de", "menos de", "por menos de", "mais barato que", "no máximo",
+                  "no maximo", "máximo", "maximo"),
+        "above": ("acima de", "mais de", "a partir de", "no mínimo", "no minimo", "mínimo", "minimo",
+                  "mais caro que"),
+        "between": ("entre", "de"),
+        "and": ("e", "a", "até", "ate", "-"),
+    },
+    "id": {
+        "below": ("di bawah", "dibawah", "kurang dari", "maksimal", "maks", "lebih murah dari", "sampai"),
+        "above": ("di atas", "diatas", "lebih dari", "minimal", "mulai dari", "mulai", "lebih mahal dari"),
+        "between": ("antara", "dari"),
+        "and": ("dan", "sampai", "hingga", "-"),
+    },
 }
 # Words naming which option follows ("size M", "colour red"): dropped, the option word kept.
 OPTION_WORDS: dict[str, tuple[str, ...]] = {
     "en": ("size", "colour", "color", "in size", "in colour", "in color"),
-    "ru": (),
-    "es": (),
-    "pt_BR": (),
-    "id": (),
+    "ru": ("размер", "цвет", "цвета"),
+    "es": ("talla", "color", "de color", "en talla"),
+    "pt_BR": ("tamanho", "cor", "na cor", "no tamanho"),
+    "id": ("ukuran", "warna"),
 }
 # Currency words typed next to an amount, besides the currency's code and symbols.
 CURRENCY_WORDS: dict[str, tuple[str, ...]] = {

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.models import Category, Order, OrderLine, Product, Variant, utcnow
 from store.search import SearchDoc, SearchHit, SearchIndex, normalize
 from store.services.catalog import ProductCards, ProductView, catalog_version, searchable_since, sold_out_products
+from store.services.deals import live_prices
 from store.services.query_filters import (
     ParsedQuery,
     PriceRange,
@@ -144,6 +145,8 @@ class CatalogSearch:
         self.ratings: dict[int, Rating] = {}
         # Units each product sold in the last SALES_WINDOW, read with the ratings: the next tie-break.
         self.sold: dict[int, int] = {}
+        # The variants at a live flash deal and the deal's price, read with them (a price filter reads it).
+        self.deal_prices: dict[int, int] = {}
         # What the filters read, by product on sale (see _facts_of), the words of every variant label with
         # how many products have them, and the words naming a category.
         self.facts: dict[int, _ProductFacts] = {}
@@ -193,6 +196,7 @@ class CatalogSearch:
                 self.sold_out = await sold_out_products(session)
                 self.ratings = await ratings(session)
                 self.sold = await units_sold(session, self.clock() - SALES_WINDOW)
+                self.deal_prices = await live_prices(session, self.clock())
                 self._stock_checked_at = now
             self._checked_at = time.monotonic()
 
@@ -297,7 +301,9 @@ class CatalogSearch:
             facts = self.facts.get(hit.product_id)
             if facts is None:
                 continue
-            variants = [v for v in facts.variants if price is None or price.admits(v.price)]
+            # At a live flash deal's price, as the shopper would pay it.
+            variants = [v for v in facts.variants
+                        if price is None or price.admits(self.deal_prices.get(v.id, v.price))]
             if not variants:
                 continue
             passes, variant_id = option_match(options, facts.title_words,
