@@ -217,9 +217,9 @@ def test_sold_units_then_ratings_never_lift_a_less_relevant_product():
     hits = [SearchHit(1, 90.0), SearchHit(2, 89.99), SearchHit(3, 80.0), SearchHit(4, 80.0), SearchHit(5, 80.0),
             SearchHit(6, 80.0)]
     # 2 sold the most and is rated best, yet 1 is more relevant; among the 80s: sold, then rated, then the rest.
-    assert search._in_stock_first(hits) == (1, 2, 3, 4, 5, 6)
+    assert search.rank(hits) == (1, 2, 3, 4, 5, 6)
     search.sold_out = {1}  # sold out, 1 falls below in-stock products of similar relevance
-    assert search._in_stock_first(hits)[:2] == (2, 3)
+    assert search.rank(hits)[:2] == (2, 3)
 
 
 async def test_a_price_filter_counts_a_live_flash_deal(demo):

@@ -209,7 +209,7 @@ class CatalogSearch:
             self.facts[product_id] = facts
             self.label_vocabulary.update(frozenset().union(*(v.words for v in facts.variants)))
 
-    def _in_stock_first(self, hits: Iterable[SearchHit]) -> tuple[int, ...]:
+    def rank(self, hits: Iterable[SearchHit]) -> tuple[int, ...]:
         """The hits in order of relevance, a sold-out product below in-stock ones of similar relevance; between
         products exactly as relevant, the one that sold more units in the last 30 days first, then the better
         rated (never above a more relevant one)."""
@@ -252,7 +252,7 @@ class CatalogSearch:
     def _plain(self, query: str) -> SearchResult:
         """The products matching ``query`` as words only."""
         hits = self.index.search(query, limit=MAX_RESULTS)
-        ids = self._in_stock_first(hits)
+        ids = self.rank(hits)
         suggestions = () if ids else tuple(self.index.suggest(query))
         words = normalize(query)
         return SearchResult(words, ids, suggestions, words=words)
@@ -276,7 +276,7 @@ class CatalogSearch:
             # No option word picked a variant (they are all in the titles, or in no label of these): words only.
             options = ()
             kept, picked = self._pass(hits, parsed.price, ())
-        ids = self._in_stock_first(kept)[:MAX_RESULTS]
+        ids = self.rank(kept)[:MAX_RESULTS]
         suggestions = () if ids or not parsed.words else tuple(self.index.suggest(parsed.words))
         return SearchResult(normalize(query), ids, suggestions, words=parsed.words, price=parsed.price,
                             category=category, options=options,
