@@ -392,22 +392,36 @@ def filter_lines(category: str | None, options: tuple[str, ...]) -> list[str]:
         lines.append(_("🗂 Only in {category}.").format(category=f"<b>{escape(category)}</b>"))
     if options:
         # Translators: under search results; {options} are words of product options the query named, e.g.
-        # "<i>red</i>, <i>m</i>": only products having such an option are listed, each opening on it.
-        lines.append(_("🎨 Only products with the option {options}.").format(
-            options=", ".join(f"<i>{escape(word)}</i>" for word in options)))
+        # "<i>red</i> / <i>m</i>": only products with one option that has all of them are listed (a red M),
+        # each opening on it.
+        lines.append(_("🎨 Only products that come in {options}.").format(
+            options=" / ".join(f"<i>{escape(word)}</i>" for word in options)))
     return lines
 
 
 def no_filtered_results(query: str, price: PriceRange | None, category: str | None, options: tuple[str, ...],
                         currency: str, lang: str | None) -> str:
     """What a search whose filters left nothing says: what it understood, and to search without them."""
+    # Translators: {query} is what the shopper typed.
+    head = _("😕 Nothing found for “{query}”.").format(query=escape(query))
     if price is not None:
-        head = _price_head(query, price, 0, False, currency, lang)
-    else:
-        # Translators: {query} is what the shopper typed.
-        head = _("😕 Nothing found for “{query}”.").format(query=escape(query))
+        head += " " + _price_limit(price, currency, lang)
     return "\n".join([head, *filter_lines(category, options),
-                      _("Nothing matches all of that: search without the filters, or browse a category.")])
+                      _("Nothing matches all these filters: search without them, or browse a category.")])
+
+
+def _price_limit(price: PriceRange, currency: str, lang: str | None) -> str:
+    """The price a search was narrowed to, as a sentence: "Price: up to $30.00."."""
+    low = money(price.low, currency, lang) if price.low is not None else ""
+    high = money(price.high, currency, lang) if price.high is not None else ""
+    if low and high:
+        # Translators: the price range a search was narrowed to.
+        return _("Price: {low} to {high}.").format(low=low, high=high)
+    if high:
+        # Translators: the highest price a search was narrowed to.
+        return _("Price: up to {price}.").format(price=high)
+    # Translators: the lowest price a search was narrowed to.
+    return _("Price: {price} or more.").format(price=low)
 
 
 def no_results(query: str, suggestions: tuple[str, ...]) -> str:

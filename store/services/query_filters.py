@@ -14,6 +14,7 @@ Pure code: no database, no Telegram.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -180,22 +181,10 @@ def parse_query(text: str, currency: str, language_code: str | None = None) -> P
     """
     language = _table_language(language_code)
     lowered = " ".join(text.casefold().split())
-    money = _money_pattern(currency, language)
-    below = _alternation(_price_words("below", language))
-    above = _alternation(_price_words("above", language))
-    between = _alternation(_price_words("between", language))
-    joiner = _alternation(_price_words("and", language))
-    unit = _alternation(sorted(_UNITS, key=len, reverse=True))
-    edge = r"(?<![^\W_])"  # a word starts here (or a symbol such as "<")
-    end = rf"(?!\s*(?:{unit})\b)(?![\w.,])"
-    patterns = [
-        ("range", rf"{edge}(?:(?:{between})\s+)?{money}\s*(?:{joiner})\s*{money}{end}"),
-        ("below", rf"{edge}(?:{below})\s*{money}{end}"),
-        ("above", rf"{edge}(?:{above})\s*{money}{end}"),
-    ]
+    patterns, options = _patterns(currency, language)
     price: PriceRange | None = None
     for kind, pattern in patterns:
-        match = re.search(pattern, lowered)
+        match = pattern.search(lowered)
         if match is None:
             continue
         if kind == "range":
@@ -210,11 +199,31 @@ def parse_query(text: str, currency: str, language_code: str | None = None) -> P
             price = PriceRange(high=amount) if kind == "below" else PriceRange(low=amount)
         lowered = lowered[:match.start()] + " " + lowered[match.end():]
         break
+    return ParsedQuery(normalize(options.sub(" ", lowered)), price)
+
+
+_EDGE = r"(?<![^\W_])"  # a word starts here (or a symbol such as "<")
+
+
+@functools.cache
+def _patterns(currency: str, language: str | None) -> tuple[tuple[tuple[str, re.Pattern[str]], ...], re.Pattern[str]]:
+    """The price patterns (a range, below, above) and the option words' pattern of a currency and a language,
+    compiled once (a search reads every query with them)."""
+    money = _money_pattern(currency, language)
+    below = _alternation(_price_words("below", language))
+    above = _alternation(_price_words("above", language))
+    between = _alternation(_price_words("between", language))
+    joiner = _alternation(_price_words("and", language))
+    unit = _alternation(sorted(_UNITS, key=len, reverse=True))
+    end = rf"(?!\s*(?:{unit})\b)(?![\w.,])"
+    prices = (
+        ("range", re.compile(rf"{_EDGE}(?:(?:{between})\s+)?{money}\s*(?:{joiner})\s*{money}{end}")),
+        ("below", re.compile(rf"{_EDGE}(?:{below})\s*{money}{end}")),
+        ("above", re.compile(rf"{_EDGE}(?:{above})\s*{money}{end}")),
+    )
     option_words = _alternation(sorted(
         set(OPTION_WORDS["en"]) | set(OPTION_WORDS.get(language or "en", ())), key=len, reverse=True))
-
-    lowered = re.sub(rf"{edge}(?:{option_words})\s+(?=[^\W_])", " ", lowered)
-    return ParsedQuery(normalize(lowered), price)
+    return prices, re.compile(rf"{_EDGE}(?:{option_words})\s+(?=[^\W_])")
 
 
 # --- applying them ------------------------------------------------------------------------------
