@@ -37,7 +37,8 @@ from store.migrate import upgrade  # noqa: E402
 from store.models import Category, Product, Seller, Variant  # noqa: E402
 from store.search import SearchDoc, SearchIndex, normalize  # noqa: E402
 from store.services.catalog import bump_catalog_version  # noqa: E402
-from store.services.search import CatalogSearch  # noqa: E402
+from store.services.query_filters import label_words  # noqa: E402
+from store.services.search import CatalogSearch, _ProductFacts, _VariantFacts  # noqa: E402
 
 DATA_NAME = "products-instacart.csv"
 # Next to the project (../shared/data) when run from the main checkout; a worktree elsewhere passes --data.
@@ -377,6 +378,20 @@ def scaled_catalog(rows: list[tuple[int, str]], size: int, seed: int) -> list[tu
     return out
 
 
+def filter_facts_memory(rows: list[tuple[int, str]]) -> int:
+    """Bytes the search service keeps per catalog for its filters (store.services.search._ProductFacts), one
+    variant a product with the labels of a clothing shop, measured with tracemalloc."""
+    labels = ["", "S", "M", "L", "XL / Black", "500 ml"]
+    tracemalloc.start()
+    facts = {pid: _ProductFacts(pid % 40, frozenset(sys.intern(w) for w in normalize(name).split()),
+                                (_VariantFacts(pid, label_words(labels[pid % len(labels)]), 1000, True),))
+             for pid, name in rows}
+    size, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del facts
+    return size
+
+
 def median_of(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -500,6 +515,9 @@ def main() -> None:
         print(f"index memory: {retained / 2**20:.1f} MB retained, {peak / 2**20:.1f} MB peak while building "
               f"(tracemalloc; target <= {memory_target:.0f} MB: {fits})")
     print(f"catalog churn: upsert (rename) {upsert_us:.0f} us, remove {remove_us:.0f} us per product")
+    facts_mb = filter_facts_memory(rows) / 2**20
+    print(f"filter facts (CatalogSearch: category, title words, one variant each): {facts_mb:.0f} MB; "
+          f"with the index {retained / 2**20 + facts_mb:.0f} MB")
     print()
     # The shop ranks the index's hits again (store.services.search.CatalogSearch.rank): sold-out products lower,
     # then units sold in 30 days and the rating break exact ties. This catalog has no stock, sales nor reviews:

@@ -13,7 +13,6 @@ from handlers.context import ShopContext
 from handlers.i18n import _
 from store.errors import ErrorCode, Expired
 from store.services.catalog import list_categories
-from store.services.query_filters import parse_query
 from store.services.search import SearchResult
 
 PAGE_SIZE = 6
@@ -28,7 +27,8 @@ async def search(update: Update, context: ShopContext, text: str) -> None:
     # The query travels in the paging buttons, so it is written back with its price first ("under 30 hoodie")
     # and cut to fit their 64 bytes; the first page is searched with it as well, so every page agrees.
     currency = context.shop.options.currency
-    query = fit_text(parse_query(text, currency, lang(update)).canonical(currency), keyboards.SEARCH_QUERY_BYTES)
+    query = fit_text(context.shop.search.read(text, currency, lang(update)).canonical(currency),
+                     keyboards.SEARCH_QUERY_BYTES)
     if not query:
         await reply(update, _("Type a few letters or words of what you're looking for, e.g. <i>headphones</i>."))
         return

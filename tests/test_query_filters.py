@@ -78,12 +78,32 @@ def test_amounts_follow_the_currency_and_size_words_are_dropped():
     assert parse_query("red hoodie size M", "USD").words == "red hoodie m"
 
 
-@pytest.mark.parametrize("typed", ["hoodie under 30", "mugs below $15.50", "headphones 50-100", "over 20 socks"])
+@pytest.mark.parametrize("typed", ["hoodie under 30", "mugs below $15.50", "headphones 50-100", "over 20 socks",
+                                   "v neck hoodie under 50", "g shock under 100", "pack of 3 socks under 10",
+                                   "kids shoes $10-$12"])
 def test_the_query_a_button_carries_reads_back_the_same(typed):
     parsed = parse_query(typed, "USD", "en")
+    assert parsed.price is not None
     canonical = parsed.canonical("USD")
     assert parse_query(canonical, "USD") == parsed
-    assert canonical.split()[0][0].isdigit() or canonical.startswith(("under", "over"))  # the price comes first
+    assert canonical.startswith(("under", "over", "between"))  # the price first: cutting it to fit cuts words
+
+
+@pytest.mark.parametrize("typed", [
+    "size 40-42 shoes", "jeans 32-34 blue", "kids shoes 10-12 years", "2-3 days delivery", "1-2 person tent",
+    'tv 32-55"', "cable 1-2 m", "up to 50% off hoodie", "iphone pro max 256",
+    "hoodie under 999999999999999999999999999",
+])
+def test_sizes_counts_and_names_are_no_price(typed):
+    assert parse_query(typed, "USD", "en").price is None
+
+
+def test_a_possessive_is_no_size_and_option_names_go_only_before_an_option():
+    assert parse_query("women's hoodie", "USD").words == "women hoodie"
+    # "size" and "colour" go only before an option: "king size bed" and "color printer" keep their words.
+    assert parse_query("king size bed", "USD").words == "king size bed"
+    assert parse_query("color printer", "USD", labels={"red"}).words == "color printer"
+    assert parse_query("hoodie colour black", "USD", labels={"black"}).words == "hoodie black"
 
 
 # --- searching the demo catalog with filters ---------------------------------------------------------
@@ -235,3 +255,56 @@ async def test_a_price_filter_counts_a_live_flash_deal(demo):
     search.mark_stale()
     titles, _result = await _titles(db, search, "hoodie under 42")
     assert sorted(titles) == ["Pullover Hoodie", "Zip-Up Hoodie"]
+
+
+@pytest.fixture
+async def hoodies(db):
+    """A shop of 300 hoodies at $35 and 5 at $15 whose longer titles rank them last, jeans in waist sizes, a
+    gray hoodie in sizes, and two cookbooks among books."""
+    async with db.transaction() as session:
+        seller = await make_seller(session, "Hoodie Hub")
+        clothing = await make_category(session, "Clothing")
+        books = await make_category(session, "Books")
+        for n in range(300):
+            await make_product(session, seller, clothing, f"Hoodie {n}", [("", 3500, 5)])
+        for n in range(5):
+            await make_product(session, seller, clothing, f"Hoodie classic fleece lined model {n}", [("", 1500, 5)])
+        await make_product(session, seller, clothing, "Slim Jeans", [("32", 4000, 5), ("34", 4000, 5)])
+        await make_product(session, seller, clothing, "Gray Hoodie Deluxe", [("S", 5000, 5), ("M", 5000, 5)])
+        await make_product(session, seller, clothing, "Grey Wool Scarf", [("Grey", 2000, 5)])
+        await make_product(session, seller, books, "The Home Cookbook", [("", 2500, 5)])
+        await make_product(session, seller, books, "Weeknight Cookbook", [("", 2200, 5)])
+        await make_product(session, seller, books, "Poetry Book", [("", 900, 5)])
+    return db, CatalogSearch(refresh_interval=0)
+
+
+async def test_a_filter_that_keeps_few_of_many_matches_finds_them_all(hoodies):
+    # The five $15 hoodies rank after the 300 shorter titles: the filter looks on past the first 200 matches.
+    db, search = hoodies
+    titles, _ = await _titles(db, search, "hoodie under 20")
+    assert sorted(titles) == [f"Hoodie classic fleece lined model {n}" for n in range(5)]
+
+
+async def test_sizes_of_what_the_words_find_are_no_price_and_a_near_title_word_no_option(hoodies):
+    db, search = hoodies
+    async with db.transaction() as session:
+        await search.refresh(session, force=True)
+    # Jeans come in 32 and 34: "jeans 32-34" names sizes; "hoodie 30-40" is a price (no hoodie in those sizes).
+    assert search.read("jeans 32-34", "USD", "en").price is None
+    assert search.read("hoodie 30-40", "USD", "en").price == PriceRange(3000, 4000)
+    # "grey" is an option of the scarf, but the gray hoodie's title has it (a letter away): it is no filter there.
+    titles, _ = await _titles(db, search, "grey hoodie")
+    assert "Gray Hoodie Deluxe" in titles
+
+
+async def test_a_category_word_keeps_the_whole_querys_hits_whose_titles_have_the_rest(hoodies):
+    db, search = hoodies
+    titles, result = await _titles(db, search, "cook book")
+    assert set(titles) >= {"The Home Cookbook", "Weeknight Cookbook"} and result.category == "Books"
+
+
+async def test_a_price_alone_keeps_one_order_from_page_to_page(hoodies):
+    db, search = hoodies
+    _, first = await _titles(db, search, "under 20")
+    _, again = await _titles(db, search, "under 20")
+    assert first.product_ids == again.product_ids == tuple(sorted(first.product_ids))

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -41,6 +42,7 @@ from store.services.query_filters import (
     PriceRange,
     category_of_word,
     category_words,
+    in_title,
     label_words,
     option_match,
     parse_query,
@@ -54,8 +56,10 @@ MAX_RESULTS = 50
 # Points (of 100) a sold-out product's relevance loses: in-stock products of similar relevance go first.
 SOLD_OUT_PENALTY = 15
 STOCK_REFRESH = 10  # the sold-out products are read every this many refresh intervals (10 s by default)
-# How many hits of the index a filtered query looks through: filters drop many, the rest still fill a list.
+# How many hits of the index a filtered query looks through at first (filters drop many, the rest still fill
+# a list), and at most, five times more each round while too few pass.
 FILTER_POOL = 200
+FILTER_POOL_MAX = 25_000
 SALES_WINDOW = timedelta(days=30)  # units sold in this window break ties of relevance
 # Orders that count as sold (not those unpaid, expired or called off).
 SOLD_STATES = (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.ACCEPTED, OrderStatus.SHIPPED,
@@ -86,6 +90,16 @@ class SearchResult:
         return self.price is not None or self.category is not None or bool(self.options)
 
 
+class _Known:
+    """The words some variant label of a product on sale has (a Counter's keys counted above zero)."""
+
+    def __init__(self, counts: Counter[str]) -> None:
+        self.counts = counts
+
+    def __contains__(self, word: object) -> bool:
+        return self.counts.get(word, 0) > 0  # type: ignore[arg-type]
+
+
 class _VariantFacts(NamedTuple):
     id: int
     words: frozenset[str]  # of its label
@@ -114,7 +128,9 @@ async def _facts_of(session: AsyncSession, product_ids: list[int]) -> dict[int, 
             .where(Variant.product_id.in_(chunk)).order_by(Variant.product_id, Variant.position, Variant.id))
         for product_id, variant_id, label, price, stock in rows:
             variants.setdefault(product_id, []).append(_VariantFacts(variant_id, label_words(label), price, stock > 0))
-    return {pid: _ProductFacts(category_id, frozenset(normalize(title).split()), tuple(variants.get(pid, ())))
+    # Title words are interned (the catalog repeats them), label words shared by label (label_words caches).
+    return {pid: _ProductFacts(category_id, frozenset(sys.intern(word) for word in normalize(title).split()),
+                               tuple(variants.get(pid, ())))
             for pid, category_id, title in products}
 
 
@@ -151,6 +167,7 @@ class CatalogSearch:
         # how many products have them, and the words naming a category.
         self.facts: dict[int, _ProductFacts] = {}
         self.label_vocabulary: Counter[str] = Counter()
+        self.labels: Container[str] = _Known(self.label_vocabulary)
         self.category_names: dict[int, str] = {}
         self.category_by_word: dict[str, int] = {}
         # The sellers' scores, each read at most every few minutes (store/services/reviews.py).
@@ -215,10 +232,13 @@ class CatalogSearch:
         rated (never above a more relevant one)."""
         sold_out, rated, sold = self.sold_out, self.ratings, self.sold
         no_rating = Rating(0, 0)
+        # The product id last: products alike in every way keep one order from page to page and process to
+        # process.
         ranked = sorted(hits, key=lambda hit: (
             -(hit.score - (SOLD_OUT_PENALTY if hit.product_id in sold_out else 0)),
             -sold.get(hit.product_id, 0),
-            -rated.get(hit.product_id, no_rating).average))
+            -rated.get(hit.product_id, no_rating).average,
+            hit.product_id))
         return tuple(hit.product_id for hit in ranked)
 
     async def products(self, session: AsyncSession, ids: list[int], *, active_only: bool = True,
@@ -241,13 +261,25 @@ class CatalogSearch:
         await self.refresh(session)
         if not filters or currency is None:
             return self._plain(query)
-        parsed = parse_query(query, currency, language)
+        parsed = self.read(query, currency, language)
         words = parsed.words.split()
         options = tuple(w for w in dict.fromkeys(words) if self.label_vocabulary.get(w, 0) > 0)
         named = category_of_word(parsed.words, self.category_by_word)
         if parsed.price is None and not options and named is None:
             return self._plain(query)
         return self._filtered(query, parsed, options, named)
+
+    def read(self, query: str, currency: str, language: str | None) -> ParsedQuery:
+        """A query's words and price (store.services.query_filters.parse_query), with the catalog's say on a
+        bare range: "jeans 32-34" names sizes when what the words find comes in those numbers."""
+        parsed = parse_query(query, currency, language, self.labels)
+        if parsed.bare and parsed.words:
+            for hit in self.index.search(parsed.words, limit=FILTER_POOL):
+                facts = self.facts.get(hit.product_id)
+                if facts is not None and any(number in variant.words for variant in facts.variants
+                                             for number in parsed.bare):
+                    return parsed.without_price()
+        return parsed
 
     def _plain(self, query: str) -> SearchResult:
         """The products matching ``query`` as words only."""
@@ -259,23 +291,41 @@ class CatalogSearch:
 
     def _filtered(self, query: str, parsed: ParsedQuery, options: tuple[str, ...],
                   named: tuple[int, str] | None) -> SearchResult:
-        """The products matching ``parsed``'s words that pass its filters."""
-        if parsed.words:
-            hits = self.index.search(parsed.words, limit=FILTER_POOL)
-        else:  # only a price ("under 20"): every product on sale, by the tie-breakers
-            hits = [SearchHit(pid, 0.0) for pid in self.facts]
-        category = None
-        if named is not None:
-            category_id, rest = named
-            in_category = self.index.search(rest, limit=FILTER_POOL) if rest else hits
-            inside = [hit for hit in in_category if self._category(hit.product_id) == category_id]
-            if inside:  # the rest of the query matches inside the category: keep to it
-                hits, category = inside, self.category_names.get(category_id)
-        kept, picked = self._pass(hits, parsed.price, options)
-        if options and not any(self._needed_variant(pid, options) for pid in picked):
-            # No option word picked a variant (they are all in the titles, or in no label of these): words only.
-            options = ()
-            kept, picked = self._pass(hits, parsed.price, ())
+        """The products matching ``parsed``'s words that pass its filters.
+
+        The index's hits are looked through FILTER_POOL at a time, then five times as many, until MAX_RESULTS
+        pass or every match was seen: a filter that keeps few of many matches ("hoodie under 20" among a
+        thousand hoodies) still finds them."""
+        pool = FILTER_POOL
+        while True:
+            if parsed.words:
+                hits = found = self.index.search(parsed.words, limit=pool)
+                # Past the first pool, the index's weaker guesses (close titles, typos) would crowd in: only
+                # titles that have every word count there.
+                hits = hits[:FILTER_POOL] + [hit for hit in hits[FILTER_POOL:]
+                                             if self._titled(hit.product_id, parsed.words)]
+            else:  # only a price ("under 20"): every product on sale, by the tie-breakers
+                hits = found = [SearchHit(pid, 0.0) for pid in self.facts]
+            category = None
+            if named is not None:
+                category_id, rest = named
+                in_category = self.index.search(rest, limit=pool) if rest else hits
+                inside = [hit for hit in in_category if self._category(hit.product_id) == category_id]
+                if inside:
+                    # The rest of the query matches inside the category: keep to it. The whole query's own hits
+                    # there count too when their titles have the rest's words ("cook book": the cookbooks).
+                    seen = {hit.product_id for hit in inside}
+                    inside += [hit for hit in hits if hit.product_id not in seen
+                               and self._category(hit.product_id) == category_id and self._titled(hit.product_id, rest)]
+                    hits, category = inside, self.category_names.get(category_id)
+            kept, picked = self._pass(hits, parsed.price, options)
+            if options and not any(self._needed_variant(pid, options) for pid in picked):
+                # No option word picked a variant (they are all in the titles, or in no label): words only.
+                options = ()
+                kept, picked = self._pass(hits, parsed.price, ())
+            if len(kept) >= MAX_RESULTS or len(found) < pool or not parsed.words or pool >= FILTER_POOL_MAX:
+                break
+            pool *= 5
         ids = self.rank(kept)[:MAX_RESULTS]
         suggestions = () if ids or not parsed.words else tuple(self.index.suggest(parsed.words))
         return SearchResult(normalize(query), ids, suggestions, words=parsed.words, price=parsed.price,
@@ -285,7 +335,13 @@ class CatalogSearch:
     def _needed_variant(self, product_id: int, options: tuple[str, ...]) -> bool:
         """Whether some option word is not in the product's title (so its variant was picked by them)."""
         facts = self.facts.get(product_id)
-        return facts is not None and any(w not in facts.title_words for w in options)
+        return facts is not None and any(not in_title(w, facts.title_words) for w in options)
+
+    def _titled(self, product_id: int, words: str) -> bool:
+        """Whether every one of ``words`` starts a word of the product's title."""
+        facts = self.facts.get(product_id)
+        return facts is not None and all(any(title_word.startswith(word) for title_word in facts.title_words)
+                                         for word in words.split())
 
     def _category(self, product_id: int) -> int | None:
         facts = self.facts.get(product_id)
