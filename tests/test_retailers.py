@@ -203,15 +203,21 @@ async def api(fake, store_url, clock):
     await runner.stop()
 
 
+async def two_retailers(session) -> tuple[Seller, Seller, str, str, int, int]:  # type: ignore[no-untyped-def]
+    """The demo's first two retailers with an API key each, and a variant of each with stock to spare."""
+    shop, other = (await session.scalars(select(Seller).where(Seller.kind == "retailer")
+                                         .order_by(Seller.id))).all()[:2]
+    key = await sellers.issue_api_key(session, shop.id)
+    other_key = await sellers.issue_api_key(session, other.id)
+    mine = await session.scalar(select(Variant.id).where(Variant.seller_id == shop.id, Variant.stock > 2))
+    theirs = await session.scalar(select(Variant.id).where(Variant.seller_id == other.id, Variant.stock > 2))
+    return shop, other, key, other_key, mine, theirs
+
+
 async def test_http_api_moves_an_order_through_fulfilment_with_the_same_rules(api):
     base, runner = api
     async with runner.db.transaction() as session:
-        shop, other = (await session.scalars(select(Seller).where(Seller.kind == "retailer")
-                                             .order_by(Seller.id))).all()[:2]
-        key = await sellers.issue_api_key(session, shop.id)
-        other_key = await sellers.issue_api_key(session, other.id)
-        mine = await session.scalar(select(Variant.id).where(Variant.seller_id == shop.id, Variant.stock > 2))
-        theirs = await session.scalar(select(Variant.id).where(Variant.seller_id == other.id, Variant.stock > 2))
+        shop, other, key, other_key, mine, theirs = await two_retailers(session)
         await make_user(session, 1)
         await make_user(session, 2)
     order_id = await place_cod(runner.db, 1, mine)
@@ -506,11 +512,7 @@ async def test_a_retailer_hears_each_step_of_a_return_on_its_webhook(db, retaile
 async def test_the_http_api_acts_on_returns_with_the_same_rules(api):
     base, runner = api
     async with runner.db.transaction() as session:
-        shop, other = (await session.scalars(select(Seller).where(Seller.kind == "retailer")
-                                             .order_by(Seller.id))).all()[:2]
-        key = await sellers.issue_api_key(session, shop.id)
-        other_key = await sellers.issue_api_key(session, other.id)
-        mine = await session.scalar(select(Variant.id).where(Variant.seller_id == shop.id, Variant.stock > 2))
+        shop, _other, key, other_key, mine, _theirs = await two_retailers(session)
         stock_before = await session.scalar(select(Variant.stock).where(Variant.id == mine))
         await make_user(session, 1)
     order_id, line_id = await delivered_cod(runner.db, shop.id, mine)
