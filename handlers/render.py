@@ -329,7 +329,12 @@ def search_results(query: str, products: list[ProductView], start: int, total: i
                    category: str | None = None, options: tuple[str, ...] = ()) -> str:
     """A page of search results (``ratings``: the products with reviews, their count and stars in all); with
     the filters the query stated (``query`` then its words without the price), what was understood."""
-    if price is not None:
+    if price is not None and not query:
+        # A price alone ("under 20"): no words to quote.
+        # Translators: {count} is how many products a search by price alone shows; the price follows.
+        head = ngettext("🔎 {count} product:", "🔎 {count} products:", min(total, SEARCH_BEST)).format(
+            count=min(total, SEARCH_BEST)) + " " + _price_limit(price, currency, lang)
+    elif price is not None:
         head = _price_head(query, price, min(total, SEARCH_BEST), total >= SEARCH_BEST, currency, lang)
     elif total < SEARCH_BEST:
         # Translators: {query} is what the shopper typed, {count} how many products it found.

@@ -24,6 +24,10 @@ async def test_a_price_in_the_query_narrows_the_results_and_can_be_dropped(fake,
     assert "Pullover Hoodie" in sue.last_text and "Zip-Up Hoodie" in sue.last_text
     assert "✖ Search without filters" not in sue.buttons()
 
+    # A price alone lists what costs that much, with no empty words quoted.
+    await sue.send("cheaper than 8")
+    assert sue.last_text.startswith("🔎 2 products: Price: up to $8.00.") and "“”" not in sue.last_text
+
 
 async def test_options_and_a_category_in_the_query(fake, bot):
     tom = fake.user(1102, "Tom")
