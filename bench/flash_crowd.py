@@ -283,10 +283,10 @@ async def run_crowd(args: argparse.Namespace, store: str, tmp: Path) -> tuple[Cr
     """One run on one store: prepare it, start the bots, let the crowd in, measure."""
     from sqlalchemy import func, select
 
+    from bot.sandbox.emulator import BotApiEmulator
     from store.db import Database
     from store.models import InboxUpdate, Order, Variant
     from store.states import UNFINISHED
-    from tests.fakebot import FakeBotAPI
     from tests.proxy import RoundRobinProxy
 
     url = f"sqlite+aiosqlite:///{tmp / 'flash.db'}" if store == "sqlite" else args.database_url
@@ -294,7 +294,7 @@ async def run_crowd(args: argparse.Namespace, store: str, tmp: Path) -> tuple[Cr
     processes = 1 if store == "sqlite" else args.pg_processes
     crowd = Crowd()
     rng = random.Random(args.seed)
-    async with FakeBotAPI(token=TOKEN, bot_username="chatshop_flash_bot", webhook_connections=40) as fake, \
+    async with BotApiEmulator(token=TOKEN, bot_username="chatshop_flash_bot", webhook_connections=40) as fake, \
             RoundRobinProxy(HOOK_PATH) as proxy:
         webhook = proxy.url if store != "sqlite" else None
         bots = Bots(tmp, fake.url, url, processes, webhook)

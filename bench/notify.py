@@ -54,6 +54,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.request import AiohttpRequest  # noqa: E402
+from bot.sandbox.emulator import BotApiEmulator  # noqa: E402
 from bot.worker import CHAT_INTERVAL, MESSAGES_PER_SECOND, OutboxWorker, rate_limited_bot  # noqa: E402
 from handlers.notifications import render_notice  # noqa: E402
 from store.db import Database  # noqa: E402
@@ -68,7 +69,6 @@ from store.states import (  # noqa: E402
     PaymentMethod,  # noqa: E402
 )
 from tests.factories import make_category, make_product, make_seller, make_user  # noqa: E402
-from tests.fakebot import FakeBotAPI  # noqa: E402
 
 TOKEN = "123456:TEST-token-for-the-fake-bot-api"
 RULES = co.CheckoutRules(currency="USD", expiry=timedelta(minutes=30), low_stock_threshold=3)
@@ -102,7 +102,7 @@ class Rates:
 
     @classmethod
     def of(cls, calls: list) -> Rates:
-        """Measure the sendMessage calls ``calls`` (``tests.fakebot.Call`` objects)."""
+        """Measure the sendMessage calls ``calls`` (``bot.sandbox.emulator.Call`` objects)."""
         ok = [c for c in calls if c.ok]
         times = sorted(c.time for c in ok)
         per_chat: dict[int, list[float]] = defaultdict(list)
@@ -267,7 +267,7 @@ class WorkerRun:
     backlog: dict[str, int]
 
 
-async def run_worker(db: Database, fake: FakeBotAPI, total: int, timeout: float) -> WorkerRun:
+async def run_worker(db: Database, fake: BotApiEmulator, total: int, timeout: float) -> WorkerRun:
     """Deliver the outbox with the real worker and rate-limited bot until every row is sent."""
     settings = Settings(_env_file=None, bot_token=TOKEN, database_url=db.url,
                         telegram_api_base_url=f"{fake.url}/bot")
@@ -319,7 +319,7 @@ async def render_all(db: Database) -> list[tuple[int, str, telegram.InlineKeyboa
     return notices
 
 
-async def run_baseline(fake: FakeBotAPI, notices: list, timeout: float) -> tuple[float, Rates]:
+async def run_baseline(fake: BotApiEmulator, notices: list, timeout: float) -> tuple[float, Rates]:
     """Send ``notices`` with a bare Bot (no limiter, no pacing), 32 in flight; return (seconds, rates)."""
     mark = fake.mark()
     bot = telegram.Bot(TOKEN, base_url=f"{fake.url}/bot", request=AiohttpRequest())
@@ -373,7 +373,7 @@ async def bench_store(db: Database, args: argparse.Namespace) -> bool:
           f"{ideal_chat:.1f} s; "
           f"overall {OVERALL_LIMIT}/s alone -> {ideal_overall:.1f} s)")
 
-    async with FakeBotAPI(TOKEN, "chatshop_bench_bot") as fake:
+    async with BotApiEmulator(TOKEN, "chatshop_bench_bot") as fake:
         run = await run_worker(db, fake, total, args.timeout)
         notices = await render_all(db)
         base_time, base = await run_baseline(fake, notices, args.timeout)

@@ -45,12 +45,12 @@ async def stored(db) -> int:  # type: ignore[no-untyped-def]
 
 async def one_run(args: argparse.Namespace, tmp: Path, run: int) -> tuple[float, int]:
     """Seconds until the pre-checkout query was answered, and the crowd's updates unanswered then."""
+    from bot.sandbox.emulator import BotApiEmulator
     from store.db import Database
-    from tests.fakebot import FakeBotAPI
 
     url = f"sqlite+aiosqlite:///{tmp / f'pay-{run}.db'}"
     product_id, _ = await prepare(url, stock=10)
-    async with FakeBotAPI(token=TOKEN, bot_username="chatshop_pay_bot") as fake:
+    async with BotApiEmulator(token=TOKEN, bot_username="chatshop_pay_bot") as fake:
         bots = Bots(tmp, fake.url, url, 1, None)
         bots.env_extra = {"PAYMENT_PROVIDER_TOKEN": "284685063:TEST:provider"}
         await bots.start()

@@ -212,11 +212,11 @@ class Fakes:
     async def open(self, request):  # type: ignore[no-untyped-def]
         from aiohttp import web
 
-        from tests.fakebot import FakeBotAPI
+        from bot.sandbox.emulator import BotApiEmulator
         from tests.proxy import RoundRobinProxy
 
         data = await request.json()
-        fake = FakeBotAPI(token=data["token"], bot_username="chatshop_bench_bot",
+        fake = BotApiEmulator(token=data["token"], bot_username="chatshop_bench_bot",
                           webhook_connections=WEBHOOK_CONNECTIONS)
         await fake.start()
         fake.latency = self.rtt

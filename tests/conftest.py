@@ -16,10 +16,10 @@ from sqlalchemy import text
 from bot.app import build_application
 from bot.config import Settings
 from bot.runtime import BotRuntime
+from bot.sandbox.emulator import BotApiEmulator
 from bot.startup import prepare_store
 from store.db import Database, record_broken_rules
 from store.migrate import upgrade
-from tests.fakebot import FakeBotAPI
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -85,7 +85,7 @@ class Clock:
 class BotRunner:
     """Starts and stops the real chatshop bot (long polling by default) against a fake Bot API."""
 
-    def __init__(self, fake: FakeBotAPI, database_url: str, clock: Clock, **settings: object) -> None:
+    def __init__(self, fake: BotApiEmulator, database_url: str, clock: Clock, **settings: object) -> None:
         self.fake, self.database_url, self.clock, self.settings = fake, database_url, clock, settings
         self.application = None
         self.runtime: BotRuntime | None = None
@@ -136,7 +136,7 @@ class BotRunner:
 @pytest.fixture
 async def fake():
     """A fake Telegram Bot API server on 127.0.0.1."""
-    async with FakeBotAPI(token=TOKEN, bot_username="chatshop_test_bot") as server:
+    async with BotApiEmulator(token=TOKEN, bot_username="chatshop_test_bot") as server:
         yield server
 
 

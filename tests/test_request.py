@@ -1,7 +1,7 @@
 """AiohttpRequest against real HTTP servers on 127.0.0.1: what goes on the wire, and how errors map.
 
 A small recording server (below) checks the bytes against PTB's own HTTPXRequest;
-`FakeBotAPI` plays Telegram for error answers, long polling and a whole Application.
+`BotApiEmulator` plays Telegram for error answers, long polling and a whole Application.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
 from bot.request import AiohttpRequest
-from tests.fakebot import FakeBotAPI
+from bot.sandbox.emulator import BotApiEmulator
 
 TOKEN = "424242:request-tests-token-0123456789"
 CHAT = {"id": 42, "type": "private", "first_name": "Ann"}
@@ -87,8 +87,8 @@ async def recorder():
 
 @pytest.fixture
 async def fake_api():
-    """FakeBotAPI on 127.0.0.1, speaking for this module's token."""
-    async with FakeBotAPI(token=TOKEN, bot_username="request_test_bot") as server:
+    """BotApiEmulator on 127.0.0.1, speaking for this module's token."""
+    async with BotApiEmulator(token=TOKEN, bot_username="request_test_bot") as server:
         yield server
 
 

@@ -34,9 +34,9 @@ from telegram.ext import (
 )
 
 try:
-    from tests.fakebot import ApiError, FakeBotAPI, UploadedFile, parse_html
+    from bot.sandbox.emulator import ApiError, BotApiEmulator, UploadedFile, parse_html
 except ImportError:  # tests/ is not a package, so pytest puts tests/ itself on sys.path
-    from fakebot import ApiError, FakeBotAPI, UploadedFile, parse_html
+    from fakebot import ApiError, BotApiEmulator, UploadedFile, parse_html
 
 TOKEN = "123:ABC"
 ITEMS = {"1": "Red hoodie", "2": "Blue cap"}
@@ -131,7 +131,7 @@ async def on_inline(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.inline_query.answer([result], cache_time=0)
 
 
-def build_app(fake: FakeBotAPI) -> Application:
+def build_app(fake: BotApiEmulator) -> Application:
     """The shop bot wired to the fake server."""
     app = (
         ApplicationBuilder()
@@ -157,7 +157,7 @@ def build_app(fake: FakeBotAPI) -> Application:
 @pytest.fixture
 async def fake():
     """A running fake Bot API."""
-    async with FakeBotAPI(token=TOKEN, bot_username="chatshop_test_bot") as server:
+    async with BotApiEmulator(token=TOKEN, bot_username="chatshop_test_bot") as server:
         yield server
 
 
@@ -407,10 +407,11 @@ async def test_raw_http_formats(fake):
         async with http.get(f"{fake.url}/file/bot{TOKEN}/{path}") as resp:
             assert await resp.read() == b"\x89PNG fake"
 
-        # Anything else is recorded and answered with true.
-        async with http.post(f"{api}/setChatMenuButton", json={"menu_button": {"type": "commands"}}) as resp:
-            assert await resp.json() == {"ok": True, "result": True}
-        assert fake.calls[-1].params["menu_button"] == {"type": "commands"}
+        # A method the emulator does not serve is refused as Telegram refuses an unknown one, and recorded.
+        async with http.post(f"{api}/sendDice", json={"chat_id": 1001}) as resp:
+            assert resp.status == 404
+            assert await resp.json() == {"ok": False, "error_code": 404, "description": "Not Found"}
+        assert fake.calls[-1].method == "sendDice"
 
 
 async def test_long_poll_returns_promptly(fake):
