@@ -7,7 +7,7 @@ shipping, cash on delivery) and places the order, waiting 1-3 s (random) between
 person does, and stops when told it sold out. With ``--journey buy-now`` each taps Buy now
 on the card instead (contact and address typed, the preselected shipping, cash on delivery).
 
-The fake Bot API is the tests' (tests/fakebot.py), in this process with the shoppers; it
+The fake Bot API is the tests' (bot/sandbox/emulator.py), in this process with the shoppers; it
 answers every call but getUpdates after ``--rtt`` ms (default 50). The bot runs as real
 ``python -m bot`` processes with the shop's default settings: one on SQLite (long polling),
 and two on PostgreSQL (webhook behind a round-robin proxy, 40 deliveries in flight as

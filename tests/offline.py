@@ -6,7 +6,7 @@ answers it at once (:class:`RecordingRequest`); updates go through the inbox and
 contract (short transactions, the first write marks the update applied). No server, no polling:
 a test reads what the bot said from ``person.said`` and ``person.answers``.
 
-Use the HTTP fake (tests/fakebot.py) for what it adds: real HTTP, long polling and webhooks,
+Use the HTTP fake (bot/sandbox/emulator.py) for what it adds: real HTTP, long polling and webhooks,
 payments, files, concurrency and processes.
 """
 

@@ -21,12 +21,12 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
+from bot.sandbox.emulator import QUERY_INVALID
 from store.db import Database
 from store.models import InboxUpdate, Order, Payment, UserStep
 from store.states import InboxState as State
 
 from .conftest import eventually
-from .fakebot import QUERY_INVALID
 from .journeys import add_to_cart, go_to_confirm_step, pressed, product_stock
 from .processes import BotProcess
 

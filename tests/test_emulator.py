@@ -1,4 +1,4 @@
-"""Proof that tests/fakebot.py serves a real PTB Application, by long polling and by webhook."""
+"""Proof that bot/sandbox/emulator.py serves a real PTB Application, by long polling and by webhook."""
 
 from __future__ import annotations
 
@@ -33,10 +33,7 @@ from telegram.ext import (
     filters,
 )
 
-try:
-    from bot.sandbox.emulator import ApiError, BotApiEmulator, UploadedFile, parse_html
-except ImportError:  # tests/ is not a package, so pytest puts tests/ itself on sys.path
-    from fakebot import ApiError, BotApiEmulator, UploadedFile, parse_html
+from bot.sandbox.emulator import ApiError, BotApiEmulator, UploadedFile, parse_html
 
 TOKEN = "123:ABC"
 ITEMS = {"1": "Red hoodie", "2": "Blue cap"}

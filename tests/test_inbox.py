@@ -9,11 +9,11 @@ import json
 from sqlalchemy import func, select
 
 from bot.dispatcher import Dispatcher
+from bot.sandbox.emulator import QUERY_INVALID
 from store.models import InboxUpdate, Order, User
 from store.states import InboxState as State
 
 from .conftest import BotRunner
-from .fakebot import QUERY_INVALID
 from .journeys import add_to_cart, go_to_confirm_step
 
 

@@ -11,6 +11,7 @@ import random
 import pytest
 from sqlalchemy import select
 
+from bot.sandbox.emulator import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, parse_html
 from handlers import render
 from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, fit_lines, plain_text, visible_length
 from handlers.render import ITEM_LABEL_MAX, item_name
@@ -23,7 +24,6 @@ from store.services.sellers import NAME_MAX as SHOP_NAME_MAX
 
 from .conftest import BotRunner
 from .factories import make_category, make_product, make_user
-from .fakebot import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, parse_html
 from .journeys import said, said_n
 from .test_e2e_languages import APP_CODES
 

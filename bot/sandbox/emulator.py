@@ -2,10 +2,11 @@
 
 `BotApiEmulator` is a real aiohttp server on 127.0.0.1 (ephemeral port) that serves the Bot
 API methods chatshop uses well enough for a real `telegram.ext.Application` to run against
-it by long polling or by webhook (any other method gets Telegram's 404 "Not Found"): it parses form, multipart, JSON and query-string calls, keeps the chats
-the bot writes to (messages, edits, deletions, keyboards, invoices), answers with
-Telegram's JSON envelope and Telegram's error texts, records every call in
-`fake.calls`, and can inject faults (`fail_next`, `block_user`).
+it by long polling or by webhook (any other method gets Telegram's 404 "Not Found"): it
+parses form, multipart, JSON and query-string calls, keeps the chats the bot writes to
+(messages, edits, deletions, keyboards, invoices), answers with Telegram's JSON envelope
+and Telegram's error texts, records every call in `fake.calls`, and can inject faults
+(`fail_next`, `block_user`).
 
 `Persona` (from `fake.user(...)`) plays a person in a private chat: each action
 enqueues a realistic Update and, when awaited, returns once the bot has fetched it and
@@ -572,7 +573,7 @@ class BotApiEmulator:
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}"
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        self._workers = [asyncio.create_task(self._webhook_worker(), name=f"fakebot-webhook-{i}")
+        self._workers = [asyncio.create_task(self._webhook_worker(), name=f"emulator-webhook-{i}")
                          for i in range(self.webhook_connections)]
 
     async def close(self) -> None:
