@@ -1,4 +1,7 @@
-"""Entry point: ``python -m bot [run|migrate|worker|import-catalog]``.
+"""Entry point: ``python -m bot [run|sandbox|migrate|worker|import-catalog|payouts]``.
+
+Without a bot token, ``run`` starts the sandbox (:mod:`bot.sandbox`): the real bot against a Bot API
+emulator, with a web chat on the bot's HTTP server.
 
 Start-up problems (a missing or malformed setting, an unreachable database, a
 store that needs migrating) stop the process with one line naming the cause.
@@ -19,6 +22,7 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.import_catalog import import_catalog
 from bot.payouts import payouts
 from bot.runtime import BotRuntime
+from bot.sandbox.run import serve_sandbox
 from bot.startup import StartupError, check_bot_api, check_http_port, check_translations, prepare_store
 from bot.worker import run_worker
 
@@ -38,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command named on the command line; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="chatshop: a marketplace in Telegram")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="run the bot (the default)")
+    commands.add_parser("run", help="run the bot (the default); without BOT_TOKEN, the sandbox")
+    commands.add_parser("sandbox", help="run the sandbox: the real bot against a Bot API stand-in, with a web chat")
     commands.add_parser("migrate", help="apply database migrations")
     commands.add_parser("worker", help="deliver the outbox (notifications, webhooks) without serving updates")
     importer = commands.add_parser("import-catalog", help="import or update a seller's catalog from a CSV file")
@@ -57,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chatshop: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.secrets)
+    if command == "sandbox" or (command == "run" and settings.bot_token is None):
+        return sandbox(settings)
+    if settings.bot_token is None and command == "worker":
+        print("chatshop: setting BOT_TOKEN is missing: set it in the environment or in .env", file=sys.stderr)
+        return 2
     try:
         asyncio.run(prepare_store(settings, migrate=command == "migrate"))
     except StartupError as exc:
@@ -78,6 +88,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chatshop: {exc}", file=sys.stderr)
         return 2 if "setting" in str(exc) else 1
     asyncio.run(serve(settings))
+    return 0
+
+
+def sandbox(settings: Settings) -> int:
+    """Run the sandbox on HTTP_HOST:HTTP_PORT until SIGINT or SIGTERM."""
+    try:
+        check_translations()
+        check_http_port(settings)
+        asyncio.run(serve_sandbox(settings))
+    except StartupError as exc:
+        print(f"chatshop: {exc}", file=sys.stderr)
+        return 2 if "setting" in str(exc) else 1
     return 0
 
 

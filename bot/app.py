@@ -186,7 +186,8 @@ STEP_COMMANDS = frozenset({"cancel", "skip"})
 
 # The shop is served in private chats only (carts, addresses and orders are personal),
 # and only new messages count: editing an old message is not an answer to today's step.
-PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+# A product shared from inline mode into the bot's own chat (a message "via" a bot) asks nothing.
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.VIA_BOT
 
 
 async def on_group_message(update: Update, context: ShopContext) -> None:

@@ -33,7 +33,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    bot_token: str = Field(description="Bot token from @BotFather")
+    # Without a token, `python -m bot` starts the sandbox (bot/sandbox) instead of a bot on Telegram.
+    bot_token: str | None = Field(default=None, description="Bot token from @BotFather")
     database_url: str = "sqlite+aiosqlite:///chatshop.db"
     telegram_api_base_url: str | None = None
     currency: str = "USD"
@@ -69,9 +70,9 @@ class Settings(BaseSettings):
 
     @field_validator("bot_token")
     @classmethod
-    def _token_shape(cls, value: str) -> str:
-        value = value.strip()
-        if not TOKEN_PATTERN.match(value):
+    def _token_shape(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not TOKEN_PATTERN.match(value):
             raise ValueError("expected the form 123456:ABC... given by @BotFather")
         return value
 
@@ -117,7 +118,7 @@ class Settings(BaseSettings):
         bot token (the same in every process, unguessable without the token)."""
         if self.webhook_secret:
             return self.webhook_secret
-        return hashlib.sha256(b"chatshop-webhook:" + self.bot_token.encode()).hexdigest()
+        return hashlib.sha256(b"chatshop-webhook:" + (self.bot_token or "").encode()).hexdigest()
 
     @field_validator("telegram_api_base_url", "payment_provider_token")
     @classmethod

@@ -40,7 +40,6 @@ async def run_bot(tmp_path, *args: str, **settings: str) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize(("settings", "expected"), [
-    ({}, "chatshop: setting BOT_TOKEN is missing"),
     ({"BOT_TOKEN": "not-a-token"}, "chatshop: setting BOT_TOKEN is invalid"),
     ({"BOT_TOKEN": TOKEN, "CURRENCY": "DOLLARS"}, "chatshop: setting CURRENCY is invalid"),
     ({"BOT_TOKEN": TOKEN, "CHECKOUT_EXPIRY_MINUTES": "soon"}, "chatshop: setting CHECKOUT_EXPIRY_MINUTES is invalid"),
@@ -64,6 +63,13 @@ async def test_an_unreachable_database_is_named_in_one_line(tmp_path):
     assert status == 1
     assert stderr.startswith("chatshop: cannot reach the database at postgresql+asyncpg://shop@127.0.0.1:1/shop")
     assert stderr.count("\n") == 1
+
+
+async def test_the_outbox_worker_without_a_token_says_so_in_one_line(tmp_path):
+    status, stderr = await run_bot(tmp_path, "worker")
+    assert status == 2
+    assert stderr == "chatshop: setting BOT_TOKEN is missing: set it in the environment or in .env\n"
+    assert not (tmp_path / "shop.db").exists() and not (tmp_path / "sandbox.db").exists()
 
 
 async def test_python_m_bot_serves_a_shopper_by_long_polling_and_stops_cleanly(tmp_path, fake):

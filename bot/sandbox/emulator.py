@@ -27,6 +27,7 @@ not retried, and group chats exist only as targets of sends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
 import itertools
@@ -43,6 +44,7 @@ from aiohttp import web
 
 __all__ = [
     "ApiError",
+    "NoAnswer",
     "Call",
     "BotApiEmulator",
     "Persona",
@@ -177,6 +179,10 @@ class ApiError(Exception):
         if self.parameters:
             body["parameters"] = self.parameters
         return body
+
+
+class NoAnswer(AssertionError):
+    """The bot did not make the call waited for in time (a failed expectation in a test)."""
 
 
 def _bad_request(what: str) -> ApiError:
@@ -546,6 +552,9 @@ class BotApiEmulator:
         self._action_mark = 0
         self._changed = asyncio.Event()
         self._call_done = asyncio.Event()
+        # Grows whenever a chat changes or the bot answers a query: the sandbox's web chat waits on it.
+        self.revision = 0
+        self._revised = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -808,7 +817,7 @@ class BotApiEmulator:
 
         call = await self.until(found, timeout)
         if call is None:
-            raise AssertionError(f"no matching {method} call within {timeout}s; recent calls:\n{self.recent_calls()}")
+            raise NoAnswer(f"no matching {method} call within {timeout}s; recent calls:\n{self.recent_calls()}")
         return call
 
     async def until(self, check: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -827,6 +836,19 @@ class BotApiEmulator:
                 await asyncio.wait_for(event.wait(), remaining)
             except TimeoutError:
                 pass
+
+    def revise(self) -> None:
+        """Tell whoever waits in :meth:`next_revision` that something may have changed."""
+        self.revision += 1
+        self._revised.set()
+        self._revised = asyncio.Event()
+
+    async def next_revision(self, seen: int, timeout: float) -> int:
+        """The revision, once it differs from `seen` (or after `timeout` seconds)."""
+        if self.revision == seen:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._revised.wait(), timeout)
+        return self.revision
 
     def recent_calls(self, n: int = 15) -> str:
         """The last `n` calls other than getUpdates, one per line."""
@@ -973,6 +995,7 @@ class BotApiEmulator:
             if active:
                 self._in_flight -= 1
                 self._last_activity = time.monotonic()
+                self.revise()
         call.response = body
         call.answered_at = time.monotonic()
         self._call_done.set()
@@ -1601,6 +1624,7 @@ class Persona:
         if message is not None:
             self.chat.messages[message["message_id"]] = message
         entry = self.fake._enqueue(copy.deepcopy(update), forced=forced)
+        self.fake.revise()
         if wait:
             await self.fake.settle(entry)
         return update
@@ -1821,8 +1845,10 @@ class Persona:
         )
         return await self._push({"message": self._message(successful_payment=payment)}, wait=wait)
 
-    async def inline_query(self, query: str, offset: str = "", *, timeout: float | None = None) -> JSONDict:
-        """Type `@bot query` anywhere; return the bot's answerInlineQuery params."""
+    async def inline_query(self, query: str, offset: str = "", *, timeout: float | None = None,
+                           settle: bool = True) -> JSONDict:
+        """Type `@bot query` anywhere; return the bot's answerInlineQuery params (once the bot is quiet
+        again, unless `settle` is False)."""
         self._begin()
         query_id = str(next(self.fake._query_ids))
         self.fake._open_queries[query_id] = "inline_query"
@@ -1836,8 +1862,21 @@ class Persona:
         )
         if not call.ok:
             raise AssertionError(f"the bot's answer was refused: {call.summary()}")
-        await self._quiet()
+        if settle:
+            await self._quiet()
         return call.params
+
+    async def send_inline_result(self, result: JSONDict, *, wait: bool = True) -> JSONDict:
+        """Send a chosen inline result into this chat, as Telegram does: this person's message, via the bot."""
+        self._begin()
+        content = result.get("input_message_content") or {}
+        text, entities = self.fake._format(content.get("message_text"), content.get("parse_mode"),
+                                           content.get("entities"), empty_ok=False)
+        fields: JSONDict = {"text": text, "via_bot": self.fake.bot_user}
+        if entities:
+            fields["entities"] = entities
+        fields.update(self.fake._markup_fields(None, result.get("reply_markup")))
+        return await self._push({"message": self._message(**fields)}, wait=wait)
 
     async def _quiet(self) -> None:
         done = _Pending({"update_id": 0, "noop": True}, forced=False)

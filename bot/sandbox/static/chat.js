@@ -1,0 +1,339 @@
+// The sandbox's web chat: shows one person's chat with the bot and acts for them, as a Telegram app would.
+// Message HTML comes from the server already escaped (bot/sandbox/render.py); everything else is set as text.
+"use strict";
+
+const state = { bot: "", personas: [], current: null, revision: -1, seenCounts: {}, counts: {}, poll: null,
+  inlineQuery: null, inlineTimer: null };
+const $ = (id) => document.getElementById(id);
+
+async function api(path, body) {
+  const response = await fetch(path, body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error || `the sandbox answered ${response.status}`);
+  return data;
+}
+
+function toast(text) {
+  const box = $("toast");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, 2500);
+}
+
+function alertBox(text) {
+  $("alert-text").textContent = text;
+  if (!$("alert").open) $("alert").showModal();
+}
+
+async function act(path, body) {
+  try {
+    return await api(path, { persona: state.current, ...body });
+  } catch (error) {
+    toast(error.message);
+    return null;
+  }
+}
+
+// ---- people
+
+function drawTabs() {
+  const nav = $("personas");
+  nav.replaceChildren(...state.personas.map((p) => {
+    const tab = document.createElement("button");
+    tab.type = "button";
+    tab.className = "tab" + (p.id === state.current ? " active" : "");
+    tab.dataset.persona = p.id;
+    tab.append(p.name);
+    const role = document.createElement("small");
+    role.textContent = p.role;
+    tab.append(role);
+    const unseen = (state.counts[p.id] || 0) - (state.seenCounts[p.id] || 0);
+    if (p.id !== state.current && unseen > 0) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.textContent = unseen;
+      tab.append(badge);
+    }
+    tab.addEventListener("click", () => choose(p.id));
+    return tab;
+  }));
+}
+
+function choose(id) {
+  if (state.current === id) return;
+  state.current = id;
+  state.revision = -1;
+  history.replaceState(null, "", `#${id}`);
+  $("chat").replaceChildren();
+  hideInline();
+  drawTabs();
+  listen();
+}
+
+// ---- the chat
+
+function button(text, onClick, className) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = text;
+  if (className) b.className = className;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function drawMessage(m) {
+  const item = document.createElement("div");
+  item.className = "msg " + (m.mine ? "mine" : "bot");
+  item.dataset.id = m.id;
+  const bubble = document.createElement("div");
+  bubble.className = "bubble";
+  if (m.via) {
+    const via = document.createElement("span");
+    via.className = "via";
+    via.textContent = `via @${m.via}`;
+    bubble.append(via);
+  }
+  if (m.photo !== undefined) {
+    if (m.photo) {
+      const img = document.createElement("img");
+      img.className = "photo";
+      img.src = m.photo;
+      img.alt = "photo";
+      bubble.append(img);
+    } else {
+      const none = document.createElement("span");
+      none.className = "placeholder";
+      none.textContent = "🖼 Photo (from an address the sandbox doesn't fetch)";
+      bubble.append(none);
+    }
+  }
+  if (m.document) {
+    const link = document.createElement("a");
+    link.href = m.document.url || "#";
+    link.textContent = `📎 ${m.document.name} (${Math.ceil(m.document.size / 1024)} KB)`;
+    link.setAttribute("download", m.document.name);
+    bubble.append(link);
+  }
+  if (m.media) bubble.append(`[${m.media}]`);
+  if (m.contact) bubble.append(`👤 ${m.contact}`);
+  if (m.payment) bubble.append(`✅ You paid ${m.payment} (test payment)`);
+  const body = document.createElement("div");
+  body.className = "text";
+  body.innerHTML = m.html;  // escaped by the server: only Telegram's formatting tags
+  bubble.append(body);
+  if (m.invoice) {
+    const invoice = document.createElement("div");
+    invoice.className = "invoice";
+    const title = document.createElement("strong");
+    title.textContent = m.invoice.title;
+    const description = document.createElement("div");
+    description.textContent = m.invoice.description;
+    const total = document.createElement("div");
+    total.className = "total";
+    total.textContent = m.invoice.total;
+    invoice.append(title, description, total, button(`Pay ${m.invoice.total} (test)`, () => pay(m.id), "pay"));
+    bubble.append(invoice);
+  }
+  if (m.edited) {
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = "edited";
+    bubble.append(meta);
+  }
+  item.append(bubble);
+  if (m.buttons.length) {
+    const keyboard = document.createElement("div");
+    keyboard.className = "ikb";
+    for (const row of m.buttons) {
+      const line = document.createElement("div");
+      line.className = "row";
+      for (const b of row) {
+        const label = b.kind === "url" ? `${b.text} ↗` : b.text;
+        line.append(button(label, () => press(m.id, b)));
+      }
+      keyboard.append(line);
+    }
+    item.append(keyboard);
+  }
+  return item;
+}
+
+function drawChat(view) {
+  const chat = $("chat");
+  const atBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 80;
+  chat.replaceChildren(...view.messages.map(drawMessage));
+  if (atBottom || state.revision === -1) chat.scrollTop = chat.scrollHeight;
+  drawReplyKeyboard(view.keyboard);
+  $("text").placeholder = (view.keyboard && view.keyboard.placeholder) || "Message";
+}
+
+function drawReplyKeyboard(keyboard) {
+  const box = $("reply-keyboard");
+  box.hidden = !keyboard;
+  if (!keyboard) return box.replaceChildren();
+  box.replaceChildren(...keyboard.rows.map((row, r) => {
+    const line = document.createElement("div");
+    line.className = "row";
+    row.forEach((b, c) => line.append(button(b.contact ? `📱 ${b.text}` : b.text, () => tap(r, c))));
+    return line;
+  }));
+}
+
+async function listen() {
+  if (state.poll) state.poll.abort();
+  const poll = new AbortController();
+  state.poll = poll;
+  const person = state.current;
+  while (!poll.signal.aborted) {
+    try {
+      const response = await fetch(`/sandbox/api/chat?persona=${person}&seen=${state.revision}`,
+        { signal: poll.signal });
+      if (!response.ok) throw new Error(String(response.status));
+      const view = await response.json();
+      if (poll.signal.aborted) return;
+      drawChat(view);
+      state.revision = view.revision;
+      state.counts = view.counts;
+      state.seenCounts[person] = view.counts[person] || 0;
+      drawTabs();
+    } catch (error) {
+      if (poll.signal.aborted) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
+// ---- acting
+
+async function press(messageId, b) {
+  if (b.kind === "inline") {
+    $("text").value = `@${state.bot} ${b.query}`;
+    $("text").focus();
+    return inlineTyped();
+  }
+  const done = await act("/sandbox/api/press", { message: messageId, row: b.row, col: b.col });
+  if (!done) return;
+  if (done.open) window.open(done.open, "_blank", "noopener");
+  const answer = done.answer;
+  if (answer && answer.text) (answer.alert ? alertBox : toast)(answer.text);
+}
+
+async function tap(row, col) {
+  await act("/sandbox/api/tap", { row, col });
+}
+
+async function pay(messageId) {
+  const done = await act("/sandbox/api/pay", { message: messageId });
+  if (done && !done.paid) alertBox(done.error);
+}
+
+async function send(text) {
+  if (!text.trim()) return;
+  await act("/sandbox/api/send", { text });
+}
+
+// ---- inline mode: "@bot words"
+
+function inlineText() {
+  const match = $("text").value.match(new RegExp(`^@${state.bot}(?:\\s+([\\s\\S]*))?$`, "i"));
+  return match ? (match[1] || "") : null;
+}
+
+function hideInline() {
+  state.inlineQuery = null;
+  $("inline-results").hidden = true;
+  $("inline-results").replaceChildren();
+}
+
+function inlineTyped() {
+  clearTimeout(state.inlineTimer);
+  const query = inlineText();
+  if (query === null) return hideInline();
+  state.inlineTimer = setTimeout(() => showInline(query), 300);
+}
+
+async function showInline(query) {
+  state.inlineQuery = query;
+  const found = await act("/sandbox/api/inline", { query, offset: "" });
+  if (!found || state.inlineQuery !== query) return;
+  const box = $("inline-results");
+  box.hidden = false;
+  if (!found.results.length) {
+    const empty = document.createElement("div");
+    empty.className = "empty";
+    empty.textContent = query ? "No results" : `Type what you're looking for after @${state.bot}`;
+    return box.replaceChildren(empty);
+  }
+  box.replaceChildren(...found.results.map((r) => {
+    const item = button("", async () => {
+      hideInline();
+      $("text").value = "";
+      await act("/sandbox/api/inline/choose", { result_id: r.id });
+    }, "result");
+    const words = document.createElement("div");
+    const title = document.createElement("strong");
+    title.textContent = r.title;
+    const description = document.createElement("small");
+    description.textContent = r.description;
+    words.append(title, description);
+    item.replaceChildren(words);
+    return item;
+  }));
+}
+
+// ---- start
+
+async function reset() {
+  if (!confirm("Delete everything done in the sandbox and load the demo store again?")) return;
+  $("restarting").hidden = false;
+  if (state.poll) state.poll.abort();
+  await api("/sandbox/api/reset", {}).catch(() => null);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    try {
+      await api("/sandbox/api/personas");
+      break;
+    } catch (error) { /* still starting */ }
+  }
+  location.reload();
+}
+
+async function start() {
+  const who = await api("/sandbox/api/personas");
+  state.bot = who.bot;
+  state.personas = who.personas;
+  const wanted = Number(location.hash.slice(1));
+  const first = state.personas.find((p) => p.id === wanted) || state.personas[0];
+  $("composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("text").value;
+    $("text").value = "";
+    hideInline();
+    send(text);
+  });
+  $("text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      $("composer").requestSubmit();
+    }
+  });
+  $("text").addEventListener("input", inlineTyped);
+  $("chat").addEventListener("click", (event) => {
+    const command = event.target.closest("a.command");
+    if (command) return send(command.dataset.command);
+    const link = event.target.closest("a.deep-link");  // t.me/<bot>?start=…: opens in this person's chat
+    if (link) {
+      event.preventDefault();
+      return send(`/start ${link.dataset.start}`.trim());
+    }
+    const spoiler = event.target.closest(".spoiler");
+    if (spoiler) spoiler.classList.add("shown");
+  });
+  $("reset").addEventListener("click", reset);
+  choose(first.id);
+}
+
+start();
