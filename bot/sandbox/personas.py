@@ -50,5 +50,5 @@ async def seat_personas(session: AsyncSession, now: datetime) -> None:
     for persona in (PLATFORM_SELLER, RETAILER_SELLER):
         seller = await session.scalar(select(Seller).where(Seller.name == persona.shop))
         if seller is not None and seller.owner_user_id is None:
-            seller.owner_user_id = persona.user_id
+            seller.owner_user_id = seller.notify_chat_id = persona.user_id  # orders are told in their chat
     await creators.apply(session, CREATOR.user_id, auto_approve=True, operators=frozenset(), now=now)
