@@ -23,6 +23,7 @@ from .test_entrypoint import bot_env
 
 ANN, BEN = SHOPPER.user_id, SECOND_SHOPPER.user_id
 BOT = "chatshop_sandbox_bot"
+NOBODY = "persona must be one of the sandbox's people"
 
 
 def texts(view: dict) -> list[str]:
@@ -81,8 +82,8 @@ async def test_the_api_acts_for_the_sandboxes_people_and_refuses_what_no_page_se
         refusals = [
             ("/sandbox/api/send", None, b"not json", "the body must be JSON"),
             ("/sandbox/api/send", ["a list"], None, "the body must be a JSON object"),
-            ("/sandbox/api/send", {"persona": 1, "text": "hi"}, None, "persona must be one of the sandbox's people"),
-            ("/sandbox/api/send", {"persona": [ANN], "text": "hi"}, None, "persona must be one of the sandbox's people"),
+            ("/sandbox/api/send", {"persona": 1, "text": "hi"}, None, NOBODY),
+            ("/sandbox/api/send", {"persona": [ANN], "text": "hi"}, None, NOBODY),
             ("/sandbox/api/send", {"persona": ANN, "text": "   "}, None, "type something first"),
             ("/sandbox/api/send", {"persona": ANN, "text": 42}, None, "text must be text"),
             ("/sandbox/api/send", None, b"{" + b" " * 70_000 + b"}", "the request is too large"),
