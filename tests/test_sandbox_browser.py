@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.sandbox.personas import CREATOR, PLATFORM_SELLER, SECOND_SHOPPER, SHOPPER
+from bot.sandbox.personas import CREATOR, OPERATOR, PLATFORM_SELLER, SECOND_SHOPPER, SHOPPER
 from store.db import Database
 from store.models import Creator, Order, OrderLine
 
@@ -180,6 +180,15 @@ async def test_a_shoppers_whole_journey_with_the_seller_and_a_creators_link(chat
     [order] = await orders_of(sandbox, SHOPPER.user_id)
     assert order.status == "paid" and order.total == 8497
 
+    # Pay again on the same invoice: the bot refuses at the pre-checkout query, and the page says why.
+    await pay.click()
+    await expect(chat.page.locator("dialog#alert")).to_be_visible(timeout=WAIT_MS)
+    refusal = await chat.page.locator("#alert-text").inner_text()
+    assert refusal and "did not answer" not in refusal
+    await chat.shot("second-payment-refused")
+    await chat.page.locator("dialog#alert button").click()
+    assert len(await chat.page.locator(".msg.mine", has_text="You paid").all()) == 1
+
     # The platform shop's seller has the notice in his own chat, and accepts.
     await chat.act_as(PLATFORM_SELLER.first_name)
     await chat.sees(f"#{order.id}")
@@ -235,6 +244,22 @@ async def test_a_shoppers_whole_journey_with_the_seller_and_a_creators_link(chat
     assert credited == [cleo]
 
 
+async def test_the_operator_approves_a_new_shop_from_his_own_chat(chat, sandbox):
+    await chat.act_as(SECOND_SHOPPER.first_name)
+    await chat.send("/sell")
+    await chat.sees("What is your shop called?")
+    await chat.send("Ben's Bikes")
+    await chat.sees("waiting for an operator")
+    await chat.act_as(OPERATOR.first_name)
+    await chat.sees("Seller application")
+    await chat.shot("operator-sees-application")
+    await chat.press("Approve")
+    await chat.sees("approved")
+    await chat.act_as(SECOND_SHOPPER.first_name)
+    await chat.sees("is approved")
+    await chat.shot("seller-approved")
+
+
 async def test_inline_mode_sends_the_chosen_product_with_a_working_buy_button(chat, sandbox):
     await chat.act_as(SECOND_SHOPPER.first_name)
     await chat.page.locator("#text").fill("@chatshop_sandbox_bot yoga mat")
@@ -272,11 +297,17 @@ async def test_bad_input_leaves_the_page_and_the_bot_working(chat, sandbox):
     await chat.sees("Results for “pullover hoodie”")
     await chat.button("1. Pullover Hoodie").dblclick()
     await expect(chat.page.locator(".msg.bot img.photo")).to_have_count(2, timeout=WAIT_MS)
+    await chat.press("L / Red")  # the last one
+    await chat.sees("Only 1 left")
     await chat.press("Add to cart")
-    await chat.button("Add to cart").click(click_count=3)
     await chat.toast("Added to your cart")
+    # Three clicks for more than the shop has: the bot's refusal comes as an alert, as in Telegram.
+    await chat.button("Add to cart").click(click_count=3)
+    await expect(chat.page.locator("dialog#alert")).to_contain_text("1", timeout=WAIT_MS)
+    await chat.shot("refusal-as-alert")
+    await chat.page.locator("dialog#alert button").click()
     await chat.press("🛒 Cart")
-    await chat.sees("Pullover Hoodie")
+    await chat.sees("1 × $39.99")
     await chat.shot("after-double-clicks")
     # Reset brings back a fresh demo store and an empty chat.
     chat.page.once("dialog", lambda dialog: dialog.accept())
