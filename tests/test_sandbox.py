@@ -4,14 +4,19 @@ drawn, and `python -m bot` without a token."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import signal
 import sys
 
 import aiohttp
+import telegram
+from PIL import Image
 from sqlalchemy import select
 
+from bot.sandbox.chat import Sandbox, chat_view
+from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.personas import CREATOR, PLATFORM_SELLER, RETAILER_SELLER, SECOND_SHOPPER, SHOPPER
 from bot.sandbox.render import entities_html, message_view
 from store.db import Database
@@ -204,3 +209,56 @@ async def test_a_configured_token_runs_the_bot_unless_the_sandbox_is_asked_for(t
         await asyncio.wait_for(sandbox.communicate(), 60)
     assert sandbox.returncode == 0
     assert os.path.exists(tmp_path / "sandbox.db")
+
+
+async def test_pictures_and_files_from_the_page_reach_the_bot_as_telegram_sends_them(tmp_path):
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), "red").save(picture, "PNG")
+    async with sandbox_running(tmp_path) as sandbox, aiohttp.ClientSession() as http:
+        async def attach(persona, data: bytes, name: str, content_type: str) -> tuple[int, dict]:
+            form = aiohttp.FormData()
+            form.add_field("persona", str(persona))
+            form.add_field("file", data, filename=name, content_type=content_type)
+            async with http.post(sandbox.url + "/sandbox/api/attach", data=form) as response:
+                return response.status, await response.json()
+
+        assert await attach(ANN, picture.getvalue(), "red.png", "image/png") == (200, {"sent": "photo"})
+        view = await sandbox.until(ANN, lambda v: any(m.get("photo") for m in v["messages"]))
+        photo = next(m["photo"] for m in view["messages"] if m.get("photo"))
+        async with http.get(sandbox.url + photo) as served:
+            assert served.status == 200 and await served.read() == picture.getvalue()
+        # The bot answered the picture (it is no search), politely.
+        await sandbox.until(ANN, lambda v: any(not m["mine"] for m in v["messages"]))
+
+        assert await attach(BEN, b"order notes", "notes.txt", "text/plain") == (200, {"sent": "document"})
+        view = await sandbox.until(BEN, lambda v: any(m.get("document") for m in v["messages"]))
+        assert next(m["document"] for m in view["messages"] if m.get("document"))["name"] == "notes.txt"
+
+        before = (await sandbox.chat(ANN))["revision"]
+        assert await attach(ANN, b"x" * (10 * 1024 * 1024 + 1), "big.bin", "application/octet-stream") == (
+            400, {"error": "the file is larger than 10 MB"})
+        assert await attach(ANN, b"", "empty.txt", "text/plain") == (400, {"error": "choose a file first"})
+        assert await attach(42, b"x", "x.txt", "text/plain") == (400, {"error": NOBODY})
+        async with http.post(sandbox.url + "/sandbox/api/attach", json={"persona": ANN}) as response:
+            assert response.status == 400
+            assert await response.json() == {"error": "send a persona and a file as multipart/form-data"}
+        assert (await sandbox.chat(ANN))["revision"] == before
+
+
+async def test_edits_and_deletions_are_what_the_page_shows():
+    async with BotApiEmulator(token=TOKEN, bot_username=BOT) as emulator:
+        sandbox = Sandbox(emulator, asyncio.Event())
+        async with telegram.Bot(TOKEN, base_url=f"{emulator.url}/bot") as bot:
+            first = await bot.send_message(ANN, "<b>first</b>", parse_mode="HTML")
+            second = await bot.send_message(ANN, "second")
+            seen = chat_view(sandbox, sandbox.people[ANN])["revision"]
+            await bot.edit_message_text("<i>first, edited</i>", chat_id=ANN, message_id=first.message_id,
+                                        parse_mode="HTML")
+            await bot.delete_message(ANN, second.message_id)
+            await bot.send_document(ANN, b"%PDF-1.4 receipt", filename="receipt.pdf")
+        view = chat_view(sandbox, sandbox.people[ANN])
+    assert view["revision"] > seen
+    [edited, document] = view["messages"]
+    assert (edited["id"], edited["html"], edited["edited"]) == (first.message_id, "<i>first, edited</i>", True)
+    assert document["document"]["name"] == "receipt.pdf" and document["document"]["url"].startswith("/sandbox/file/")
+    assert view["counts"][str(ANN)] == 2

@@ -4,6 +4,7 @@
     GET  /sandbox/api/personas           who the page can act as, and the bot's username
     GET  /sandbox/api/chat?persona=&seen=  a persona's chat once it changed since revision `seen` (long poll)
     POST /sandbox/api/send               {persona, text}: a message typed in the box
+    POST /sandbox/api/attach             multipart {persona, file}: a picture (as a photo) or any other file
     POST /sandbox/api/press              {persona, message, row, col}: an inline button
     POST /sandbox/api/tap                {persona, row, col}: a reply-keyboard button (Share my contact too)
     POST /sandbox/api/pay                {persona, message}: Pay (test) on an invoice
@@ -40,6 +41,8 @@ JSONDict = dict[str, Any]
 LONG_POLL_SECONDS = 20.0
 ANSWER_SECONDS = 10.0  # Telegram waits about this long for a pre-checkout or inline answer
 MAX_BODY_BYTES = 64 * 1024
+MAX_FILE_BYTES = 10 * 1024 * 1024  # Telegram's limit for a photo; the page sends nothing bigger
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 SHOWN_MESSAGES = 200  # the newest messages of a chat the page draws
 FILE_URL = "/sandbox/file"
 STATIC = resources.files("bot.sandbox") / "static"
@@ -204,6 +207,36 @@ async def send(sandbox: Sandbox, body: JSONDict) -> JSONDict:
     return {"sent": True}
 
 
+async def attach(request: web.Request) -> web.Response:
+    """A file from the 📎 button: a picture goes as a photo (as Telegram compresses it), anything else as a file."""
+    sandbox = request.app[SANDBOX]
+    fields: dict[str, Any] = {}
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if part.name == "persona":
+                fields["persona"] = int(await part.text())
+            elif part.name == "file":
+                data = await part.read_chunk(MAX_FILE_BYTES + 1)
+                while len(data) <= MAX_FILE_BYTES and (chunk := await part.read_chunk()):
+                    data += chunk
+                if len(data) > MAX_FILE_BYTES:
+                    return _refuse("the file is larger than 10 MB")
+                fields["file"] = (data, part.filename or "file", part.headers.get("Content-Type", ""))
+    except (ValueError, AssertionError, KeyError):  # not multipart, or a field that is not what the page sends
+        return _refuse("send a persona and a file as multipart/form-data")
+    try:
+        person = _person(sandbox, fields)
+    except BadInput as exc:
+        return _refuse(str(exc))
+    if not fields.get("file") or not fields["file"][0]:
+        return _refuse("choose a file first")
+    data, filename, content_type = fields["file"]
+    kind = "photo" if content_type in PHOTO_TYPES else "document"
+    await person.send_media(kind, data, filename=filename[:128], mime_type=content_type or None, wait=False)
+    return web.json_response({"sent": kind})
+
+
 def _message(person: Persona, body: JSONDict) -> JSONDict:
     message = person.chat.messages.get(_integer(body, "message"))
     if message is None:
@@ -319,6 +352,7 @@ def install(app: web.Application, sandbox: Sandbox) -> None:
     app.router.add_get("/sandbox/api/chat", chat)
     app.router.add_get(FILE_URL + "/{file_id}", file)
     app.router.add_post("/sandbox/api/send", send)
+    app.router.add_post("/sandbox/api/attach", attach)
     app.router.add_post("/sandbox/api/press", press)
     app.router.add_post("/sandbox/api/tap", tap)
     app.router.add_post("/sandbox/api/pay", pay)

@@ -230,6 +230,14 @@ async function pay(messageId) {
   if (done && !done.paid) alertBox(done.error);
 }
 
+async function attach(file) {
+  const form = new FormData();
+  form.append("persona", state.current);
+  form.append("file", file);
+  const response = await fetch("/sandbox/api/attach", { method: "POST", body: form });
+  if (!response.ok) toast((await response.json().catch(() => ({}))).error || "The file could not be sent.");
+}
+
 async function send(text) {
   if (!text.trim()) return;
   await act("/sandbox/api/send", { text });
@@ -333,6 +341,12 @@ async function start() {
     if (spoiler) spoiler.classList.add("shown");
   });
   $("reset").addEventListener("click", reset);
+  $("attach").addEventListener("click", () => $("file").click());
+  $("file").addEventListener("change", () => {
+    const [file] = $("file").files;
+    $("file").value = "";
+    if (file) attach(file);
+  });
   choose(first.id);
 }
 
