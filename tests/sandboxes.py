@@ -32,8 +32,9 @@ class RunningSandbox:
                    timeout: float = 30) -> tuple[int, Any]:
         """One request to the web chat's API; the status and the JSON answer."""
         data = raw if raw is not None else (None if body is None else aiohttp.JsonPayload(body))
+        headers = {"Content-Type": "application/json"} if method == "POST" else {}
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
-            async with http.request(method, self.url + path, data=data) as response:
+            async with http.request(method, self.url + path, data=data, headers=headers) as response:
                 return response.status, await response.json()
 
     async def chat(self, persona: int, seen: int = -1) -> dict[str, Any]:

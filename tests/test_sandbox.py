@@ -106,6 +106,20 @@ async def test_the_api_acts_for_the_sandboxes_people_and_refuses_what_no_page_se
         for path, body, raw, reason in refusals:
             status, answer = await sandbox.call("POST", path, body, raw=raw)
             assert (status, answer) == (400, {"error": reason}), path
+        # Another site's page can't act for anyone: a form post, or anything from a foreign origin.
+        async with aiohttp.ClientSession() as http:
+            async with http.post(sandbox.url + "/sandbox/api/reset", data={"x": "1"}) as response:
+                assert response.status == 415
+            async with http.post(sandbox.url + "/sandbox/api/send", json={"persona": ANN, "text": "hi"},
+                                 headers={"Origin": "https://evil.example"}) as response:
+                assert (response.status, await response.json()) == (
+                    403, {"error": "requests from other sites are refused"})
+            form = aiohttp.FormData({"persona": str(ANN)})
+            form.add_field("file", b"x", filename="x.txt")
+            async with http.post(sandbox.url + "/sandbox/api/attach", data=form,
+                                 headers={"Origin": "http://127.0.0.1:1"}) as response:
+                assert response.status == 403
+        assert sandbox.starts == 1
         status, answer = await sandbox.call("GET", "/sandbox/api/chat?persona=nobody")
         assert status == 400 and answer["error"] == "persona must be one of the sandbox's people"
         status, answer = await sandbox.call("GET", "/sandbox/file/no-such-file")

@@ -27,6 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -117,10 +118,26 @@ def _text(body: JSONDict, name: str, *, empty_ok: bool = False) -> str:
 Route = Callable[[web.Request], Awaitable[web.Response]]
 
 
+def _foreign(request: web.Request) -> web.Response | None:
+    """A 403 for a request another site's page makes (a browser names that page's origin), else None."""
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        return _refuse("requests from other sites are refused", 403)
+    return None
+
+
 def action(handler: Callable[[Sandbox, JSONDict], Awaitable[JSONDict]]) -> Route:
-    """A POST route: parse the JSON body, act, answer JSON; bad input gets a 400 and changes nothing."""
+    """A POST route: parse the JSON body, act, answer JSON; bad input gets a 400 and changes nothing.
+
+    Only the page's own requests act: JSON (which another site's page can't send without asking
+    first) from no other origin.
+    """
 
     async def route(request: web.Request) -> web.Response:
+        if (refused := _foreign(request)) is not None:
+            return refused
+        if request.content_type != "application/json":
+            return _refuse("send JSON (Content-Type: application/json)", 415)
         try:
             body = await _body(request)
             return web.json_response(await handler(request.app[SANDBOX], body))
@@ -209,6 +226,8 @@ async def send(sandbox: Sandbox, body: JSONDict) -> JSONDict:
 
 async def attach(request: web.Request) -> web.Response:
     """A file from the 📎 button: a picture goes as a photo (as Telegram compresses it), anything else as a file."""
+    if (refused := _foreign(request)) is not None:
+        return refused
     sandbox = request.app[SANDBOX]
     fields: dict[str, Any] = {}
     try:
