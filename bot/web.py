@@ -1,14 +1,17 @@
-"""The bot's aiohttp server: Telegram's webhook, the retailers' HTTP API, health and metrics.
+"""The bot's aiohttp server: Telegram's webhook, the retailers' HTTP API, health, metrics and demo pictures.
 
-    POST <WEBHOOK_URL path>   Telegram updates (webhook mode), checked against the secret token, into the inbox
-    GET  /healthz             the process is alive
-    GET  /readyz              the store answers and its migrations are current
-    GET  /metrics             Prometheus text format
-    /api/v1/...               the retailers' API (bot/http_api.py)
+    POST <WEBHOOK_URL path>       Telegram updates (webhook mode), checked against the secret token, into the inbox
+    GET  /healthz                 the process is alive
+    GET  /readyz                  the store answers and its migrations are current
+    GET  /metrics                 Prometheus text format
+    GET  /media/demo/{slug}.png   the drawn picture of a demo product whose photo is ``demo:<slug>``
+                                  (store/demo_photos.py), cacheable for a day; 404 with a JSON error otherwise
+    /api/v1/...                   the retailers' API (bot/http_api.py)
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -20,6 +23,7 @@ from telegram import Update
 from bot import http_api
 from bot.dispatcher import Dispatcher, NotTakingUpdates, well_formed
 from bot.observability import UPDATES, render_metrics
+from store import demo_photos
 from store.migrate import pending
 from store.shop import Shop
 
@@ -30,6 +34,8 @@ WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
 ACCEPTING = web.AppKey("accepting", dict)
 MAX_UPDATE_BYTES = 1024 * 1024
 MAX_UPDATE_ID = 2**63 - 1
+# The pictures never change for a given release: let browsers and proxies keep them a day.
+MEDIA_CACHE = "public, max-age=86400"
 
 routes = web.RouteTableDef()
 
@@ -63,6 +69,18 @@ async def metrics(request: web.Request) -> web.Response:
     """Prometheus metrics."""
     body = await render_metrics(request.app[http_api.SHOP].db)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@routes.get("/media/demo/{slug}.png")
+async def demo_photo(request: web.Request) -> web.Response:
+    """A demo product's picture, as the bot uploads it to Telegram."""
+    slug = request.match_info["slug"]
+    try:
+        # Drawing takes some 50 ms the first time (then it is cached): off the event loop.
+        body = await asyncio.to_thread(demo_photos.draw, demo_photos.key_of(slug))
+    except demo_photos.UnknownDemoPhoto:
+        return http_api.error(404, "not_found", "photo_unknown", f"No demo product has the picture {slug[:40]!r}.")
+    return web.Response(body=body, content_type="image/png", headers={"Cache-Control": MEDIA_CACHE})
 
 
 async def telegram_webhook(request: web.Request) -> web.Response:

@@ -97,7 +97,7 @@ def _result(product: ProductView, url: str, currency: str, language: str | None,
             now: datetime) -> InlineQueryResultArticle:
     """A product as a shareable inline result with one Buy button."""
     photo = product.photo or ""
-    # A seller's upload is a Telegram file_id, which cannot be a thumbnail: only URLs can.
+    # Only a URL can be a thumbnail: not a seller's upload (a Telegram file_id), nor a drawn demo picture.
     thumbnail = photo if photo.startswith(("https://", "http://")) else None
     return InlineQueryResultArticle(
         id=str(product.id),

@@ -9,11 +9,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from handlers import callbacks as cb
-from handlers import keyboards, messages, render
+from handlers import keyboards, messages, photos, render
 from handlers import reviews as review_chat
 from handlers.common import answer, button_handler, chat_of, edit, ensure_user, lang, reply
 from handlers.context import ShopContext
 from handlers.fit import CAPTION_LIMIT, fit
+from store.demo_photos import UnknownDemoPhoto
 from store.errors import ErrorCode, Expired, NotFound
 from store.services.cart import add_to_cart
 from store.services.catalog import ProductView, VariantView
@@ -58,6 +59,8 @@ async def load_card(update: Update, context: ShopContext, product_id: int) -> tu
 async def on_product(update: Update, context: ShopContext, pressed: cb.ShowProduct) -> None:
     """Open a product card as a new message (a photo when the product has one)."""
     product, who = await load_card(update, context, pressed.product_id)
+    # A demo picture is drawn (once) before the answer, so the card follows the answer without a pause.
+    await photos.prepare(context, product.photo)
     await answer(update.callback_query)
     await send_card(update, context, product, who)
 
@@ -66,6 +69,7 @@ async def on_product(update: Update, context: ShopContext, pressed: cb.ShowProdu
 async def on_product_option(update: Update, context: ShopContext, pressed: cb.ShowOption) -> None:
     """Open a product card on the option a search matched (the usual one if that option is gone)."""
     product, who = await load_card(update, context, pressed.product_id)
+    await photos.prepare(context, product.photo)
     await answer(update.callback_query)
     await send_card(update, context, product, who, product.variant(pressed.variant_id))
 
@@ -73,15 +77,15 @@ async def on_product_option(update: Update, context: ShopContext, pressed: cb.Sh
 async def send_card(update: Update, context: ShopContext, product: ProductView, who: CardViewer,
                     selected: VariantView | None = None) -> None:
     """Send a product card (on the ``selected`` option, else the usual one); fall back to text when Telegram
-    can't fetch the photo."""
+    can't fetch the photo (or a demo photo has no picture)."""
     text, markup = card(product, selected or product.default_variant(), who, context, lang(update))
     if product.photo:
         try:
-            await update.get_bot().send_photo(chat_of(update), product.photo, caption=fit(text, CAPTION_LIMIT),
-                                              parse_mode=ParseMode.HTML, reply_markup=markup)
+            await photos.send_photo(context, chat_of(update), product.photo, caption=fit(text, CAPTION_LIMIT),
+                                    parse_mode=ParseMode.HTML, reply_markup=markup)
             return
-        except BadRequest as exc:
-            logger.warning("photo of product %s could not be sent: %s", product.id, exc.message)
+        except (BadRequest, UnknownDemoPhoto) as exc:
+            logger.warning("photo of product %s could not be sent: %s", product.id, exc)
     await reply(update, text, markup)
 
 

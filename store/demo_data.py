@@ -1,4 +1,7 @@
-"""Demo catalog loaded into an empty database: sellers, categories, products with variants."""
+"""Demo catalog loaded into an empty database: sellers, categories, products with variants.
+
+A product's photo is ``demo:<slug>``, a picture drawn by :mod:`store.demo_photos` (works offline), or None.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ PRODUCTS = [
         "title": "Classic Cotton T-Shirt",
         "brand": "Chatshop Basics",
         "description": "Soft 180 g/m² combed cotton, regular fit.",
-        "photo": "https://picsum.photos/seed/classic-tshirt/600/600",
+        "photo": "demo:classic-tshirt",
         "variants": [
             {"sku": "CS-TSH-BLK-S", "label": "S / Black", "price": 1999, "stock": 8},
             {"sku": "CS-TSH-BLK-M", "label": "M / Black", "price": 1999, "stock": 12},
@@ -44,7 +47,7 @@ PRODUCTS = [
         "title": "Pullover Hoodie",
         "brand": "Chatshop Basics",
         "description": "Brushed fleece hoodie with kangaroo pocket and drawstring hood.",
-        "photo": "https://picsum.photos/seed/pullover-hoodie/600/600",
+        "photo": "demo:pullover-hoodie",
         "variants": [
             {"sku": "CS-HOD-RED-M", "label": "M / Red", "price": 3999, "stock": 6},
             {"sku": "CS-HOD-RED-L", "label": "L / Red", "price": 3999, "stock": 1},
@@ -73,7 +76,7 @@ PRODUCTS = [
         "title": "Slim Fit Chinos",
         "brand": "Chatshop Basics",
         "description": "Stretch cotton twill chinos with a tapered leg.",
-        "photo": "https://picsum.photos/seed/slim-chinos/600/600",
+        "photo": "demo:slim-chinos",
         "variants": [
             {"sku": "CS-CHN-30", "label": "W30 / Beige", "price": 4999, "stock": 4},
             {"sku": "CS-CHN-32", "label": "W32 / Beige", "price": 4999, "stock": 9},
@@ -87,7 +90,7 @@ PRODUCTS = [
         "title": "Merino Wool Beanie",
         "brand": "Chatshop Basics",
         "description": "Ribbed beanie knitted from fine merino wool. One size.",
-        "photo": "https://picsum.photos/seed/merino-beanie/600/600",
+        "photo": "demo:merino-beanie",
         "variants": [
             {"sku": "CS-BEA-001", "label": "", "price": 2499, "stock": 0},
         ],
@@ -98,7 +101,7 @@ PRODUCTS = [
         "title": "Salt & Pepper Grinder Set",
         "brand": "Maison Verte",
         "description": "Two acacia wood grinders with adjustable ceramic burrs.",
-        "photo": "https://picsum.photos/seed/salt-pepper-grinder/600/600",
+        "photo": "demo:salt-pepper-grinder",
         "variants": [
             {"sku": "CS-SPG-001", "label": "", "price": 2899, "stock": 15},
         ],
@@ -109,7 +112,7 @@ PRODUCTS = [
         "title": "Café au Lait Ceramic Mug",
         "brand": "Maison Verte",
         "description": "Wide 400 ml stoneware mug, dishwasher & microwave safe.",
-        "photo": "https://picsum.photos/seed/cafe-au-lait-mug/600/600",
+        "photo": "demo:cafe-au-lait-mug",
         "variants": [
             {"sku": "CS-MUG-001", "label": "", "price": 1299, "stock": 24},
         ],
@@ -120,7 +123,7 @@ PRODUCTS = [
         "title": "French Press Coffee Maker",
         "brand": "Maison Verte",
         "description": "Borosilicate glass carafe with a stainless steel mesh filter.",
-        "photo": "https://picsum.photos/seed/french-press/600/600",
+        "photo": "demo:french-press",
         "variants": [
             {"sku": "CS-FRP-350", "label": "350 ml", "price": 2199, "stock": 6},
             {"sku": "CS-FRP-1000", "label": "1 L", "price": 3299, "stock": 2},
@@ -132,7 +135,7 @@ PRODUCTS = [
         "title": "Cast Iron Skillet 26 cm",
         "brand": "Ironhold",
         "description": "Pre-seasoned skillet for stovetop, oven and campfire.",
-        "photo": None,
+        "photo": "demo:cast-iron-skillet",
         "variants": [
             {"sku": "CS-SKL-26", "label": "", "price": 3999, "stock": 5},
         ],
@@ -143,7 +146,7 @@ PRODUCTS = [
         "title": "Bamboo Cutting Board",
         "brand": "Maison Verte",
         "description": "Large reversible board with a juice groove.",
-        "photo": None,
+        "photo": "demo:bamboo-cutting-board",
         "variants": [
             {"sku": "CS-CTB-001", "label": "", "price": 1899, "stock": 0},
         ],
@@ -154,7 +157,7 @@ PRODUCTS = [
         "title": "Crème Brûlée Torch Kit",
         "brand": "Maison Verte",
         "description": "Refillable butane torch with four ramekins. Butane not included.",
-        "photo": "https://picsum.photos/seed/creme-brulee-torch/600/600",
+        "photo": "demo:creme-brulee-torch",
         "variants": [
             {"sku": "CS-CBT-001", "label": "", "price": 3499, "stock": 3},
         ],
@@ -165,7 +168,7 @@ PRODUCTS = [
         "title": "Linen Tea Towels (Set of 3)",
         "brand": "Maison Verte",
         "description": "Stonewashed linen towels that get softer with every wash.",
-        "photo": None,
+        "photo": "demo:linen-tea-towels",
         "variants": [
             {"sku": "CS-TTW-003", "label": "", "price": 1699, "stock": 18},
         ],
@@ -176,7 +179,7 @@ PRODUCTS = [
         "title": "Crème Hydratante Face Cream 50 ml",
         "brand": "Belle Rive",
         "description": "Light daily moisturiser with shea butter & hyaluronic acid.",
-        "photo": "https://picsum.photos/seed/creme-hydratante/600/600",
+        "photo": "demo:creme-hydratante",
         "variants": [
             {"sku": "CS-FCR-050", "label": "", "price": 2799, "stock": 11},
         ],
@@ -187,7 +190,7 @@ PRODUCTS = [
         "title": "Lavender & Honey Soap Bar",
         "brand": "Belle Rive",
         "description": "Cold-process soap made with olive oil and local honey.",
-        "photo": None,
+        "photo": "demo:lavender-honey-soap",
         "variants": [
             {"sku": "CS-SOP-LAV", "label": "", "price": 699, "stock": 40},
         ],
@@ -198,7 +201,7 @@ PRODUCTS = [
         "title": "Bamboo Toothbrush 4-Pack",
         "brand": "Belle Rive",
         "description": "Biodegradable handles with soft charcoal bristles.",
-        "photo": "https://picsum.photos/seed/bamboo-toothbrush/600/600",
+        "photo": "demo:bamboo-toothbrush",
         "variants": [
             {"sku": "CS-TBR-004", "label": "", "price": 999, "stock": 2},
         ],
@@ -209,7 +212,7 @@ PRODUCTS = [
         "title": "Hardcover Dotted Notebook A5",
         "brand": "Chatshop Paper",
         "description": "192 numbered pages of 100 g/m² ivory paper with a ribbon marker.",
-        "photo": "https://picsum.photos/seed/dotted-notebook/600/600",
+        "photo": "demo:dotted-notebook",
         "variants": [
             {"sku": "CS-NBK-BLK", "label": "Black", "price": 1499, "stock": 20},
             {"sku": "CS-NBK-SAG", "label": "Sage", "price": 1499, "stock": 7},
@@ -233,7 +236,7 @@ PRODUCTS = [
         "title": "Le Petit Café: 60 Simple Recipes",
         "brand": "Rue Publishing",
         "description": "Breakfasts, pastries and coffee drinks from a Parisian corner café.",
-        "photo": "https://picsum.photos/seed/petit-cafe-book/600/600",
+        "photo": "demo:petit-cafe-book",
         "variants": [
             {"sku": "CS-BK-CAFE", "label": "", "price": 2499, "stock": 6},
         ],
@@ -244,7 +247,7 @@ PRODUCTS = [
         "title": "Crème de la Crème: French Desserts",
         "brand": "Rue Publishing",
         "description": "From éclairs to crème caramel, step by step.",
-        "photo": "https://picsum.photos/seed/creme-de-la-creme/600/600",
+        "photo": "demo:creme-de-la-creme",
         "variants": [
             {"sku": "CS-BK-CREME", "label": "", "price": 2999, "stock": 0},
         ],
@@ -270,7 +273,7 @@ PRODUCTS = [
         "title": "Running Shoes",
         "brand": "Stride Pro",
         "description": "Cushioned road running shoes with a breathable mesh upper.",
-        "photo": "https://picsum.photos/seed/running-shoes/600/600",
+        "photo": "demo:running-shoes",
         "variants": [
             {"sku": "US-RUN-40", "label": "EU 40", "price": 8999, "stock": 3},
             {"sku": "US-RUN-41", "label": "EU 41", "price": 8999, "stock": 6},
@@ -285,7 +288,7 @@ PRODUCTS = [
         "title": "Trail Running Shoes",
         "brand": "Stride Pro",
         "description": "Aggressive lugged outsole and a rock plate for rough terrain.",
-        "photo": "https://picsum.photos/seed/trail-running-shoes/600/600",
+        "photo": "demo:trail-running-shoes",
         "variants": [
             {"sku": "US-TRL-41", "label": "EU 41", "price": 11999, "stock": 0},
             {"sku": "US-TRL-42", "label": "EU 42", "price": 11999, "stock": 2},
@@ -299,7 +302,7 @@ PRODUCTS = [
         "title": "Leather Chelsea Boots",
         "brand": "Ashford & Co",
         "description": "Full-grain leather boots with elastic side panels and a Goodyear welt.",
-        "photo": "https://picsum.photos/seed/chelsea-boots/600/600",
+        "photo": "demo:chelsea-boots",
         "variants": [
             {"sku": "US-CHB-41", "label": "EU 41 / Brown", "price": 18999, "stock": 0},
             {"sku": "US-CHB-42", "label": "EU 42 / Brown", "price": 18999, "stock": 0},
@@ -312,7 +315,7 @@ PRODUCTS = [
         "title": "Canvas Low-Top Sneakers",
         "brand": "Stride Originals",
         "description": "Everyday canvas sneakers with a vulcanised rubber sole.",
-        "photo": "https://picsum.photos/seed/canvas-sneakers/600/600",
+        "photo": "demo:canvas-sneakers",
         "variants": [
             {"sku": "US-CNV-WHT-41", "label": "EU 41 / White", "price": 5499, "stock": 7},
             {"sku": "US-CNV-WHT-42", "label": "EU 42 / White", "price": 5499, "stock": 1},
@@ -326,7 +329,7 @@ PRODUCTS = [
         "title": "Suede Penny Loafers",
         "brand": "Ashford & Co",
         "description": "Unlined suede loafers with a flexible leather sole.",
-        "photo": None,
+        "photo": "demo:suede-loafers",
         "variants": [
             {"sku": "US-LOF-42", "label": "EU 42", "price": 13999, "stock": 2},
             {"sku": "US-LOF-43", "label": "EU 43", "price": 13999, "stock": 3},
@@ -338,7 +341,7 @@ PRODUCTS = [
         "title": "Pool Slides",
         "brand": "Stride Originals",
         "description": "Quick-drying slides with a contoured footbed.",
-        "photo": None,
+        "photo": "demo:pool-slides",
         "variants": [
             {"sku": "US-SLD-001", "label": "", "price": 1999, "stock": 30},
         ],
@@ -349,7 +352,7 @@ PRODUCTS = [
         "title": "Waterproof Rain Jacket",
         "brand": "Stride Pro",
         "description": "Packable 2.5-layer shell with taped seams and an adjustable hood.",
-        "photo": "https://picsum.photos/seed/rain-jacket/600/600",
+        "photo": "demo:rain-jacket",
         "variants": [
             {"sku": "US-RJK-S", "label": "S", "price": 12999, "stock": 2},
             {"sku": "US-RJK-M", "label": "M", "price": 12999, "stock": 5},
@@ -376,7 +379,7 @@ PRODUCTS = [
         "title": "Après-Ski Fleece Jacket",
         "brand": "Stride Originals",
         "description": "Cosy high-pile fleece for après-ski evenings.",
-        "photo": "https://picsum.photos/seed/apres-ski-fleece/600/600",
+        "photo": "demo:apres-ski-fleece",
         "variants": [
             {"sku": "US-FLC-CRM-M", "label": "M / Cream", "price": 8999, "stock": 3},
             {"sku": "US-FLC-CRM-L", "label": "L / Cream", "price": 8999, "stock": 5},
@@ -389,7 +392,7 @@ PRODUCTS = [
         "title": "Sports Crew Socks 3-Pack",
         "brand": "Stride Originals",
         "description": "Cushioned cotton-blend socks, EU 39-46.",
-        "photo": None,
+        "photo": "demo:crew-socks",
         "variants": [
             {"sku": "US-SCK-003", "label": "", "price": 1299, "stock": 50},
         ],
@@ -400,7 +403,7 @@ PRODUCTS = [
         "title": "Non-Slip Yoga Mat 6 mm",
         "brand": "Flowform",
         "description": "Dense TPE mat with alignment lines and a carry strap.",
-        "photo": "https://picsum.photos/seed/yoga-mat/600/600",
+        "photo": "demo:yoga-mat",
         "variants": [
             {"sku": "US-YOG-PUR", "label": "Purple", "price": 3499, "stock": 10},
             {"sku": "US-YOG-TEA", "label": "Teal", "price": 3499, "stock": 0},
@@ -413,7 +416,7 @@ PRODUCTS = [
         "title": "Adjustable Dumbbell 2-24 kg",
         "brand": "Ironhold",
         "description": "Dial-select dumbbell replacing fifteen pairs of weights.",
-        "photo": "https://picsum.photos/seed/adjustable-dumbbell/600/600",
+        "photo": "demo:adjustable-dumbbell",
         "variants": [
             {"sku": "US-DMB-024", "label": "", "price": 24999, "stock": 0},
         ],
@@ -424,7 +427,7 @@ PRODUCTS = [
         "title": "Resistance Bands Set",
         "brand": "Flowform",
         "description": "Five latex bands from light to extra heavy, with door anchor & handles.",
-        "photo": "https://picsum.photos/seed/resistance-bands/600/600",
+        "photo": "demo:resistance-bands",
         "variants": [
             {"sku": "US-RBS-005", "label": "", "price": 2999, "stock": 16},
         ],
@@ -435,7 +438,7 @@ PRODUCTS = [
         "title": "Insulated Water Bottle 750 ml",
         "brand": "Flowform",
         "description": "Double-wall stainless steel keeps drinks cold for 24 hours.",
-        "photo": None,
+        "photo": "demo:water-bottle",
         "variants": [
             {"sku": "US-BTL-SIL", "label": "Silver", "price": 2499, "stock": 12},
             {"sku": "US-BTL-GRN", "label": "Forest Green", "price": 2499, "stock": 3},
@@ -448,7 +451,7 @@ PRODUCTS = [
         "title": "Ultralight Camping Tent 2P",
         "brand": "Northway",
         "description": "Freestanding two-person tent, 1.4 kg packed.",
-        "photo": "https://picsum.photos/seed/camping-tent/600/600",
+        "photo": "demo:camping-tent",
         "variants": [
             {"sku": "US-TNT-2P", "label": "", "price": 32999, "stock": 1},
         ],
@@ -459,7 +462,7 @@ PRODUCTS = [
         "title": "Speed Jump Rope",
         "brand": "Flowform",
         "description": "Ball-bearing handles and an adjustable steel cable.",
-        "photo": None,
+        "photo": "demo:jump-rope",
         "variants": [
             {"sku": "US-JMP-001", "label": "", "price": 1499, "stock": 0},
         ],
@@ -470,7 +473,7 @@ PRODUCTS = [
         "title": "Trekking Poles (Pair)",
         "brand": "Northway",
         "description": "Aluminium poles with cork grips and flick locks.",
-        "photo": "https://picsum.photos/seed/trekking-poles/600/600",
+        "photo": "demo:trekking-poles",
         "variants": [
             {"sku": "US-TRK-002", "label": "", "price": 5999, "stock": 4},
         ],
@@ -484,7 +487,7 @@ PRODUCTS = [
         "title": "Wireless Headphones",
         "brand": "Sonique",
         "description": "Over-ear Bluetooth 5.3 headphones with 40-hour battery life.",
-        "photo": "https://picsum.photos/seed/wireless-headphones/600/600",
+        "photo": "demo:wireless-headphones",
         "variants": [
             {"sku": "VB-WHP-BLK", "label": "Black", "price": 7999, "stock": 9},
             {"sku": "VB-WHP-WHT", "label": "White", "price": 7999, "stock": 2},
@@ -496,7 +499,7 @@ PRODUCTS = [
         "title": "Wireless Earbuds",
         "brand": "Sonique",
         "description": "True wireless earbuds with a pocket-sized charging case.",
-        "photo": "https://picsum.photos/seed/wireless-earbuds/600/600",
+        "photo": "demo:wireless-earbuds",
         "variants": [
             {"sku": "VB-WEB-001", "label": "", "price": 4999, "stock": 14},
         ],
@@ -507,7 +510,7 @@ PRODUCTS = [
         "title": "Noise-Cancelling Wireless Headphones Pro",
         "brand": "Sonique",
         "description": "Adaptive ANC, multipoint pairing & a premium carry case.",
-        "photo": "https://picsum.photos/seed/anc-headphones-pro/600/600",
+        "photo": "demo:anc-headphones-pro",
         "variants": [
             {"sku": "VB-ANC-PRO", "label": "", "price": 24999, "stock": 3},
         ],
@@ -518,7 +521,7 @@ PRODUCTS = [
         "title": "Nova X5 Smartphone",
         "brand": "Nova",
         "description": "6.4-inch OLED display, triple camera and all-day battery.",
-        "photo": "https://picsum.photos/seed/nova-x5/600/600",
+        "photo": "demo:nova-x5",
         "variants": [
             {"sku": "VB-NX5-128-BLK", "label": "128 GB / Black", "price": 39999, "stock": 5},
             {"sku": "VB-NX5-256-BLK", "label": "256 GB / Black", "price": 44999, "stock": 2},
@@ -532,7 +535,7 @@ PRODUCTS = [
         "title": "Nova Tab 11 Tablet",
         "brand": "Nova",
         "description": "11-inch tablet with stylus support, Wi-Fi only.",
-        "photo": "https://picsum.photos/seed/nova-tab-11/600/600",
+        "photo": "demo:nova-tab-11",
         "variants": [
             {"sku": "VB-NT11-064", "label": "64 GB", "price": 27999, "stock": 0},
             {"sku": "VB-NT11-128", "label": "128 GB", "price": 32999, "stock": 4},
@@ -544,7 +547,7 @@ PRODUCTS = [
         "title": "Nova X5 Silicone Case",
         "brand": "Nova",
         "description": "Slim soft-touch case with a microfibre lining.",
-        "photo": None,
+        "photo": "demo:nova-x5-case",
         "variants": [
             {"sku": "VB-CASE-BLK", "label": "Black", "price": 1999, "stock": 25},
             {"sku": "VB-CASE-RED", "label": "Red", "price": 1999, "stock": 0},
@@ -557,7 +560,7 @@ PRODUCTS = [
         "title": "USB-C Charger 65 W",
         "brand": "Voltbox",
         "description": "GaN wall charger that powers a laptop and phone at once.",
-        "photo": "https://picsum.photos/seed/usbc-charger/600/600",
+        "photo": "demo:usbc-charger",
         "variants": [
             {"sku": "VB-CHG-065", "label": "", "price": 3999, "stock": 20},
         ],
@@ -568,7 +571,7 @@ PRODUCTS = [
         "title": "USB-C to USB-C Cable 2 m",
         "brand": "Voltbox",
         "description": "Braided 100 W cable for charging & data.",
-        "photo": None,
+        "photo": "demo:usbc-cable",
         "variants": [
             {"sku": "VB-CBL-2M", "label": "", "price": 999, "stock": 60},
         ],
@@ -579,7 +582,7 @@ PRODUCTS = [
         "title": "Power Bank 20000 mAh",
         "brand": "Voltbox",
         "description": "Charges two devices at once with 22.5 W fast charging.",
-        "photo": "https://picsum.photos/seed/power-bank/600/600",
+        "photo": "demo:power-bank",
         "variants": [
             {"sku": "VB-PWB-20K", "label": "", "price": 3499, "stock": 3},
         ],
@@ -590,7 +593,7 @@ PRODUCTS = [
         "title": "Smart Watch S2",
         "brand": "Nova",
         "description": "Heart-rate, sleep & GPS tracking with a 7-day battery.",
-        "photo": "https://picsum.photos/seed/smart-watch-s2/600/600",
+        "photo": "demo:smart-watch-s2",
         "variants": [
             {"sku": "VB-SW2-41-BLK", "label": "41 mm / Black", "price": 19999, "stock": 4},
             {"sku": "VB-SW2-45-BLK", "label": "45 mm / Black", "price": 21999, "stock": 0},
@@ -603,7 +606,7 @@ PRODUCTS = [
         "title": "Portable Bluetooth Speaker",
         "brand": "Sonique",
         "description": "Waterproof IP67 speaker with 12 hours of playback.",
-        "photo": "https://picsum.photos/seed/bluetooth-speaker/600/600",
+        "photo": "demo:bluetooth-speaker",
         "variants": [
             {"sku": "VB-SPK-001", "label": "", "price": 5999, "stock": 0},
         ],
@@ -614,7 +617,7 @@ PRODUCTS = [
         "title": "Portable SSD",
         "brand": "Voltbox",
         "description": "Pocket-sized USB-C drive with read speeds up to 1050 MB/s.",
-        "photo": "https://picsum.photos/seed/portable-ssd/600/600",
+        "photo": "demo:portable-ssd",
         "variants": [
             {"sku": "VB-SSD-1TB", "label": "1 TB", "price": 8999, "stock": 0},
             {"sku": "VB-SSD-2TB", "label": "2 TB", "price": 15999, "stock": 0},
@@ -637,7 +640,7 @@ PRODUCTS = [
         "title": "Mechanical Keyboard TKL",
         "brand": "Voltbox",
         "description": "Tenkeyless keyboard with hot-swappable switches & PBT keycaps.",
-        "photo": "https://picsum.photos/seed/mechanical-keyboard/600/600",
+        "photo": "demo:mechanical-keyboard",
         "variants": [
             {"sku": "VB-KBD-RED", "label": "Red switches", "price": 8999, "stock": 3},
             {"sku": "VB-KBD-BRN", "label": "Brown switches", "price": 8999, "stock": 7},
@@ -649,7 +652,7 @@ PRODUCTS = [
         "title": "Inkwell 6\" E-Reader",
         "brand": "Inkwell",
         "description": "Glare-free 300 ppi screen with a warm front light.",
-        "photo": "https://picsum.photos/seed/inkwell-ereader/600/600",
+        "photo": "demo:inkwell-ereader",
         "variants": [
             {"sku": "VB-ERD-8GB", "label": "8 GB", "price": 11999, "stock": 6},
             {"sku": "VB-ERD-32GB", "label": "32 GB", "price": 14999, "stock": 1},
@@ -661,7 +664,7 @@ PRODUCTS = [
         "title": "Espresso Machine 15 Bar",
         "brand": "Caffè Rapido",
         "description": "Compact pump espresso maker with a steam wand for cappuccino & latte.",
-        "photo": None,
+        "photo": "demo:espresso-machine",
         "variants": [
             {"sku": "VB-ESP-015", "label": "", "price": 17999, "stock": 2},
         ],
@@ -672,7 +675,7 @@ PRODUCTS = [
         "title": "Ionic Hair Dryer 2000 W",
         "brand": "Belle Rive",
         "description": "Three heat settings, cool shot button and a concentrator nozzle.",
-        "photo": None,
+        "photo": "demo:hair-dryer",
         "variants": [
             {"sku": "VB-HDR-2000", "label": "", "price": 4999, "stock": 8},
         ],
@@ -687,7 +690,7 @@ PRODUCTS = [
         "title": "Pride and Prejudice — e-book (PDF)",
         "brand": "Jane Austen",
         "description": "The complete novel, a public-domain edition to read on any device.",
-        "photo": "https://picsum.photos/seed/pride-and-prejudice/600/600",
+        "photo": "demo:pride-and-prejudice",
         "variants": [
             {"sku": "CS-EBK-PAP", "label": "", "price": 299, "stock": 1000, "delivery": "file",
              "content": "https://www.planetebook.com/free-ebooks/pride-and-prejudice.pdf", "content_type": "document"},
@@ -700,7 +703,7 @@ PRODUCTS = [
         "title": "Chatshop Gift Card",
         "brand": "Chatshop",
         "description": "A code to spend in any Chatshop shop, sent to your chat as soon as you pay.",
-        "photo": "https://picsum.photos/seed/chatshop-gift-card/600/600",
+        "photo": "demo:chatshop-gift-card",
         "variants": [
             {"sku": f"CS-GFT-{value}", "label": f"${value}", "price": value * 100, "delivery": "code",
              "codes": [f"DEMO-{value}-{n:04d}" for n in range(1, 21)]}
@@ -714,7 +717,7 @@ PRODUCTS = [
         "title": "Online Watercolour Class for Beginners",
         "brand": "Chatshop Studio",
         "description": "Two hours live, Saturdays 10:00 UTC: washes, layers and a small landscape.",
-        "photo": "https://picsum.photos/seed/watercolour-class/600/600",
+        "photo": "demo:watercolour-class",
         "variants": [
             {"sku": "CS-CLS-WTR", "label": "", "price": 1500, "stock": 20, "delivery": "text",
              "content": "Your seat is booked. Join on Saturday at 10:00 UTC: https://meet.jit.si/chatshop-watercolour "

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from store.models import Creator, Product, User
+from store.services.catalog import bump_catalog_version
 
 from .conftest import BotRunner
 
@@ -59,9 +60,8 @@ async def test_a_shopper_shares_a_product_found_with_a_typo(fake, shop):
     result = results["Pullover Hoodie"]
     assert result["type"] == "article" and result["id"] == str(hoodie)
 
-    # Under the title: its price and who sells it; the demo photo is the thumbnail.
+    # Under the title: its price and who sells it.
     assert result["description"] == "from $39.99 · Chatshop Store"
-    assert result["thumbnail_url"] == "https://picsum.photos/seed/pullover-hoodie/600/600"
 
     # What lands in the chat: an HTML card, and a Buy button opening the product in the bot.
     content = result["input_message_content"]
@@ -76,8 +76,24 @@ async def test_a_shopper_shares_a_product_found_with_a_typo(fake, shop):
     assert answer["next_offset"] == ""
     assert "button" not in answer
 
-    # A product without a photo URL has no thumbnail rather than a broken one.
+    # A product without a photo URL has no thumbnail rather than a broken one: neither the hoodie, whose
+    # picture the bot draws and uploads, nor the zip-up hoodie, which has no photo.
+    assert "thumbnail_url" not in result
     assert "thumbnail_url" not in results["Zip-Up Hoodie"]
+
+
+async def test_a_photo_at_an_https_address_is_the_thumbnail(fake, shop):
+    ann = fake.user(SHOPPER, "Ann")
+
+    # The hoodie's seller gives it a photo at an https address instead of the drawn demo picture.
+    async with shop.db.transaction() as session:
+        hoodie = await session.scalar(select(Product).where(Product.title == "Pullover Hoodie"))
+        hoodie.photo = "https://example.com/hoodie.jpg"
+        hoodie.catalog_version = await bump_catalog_version(session)
+
+    # Shared inline, it shows that photo as its thumbnail.
+    result = by_title(await ann.inline_query("pullover hoodie"))["Pullover Hoodie"]
+    assert result["thumbnail_url"] == "https://example.com/hoodie.jpg"
 
 
 async def test_sold_out_products_say_so(fake, shop):
