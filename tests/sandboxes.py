@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 
 from bot.config import Settings
+from bot.sandbox.chat import Sandbox
 from bot.sandbox.run import run_sandbox
 
 from .processes import free_port
@@ -22,10 +23,12 @@ class RunningSandbox:
     def __init__(self, store: Path, port: int) -> None:
         self.store, self.url = store, f"http://127.0.0.1:{port}"
         self.starts = 0
+        self.sandbox: Sandbox | None = None  # the latest start's emulator and people
         self.started = asyncio.Event()
 
-    def on_start(self, url: str) -> None:
+    def on_start(self, url: str, sandbox: Sandbox) -> None:
         self.starts += 1
+        self.sandbox = sandbox
         self.started.set()
 
     async def call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,

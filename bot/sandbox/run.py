@@ -64,8 +64,10 @@ def forget_store(store: Path) -> None:
             Path(f"{store}{suffix}").unlink()
 
 
-async def serve_once(settings: Settings, stop: asyncio.Event, store: Path,
-                     started: Callable[[str], None]) -> bool:
+Started = Callable[[str, chat.Sandbox], None]
+
+
+async def serve_once(settings: Settings, stop: asyncio.Event, store: Path, started: Started) -> bool:
     """Run the sandbox until `stop` is set (returns False) or the page asks for a reset (returns True)."""
     reset = asyncio.Event()
     emulator = BotApiEmulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT, bot_first_name="Chatshop")
@@ -79,7 +81,7 @@ async def serve_once(settings: Settings, stop: asyncio.Event, store: Path,
         runtime = BotRuntime(shop, build_application(shop))
         chat.install(runtime.web.app, sandbox)
         await runtime.start()
-        started(runtime.web.url)
+        started(runtime.web.url, sandbox)
         done = asyncio.ensure_future(stop.wait())
         again = asyncio.ensure_future(reset.wait())
         await asyncio.wait((done, again), return_when=asyncio.FIRST_COMPLETED)
@@ -95,10 +97,10 @@ async def serve_once(settings: Settings, stop: asyncio.Event, store: Path,
 
 
 async def run_sandbox(settings: Settings, stop: asyncio.Event, *, store: Path = SANDBOX_STORE,
-                      started: Callable[[str], None] = lambda url: None) -> None:
+                      started: Started = lambda url, sandbox: None) -> None:
     """Serve the sandbox until `stop` is set, starting afresh on a new demo store whenever the page asks.
 
-    `started` is told the web chat's address after each start.
+    `started` is told the web chat's address and what its requests act on after each start.
     """
     while await serve_once(settings, stop, store, started):
         logger.info("sandbox reset: starting again on a fresh demo store")
@@ -114,7 +116,7 @@ async def serve_sandbox(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     announced: list[str] = []
 
-    def announce(url: str) -> None:
+    def announce(url: str, sandbox: chat.Sandbox) -> None:
         if not announced:
             print(f"chatshop sandbox: the real bot with a stand-in for Telegram (no token, nothing leaves this "
                   f"machine); its store is {SANDBOX_STORE}", flush=True)
