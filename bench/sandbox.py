@@ -111,8 +111,13 @@ async def main() -> None:
         settings = Settings(_env_file=None, http_port=port)
         task = asyncio.create_task(sandbox_run.run_sandbox(settings, stop, store=Path(tmp) / "sandbox.db",
                                                            started=on_start))
-        while "sandbox" not in captured:
+        for _ in range(1200):  # a minute at most
+            if "sandbox" in captured or task.done():
+                break
             await asyncio.sleep(0.05)
+        if "sandbox" not in captured:
+            task.result() if task.done() else task.cancel()
+            raise SystemExit("the sandbox did not start within a minute")
         url, sandbox = f"http://127.0.0.1:{port}", captured["sandbox"]
         page, direct, seen = [], [], -1
         async with aiohttp.ClientSession() as http:

@@ -1,6 +1,6 @@
 """Updates per second through the whole stack: fake Bot API -> polling or webhook -> inbox -> handlers -> store.
 
-The fake Bot API is the tests' own (tests/fakebot.py: it checks every call as Telegram
+The fake Bot API is the tests' own (bot/sandbox/emulator.py: it checks every call as Telegram
 would, parses the HTML and keeps each chat's messages), one per bot, all in one process of
 their own so their CPU is measured apart from the bot's (the table's "fake" column). It
 answers every call but getUpdates after ``--rtt`` milliseconds (default 50: what a server
@@ -153,7 +153,7 @@ SETUP_CALLS = {"getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhook
 
 
 class _Bot:
-    """One bot's fake Bot API (the tests' own, tests/fakebot.py), its webhook proxy and the current run."""
+    """One bot's fake Bot API (the tests' own, bot/sandbox/emulator.py), its webhook proxy and the current run."""
 
     def __init__(self, fake, proxy) -> None:  # type: ignore[no-untyped-def]
         self.fake = fake

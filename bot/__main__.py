@@ -1,7 +1,8 @@
 """Entry point: ``python -m bot [run|sandbox|migrate|worker|import-catalog|payouts]``.
 
-Without a bot token, ``run`` starts the sandbox (:mod:`bot.sandbox`): the real bot against a Bot API
-emulator, with a web chat on the bot's HTTP server.
+Without a bot token, a bare ``python -m bot`` on a local setup (SQLite, no webhook, the HTTP server on
+loopback) starts the sandbox (:mod:`bot.sandbox`): the real bot against a Bot API emulator, with a web
+chat on the bot's HTTP server. Anywhere else a missing token stops start-up, as any missing setting does.
 
 Start-up problems (a missing or malformed setting, an unreachable database, a
 store that needs migrating) stop the process with one line naming the cause.
@@ -18,11 +19,11 @@ from datetime import date
 
 from bot import redact
 from bot.app import build_application
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, load_settings, missing
 from bot.import_catalog import import_catalog
 from bot.payouts import payouts
 from bot.runtime import BotRuntime
-from bot.sandbox.run import serve_sandbox
+from bot.sandbox.run import first_try, serve_sandbox
 from bot.startup import StartupError, check_bot_api, check_http_port, check_translations, prepare_store
 from bot.worker import run_worker
 
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command named on the command line; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="chatshop: a marketplace in Telegram")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("run", help="run the bot (the default); without BOT_TOKEN, the sandbox")
+    commands.add_parser("run", help="run the bot (the default: without BOT_TOKEN on a local SQLite setup, the sandbox)")
     commands.add_parser("sandbox", help="run the sandbox: the real bot against a Bot API stand-in, with a web chat")
     commands.add_parser("migrate", help="apply database migrations")
     commands.add_parser("worker", help="deliver the outbox (notifications, webhooks) without serving updates")
@@ -62,10 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chatshop: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, settings.secrets)
-    if command == "sandbox" or (command == "run" and settings.bot_token is None):
+    if command == "sandbox" or (args.command is None and settings.bot_token is None and first_try(settings)):
         return sandbox(settings)
-    if settings.bot_token is None and command == "worker":
-        print("chatshop: setting BOT_TOKEN is missing: set it in the environment or in .env", file=sys.stderr)
+    if settings.bot_token is None and command in ("run", "worker"):
+        print(f"chatshop: {missing('BOT_TOKEN')}", file=sys.stderr)
         return 2
     try:
         asyncio.run(prepare_store(settings, migrate=command == "migrate"))
@@ -85,10 +86,15 @@ def main(argv: list[str] | None = None) -> int:
         check_http_port(settings)
         asyncio.run(check_bot_api(settings))
     except StartupError as exc:
-        print(f"chatshop: {exc}", file=sys.stderr)
-        return 2 if "setting" in str(exc) else 1
+        return refused(exc)
     asyncio.run(serve(settings))
     return 0
+
+
+def refused(exc: StartupError) -> int:
+    """Say why start-up stopped, in one line; the exit status: 2 when a setting is at fault, else 1."""
+    print(f"chatshop: {exc}", file=sys.stderr)
+    return 2 if "setting" in str(exc) else 1
 
 
 def sandbox(settings: Settings) -> int:
@@ -98,8 +104,7 @@ def sandbox(settings: Settings) -> int:
         check_http_port(settings)
         asyncio.run(serve_sandbox(settings))
     except StartupError as exc:
-        print(f"chatshop: {exc}", file=sys.stderr)
-        return 2 if "setting" in str(exc) else 1
+        return refused(exc)
     return 0
 
 

@@ -186,8 +186,7 @@ STEP_COMMANDS = frozenset({"cancel", "skip"})
 
 # The shop is served in private chats only (carts, addresses and orders are personal),
 # and only new messages count: editing an old message is not an answer to today's step.
-# A product shared from inline mode into the bot's own chat (a message "via" a bot) asks nothing.
-PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.VIA_BOT
+PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
 
 async def on_group_message(update: Update, context: ShopContext) -> None:
@@ -230,8 +229,10 @@ def register_handlers(application: Application) -> None:
     for kind, callback in {**BUTTONS, **FLOWS.buttons()}.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=kind.matches))
     application.add_handler(CallbackQueryHandler(on_unknown_button))
-    # Every other private message (text, a contact, a photo, an unknown command) goes by the sender's step.
-    application.add_handler(MessageHandler(PRIVATE, FLOWS.on_message))
+    # Every other private message (text, a contact, a photo, an unknown command) goes by the sender's step;
+    # but a product card someone shares from inline mode into this very chat (via this bot) asks nothing.
+    own_cards = filters.ViaBot(bot_id=int(application.bot.token.split(":", 1)[0]))
+    application.add_handler(MessageHandler(PRIVATE & ~own_cards, FLOWS.on_message))
     for group in application.handlers.values():
         for handler in group:
             handler.callback = traced(handler.callback)

@@ -204,6 +204,11 @@ class Settings(BaseSettings):
         return f"{root}/bot", f"{root}/file/bot"
 
 
+def missing(name: str) -> str:
+    """The one line that says a setting is missing."""
+    return f"setting {name} is missing: set it in the environment or in .env"
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the settings; raise :class:`SettingsError` naming the first bad one."""
     try:
@@ -215,5 +220,5 @@ def load_settings(**overrides: object) -> Settings:
             raise SettingsError(f"settings are inconsistent: {message}") from None
         name = str(error["loc"][0]).upper()
         if error["type"] == "missing":
-            raise SettingsError(f"setting {name} is missing: set it in the environment or in .env") from None
+            raise SettingsError(missing(name)) from None
         raise SettingsError(f"setting {name} is invalid: {message}") from None

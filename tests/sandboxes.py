@@ -20,22 +20,22 @@ from .processes import free_port
 class RunningSandbox:
     """A sandbox started by :func:`sandbox_running`; `url` is its web chat."""
 
-    def __init__(self, store: Path, port: int) -> None:
-        self.store, self.url = store, f"http://127.0.0.1:{port}"
+    def __init__(self, store: Path) -> None:
+        self.store, self.url = store, ""
         self.starts = 0
         self.sandbox: Sandbox | None = None  # the latest start's emulator and people
         self.started = asyncio.Event()
 
     def on_start(self, url: str, sandbox: Sandbox) -> None:
         self.starts += 1
-        self.sandbox = sandbox
+        self.url, self.sandbox = url, sandbox
         self.started.set()
 
     async def call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
-                   timeout: float = 30) -> tuple[int, Any]:
+                   timeout: float = 30, headers: dict[str, str] | None = None) -> tuple[int, Any]:
         """One request to the web chat's API; the status and the JSON answer."""
         data = raw if raw is not None else (None if body is None else aiohttp.JsonPayload(body))
-        headers = {"Content-Type": "application/json"} if method == "POST" else {}
+        headers = {**({"Content-Type": "application/json"} if method == "POST" else {}), **(headers or {})}
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
             async with http.request(method, self.url + path, data=data, headers=headers) as response:
                 return response.status, await response.json()
@@ -59,19 +59,19 @@ class RunningSandbox:
 
 @contextlib.asynccontextmanager
 async def sandbox_running(tmp_path: Path, **settings: Any) -> AsyncIterator[RunningSandbox]:
-    """Run the sandbox as `python -m bot sandbox` does, until the block ends."""
-    port = free_port()
-    running = RunningSandbox(tmp_path / "sandbox.db", port)
+    """Run the sandbox as `python -m bot sandbox` does, until the block ends (on a free port unless told)."""
+    running = RunningSandbox(tmp_path / "sandbox.db")
     stop = asyncio.Event()
-    config = Settings(_env_file=None, http_port=port, **settings)
+    config = Settings(_env_file=None, **{"http_port": free_port(), **settings})
     task = asyncio.create_task(run_sandbox(config, stop, store=running.store, started=running.on_start))
+    started = asyncio.ensure_future(running.started.wait())
     try:
-        done, _ = await asyncio.wait([task, asyncio.ensure_future(running.started.wait())], timeout=60,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait([task, started], timeout=60, return_when=asyncio.FIRST_COMPLETED)
         if task in done:
             task.result()  # a failed start: its error
         assert running.started.is_set(), "the sandbox did not start within 60 s"
         yield running
     finally:
+        started.cancel()
         stop.set()
         await asyncio.wait_for(task, 60)

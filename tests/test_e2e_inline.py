@@ -82,6 +82,18 @@ async def test_a_shopper_shares_a_product_found_with_a_typo(fake, shop):
     assert "thumbnail_url" not in results["Zip-Up Hoodie"]
 
 
+async def test_a_card_shared_into_the_bots_own_chat_asks_nothing_but_text_via_another_bot_is_read(fake, shop):
+    ann = fake.user(SHOPPER, "Ann")
+    answer = await ann.inline_query("yoga mat")
+    # She sends the card into her chat with the shop itself: it is no search for the card's words.
+    await ann.send_inline_result(answer["results"][0])
+    assert ann.reply_texts == []
+    # Words sent via another inline bot are still words, answered as any message.
+    gifs = {"id": 777000, "is_bot": True, "first_name": "GIFs", "username": "gif"}
+    await ann._push({"message": ann._message(text="yoga mat", via_bot=gifs)}, wait=True)
+    assert "Non-Slip Yoga Mat" in ann.last_text
+
+
 async def test_a_photo_at_an_https_address_is_the_thumbnail(fake, shop):
     ann = fake.user(SHOPPER, "Ann")
 

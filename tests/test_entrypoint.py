@@ -65,8 +65,15 @@ async def test_an_unreachable_database_is_named_in_one_line(tmp_path):
     assert stderr.count("\n") == 1
 
 
-async def test_the_outbox_worker_without_a_token_says_so_in_one_line(tmp_path):
-    status, stderr = await run_bot(tmp_path, "worker")
+@pytest.mark.parametrize(("args", "settings"), [
+    (("worker",), {}),
+    (("run",), {}),  # asked for by name (a service unit does): the real bot or nothing
+    ((), {"WEBHOOK_URL": "https://shop.example/telegram"}),  # a deployment, not a first try
+    ((), {"HTTP_HOST": "0.0.0.0"}),
+    ((), {"DATABASE_URL": "postgresql://shop@127.0.0.1:1/shop"}),
+])
+async def test_without_a_token_only_a_first_try_gets_the_sandbox(tmp_path, args, settings):
+    status, stderr = await run_bot(tmp_path, *args, **settings)
     assert status == 2
     assert stderr == "chatshop: setting BOT_TOKEN is missing: set it in the environment or in .env\n"
     assert not (tmp_path / "shop.db").exists() and not (tmp_path / "sandbox.db").exists()

@@ -15,7 +15,7 @@ import telegram
 from PIL import Image
 from sqlalchemy import select
 
-from bot.sandbox.chat import Sandbox, chat_view
+from bot.sandbox.chat import Sandbox, chat_view, telegram_pieces
 from bot.sandbox.emulator import BotApiEmulator
 from bot.sandbox.personas import CREATOR, PLATFORM_SELLER, RETAILER_SELLER, SECOND_SHOPPER, SHOPPER
 from bot.sandbox.render import entities_html, message_view
@@ -91,6 +91,9 @@ async def test_the_api_acts_for_the_sandboxes_people_and_refuses_what_no_page_se
             ("/sandbox/api/send", {"persona": [ANN], "text": "hi"}, None, NOBODY),
             ("/sandbox/api/send", {"persona": ANN, "text": "   "}, None, "type something first"),
             ("/sandbox/api/send", {"persona": ANN, "text": 42}, None, "text must be text"),
+            ("/sandbox/api/send", {"persona": ANN, "text": "a\ud800"}, None,
+             "text has half a character in it (a lone surrogate), which no keyboard types"),
+            ("/sandbox/api/send", None, b"[" * 20_000 + b"]" * 20_000, "the body must be JSON"),
             ("/sandbox/api/send", None, b"{" + b" " * 70_000 + b"}", "the request is too large"),
             ("/sandbox/api/press", {"persona": ANN, "message": 9999, "row": 0, "col": 0}, None,
              "that message is no longer in the chat"),
@@ -122,8 +125,15 @@ async def test_the_api_acts_for_the_sandboxes_people_and_refuses_what_no_page_se
         assert sandbox.starts == 1
         status, answer = await sandbox.call("GET", "/sandbox/api/chat?persona=nobody")
         assert status == 400 and answer["error"] == "persona must be one of the sandbox's people"
-        status, answer = await sandbox.call("GET", "/sandbox/file/no-such-file")
+        status, answer = await sandbox.call("GET", f"/sandbox/file/{view['boot']}/no-such-file")
         assert (status, answer) == (404, {"error": "no such file"})
+        status, answer = await sandbox.call("GET", f"/sandbox/api/chat?persona={ANN}&seen=later")
+        assert (status, answer) == (400, {"error": "seen must be a whole number: the revision the page has"})
+        # A page of another site that had its name point at 127.0.0.1 is not this page.
+        for method, path, body in (("GET", f"/sandbox/api/chat?persona={ANN}", None),
+                                   ("POST", "/sandbox/api/reset", {})):
+            status, answer = await sandbox.call(method, path, body, headers={"Host": "shop.example:8080"})
+            assert (status, answer) == (403, {"error": "this sandbox answers on 127.0.0.1 only"})
         # Nothing reached the bot: the chat is as it was.
         assert (await sandbox.chat(ANN))["revision"] == before
 
@@ -153,14 +163,18 @@ async def test_the_sandboxes_people_have_their_roles(tmp_path):
                                                                    for t in texts(v) if t != "/orders"))
 
 
-async def test_reset_starts_again_on_a_fresh_demo_store(tmp_path):
-    async with sandbox_running(tmp_path) as sandbox:
+async def test_reset_starts_again_on_a_fresh_demo_store_at_the_same_address(tmp_path):
+    async with sandbox_running(tmp_path, http_port=0) as sandbox:  # any free port: the page stays on it
+        first_url = sandbox.url
         await sandbox.call("POST", "/sandbox/api/send", {"persona": ANN, "text": "hoodie"})
         view = await sandbox.until(ANN, lambda v: any("Pullover Hoodie" in t for t in texts(v)))
         status, answer = await sandbox.call("POST", "/sandbox/api/reset", {})
         assert (status, answer) == (200, {"resetting": True})
         await asyncio.wait_for(_second_start(sandbox), 60)
+        assert sandbox.url == first_url
         # A new start: empty chats, the demo catalog searchable again.
+        status, who = await sandbox.call("GET", "/sandbox/api/personas")
+        assert status == 200 and who["boot"] != view["boot"]
         assert (await sandbox.chat(ANN))["messages"] == []
         await sandbox.call("POST", "/sandbox/api/send", {"persona": ANN, "text": "hoodie"})
         view = await sandbox.until(ANN, lambda v: any("Pullover Hoodie" in t for t in texts(v)))
@@ -239,17 +253,29 @@ async def test_pictures_and_files_from_the_page_reach_the_bot_as_telegram_sends_
         assert await attach(ANN, picture.getvalue(), "red.png", "image/png") == (200, {"sent": "photo"})
         view = await sandbox.until(ANN, lambda v: any(m.get("photo") for m in v["messages"]))
         photo = next(m["photo"] for m in view["messages"] if m.get("photo"))
+        assert photo.startswith(f"/sandbox/file/{view['boot']}/")  # a new start's pictures have new addresses
         async with http.get(sandbox.url + photo) as served:
             assert served.status == 200 and await served.read() == picture.getvalue()
         # The bot answered the picture (it is no search), politely.
         await sandbox.until(ANN, lambda v: any(not m["mine"] for m in v["messages"]))
 
-        assert await attach(BEN, b"order notes", "notes.txt", "text/plain") == (200, {"sent": "document"})
+        # A name with a line break in it (as a hand-made request may have) is kept out of any header.
+        raw = (b"--b0undary\r\nContent-Disposition: form-data; name=\"persona\"\r\n\r\n" + str(BEN).encode()
+               + b"\r\n--b0undary\r\nContent-Disposition: form-data; name=\"file\"; "
+               b"filename*=UTF-8''notes%0D%0AX-Evil%3A%201.txt\r\nContent-Type: text/plain\r\n\r\n"
+               b"order notes\r\n--b0undary--\r\n")
+        async with http.post(sandbox.url + "/sandbox/api/attach", data=raw,
+                             headers={"Content-Type": "multipart/form-data; boundary=b0undary"}) as response:
+            assert (response.status, await response.json()) == (200, {"sent": "document"})
         view = await sandbox.until(BEN, lambda v: any(m.get("document") for m in v["messages"]))
-        assert next(m["document"] for m in view["messages"] if m.get("document"))["name"] == "notes.txt"
+        document = next(m["document"] for m in view["messages"] if m.get("document"))
+        assert document["name"] == "notesX-Evil: 1.txt"  # no line breaks make it into a header
+        async with http.get(sandbox.url + document["url"]) as served:
+            assert served.status == 200 and await served.read() == b"order notes"
+            assert served.headers["Content-Disposition"].startswith('attachment; filename="notesX-Evil_ 1.txt"')
 
         before = (await sandbox.chat(ANN))["revision"]
-        assert await attach(ANN, b"x" * (10 * 1024 * 1024 + 1), "big.bin", "application/octet-stream") == (
+        assert await attach(ANN, b"x" * (10 * 1024 * 1024 + 1), "big.png", "image/png") == (
             400, {"error": "the file is larger than 10 MB"})
         assert await attach(ANN, b"", "empty.txt", "text/plain") == (400, {"error": "choose a file first"})
         assert await attach(42, b"x", "x.txt", "text/plain") == (400, {"error": NOBODY})
@@ -276,3 +302,53 @@ async def test_edits_and_deletions_are_what_the_page_shows():
     assert (edited["id"], edited["html"], edited["edited"]) == (first.message_id, "<i>first, edited</i>", True)
     assert document["document"]["name"] == "receipt.pdf" and document["document"]["url"].startswith("/sandbox/file/")
     assert view["counts"][str(ANN)] == 2
+
+
+def test_long_text_is_cut_as_telegram_cuts_it():
+    emoji = "😀" * 3000  # two UTF-16 units each
+    pieces = telegram_pieces("a" + emoji)
+    assert "".join(pieces) == "a" + emoji
+    assert [len(p.encode("utf-16-le")) // 2 for p in pieces] == [4095, 1906]
+    assert telegram_pieces("hi") == ["hi"]
+
+
+async def test_an_invoice_is_paid_once_however_often_pay_is_tapped(tmp_path):
+    async with sandbox_running(tmp_path) as sandbox:
+        async def say(text: str, expect: str) -> dict:
+            await sandbox.call("POST", "/sandbox/api/send", {"persona": BEN, "text": text})
+            return await sandbox.until(BEN, lambda v: any(expect in t for t in texts(v)[-2:]))
+
+        # A Stars invoice for the e-book: its card, Buy now, the confirmation, Place order.
+        view = await say("pride and prejudice", "Results for")
+        await press(sandbox, view, "1. Pride and Prejudice")
+        view = await sandbox.until(BEN, lambda v: any("Buy now" in b["text"] for row in v["messages"][-1]["buttons"]
+                                                      for b in row))
+        await press(sandbox, view, "Buy now")
+        view = await sandbox.until(BEN, lambda v: any("Place order" in b["text"] for m in v["messages"][-1:]
+                                                      for row in m["buttons"] for b in row))
+        await press(sandbox, view, "Place order")
+        view = await sandbox.until(BEN, lambda v: any(m.get("invoice") for m in v["messages"]))
+        invoice = next(m for m in view["messages"] if m.get("invoice"))
+        taps = [sandbox.call("POST", "/sandbox/api/pay", {"persona": BEN, "message": invoice["id"]})
+                for _ in range(3)]
+        answers = [answer for _status, answer in await asyncio.gather(*taps)]
+        assert sorted(a["paid"] for a in answers) == [False, False, True]
+        assert {a.get("error") for a in answers if not a["paid"]} <= {"This invoice is being paid.",
+                                                                      "This invoice is paid already."}
+        view = await sandbox.until(BEN, lambda v: any(m.get("document") for m in v["messages"]))
+        assert next(m for m in view["messages"] if m.get("invoice"))["invoice"]["paid"] is True
+        assert len([m for m in view["messages"] if m.get("payment")]) == 1
+        status, answer = await sandbox.call("POST", "/sandbox/api/pay", {"persona": BEN, "message": invoice["id"]})
+        assert (status, answer) == (200, {"paid": False, "error": "This invoice is paid already."})
+
+
+async def press(sandbox, view: dict, label: str) -> None:  # type: ignore[no-untyped-def]
+    """Press the newest inline button whose label has `label`."""
+    for message in reversed(view["messages"]):
+        for button in (b for row in message["buttons"] for b in row):
+            if label in button["text"]:
+                status, _ = await sandbox.call("POST", "/sandbox/api/press", {
+                    "persona": BEN, "message": message["id"], "row": button["row"], "col": button["col"]})
+                assert status == 200
+                return
+    raise AssertionError(f"no button {label!r}")

@@ -182,7 +182,8 @@ class ApiError(Exception):
 
 
 class NoAnswer(AssertionError):
-    """The bot did not make the call waited for in time (a failed expectation in a test)."""
+    """The bot did not make the call waited for in time, or the emulator refused it (in a test: a failed
+    expectation; in the sandbox: nothing happened, said so to the person)."""
 
 
 def _bad_request(what: str) -> ApiError:
@@ -1793,25 +1794,29 @@ class Persona:
         """Start paying an invoice (default: the latest sent here); return the bot's answer params
         (once the bot is quiet again, unless `settle` is False)."""
         invoice = self._invoice(invoice_message)
-        self._begin()
-        query_id = str(next(self.fake._query_ids))
-        self.fake._open_queries[query_id] = "pre_checkout_query"
         query = {
-            "id": query_id,
-            "from": dict(self.info),
             "currency": currency or invoice["currency"],
             "total_amount": invoice["total_amount"] if total_amount is None else total_amount,
             "invoice_payload": invoice["payload"] if payload is None else payload,
         }
-        await self._push({"pre_checkout_query": query}, wait=False)
+        return await self._ask("pre_checkout_query", query, timeout=timeout, settle=settle)
+
+    async def _ask(self, kind: str, query: JSONDict, *, timeout: float | None, settle: bool) -> JSONDict:
+        """Send a query of `kind` (pre_checkout_query, inline_query) and return the bot's answer's params
+        (NoAnswer when none comes in time or the emulator refused it)."""
+        self._begin()
+        query_id = str(next(self.fake._query_ids))
+        self.fake._open_queries[query_id] = kind
+        await self._push({kind: {"id": query_id, "from": dict(self.info), **query}}, wait=False)
+        method = {"pre_checkout_query": "answerPreCheckoutQuery", "inline_query": "answerInlineQuery"}[kind]
         call = await self.fake.wait_for(
-            "answerPreCheckoutQuery",
-            lambda c: str(c.params.get("pre_checkout_query_id")) == query_id,
+            method,
+            lambda c: str(c.params.get(f"{kind}_id")) == query_id,
             timeout=self.fake.settle_timeout if timeout is None else timeout,
             since=self._mark,
         )
         if not call.ok:
-            raise AssertionError(f"the bot's answer was refused: {call.summary()}")
+            raise NoAnswer(f"the bot's answer was refused: {call.summary()}")
         if settle:
             await self._quiet()
         return call.params
@@ -1843,28 +1848,15 @@ class Persona:
             charge_id,
             {"user_id": self.id, "refunded": False, **payment},
         )
+        invoice["paid"] = True  # Telegram shows a paid invoice's receipt, not its Pay button
         return await self._push({"message": self._message(successful_payment=payment)}, wait=wait)
 
     async def inline_query(self, query: str, offset: str = "", *, timeout: float | None = None,
                            settle: bool = True) -> JSONDict:
         """Type `@bot query` anywhere; return the bot's answerInlineQuery params (once the bot is quiet
         again, unless `settle` is False)."""
-        self._begin()
-        query_id = str(next(self.fake._query_ids))
-        self.fake._open_queries[query_id] = "inline_query"
-        body = {"id": query_id, "from": dict(self.info), "query": query, "offset": offset, "chat_type": "sender"}
-        await self._push({"inline_query": body}, wait=False)
-        call = await self.fake.wait_for(
-            "answerInlineQuery",
-            lambda c: str(c.params.get("inline_query_id")) == query_id,
-            timeout=self.fake.settle_timeout if timeout is None else timeout,
-            since=self._mark,
-        )
-        if not call.ok:
-            raise AssertionError(f"the bot's answer was refused: {call.summary()}")
-        if settle:
-            await self._quiet()
-        return call.params
+        body = {"query": query, "offset": offset, "chat_type": "sender"}
+        return await self._ask("inline_query", body, timeout=timeout, settle=settle)
 
     async def send_inline_result(self, result: JSONDict, *, wait: bool = True) -> JSONDict:
         """Send a chosen inline result into this chat, as Telegram does: this person's message, via the bot."""

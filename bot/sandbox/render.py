@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from babel.numbers import format_currency, get_currency_precision
+from babel.numbers import format_currency, format_decimal, get_currency_precision
 
 JSONDict = dict[str, Any]
 
@@ -34,11 +34,12 @@ _TAPPABLE = re.compile(r"(?P<url>\bhttps?://[^\s<>\"]+[^\s<>\".,;:!?)]|\bt\.me/[
 
 
 def _utf16(text: str) -> bytes:
-    return text.encode("utf-16-le")
+    return text.encode("utf-16-le", errors="surrogatepass")  # half a character drawn as �, never an error
 
 
 def _piece(units: bytes, start: int, end: int) -> str:
-    return units[start * 2:end * 2].decode("utf-16-le")
+    # An entity cutting a character in two (Telegram never sends one) leaves a replacement character, no error.
+    return units[start * 2:end * 2].decode("utf-16-le", errors="replace")
 
 
 def _escaped(text: str) -> str:
@@ -93,39 +94,46 @@ def entities_html(text: str, entities: list[JSONDict] | None, bot_username: str 
         opens.setdefault(start, []).append((size, entity))
         closes.setdefault(start + size, []).append(entity)
     out: list[str] = []
-    stack: list[tuple[JSONDict, str]] = []
+    stack: list[tuple[JSONDict, str, str]] = []  # open entities, innermost last, with their tags
     cuts = sorted({0, length, *opens, *closes})
     for here, nxt in zip(cuts, cuts[1:] + [length]):
         # Close what ends here (innermost first), then open what starts here (outermost first).
-        ending = closes.get(here, [])
-        reopen: list[tuple[JSONDict, str]] = []
+        ending = [id(entity) for entity in closes.get(here, [])]
+        reopen: list[tuple[JSONDict, str, str]] = []
         while ending and stack:
-            entity, closing = stack.pop()
+            entity, opening, closing = stack.pop()
             out.append(closing)
-            if entity in ending:
-                ending.remove(entity)
+            if id(entity) in ending:
+                ending.remove(id(entity))
             else:  # entities that overlap without nesting: closed and opened again
-                reopen.append((entity, closing))
-        for entity, closing in reversed(reopen):
-            out.append(_open_tag(entity, "", bot_username)[0])
-            stack.append((entity, closing))
+                reopen.append((entity, opening, closing))
+        for entity, opening, closing in reversed(reopen):
+            out.append(opening)
+            stack.append((entity, opening, closing))
         for _size, entity in sorted(opens.get(here, []), key=lambda pair: -pair[0]):
             start, size = entity["offset"], entity["length"]
             opening, closing = _open_tag(entity, _piece(units, start, start + size), bot_username)
+            if opening.startswith("<a") and any(o.startswith("<a") for _e, o, _c in stack):
+                opening = closing = ""  # no link inside a link
             out.append(opening)
-            stack.append((entity, closing))
+            stack.append((entity, opening, closing))
         if nxt > here:
-            linked = any(e.get("type") in ("text_link", "url", "code", "pre") for e, _ in stack)
+            linked = any(e.get("type") in ("text_link", "url", "code", "pre") for e, _o, _c in stack)
             out.append(_plain(_piece(units, here, nxt), bot_username, tappable=not linked))
-    out.extend(closing for _entity, closing in reversed(stack))
+    out.extend(closing for _entity, _opening, closing in reversed(stack))
     return "".join(out)
 
 
 def money(amount: int, currency: str) -> str:
     """An invoice's total as the payment sheet shows it."""
     if currency == "XTR":
-        return f"⭐ {amount}"
+        return f"⭐ {format_decimal(amount, locale='en_US')}"
     return format_currency(amount / 10 ** get_currency_precision(currency), currency, locale="en_US")
+
+
+def web_address(url: str) -> bool:
+    """Whether a button's address may open in a new tab (http or https, nothing a browser would run)."""
+    return urlsplit(url).scheme.lower() in ("http", "https")
 
 
 def deep_link(url: str, bot_username: str) -> str | None:
@@ -153,7 +161,7 @@ def _button(button: JSONDict, row: int, col: int) -> JSONDict:
 
 
 def message_view(message: JSONDict, *, bot_id: int, bot_username: str,
-                 file_link: Callable[[str], str | None]) -> JSONDict:
+                 file_link: Callable[[str], str | None], paid: bool = False) -> JSONDict:
     """One message as the page draws it; `file_link` gives where the page fetches a file's bytes (None: nowhere,
     e.g. a photo Telegram would download from a third-party address, which the sandbox never does)."""
     text = message.get("text")
@@ -187,7 +195,7 @@ def message_view(message: JSONDict, *, bot_id: int, bot_username: str,
     if message.get("invoice"):
         sheet = message["invoice"]
         view["invoice"] = {"title": sheet.get("title", ""), "description": sheet.get("description", ""),
-                           "total": money(sheet["total_amount"], sheet["currency"])}
+                           "total": money(sheet["total_amount"], sheet["currency"]), "paid": paid}
     rows = ((message.get("reply_markup") or {}).get("inline_keyboard")) or []
     view["buttons"] = [[_button(b, r, c) for c, b in enumerate(row)] for r, row in enumerate(rows)]
     return view

@@ -14,6 +14,8 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from bot.app import build_application
 from bot.config import Settings
 from bot.runtime import BotRuntime
@@ -32,6 +34,16 @@ SANDBOX_BOT = "chatshop_sandbox_bot"
 SANDBOX_STORE = Path("sandbox.db")
 # Card payments in the sandbox go through the emulator's test payment: no provider is ever reached.
 TEST_PROVIDER_TOKEN = "000000000:TEST:sandbox"
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def first_try(settings: Settings) -> bool:
+    """Whether a start without a token looks like someone trying the shop on their own machine (SQLite, no
+    webhook, the HTTP server on loopback): then the sandbox starts; anywhere else the missing token is an error."""
+    return (settings.webhook_url is None and settings.http_host in LOOPBACK
+            and make_url(settings.database_url).get_backend_name() == "sqlite")
 
 
 def sandbox_settings(settings: Settings, api_url: str, store: Path) -> Settings:
@@ -67,12 +79,13 @@ def forget_store(store: Path) -> None:
 Started = Callable[[str, chat.Sandbox], None]
 
 
-async def serve_once(settings: Settings, stop: asyncio.Event, store: Path, started: Started) -> bool:
-    """Run the sandbox until `stop` is set (returns False) or the page asks for a reset (returns True)."""
+async def serve_once(settings: Settings, stop: asyncio.Event, store: Path, started: Started) -> int | None:
+    """Run the sandbox until `stop` is set (returns None) or the page asks for a reset (returns the port the
+    web chat was on, for the next start to take again)."""
     reset = asyncio.Event()
     emulator = BotApiEmulator(token=SANDBOX_TOKEN, bot_username=SANDBOX_BOT, bot_first_name="Chatshop")
     await emulator.start()
-    sandbox = chat.Sandbox(emulator, reset)
+    sandbox = chat.Sandbox(emulator, reset, open_to_all=settings.http_host not in LOOPBACK)
     runtime: BotRuntime | None = None
     try:
         shop = sandbox_settings(settings, emulator.url, store)
@@ -87,7 +100,7 @@ async def serve_once(settings: Settings, stop: asyncio.Event, store: Path, start
         await asyncio.wait((done, again), return_when=asyncio.FIRST_COMPLETED)
         for waiter in (done, again):
             waiter.cancel()
-        return reset.is_set() and not stop.is_set()
+        return runtime.web.port if reset.is_set() and not stop.is_set() else None
     finally:
         sandbox.closing = True
         emulator.revise()  # the page's waiting requests answer now rather than hold up the stop
@@ -102,9 +115,10 @@ async def run_sandbox(settings: Settings, stop: asyncio.Event, *, store: Path = 
 
     `started` is told the web chat's address and what its requests act on after each start.
     """
-    while await serve_once(settings, stop, store, started):
+    while (port := await serve_once(settings, stop, store, started)) is not None:
         logger.info("sandbox reset: starting again on a fresh demo store")
         forget_store(store)
+        settings = settings.model_copy(update={"http_port": port})  # the page waits for it where it was
     logger.info("sandbox stopped")
 
 
@@ -118,8 +132,8 @@ async def serve_sandbox(settings: Settings) -> None:
 
     def announce(url: str, sandbox: chat.Sandbox) -> None:
         if not announced:
-            print(f"chatshop sandbox: the real bot with a stand-in for Telegram (no token, nothing leaves this "
-                  f"machine); its store is {SANDBOX_STORE}", flush=True)
+            print(f"chatshop sandbox: the real bot with a stand-in for Telegram (no token, no real payment); "
+                  f"its store is {SANDBOX_STORE}", flush=True)
             print(f"Open {url}/ in a browser to shop, sell and share as six people.", flush=True)
         announced.append(url)
 

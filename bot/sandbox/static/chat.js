@@ -2,8 +2,8 @@
 // Message HTML comes from the server already escaped (bot/sandbox/render.py); everything else is set as text.
 "use strict";
 
-const state = { bot: "", personas: [], current: null, revision: -1, seenCounts: {}, counts: {}, poll: null,
-  inlineQuery: null, inlineTimer: null };
+const state = { bot: "", boot: "", personas: [], current: null, revision: -1, seenCounts: {}, counts: {},
+  poll: null, inlineQuery: null, inlineTimer: null, following: true };
 const $ = (id) => document.getElementById(id);
 
 async function api(path, body) {
@@ -29,10 +29,12 @@ function alertBox(text) {
 }
 
 async function act(path, body) {
+  const person = state.current;
   try {
-    return await api(path, { persona: state.current, ...body });
+    const done = await api(path, { persona: person, ...body });
+    return state.current === person ? done : null;  // what it answers belongs to a tab no longer shown
   } catch (error) {
-    toast(error.message);
+    if (state.current === person) toast(error.message);
     return null;
   }
 }
@@ -68,6 +70,9 @@ function choose(id) {
   state.revision = -1;
   history.replaceState(null, "", `#${id}`);
   $("chat").replaceChildren();
+  $("text").value = "";
+  state.following = true;
+  drawReplyKeyboard(null);
   hideInline();
   drawTabs();
   listen();
@@ -102,6 +107,7 @@ function drawMessage(m) {
       img.className = "photo";
       img.src = m.photo;
       img.alt = "photo";
+      img.addEventListener("load", followNewest);  // its height is known only now
       bubble.append(img);
     } else {
       const none = document.createElement("span");
@@ -111,11 +117,18 @@ function drawMessage(m) {
     }
   }
   if (m.document) {
-    const link = document.createElement("a");
-    link.href = m.document.url || "#";
-    link.textContent = `📎 ${m.document.name} (${Math.ceil(m.document.size / 1024)} KB)`;
-    link.setAttribute("download", m.document.name);
-    bubble.append(link);
+    const label = `📎 ${m.document.name} (${Math.ceil(m.document.size / 1024)} KB)`;
+    if (m.document.url) {
+      const link = document.createElement("a");
+      link.href = m.document.url;
+      link.textContent = label;
+      link.setAttribute("download", m.document.name);
+      bubble.append(link);
+    } else {  // a file Telegram would fetch from a third party's address: the sandbox never does
+      const note = document.createElement("span");
+      note.textContent = `${label} — Telegram would fetch this file from its address`;
+      bubble.append(note);
+    }
   }
   if (m.media) bubble.append(`[${m.media}]`);
   if (m.contact) bubble.append(`👤 ${m.contact}`);
@@ -134,7 +147,15 @@ function drawMessage(m) {
     const total = document.createElement("div");
     total.className = "total";
     total.textContent = m.invoice.total;
-    invoice.append(title, description, total, button(`Pay ${m.invoice.total} (test)`, () => pay(m.id), "pay"));
+    if (m.invoice.paid) {
+      const receipt = document.createElement("div");
+      receipt.className = "receipt";
+      receipt.textContent = "✅ Paid";
+      invoice.append(title, description, total, receipt);
+    } else {
+      const payButton = button(`Pay ${m.invoice.total} (test)`, () => pay(m.id, payButton), "pay");
+      invoice.append(title, description, total, payButton);
+    }
     bubble.append(invoice);
   }
   if (m.edited) {
@@ -161,23 +182,33 @@ function drawMessage(m) {
   return item;
 }
 
+function followNewest() {
+  if (state.following) $("chat").scrollTop = $("chat").scrollHeight;
+}
+
 function drawChat(view) {
   const chat = $("chat");
-  const atBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 80;
-  chat.replaceChildren(...view.messages.map(drawMessage));
-  if (atBottom || state.revision === -1) chat.scrollTop = chat.scrollHeight;
+  if (view.messages.length) {
+    chat.replaceChildren(...view.messages.map(drawMessage));
+  } else {
+    const hint = document.createElement("div");
+    hint.className = "hint";
+    hint.textContent = "No messages yet. Send /start, or type what you're looking for.";
+    chat.replaceChildren(hint);
+  }
+  followNewest();
   drawReplyKeyboard(view.keyboard);
-  $("text").placeholder = (view.keyboard && view.keyboard.placeholder) || "Message";
 }
 
 function drawReplyKeyboard(keyboard) {
   const box = $("reply-keyboard");
   box.hidden = !keyboard;
+  $("text").placeholder = (keyboard && keyboard.placeholder) || "Message";
   if (!keyboard) return box.replaceChildren();
   box.replaceChildren(...keyboard.rows.map((row, r) => {
     const line = document.createElement("div");
     line.className = "row";
-    row.forEach((b, c) => line.append(button(b.contact ? `📱 ${b.text}` : b.text, () => tap(r, c))));
+    row.forEach((b, c) => line.append(button(b.text, () => tap(r, c))));
     return line;
   }));
 }
@@ -194,6 +225,7 @@ async function listen() {
       if (!response.ok) throw new Error(String(response.status));
       const view = await response.json();
       if (poll.signal.aborted) return;
+      if (view.boot !== state.boot) return location.reload();  // the sandbox started again (Reset)
       drawChat(view);
       state.revision = view.revision;
       state.counts = view.counts;
@@ -225,9 +257,14 @@ async function tap(row, col) {
   await act("/sandbox/api/tap", { row, col });
 }
 
-async function pay(messageId) {
-  const done = await act("/sandbox/api/pay", { message: messageId });
-  if (done && !done.paid) alertBox(done.error);
+async function pay(messageId, payButton) {
+  payButton.disabled = true;  // as Telegram's payment sheet, one payment at a time
+  try {
+    const done = await act("/sandbox/api/pay", { message: messageId });
+    if (done && !done.paid) alertBox(done.error);
+  } finally {
+    payButton.disabled = false;
+  }
 }
 
 async function attach(file) {
@@ -251,6 +288,7 @@ function inlineText() {
 }
 
 function hideInline() {
+  clearTimeout(state.inlineTimer);
   state.inlineQuery = null;
   $("inline-results").hidden = true;
   $("inline-results").replaceChildren();
@@ -263,19 +301,21 @@ function inlineTyped() {
   state.inlineTimer = setTimeout(() => showInline(query), 300);
 }
 
-async function showInline(query) {
+async function showInline(query, offset = "") {
   state.inlineQuery = query;
-  const found = await act("/sandbox/api/inline", { query, offset: "" });
+  const found = await act("/sandbox/api/inline", { query, offset });
   if (!found || state.inlineQuery !== query) return;
   const box = $("inline-results");
   box.hidden = false;
-  if (!found.results.length) {
+  if (!offset) box.replaceChildren();
+  box.querySelectorAll(".more").forEach((more) => more.remove());
+  if (!found.results.length && !offset) {
     const empty = document.createElement("div");
     empty.className = "empty";
     empty.textContent = query ? "No results" : `Type what you're looking for after @${state.bot}`;
     return box.replaceChildren(empty);
   }
-  box.replaceChildren(...found.results.map((r) => {
+  box.append(...found.results.map((r) => {
     const item = button("", async () => {
       hideInline();
       $("text").value = "";
@@ -290,28 +330,35 @@ async function showInline(query) {
     item.replaceChildren(words);
     return item;
   }));
+  if (found.next_offset) box.append(button("More results", () => showInline(query, found.next_offset), "result more"));
 }
 
 // ---- start
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function reset() {
   if (!confirm("Delete everything done in the sandbox and load the demo store again?")) return;
   $("restarting").hidden = false;
   if (state.poll) state.poll.abort();
   await api("/sandbox/api/reset", {}).catch(() => null);
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 700));
-    try {
-      await api("/sandbox/api/personas");
-      break;
-    } catch (error) { /* still starting */ }
+  for (;;) {  // until the new start answers
+    await pause(500);
+    const who = await api("/sandbox/api/personas").catch(() => null);
+    if (who && who.boot !== state.boot) break;
   }
   location.reload();
 }
 
 async function start() {
-  const who = await api("/sandbox/api/personas");
+  let who = null;
+  while (!(who = await api("/sandbox/api/personas").catch(() => null))) {
+    $("restarting").hidden = false;  // the sandbox is starting (again): wait for it
+    await pause(1000);
+  }
+  $("restarting").hidden = true;
   state.bot = who.bot;
+  state.boot = who.boot;
   state.personas = who.personas;
   const wanted = Number(location.hash.slice(1));
   const first = state.personas.find((p) => p.id === wanted) || state.personas[0];
@@ -329,6 +376,10 @@ async function start() {
     }
   });
   $("text").addEventListener("input", inlineTyped);
+  $("chat").addEventListener("scroll", () => {
+    const chat = $("chat");
+    state.following = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 80;
+  });
   $("chat").addEventListener("click", (event) => {
     const command = event.target.closest("a.command");
     if (command) return send(command.dataset.command);
