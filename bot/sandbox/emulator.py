@@ -781,13 +781,16 @@ class BotApiEmulator:
             ) from None
         while True:
             now = time.monotonic()
+            # A followed bot has the update in hand once it confirmed it (the next getUpdates' offset, or
+            # the webhook's 200): until then a call it makes for someone else must not end the wait.
+            held = self.bot_busy is None or entry.forced or entry.update_id <= self._confirmed
             idle = now - max(self._last_activity, entry.delivered_at)
             # The bot may take a while before its first answer (a cold cache, a slow
             # query): until it has made a call, wait up to `reply_grace`, not just the
             # quiet period. Updates that get no answer at all end after the grace.
             answered = self._last_activity > entry.delivered_at or self._in_flight > 0
             quiet_enough = idle >= (self.quiet_period if answered else self.reply_grace)
-            if self._in_flight == 0 and quiet_enough and not (self.bot_busy and self.bot_busy()):
+            if held and self._in_flight == 0 and quiet_enough and not (self.bot_busy and self.bot_busy()):
                 return
             if now >= deadline:
                 raise AssertionError(
