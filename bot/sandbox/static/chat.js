@@ -71,6 +71,7 @@ function choose(id) {
   history.replaceState(null, "", `#${id}`);
   $("chat").replaceChildren();
   $("text").value = "";
+  $("toast").hidden = true;  // a toast is for the tab it answered
   state.following = true;
   drawReplyKeyboard(null);
   hideInline();
