@@ -153,8 +153,6 @@ def _button(button: JSONDict, row: int, col: int) -> JSONDict:
     elif "switch_inline_query_current_chat" in button or "switch_inline_query" in button:
         query = button.get("switch_inline_query_current_chat", button.get("switch_inline_query"))
         shown.update(kind="inline", query=query or "")
-    elif button.get("pay"):
-        shown["kind"] = "pay"
     else:
         shown["kind"] = "other"
     return shown
